@@ -1,0 +1,46 @@
+# Every recipe runs with scripts/env.sh sourced: Node >= 22 and node_modules/.bin on PATH.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := source scripts/env.sh &&
+
+.PHONY: setup generate lint breaking check-generated golden test test-unit run kafka-up kafka-down bench bench-smoke typecheck
+
+setup:
+	@./scripts/setup.sh
+
+## Regenerate all of gen/ from the protos with the pinned buf and our plugins.
+generate: setup
+	@$(ENV) rm -rf gen && buf generate --template buf.gen.bootstrap.yaml && buf generate
+	@echo "generated: $$(find gen -type f | wc -l) files"
+
+lint: setup
+	@$(ENV) buf lint && buf format --diff --exit-code
+
+## buf breaking against the previous commit of main (or BREAKING_AGAINST=<ref>).
+breaking: setup
+	@./scripts/buf-breaking.sh $${BREAKING_AGAINST:-HEAD~1}
+
+## Fails when gen/ differs from what the protos generate.
+check-generated: generate
+	@git add -N gen && git diff --exit-code --stat -- gen || { echo "gen/ is stale: run make generate and commit" >&2; exit 1; }
+
+## Rewrites the plugins' golden files from their fixture protos.
+golden: setup
+	@$(ENV) UPDATE_GOLDEN=1 vitest run codegen
+
+typecheck: setup
+	@$(ENV) tsc -p tsconfig.json
+
+## The whole suite (what CI runs): lint, generated-code check, types, tests with a real Kafka.
+test: setup
+	@./scripts/test.sh
+
+## The product on its embedded default (no Kafka needed).
+run: setup
+	@$(ENV) tsx server/main.ts serve $(ARGS)
+
+kafka-up:
+	@./scripts/kafka/up.sh
+
+kafka-down:
+	@./scripts/kafka/down.sh
