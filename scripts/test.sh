@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole suite, as CI runs it: proto lint and breaking check, gen/ freshness, types,
+# then every vitest test with a real Kafka broker started (and stopped) by our scripts.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$PROJECT_ROOT"
+./scripts/setup.sh
+./scripts/system-deps.sh
+
+echo "== buf lint / format"
+buf lint
+buf format --diff --exit-code
+echo "== buf breaking"
+./scripts/buf-breaking.sh "${BREAKING_AGAINST:-HEAD~1}"
+echo "== gen/ is up to date"
+rm -rf gen && buf generate --template buf.gen.bootstrap.yaml && buf generate
+git add -N gen
+if ! git diff --exit-code --stat -- gen; then
+  echo "gen/ is stale: run 'make generate' and commit the result" >&2
+  exit 1
+fi
+echo "== typecheck"
+tsc -p tsconfig.json
+echo "== kafka"
+started_kafka=0
+if ! (exec 3<>/dev/tcp/127.0.0.1/"${KAFKA_PORT:-9092}") 2>/dev/null; then
+  ./scripts/kafka/up.sh
+  started_kafka=1
+fi
+cleanup() { if [ "$started_kafka" = 1 ]; then ./scripts/kafka/down.sh --wipe || true; fi; }
+trap cleanup EXIT
+echo "== tests"
+vitest run "$@"
