@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
+import type { OpenApiDocument, SchemaObject } from "./openapi.js";
+import { plugin } from "./plugin.js";
+import { plugin as templatesPlugin } from "../templates/plugin.js";
+
+const testdata = "codegen/openapi/testdata";
+
+async function expectValidOpenApi(doc: OpenApiDocument) {
+  const validator = new Validator();
+  const res = await validator.validate(structuredClone(doc) as unknown as Parameters<Validator["validate"]>[0]);
+  expect(res.errors ?? [], JSON.stringify(res.errors, null, 2)).toEqual([]);
+  expect(res.valid).toBe(true);
+  expect(validator.version).toBe("3.1");
+}
+
+/** Ajv (JSON Schema 2020-12) over the document, to compile every schema and check examples against them. */
+function schemaValidator(doc: OpenApiDocument) {
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  ajv.addSchema({ $id: "https://example.invalid/openapi.json", components: doc.components } as object);
+  return (schema: SchemaObject) =>
+    ajv.compile(schema.$ref ? { $ref: `https://example.invalid/openapi.json${schema.$ref}` } : { ...schema, $id: undefined, $defs: {} });
+}
+
+function operations(doc: OpenApiDocument) {
+  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([verb, op]) => ({ path, verb, op: op! })));
+}
+
+function checkExamples(doc: OpenApiDocument) {
+  const compile = schemaValidator(doc);
+  for (const name of Object.keys(doc.components.schemas)) compile({ $ref: `#/components/schemas/${name}` });
+  for (const { path, verb, op } of operations(doc)) {
+    const media = op.requestBody?.content["application/json"];
+    if (!media || media.example === undefined) continue;
+    if (!media.schema.$ref) continue; // inline bodies use refs relative to the document too; checked via components
+    const validate = compile(media.schema);
+    expect(validate(media.example), `${verb} ${path} example: ${JSON.stringify(validate.errors)}`).toBe(true);
+  }
+}
+
+describe("protoc-gen-tracking-openapi golden", () => {
+  const files = runPlugin(plugin, fixtureRequest(`${testdata}/protos`));
+  const doc = JSON.parse(files.get("openapi.json")!) as OpenApiDocument;
+
+  it("matches the golden files for the fixture protos", () => {
+    expect([...files.keys()].sort()).toEqual(["docs.html", "openapi.json"]);
+    const diffs = compareGolden(`${testdata}/golden`, files);
+    for (const d of diffs) expect(d.actual, `${d.name} differs from its golden copy (make golden)`).toEqual(d.expected);
+    expect(diffs).toEqual([]);
+  });
+
+  it("is a valid OpenAPI 3.1 document", async () => {
+    await expectValidOpenApi(doc);
+    checkExamples(doc);
+  });
+
+  it("binds paths, verbs, additional bindings and params", () => {
+    expect(Object.fromEntries(Object.entries(doc.paths).map(([p, i]) => [p, Object.keys(i)]))).toEqual({
+      "/v1/things/{owner}/{id}": ["get"],
+      "/v1/things": ["get"],
+      "/v1/things/": ["get"],
+      "/v1/things/{owner}": ["put", "patch"],
+      "/v1/things/{owner}/{id}:rename": ["post"],
+    });
+    const get = doc.paths["/v1/things/{owner}/{id}"].get!;
+    expect(get.parameters!.map((p) => [p.name, p.in, p.required])).toEqual([
+      ["owner", "path", true],
+      ["id", "path", true],
+      ["archived", "query", false],
+    ]);
+    // response_body: the field's message.
+    expect(get.responses["200"].content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/fixture.v1.Thing" });
+    expect(get.summary).toBe("Gets a thing.");
+    expect(get.description).toBe("Gets a thing. Returns only the thing.");
+
+    const list = doc.paths["/v1/things"].get!;
+    expect(list.parameters!.map((p) => p.name)).toEqual(["kind", "limit", "owners"]);
+    expect(list.parameters![1].schema).toEqual({ type: "integer", format: "int32", minimum: 1, maximum: 100 });
+    expect(doc.paths["/v1/things/"].get!.operationId).toBe("ShopService_ListThings_1");
+
+    // body "thing" with a FieldMask: a partial schema; the mask is a query param.
+    const put = doc.paths["/v1/things/{owner}"].put!;
+    expect(put.requestBody!.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/fixture.v1.ThingUpdate" });
+    expect(put.parameters!.map((p) => [p.name, p.in])).toEqual([
+      ["owner", "path"],
+      ["update_mask", "query"],
+    ]);
+    expect(doc.components.schemas["fixture.v1.ThingUpdate"].required).toBeUndefined();
+    expect(put.description).toBe("Creates or replaces a thing.\n\nOnly the masked fields change.");
+
+    // body "*" with path params: the request minus them, inline.
+    const rename = doc.paths["/v1/things/{owner}/{id}:rename"].post!;
+    expect(rename.requestBody!.content["application/json"].schema).toMatchObject({ type: "object", required: ["name"] });
+    expect(Object.keys(rename.requestBody!.content["application/json"].schema.properties!)).toEqual(["name"]);
+    expect(rename.requestBody!.content["application/json"].example).toEqual({ name: "shiny" });
+  });
+
+  it("maps field kinds, options and comments onto schemas", () => {
+    const thing = doc.components.schemas["fixture.v1.Thing"];
+    const p = thing.properties!;
+    expect(thing.required).toEqual(["owner", "id"]);
+    expect(p.owner).toMatchObject({ type: "string", pattern: "^[a-z]+$", maxLength: 32, description: 'Owner, e.g. "acme".' });
+    expect(p.kind).toEqual({ description: "Kind.", $ref: "#/components/schemas/Kind" });
+    expect(p.price).toMatchObject({ type: "integer", format: "int64", minimum: 0, maximum: Number.MAX_SAFE_INTEGER, "x-unit": "cents" });
+    expect(p.weight).toMatchObject({ type: ["number", "null"], minimum: 0.5, maximum: 10 });
+    expect(p.tags).toMatchObject({ type: "array", maxItems: 5, items: { type: "string", enum: ["x", "y"] } });
+    expect(p.attrs).toMatchObject({ type: "object", maxProperties: 10, additionalProperties: { type: "integer", minimum: 1 } });
+    expect(p.extra).toMatchObject({ type: "object" });
+    expect(p.other.$ref).toBe("#/components/schemas/fixture.other.Thing");
+    expect(thing.not).toEqual({ anyOf: [{ required: ["number", "word"] }] });
+    expect(doc.components.schemas.Kind).toMatchObject({ type: "string", enum: ["small", "large"] });
+    // Hidden has no HTTP binding.
+    expect(JSON.stringify(doc)).not.toContain("Hidden");
+  });
+});
+
+const seedOps: [string, string][] = [
+  ["post", "/api/v1/behaviors/track"],
+  ["post", "/api/v1/behaviors/track/batch"],
+  ["post", "/api/v1/behaviors/validate"],
+  ["get", "/api/v1/behaviors/health"],
+  ["get", "/api/v1/tracking-configs/templates"],
+  ["get", "/api/v1/tracking-configs/templates/"],
+  ["post", "/api/v1/tracking-configs/from-template"],
+  ["post", "/api/v1/tracking-configs"],
+  ["post", "/api/v1/tracking-configs/"],
+  ["get", "/api/v1/tracking-configs"],
+  ["get", "/api/v1/tracking-configs/"],
+  ["get", "/api/v1/tracking-configs/{tenant_id}/{scenario_id}"],
+  ["put", "/api/v1/tracking-configs/{tenant_id}/{scenario_id}"],
+  ["patch", "/api/v1/tracking-configs/{tenant_id}/{scenario_id}"],
+  ["delete", "/api/v1/tracking-configs/{tenant_id}/{scenario_id}"],
+];
+
+describe("OpenAPI document of the real protos", () => {
+  const files = runPlugin(plugin, repoRequest());
+  const doc = JSON.parse(files.get("openapi.json")!) as OpenApiDocument;
+  const html = files.get("docs.html")!;
+
+  it("has every seed path and verb, and nothing else", () => {
+    const ops = operations(doc).map(({ verb, path }) => `${verb} ${path}`).sort();
+    expect(ops).toEqual(seedOps.map(([v, p]) => `${v} ${p}`).sort());
+  });
+
+  it("is a valid OpenAPI 3.1 document whose examples match their schemas", async () => {
+    await expectValidOpenApi(doc);
+    checkExamples(doc);
+    const ids = operations(doc).map(({ op }) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("uses the seed's wire form", () => {
+    const s = doc.components.schemas;
+    expect(s.BehaviorEvent.required).toEqual(["tenant_id", "scenario_id", "user_id", "item_id", "action_type", "context"]);
+    expect(s.BehaviorEvent.properties!.timestamp).toMatchObject({ type: "integer", format: "int64", minimum: 0 });
+    expect(s.ActionType.enum).toContain("play_end");
+    expect(s.DeviceType.enum).toEqual(["mobile", "pc", "tablet"]);
+    expect(s.VideoScenarioData.properties!.video_quality).toMatchObject({ type: ["string", "null"], enum: ["360p", "720p", "1080p", "4K"], description: "视频质量（360p/720p/1080p/4K）" });
+    expect(s.VideoScenarioData.properties!.completion_rate).toMatchObject({ type: ["number", "null"], minimum: 0, maximum: 1 });
+    expect(s.ScenarioSpecificData.maxProperties).toBe(1);
+    expect(s.FieldSpec.properties!.field_type).toMatchObject({ $ref: "#/components/schemas/FieldType" });
+    expect(s.FieldType.enum).toEqual(["integer", "number", "string", "boolean", "array", "object"]);
+    expect(s.TrackBatchRequest.properties!.events).toMatchObject({ type: "array", maxItems: 100 });
+    const getConfig = doc.paths["/api/v1/tracking-configs/{tenant_id}/{scenario_id}"].get!;
+    expect(getConfig.responses["200"].content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/TrackingConfig" });
+    const list = doc.paths["/api/v1/tracking-configs/"].get!;
+    expect(list.parameters!.map((p) => [p.name, p.in, p.schema.type])).toEqual([
+      ["tenant_id", "query", "string"],
+      ["scenario_type", "query", "string"],
+      ["include_inactive", "query", "boolean"],
+    ]);
+    const track = doc.paths["/api/v1/behaviors/track"].post!;
+    expect(track.summary).toBe("Tracks one event.");
+    expect(track.requestBody!.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/BehaviorEvent" });
+    const templates = doc.paths["/api/v1/tracking-configs/templates"].get!;
+    expect(templates.responses["200"].content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/ListTemplatesResponse" });
+    const fromTemplate = doc.paths["/api/v1/tracking-configs/from-template"].post!;
+    expect(fromTemplate.requestBody!.content["application/json"].example).toMatchObject({ template_id: "video" });
+  });
+
+  it("describes the generated scenario templates (GET /api/v1/tracking-configs/templates)", () => {
+    const templates = JSON.parse(runPlugin(templatesPlugin, repoRequest()).get("scenario_templates.json")!) as unknown[];
+    const validate = schemaValidator(doc)({ $ref: "#/components/schemas/ListTemplatesResponse" });
+    expect(validate({ templates }), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ templates: [{ template_id: "x", required_fields: [{ field_type: "float" }] }] })).toBe(false);
+  });
+
+  it("renders a self-contained HTML reference", () => {
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html).not.toMatch(/<script|<link|<iframe|<img|@import|url\(|src=/i);
+    expect(html).not.toMatch(/href="(?!#)/);
+    for (const { op } of operations(doc)) expect(html).toContain(`id="op-${op.operationId}"`);
+    for (const [, path] of seedOps) expect(html).toContain(path.replace(/&/g, "&amp;"));
+    for (const name of Object.keys(doc.components.schemas)) expect(html).toContain(`id="schema-${name}"`);
+    // every internal link has a target
+    const targets = new Set([...html.matchAll(/id="([^"]+)"/g)].map((m) => m[1]));
+    for (const m of html.matchAll(/href="#([^"]+)"/g)) expect(targets, m[1]).toContain(m[1]);
+    expect(html).toContain("curl -X POST &quot;$BASE_URL/api/v1/behaviors/track&quot;");
+    expect(html).toContain("视频质量（360p/720p/1080p/4K）");
+  });
+
+  it.runIf(existsSync(join(repoRoot, "gen/openapi/openapi.json")))("gen/openapi matches a fresh run (make generate)", () => {
+    expect(readFileSync(join(repoRoot, "gen/openapi/openapi.json"), "utf8")).toBe(files.get("openapi.json"));
+    expect(readFileSync(join(repoRoot, "gen/openapi/docs.html"), "utf8")).toBe(files.get("docs.html"));
+  });
+});
