@@ -1,0 +1,142 @@
+/**
+ * Real-broker helpers for the Kafka tests (no mocks): make sure the shared dev broker on
+ * 127.0.0.1:9092 runs (scripts/kafka/up.sh is idempotent), start/stop a private second broker for
+ * fault tests so stopping it never disturbs other engineers' tests, and read topics back with a
+ * @platformatic/kafka Consumer.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { Consumer, stringDeserializers } from "@platformatic/kafka";
+
+const run = promisify(execFile);
+/** Repository root (this file lives in test/kafka/). */
+export const ROOT = resolve(import.meta.dirname, "../..");
+/** The shared dev broker. */
+export const MAIN_BOOTSTRAP = "127.0.0.1:9092";
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const s = new Socket();
+    const finish = (ok: boolean) => {
+      s.destroy();
+      done(ok);
+    };
+    s.setTimeout(timeoutMs, () => finish(false));
+    s.once("connect", () => finish(true));
+    s.once("error", () => finish(false));
+    s.connect(port, "127.0.0.1");
+  });
+}
+
+/** Starts the shared broker with scripts/kafka/up.sh unless port 9092 already answers. */
+export async function ensureMainBroker(): Promise<string> {
+  if (!(await portOpen(9092))) {
+    await run("bash", [join(ROOT, "scripts/kafka/up.sh")], { cwd: ROOT, timeout: 90_000 });
+  }
+  return MAIN_BOOTSTRAP;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => done(port));
+    });
+  });
+}
+
+/** A private broker on its own ports and data dir, for tests that stop and restart Kafka. */
+export interface FaultBroker {
+  bootstrap: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops it and deletes its data dir. */
+  destroy(): Promise<void>;
+}
+
+/** Creates (and starts) a second broker with scripts/kafka/up.sh on free ports and a temp KAFKA_DATA. */
+export async function startFaultBroker(): Promise<FaultBroker> {
+  const port = await freePort();
+  let controller = await freePort();
+  while (controller === port) controller = await freePort();
+  const data = await mkdtemp(join(tmpdir(), "kafka-fault-"));
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(controller),
+    KAFKA_DATA: data,
+    KAFKA_HEAP_OPTS: "-Xms128m -Xmx384m",
+  };
+  const broker: FaultBroker = {
+    bootstrap: `127.0.0.1:${port}`,
+    port,
+    async start() {
+      await run("bash", [join(ROOT, "scripts/kafka/up.sh")], { cwd: ROOT, env, timeout: 90_000 });
+    },
+    async stop() {
+      await run("bash", [join(ROOT, "scripts/kafka/down.sh")], { cwd: ROOT, env, timeout: 60_000 });
+    },
+    async destroy() {
+      await run("bash", [join(ROOT, "scripts/kafka/down.sh"), "--wipe"], { cwd: ROOT, env, timeout: 60_000 }).catch(() => {});
+      await rm(data, { recursive: true, force: true });
+    },
+  };
+  await broker.start();
+  return broker;
+}
+
+/** A record read back from Kafka. */
+export interface ReadRecord {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads `topic` from the beginning with a @platformatic/kafka Consumer until `count` records
+ * arrived or `timeoutMs` passed; returns what arrived (in per-partition offset order).
+ */
+export async function readTopic(bootstrap: string, topic: string, count: number, timeoutMs = 20_000): Promise<ReadRecord[]> {
+  const consumer = new Consumer({
+    groupId: `test-reader-${topic}-${Math.random().toString(16).slice(2)}`,
+    clientId: "test-reader",
+    bootstrapBrokers: [bootstrap],
+    deserializers: stringDeserializers,
+    maxWaitTime: 200,
+  });
+  const out: ReadRecord[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false });
+    const timer = setTimeout(() => void stream.close(), timeoutMs);
+    try {
+      for await (const m of stream) {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of m.headers) headers[String(k)] = String(v);
+        out.push({ topic: m.topic, partition: m.partition, offset: m.offset, key: String(m.key), value: String(m.value), headers });
+        if (out.length >= count) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      await stream.close().catch(() => {});
+    }
+  } finally {
+    await consumer.close(true).catch(() => {});
+  }
+  return out;
+}
+
+/** A tenant id unique to this test run, so reruns never reuse a topic. */
+export function uniqueTenant(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
