@@ -1,0 +1,63 @@
+/**
+ * Contracts between the server's parts. Transports (REST, Connect, gRPC) call the
+ * ingestion pipeline; the pipeline calls a Sink, a ConfigStore and Stats. Each part has
+ * one implementation per backend (file or Kafka sink, SQLite store) behind these types.
+ */
+
+/** One violated rule, the same over REST, Connect and gRPC. */
+export interface Violation {
+  /** Dotted path of the field, e.g. "context.device_type". */
+  field: string;
+  /** Rule id, e.g. "required", "range", "allowed_values". */
+  rule: string;
+  /** Human-readable explanation naming the field and the rule. */
+  message: string;
+  /** "error" rejects the event; "warning" only reports. */
+  severity: "error" | "warning";
+}
+
+/** A record ready for the sink: the Kafka topic, key, value and headers. */
+export interface SinkRecord {
+  /** `user-behaviors-{tenant_id}`. */
+  topic: string;
+  /** Message key (user_id). */
+  key: string;
+  /** The Kafka message JSON, UTF-8 encoded by the sink. */
+  value: string;
+  /** Record headers, e.g. schema and tracking-config versions. */
+  headers: Record<string, string>;
+}
+
+/** Where accepted events go. `publish` resolves only once every record is durable (fsync'd or broker-acknowledged). */
+export interface Sink {
+  /** Short name for logs and metrics, e.g. "file" or "kafka". */
+  readonly kind: string;
+  /** Stores the records; rejects with SinkUnavailableError when the backend cannot take them in time. */
+  publish(records: readonly SinkRecord[]): Promise<void>;
+  /** Whether the backend is reachable right now (health's kafka_available). */
+  available(): boolean;
+  /** Flushes what is pending and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Thrown by a sink that could not store records within its bounded wait; maps to HTTP 503 / gRPC UNAVAILABLE. */
+export class SinkUnavailableError extends Error {
+  /** Seconds a client should wait before retrying (Retry-After). */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.name = "SinkUnavailableError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Counters behind /api/v1/behaviors/health and /metrics. */
+export interface StatsSnapshot {
+  total_events: number;
+  kafka_success: number;
+  kafka_failed: number;
+  rejected: number;
+  validation_warnings: number;
+  /** Percent of sink writes that succeeded, 2 decimals; 100 when none yet. */
+  success_rate: number;
+}

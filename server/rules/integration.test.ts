@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { templateById } from "../../gen/templates/scenario_templates.js";
+import type { Violation } from "../contracts.js";
+import { ConfigStore, ConfigValidationError, newTrackingConfig } from "../store/config-store.js";
+import { configFromTemplate, mergeViolations, RuleBook, validateConfigDefinition } from "./index.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("ConfigStore + RuleBook", () => {
+  it("judges follow creates, updates and soft deletes; bad configs are refused with field names", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rules-int-"));
+    dirs.push(dir);
+    const store = ConfigStore.open({ dataDir: dir, validate: (c) => validateConfigDefinition(c) });
+    const book = new RuleBook();
+    book.attach(store);
+
+    const event = { tenant_id: "mymx", scenario_id: "vlog_feed", action_type: "play_end", scenario_data: { video_data: { duration: 300 } } };
+    expect(book.judge(event).configVersion).toBe(0); // template fallback
+
+    store.create(configFromTemplate(templateById("video"), { tenant_id: "mymx", scenario_id: "vlog_feed" }));
+    const r1 = book.judge(event);
+    expect(r1.configVersion).toBe(1);
+    expect(r1.violations[0]!.message).toContain("tracking config mymx/vlog_feed (v1)");
+
+    store.update("mymx", "vlog_feed", newTrackingConfig({ requiredFields: [] }), ["required_fields"]);
+    expect(book.judge(event)).toEqual({ violations: [], configVersion: 2 });
+
+    store.softDelete("mymx", "vlog_feed");
+    expect(book.judge(event).configVersion).toBe(0);
+
+    try {
+      store.create(newTrackingConfig({ tenantId: "mymx", scenarioId: "x", scenarioType: "cooking" }));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigValidationError);
+      expect((e as ConfigValidationError).violations.map((v) => v.field)).toEqual(["scenario_type"]);
+    }
+    store.close();
+  });
+});
+
+describe("mergeViolations", () => {
+  const w = (field: string, rule: string, message = "v"): Violation => ({ field, rule, message, severity: "warning" });
+  it("prefers the judge's warning for the same field and rule and drops judge warnings on error fields", () => {
+    const validator: Violation[] = [
+      w("action_type", "recommended_action", "validator"),
+      { field: "scenario_data.video_data.duration", rule: "type", message: "e", severity: "error" },
+      w("extra", "unknown_field"),
+    ];
+    const judged = [w("action_type", "recommended_action", "judge"), w("scenario_data.video_data.duration", "type")];
+    expect(mergeViolations(validator, judged).map((v) => `${v.field}:${v.rule}:${v.severity}:${v.message}`)).toEqual([
+      "scenario_data.video_data.duration:type:error:e",
+      "extra:unknown_field:warning:v",
+      "action_type:recommended_action:warning:judge",
+    ]);
+    expect(mergeViolations([], judged)).toEqual(judged);
+  });
+});
