@@ -1,0 +1,410 @@
+/**
+ * Runtime support for the generated REST transcoding code in gen/handlers/.
+ *
+ * Generated files keep the per-route knowledge (segments, fields, kinds) as plain
+ * constants and straight-line code; what is the same for every route lives here once:
+ * the route types, path/query parsing helpers with 400-worthy errors, and the wire codec
+ * adapter. Nothing here parses google.api.http annotations at runtime.
+ *
+ * WIRE CODEC PLACEHOLDER: the generated validator/codec (gen/validator, see
+ * codegen/validator/API.md) did not exist when this was written. `wireFromJson` and
+ * `wireToJson` are the only two functions generated code calls for bodies; they are
+ * implemented here on protobuf-es `fromJson`/reflection. Swapping to the generated
+ * `validateX` / `xFromWire` / `xToWire` is a change to the plugin's `codecCall` and
+ * these two functions only.
+ */
+import {
+  type DescEnum,
+  type DescField,
+  type DescMessage,
+  type DescService,
+  type JsonValue,
+  fromJson,
+  getOption,
+  hasOption,
+  create,
+} from "@bufbuild/protobuf";
+import { type FieldMask, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext } from "@connectrpc/connect";
+import { wire_name as wireNameExt } from "../../gen/es/recommender/options/v1/options_pb.js";
+
+/** HTTP methods a google.api.http rule can bind. */
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** One segment of a path template: a literal (possibly "" for a declared trailing slash) or a `{field}`. */
+export type RestSegment = { readonly literal: string } | { readonly param: string };
+
+/** How a query parameter is parsed; mirrors the request field's scalar kind. */
+export type QueryKind = "string" | "bool" | "int32" | "uint32" | "int64" | "uint64" | "double" | "enum" | "field_mask";
+
+/** A request field bindable from the query string (neither in the path nor in the body). */
+export interface QueryField {
+  /** Proto (snake_case) name, which is also the query parameter name. */
+  readonly name: string;
+  readonly kind: QueryKind;
+}
+
+/** Path parameters of a matched route, raw (still percent-encoded). */
+export type RestParams = Readonly<Record<string, string>>;
+
+/** One REST binding of an RPC, generated from google.api.http (primary or additional binding). */
+export interface RestRoute<Runtime = unknown> {
+  /** RPC name as declared, e.g. "TrackEvent". */
+  readonly rpc: string;
+  /** Fully-qualified service name, e.g. "recommender.v1.BehaviorService". */
+  readonly service: string;
+  readonly method: HttpMethod;
+  /** The template as declared, e.g. "/api/v1/tracking-configs/{tenant_id}/{scenario_id}". */
+  readonly pathTemplate: string;
+  readonly segments: readonly RestSegment[];
+  /** "*" (whole request), a request field name, or undefined (no body). */
+  readonly bodyField: string | undefined;
+  /** Response field serialized instead of the whole response, if declared. */
+  readonly responseBodyField: string | undefined;
+  readonly queryFields: readonly QueryField[];
+  /** Builds the request message; throws TranscodeError for bad input. Warnings go to `warnings`. */
+  readonly toRequest: (params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]) => unknown;
+  /** Calls the runtime method of this RPC. */
+  readonly call: (runtime: Runtime, request: unknown, context: HandlerContext) => Promise<unknown>;
+  /** Serializes the response message to wire JSON. */
+  readonly toRest: (response: unknown) => JsonValue;
+}
+
+/** A successful route match. */
+export interface RestMatch<Runtime = unknown> {
+  readonly route: RestRoute<Runtime>;
+  readonly params: RestParams;
+}
+
+/** A broken rule found while transcoding; same shape as server/contracts.ts Violation. */
+export interface WireViolation {
+  field: string;
+  rule: string;
+  message: string;
+  severity: "error" | "warning";
+}
+
+/**
+ * Thrown by generated transcoding code for input that cannot become a request message.
+ * Always a client error (HTTP 400 / INVALID_ARGUMENT); `violations` lists every problem found.
+ */
+export class TranscodeError extends Error {
+  /** Machine-readable code for the REST error body, e.g. "invalid_query". */
+  readonly code: string;
+  readonly violations: WireViolation[];
+  constructor(code: string, message: string, violations: WireViolation[] = []) {
+    super(message);
+    this.name = "TranscodeError";
+    this.code = code;
+    this.violations = violations;
+  }
+}
+
+/** Decodes a path parameter; a malformed escape or an empty value is a 400, not a crash. */
+export function pathParam(params: RestParams, name: string): string {
+  const raw = params[name];
+  if (raw === undefined || raw === "") {
+    throw new TranscodeError("invalid_path", `path parameter ${name} is empty`);
+  }
+  // Fast path: most ids carry no escapes, and decodeURIComponent allocates.
+  if (raw.indexOf("%") === -1) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new TranscodeError("invalid_path", `path parameter ${name} is not valid percent-encoding`);
+  }
+}
+
+function single(query: URLSearchParams, name: string): string | undefined {
+  const all = query.getAll(name);
+  if (all.length === 0) return undefined;
+  if (all.length > 1) throw queryError(name, "is given more than once");
+  return all[0];
+}
+
+function queryError(name: string, what: string): TranscodeError {
+  return new TranscodeError("invalid_query", `query parameter ${name} ${what}`, [
+    { field: name, rule: "type", message: `query parameter ${name} ${what}`, severity: "error" },
+  ]);
+}
+
+/** A string query parameter, or undefined when absent. */
+export function queryString(query: URLSearchParams, name: string): string | undefined {
+  return single(query, name);
+}
+
+/** A bool query parameter: true/false/1/0 (grpc-gateway accepts the same); anything else is a 400. */
+export function queryBool(query: URLSearchParams, name: string): boolean | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  if (v === "true" || v === "1" || v === "") return true;
+  if (v === "false" || v === "0") return false;
+  throw queryError(name, `must be true or false, got ${JSON.stringify(v)}`);
+}
+
+const integerText = /^-?\d+$/;
+
+/** A 32-bit integer query parameter, range-checked. */
+export function queryInt32(query: URLSearchParams, name: string, unsigned: boolean): number | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  const [min, max] = unsigned ? [0, 4294967295] : [-2147483648, 2147483647];
+  if (!integerText.test(v) || n < min || n > max) throw queryError(name, `must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+/** A 64-bit integer query parameter as bigint (protobuf-es's int64 representation). */
+export function queryInt64(query: URLSearchParams, name: string, unsigned: boolean): bigint | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  if (!integerText.test(v)) throw queryError(name, "must be an integer");
+  const n = BigInt(v);
+  const min = unsigned ? 0n : -(2n ** 63n);
+  const max = unsigned ? 2n ** 64n - 1n : 2n ** 63n - 1n;
+  if (n < min || n > max) throw queryError(name, "is out of range");
+  return n;
+}
+
+/** A finite floating-point query parameter. */
+export function queryDouble(query: URLSearchParams, name: string): number | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw queryError(name, "must be a finite number");
+  return n;
+}
+
+/** An enum query parameter by wire name or proto name; the zero value is not accepted. */
+export function queryEnum(query: URLSearchParams, name: string, desc: DescEnum): number | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  const n = enumWireTable(desc).fromWire.get(v);
+  if (n === undefined) throw queryError(name, `must be one of ${[...enumWireTable(desc).toWire.values()].join(", ")}`);
+  return n;
+}
+
+/** A FieldMask query parameter: comma-separated snake_case paths. */
+export function queryFieldMask(query: URLSearchParams, name: string): FieldMask | undefined {
+  const v = single(query, name);
+  if (v === undefined) return undefined;
+  const paths = v.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  return create(FieldMaskSchema, { paths });
+}
+
+/**
+ * The update mask grpc-gateway derives when a PATCH/PUT body carries none: the body's
+ * top-level keys that name fields of the body message (null counts: it resets the field).
+ */
+export function fieldMaskFromBody(desc: DescMessage, body: unknown): FieldMask {
+  const paths: string[] = [];
+  if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+    for (const key of Object.keys(body)) {
+      const field = desc.fields.find((f) => f.name === key || f.jsonName === key);
+      if (field) paths.push(field.name);
+    }
+  }
+  return create(FieldMaskSchema, { paths });
+}
+
+/**
+ * Moves warnings from `found` to `warnings` and throws one TranscodeError listing every
+ * error, so a client fixes all of its body at once.
+ */
+export function throwOnErrors(found: WireViolation[], warnings: WireViolation[]): void {
+  let errors: WireViolation[] | undefined;
+  for (const v of found) {
+    if (v.severity === "error") (errors ??= []).push(v);
+    else warnings.push(v);
+  }
+  if (errors) {
+    const summary = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join("; ");
+    throw new TranscodeError("invalid_argument", `invalid request body: ${summary}`, errors);
+  }
+}
+
+/** The REST side of one service: its generated route table and matcher, for the REST transport. */
+export interface RestService<Runtime> {
+  /** Fully-qualified service name. */
+  readonly service: string;
+  /** The service descriptor (for HandlerContext and logs). */
+  readonly desc: DescService;
+  readonly routes: readonly RestRoute<Runtime>[];
+  /** Exact match of method and path (no query string); undefined when nothing matches. */
+  readonly match: (method: string, path: string) => RestMatch<Runtime> | undefined;
+  /** Methods some route of this service accepts at `path` (for 405 Allow); empty when none. */
+  readonly allowedMethods: (path: string) => HttpMethod[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire codec adapter (placeholder on protobuf-es; see the file comment).
+
+interface EnumWireTable {
+  /** wire name and proto name → number (zero value excluded). */
+  fromWire: Map<string, number>;
+  /** number → wire name. */
+  toWire: Map<number, string>;
+}
+
+const enumTables = new WeakMap<DescEnum, EnumWireTable>();
+
+/** Wire names of an enum (wire_name option, else the proto name minus prefix, lowercased), cached. */
+function enumWireTable(desc: DescEnum): EnumWireTable {
+  let t = enumTables.get(desc);
+  if (t) return t;
+  t = { fromWire: new Map(), toWire: new Map() };
+  for (const v of desc.values) {
+    if (v.number === 0) continue;
+    const wire = hasOption(v, wireNameExt) ? getOption(v, wireNameExt) : v.name.slice(desc.sharedPrefix?.length ?? 0).toLowerCase();
+    t.fromWire.set(wire, v.number);
+    t.fromWire.set(v.name, v.number);
+    t.toWire.set(v.number, wire);
+  }
+  enumTables.set(desc, t);
+  return t;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Rewrites enum wire names to proto names so protobuf-es fromJson accepts them; reports unknown keys. */
+function prepareForFromJson(desc: DescMessage, json: unknown, path: string, out: WireViolation[]): unknown {
+  if (!isPlainObject(json)) return json;
+  if (desc.typeName === "google.protobuf.Struct") return json;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(json)) {
+    const field = desc.fields.find((f) => f.name === key || f.jsonName === key);
+    const fieldPath = path === "" ? key : `${path}.${key}`;
+    if (!field) {
+      out.push({ field: fieldPath, rule: "unknown_field", message: `${fieldPath} is not a known field and was dropped`, severity: "warning" });
+      continue;
+    }
+    copy[key] = prepareValue(field, json[key], fieldPath, out);
+  }
+  return copy;
+}
+
+function prepareValue(field: DescField, v: unknown, path: string, out: WireViolation[]): unknown {
+  if (v === null || v === undefined) return v;
+  const enumOf = (e: DescEnum, x: unknown) => {
+    if (typeof x !== "string") return x;
+    const n = enumWireTable(e).fromWire.get(x);
+    return n === undefined ? x : n;
+  };
+  switch (field.fieldKind) {
+    case "enum":
+      return enumOf(field.enum, v);
+    case "message":
+      return prepareForFromJson(field.message, v, path, out);
+    case "list":
+      if (!Array.isArray(v)) return v;
+      if (field.listKind === "enum") return v.map((x) => enumOf(field.enum, x));
+      if (field.listKind === "message") return v.map((x, i) => prepareForFromJson(field.message, x, `${path}[${i}]`, out));
+      return v;
+    case "map":
+      if (!isPlainObject(v)) return v;
+      if (field.mapKind === "enum") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, enumOf(field.enum, x)]));
+      if (field.mapKind === "message") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepareForFromJson(field.message, x, `${path}.${k}`, out)]));
+      return v;
+    default:
+      return v;
+  }
+}
+
+/**
+ * Validates a request body (request mode) and decodes it into a message. Errors go to
+ * `out` and the result is undefined; warnings (e.g. dropped unknown keys) go to `out` too.
+ * PLACEHOLDER: protobuf-es fromJson reports only the first type error.
+ */
+export function wireFromJson<T>(schema: DescMessage, json: unknown, path: string, out: WireViolation[]): T | undefined {
+  if (!isPlainObject(json)) {
+    out.push({ field: path, rule: "type", message: `${path || "body"} must be a JSON object`, severity: "error" });
+    return undefined;
+  }
+  const prepared = prepareForFromJson(schema, json, path, out) as JsonValue;
+  try {
+    return fromJson(schema, prepared, { ignoreUnknownFields: true }) as T;
+  } catch (e) {
+    const message = e instanceof Error ? e.message.replace(/^cannot decode (message|field) [\w.]+ from JSON: /, "") : String(e);
+    out.push({ field: path, rule: "type", message, severity: "error" });
+    return undefined;
+  }
+}
+
+/**
+ * Serializes a message to wire JSON: snake_case keys, enums as wire names, int64 as JSON
+ * numbers, implicit-presence scalars always present (so `"success": false` shows), empty
+ * lists/maps and unset optional fields omitted (the seed shows `validation_warnings` only when any).
+ */
+export function wireToJson(schema: DescMessage, message: unknown): Record<string, JsonValue> {
+  const msg = message as Record<string, unknown>;
+  const out: Record<string, JsonValue> = {};
+  for (const field of schema.fields) {
+    let value: unknown;
+    if (field.oneof) {
+      const sel = msg[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
+      if (sel?.case !== field.localName) continue;
+      value = sel.value;
+    } else {
+      value = msg[field.localName];
+    }
+    if (value === undefined || value === null) continue;
+    switch (field.fieldKind) {
+      case "scalar":
+        out[field.name] = scalarToWire(value);
+        break;
+      case "enum": {
+        if (value === 0 && !field.oneof && field.presence === 2) continue;
+        out[field.name] = enumWireTable(field.enum).toWire.get(value as number) ?? (value as number);
+        break;
+      }
+      case "message":
+        out[field.name] = messageToWire(field.message, value);
+        break;
+      case "list": {
+        const list = value as unknown[];
+        if (list.length === 0) continue;
+        out[field.name] = list.map((x) =>
+          field.listKind === "message"
+            ? messageToWire(field.message, x)
+            : field.listKind === "enum"
+              ? (enumWireTable(field.enum).toWire.get(x as number) ?? (x as number))
+              : scalarToWire(x),
+        );
+        break;
+      }
+      case "map": {
+        const entries = Object.entries(value as Record<string, unknown>);
+        if (entries.length === 0) continue;
+        const obj: Record<string, JsonValue> = {};
+        for (const [k, x] of entries) {
+          obj[k] =
+            field.mapKind === "message"
+              ? messageToWire(field.message, x)
+              : field.mapKind === "enum"
+                ? (enumWireTable(field.enum).toWire.get(x as number) ?? (x as number))
+                : scalarToWire(x);
+        }
+        out[field.name] = obj;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function messageToWire(desc: DescMessage, value: unknown): JsonValue {
+  // protobuf-es unboxes Struct into a plain JSON object already.
+  if (desc.typeName === "google.protobuf.Struct") return value as JsonValue;
+  if (desc.typeName === "google.protobuf.FieldMask") return (value as { paths: string[] }).paths.join(",");
+  return wireToJson(desc, value);
+}
+
+function scalarToWire(v: unknown): JsonValue {
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return v as JsonValue;
+}
+

@@ -1,0 +1,173 @@
+/**
+ * The HTTP front: one port (default 8080) that speaks HTTP/1.1 and h2c. REST paths
+ * (/api/…) go to the REST handler, everything else (/recommender.v1.*) to connect, on both
+ * protocols. A net.Server peeks at the first bytes of each connection: the HTTP/2 client
+ * preface starts with "PRI * HTTP/2.0", an HTTP/1 request line never does.
+ */
+import { type Server as HttpServer, type IncomingMessage, type ServerResponse, createServer as createHttp1Server } from "node:http";
+import { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, createServer as createHttp2Server } from "node:http2";
+import { type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
+import { Duplex } from "node:stream";
+
+/** A request handler that works for both HTTP/1.1 and HTTP/2 compat requests. */
+export type AnyHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+
+/** Default HTTP port of the seed (REST, plus Connect/gRPC-Web and h2c gRPC). */
+export const DEFAULT_HTTP_PORT = 8080;
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Routes by path: REST under `restPrefix` (default "/api/"), the rest to connect. */
+export function routeByPath(rest: AnyHandler, connect: AnyHandler, restPrefix = "/api/"): AnyHandler {
+  return (req, res) => {
+    const url = req.url ?? "/";
+    if (url.startsWith(restPrefix)) rest(req, res);
+    else connect(req, res);
+  };
+}
+
+/** The servers behind one dual-protocol port. */
+export interface DualServer {
+  /** Accepts TCP and hands each socket to http1 or http2. */
+  readonly net: NetServer;
+  readonly http1: HttpServer;
+  readonly http2: Http2Server;
+  /** The bound port (useful with port 0). */
+  port(): number;
+  /** Graceful shutdown; see closeGracefully. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Creates and starts a server speaking HTTP/1.1 and h2c on one port. */
+export function listenDual(handler: AnyHandler, port = DEFAULT_HTTP_PORT, host?: string): Promise<DualServer> {
+  const http1 = createHttp1Server(handler as (req: IncomingMessage, res: ServerResponse) => void);
+  // Slowloris guard for HTTP/1; keep-alive stays for clients that batch.
+  http1.headersTimeout = 10_000;
+  http1.requestTimeout = 30_000;
+  const http2 = createHttp2Server(handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
+  const sessions = new Set<Http2Session>();
+  http2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const sockets = new Set<Socket>();
+  const net = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    sniff(socket, http1, http2);
+  });
+  const server: DualServer = {
+    net,
+    http1,
+    http2,
+    port: () => {
+      const a = net.address();
+      return typeof a === "object" && a ? a.port : port;
+    },
+    close: (timeoutMs = 10_000) => closeGracefully({ net, http1, sessions, sockets }, timeoutMs),
+  };
+  return new Promise((resolve, reject) => {
+    net.once("error", reject);
+    net.listen(port, host, () => {
+      net.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+/** Reads until the first bytes decide the protocol, then puts them back and hands the socket over. */
+function sniff(socket: Socket, http1: HttpServer, http2: Http2Server): void {
+  let head: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), 10_000);
+  const onData = (chunk: Buffer) => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const n = Math.min(head.length, PREFACE.length);
+    const maybeH2 = head.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (maybeH2 && head.length < PREFACE.length) return; // need more bytes to decide
+    clearTimeout(timer);
+    socket.off("data", onData);
+    if (maybeH2) {
+      // http2 reads the native handle directly and would never see bytes put back with
+      // unshift(), so it gets a JS duplex that replays them (node wraps it in a JSStreamSocket).
+      http2.emit("connection", replayingDuplex(socket, head));
+    } else {
+      socket.pause();
+      socket.unshift(head);
+      http1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+}
+
+/** A duplex over `socket` whose readable side starts with `head`. */
+function replayingDuplex(socket: Socket, head: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, cb) {
+      socket.write(chunk, encoding, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  d.push(head);
+  socket.on("data", (chunk: Buffer) => {
+    if (!d.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => d.push(null));
+  socket.on("close", () => d.destroy());
+  // Sessions log and rate-limit by peer address.
+  Object.defineProperties(d, {
+    remoteAddress: { get: () => socket.remoteAddress },
+    remotePort: { get: () => socket.remotePort },
+    remoteFamily: { get: () => socket.remoteFamily },
+  });
+  return d;
+}
+
+/** What closeGracefully needs to drain. */
+export interface Drainable {
+  net: NetServer;
+  http1?: HttpServer;
+  sessions?: Set<Http2Session>;
+  sockets?: Set<Socket>;
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish (HTTP/1 idle keep-alive sockets close
+ * now; HTTP/2 sessions get GOAWAY), and after `timeoutMs` destroys what is left.
+ */
+export function closeGracefully(s: Drainable, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      s.http1?.closeAllConnections();
+      for (const sess of s.sessions ?? []) sess.destroy();
+      for (const sock of s.sockets ?? []) sock.destroy();
+      finish();
+    }, timeoutMs);
+    timer.unref();
+    // net.close() resolves once every socket is gone, i.e. when in-flight work is done.
+    s.net.close(() => finish());
+    s.http1?.closeIdleConnections();
+    // http1's server never listened, so its close() only marks it closing: requests in
+    // flight finish and their keep-alive sockets close afterwards.
+    s.http1?.close();
+    for (const sess of s.sessions ?? []) sess.close();
+    if ((s.sockets?.size ?? 0) === 0 && !s.net.listening) finish();
+  });
+}
