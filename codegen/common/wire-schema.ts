@@ -1,0 +1,304 @@
+/**
+ * JSON Schemas (draft 2020-12) of the wire format, built from the shared model
+ * (model.ts), so the JSON Schema plugin and the compiled validator read the same rules.
+ *
+ * One builder, four variants:
+ * - request: what the API accepts, errors only (server-filled fields optional, enum wire
+ *   and proto names, unknown keys allowed);
+ * - strict: request plus every warning rule (scenario rules, closed objects, recommended
+ *   actions), i.e. "no violation of any severity";
+ * - kafka: the published Kafka message, errors only (server-filled fields required, enum
+ *   wire names only);
+ * - types: the canonical wire shape, for json-schema-to-typescript (no nulls, closed, no
+ *   value checks, wire enum names, titles `<Name>Wire`).
+ */
+import type { DescEnum, DescField, DescMessage } from "@bufbuild/protobuf";
+import { leadingComment } from "./comments.js";
+import { type Check, type FieldModel, type MessageModel, type WireKind, enumModel, messageModel, scenarioInfo } from "./model.js";
+
+export type SchemaVariant = "request" | "strict" | "kafka" | "types";
+
+export const JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema";
+
+/** What a variant includes. */
+export interface VariantRules {
+  /** Accept proto enum names besides wire names. */
+  protoEnumNames: boolean;
+  /** Server-filled fields are required. */
+  serverFilledRequired: boolean;
+  /** Unset values may be null. */
+  nullable: boolean;
+  /** additionalProperties: false on message objects. */
+  closed: boolean;
+  /** Warning-severity checks and the recommended-action rule. */
+  warnings: boolean;
+  /** Value checks at all (off for the types variant). */
+  checks: boolean;
+  /** Without checks: still list fields with an error-severity `required` rule as required (types variant). */
+  typesRequired?: boolean;
+}
+
+export const variantRules: Record<SchemaVariant, VariantRules> = {
+  request: { protoEnumNames: true, serverFilledRequired: false, nullable: true, closed: false, warnings: false, checks: true },
+  strict: { protoEnumNames: true, serverFilledRequired: false, nullable: true, closed: true, warnings: true, checks: true },
+  kafka: { protoEnumNames: false, serverFilledRequired: true, nullable: true, closed: false, warnings: false, checks: true },
+  types: { protoEnumNames: false, serverFilledRequired: false, nullable: false, closed: true, warnings: false, checks: false, typesRequired: true },
+};
+
+export type JsonSchema = { [key: string]: unknown };
+
+/** Checks of a field that a variant (or the validator in a mode) enforces. */
+export function activeChecks(field: FieldModel, rules: VariantRules): Check[] {
+  if (!rules.checks) return [];
+  return field.checks.filter((c) => c.rule !== "required" && (c.severity === "error" || rules.warnings));
+}
+
+/** Whether a field must be present (not absent, not null, non-empty string) in a variant. */
+export function isRequired(field: FieldModel, rules: VariantRules): boolean {
+  if (!rules.checks) return rules.typesRequired === true && field.checks.some((c) => c.rule === "required" && c.severity === "error");
+  if (field.serverFilled && rules.serverFilledRequired) return true;
+  const req = field.checks.find((c) => c.rule === "required");
+  return req !== undefined && (req.severity === "error" || rules.warnings);
+}
+
+/** A message field whose message holds a scenario oneof, with the enum field of the same message whose values the scenarios recommend. */
+export interface RecommendedActionRule {
+  /** e.g. scenario_data */
+  scenarioField: FieldModel;
+  /** e.g. action_type */
+  actionField: FieldModel;
+  /** Each scenario member with recommended actions, as proto names. */
+  members: { member: DescField; actions: string[] }[];
+}
+
+/** The recommended-action rule of a message, if it has one (BehaviorEvent). */
+export function recommendedActionRule(model: MessageModel): RecommendedActionRule | undefined {
+  for (const sf of model.fields) {
+    if (sf.cardinality !== "single" || sf.value.kind !== "message") continue;
+    const members: { member: DescField; actions: string[] }[] = [];
+    for (const oneof of sf.value.message.oneofs) {
+      if (oneof.kind !== "oneof") continue;
+      for (const member of oneof.fields) {
+        if (member.fieldKind !== "message") continue;
+        const info = scenarioInfo(member.message);
+        if (info && info.recommendedActions.length > 0) members.push({ member, actions: [...info.recommendedActions] });
+      }
+    }
+    if (members.length === 0) continue;
+    const wanted = new Set(members.flatMap((m) => m.actions));
+    const actionField = model.fields.find(
+      (f) => f.cardinality === "single" && f.value.kind === "enum" && [...wanted].every((a) => f.value.kind === "enum" && f.value.enum.values.some((v) => v.protoName === a)),
+    );
+    if (!actionField) throw new Error(`${model.desc.typeName}: no enum field carries the recommended actions of ${sf.name}`);
+    return { scenarioField: sf, actionField, members };
+  }
+  return undefined;
+}
+
+/** Names an enum value may take in a variant. */
+export function enumNames(desc: DescEnum, protoEnumNames: boolean): string[] {
+  const m = enumModel(desc);
+  return protoEnumNames ? [...m.values.map((v) => v.wireName), ...m.values.map((v) => v.protoName)] : m.values.map((v) => v.wireName);
+}
+
+/** Wire names and (when asked) proto names of the given proto names of an enum. */
+function enumNamesOf(desc: DescEnum, protoNames: string[], protoEnumNames: boolean): string[] {
+  const m = enumModel(desc);
+  const vals = m.values.filter((v) => protoNames.includes(v.protoName));
+  return protoEnumNames ? [...vals.map((v) => v.wireName), ...vals.map((v) => v.protoName)] : vals.map((v) => v.wireName);
+}
+
+function defName(desc: DescMessage | DescEnum): string {
+  return desc.typeName;
+}
+
+function localName(desc: DescMessage | DescEnum): string {
+  return desc.typeName.slice(desc.file.proto.package ? desc.file.proto.package.length + 1 : 0).replace(/\./g, "_");
+}
+
+function withDoc(schema: JsonSchema, description: string): JsonSchema {
+  return description ? { ...schema, description } : schema;
+}
+
+/** Builds self-contained schemas: one root message and every message/enum it reaches, under $defs. */
+class Builder {
+  readonly defs = new Map<string, JsonSchema>();
+  constructor(readonly variant: SchemaVariant, readonly rules: VariantRules) {}
+
+  title(desc: DescMessage | DescEnum): string {
+    return this.variant === "types" ? `${localName(desc)}Wire` : desc.typeName;
+  }
+
+  ref(desc: DescMessage | DescEnum): JsonSchema {
+    const name = defName(desc);
+    if (!this.defs.has(name)) {
+      this.defs.set(name, {}); // placeholder for recursion
+      this.defs.set(name, desc.kind === "message" ? this.message(desc) : this.enumSchema(desc));
+    }
+    return { $ref: `#/$defs/${name}` };
+  }
+
+  enumSchema(desc: DescEnum): JsonSchema {
+    return withDoc({ title: this.title(desc), type: "string", enum: enumNames(desc, this.rules.protoEnumNames) }, leadingComment(desc));
+  }
+
+  message(desc: DescMessage): JsonSchema {
+    if (desc.typeName === "google.protobuf.Struct") return { type: "object" };
+    const model = messageModel(desc);
+    const properties: Record<string, JsonSchema> = {};
+    const required: string[] = [];
+    const allOf: JsonSchema[] = [];
+    const fields = [...model.fields].sort((a, b) => a.desc.number - b.desc.number);
+    for (const f of fields) {
+      const req = isRequired(f, this.rules);
+      if (req) required.push(f.name);
+      const fs = this.field(f, req);
+      // A description beside a bare $ref makes json-schema-to-typescript emit a copy of the type.
+      properties[f.name] = this.variant === "types" && fs.$ref !== undefined ? fs : withDoc(fs, leadingComment(f.desc));
+    }
+    if (this.rules.checks) {
+      for (const oneof of model.oneofs) {
+        const names = oneof.fields.map((m) => m.name);
+        for (const name of names) {
+          const others = names.filter((n) => n !== name);
+          allOf.push({
+            if: { required: [name], properties: { [name]: { not: { type: "null" } } } },
+            then: { properties: Object.fromEntries(others.map((n) => [n, { type: "null" }])) },
+          });
+        }
+      }
+      const rec = this.rules.warnings ? recommendedActionRule(model) : undefined;
+      if (rec && rec.actionField.value.kind === "enum") {
+        for (const { member, actions } of rec.members) {
+          allOf.push({
+            if: {
+              required: [rec.scenarioField.name],
+              properties: {
+                [rec.scenarioField.name]: { type: "object", required: [member.name], properties: { [member.name]: { not: { type: "null" } } } },
+              },
+            },
+            then: { properties: { [rec.actionField.name]: { enum: enumNamesOf(rec.actionField.value.enum.desc, actions, this.rules.protoEnumNames) } } },
+          });
+        }
+      }
+    }
+    const schema: JsonSchema = { title: this.title(desc) };
+    const doc = leadingComment(desc);
+    if (doc) schema.description = doc;
+    schema.type = "object";
+    schema.properties = properties;
+    if (required.length > 0) schema.required = required;
+    if (this.rules.closed) schema.additionalProperties = false;
+    if (allOf.length > 0) schema.allOf = allOf;
+    return schema;
+  }
+
+  field(f: FieldModel, required: boolean): JsonSchema {
+    const checks = activeChecks(f, this.rules);
+    const value = this.value(f.value, checks, required && f.cardinality === "single");
+    let schema: JsonSchema;
+    if (f.cardinality === "list") {
+      schema = { type: "array", items: value };
+      const mi = checks.find((c) => c.rule === "max_items");
+      if (mi && mi.rule === "max_items") schema.maxItems = mi.max;
+    } else if (f.cardinality === "map") {
+      schema = { type: "object", additionalProperties: value };
+      const mi = checks.find((c) => c.rule === "max_items");
+      if (mi && mi.rule === "max_items") schema.maxProperties = mi.max;
+    } else {
+      schema = value;
+    }
+    if (!required && this.rules.nullable) schema = nullable(schema);
+    return schema;
+  }
+
+  value(kind: WireKind, checks: Check[], nonEmpty: boolean): JsonSchema {
+    switch (kind.kind) {
+      case "string": {
+        const s: JsonSchema = { type: "string" };
+        if (nonEmpty) s.minLength = 1;
+        for (const c of checks) {
+          if (c.rule === "max_len") s.maxLength = c.max;
+          else if (c.rule === "pattern") s.pattern = c.pattern;
+          else if (c.rule === "allowed_values") s.enum = c.values;
+        }
+        return s;
+      }
+      case "bool":
+        return { type: "boolean" };
+      case "integer":
+      case "number": {
+        const s: JsonSchema = { type: kind.kind };
+        let min = kind.kind === "integer" ? kind.min : undefined;
+        let max = kind.kind === "integer" ? kind.max : undefined;
+        for (const c of checks) {
+          if (c.rule !== "range") continue;
+          if (c.min !== undefined) min = min === undefined ? c.min : Math.max(min, c.min);
+          if (c.max !== undefined) max = max === undefined ? c.max : Math.min(max, c.max);
+        }
+        if (min !== undefined) s.minimum = min;
+        if (max !== undefined) s.maximum = max;
+        return s;
+      }
+      case "enum":
+        return this.ref(kind.enum.desc);
+      case "message":
+        return this.ref(kind.message);
+      case "struct":
+        return this.variant === "types" ? { type: "object", additionalProperties: true } : { type: "object" };
+    }
+  }
+}
+
+function nullable(schema: JsonSchema): JsonSchema {
+  if (typeof schema.type === "string" && schema.enum === undefined && schema.$ref === undefined) {
+    return { ...schema, type: [schema.type, "null"] };
+  }
+  return { anyOf: [schema, { type: "null" }] };
+}
+
+/** The file name of a message's schema in a variant. */
+export function schemaFileName(desc: DescMessage, variant: Exclude<SchemaVariant, "types">): string {
+  const suffix = variant === "request" ? "schema.json" : `${variant}.schema.json`;
+  return `${desc.typeName}.${suffix}`;
+}
+
+/** A self-contained schema of one message: nested messages and enums under $defs. */
+export function messageSchema(desc: DescMessage, variant: SchemaVariant): JsonSchema {
+  const b = new Builder(variant, variantRules[variant]);
+  const root = b.message(desc);
+  const out: JsonSchema = { $schema: JSON_SCHEMA_DRAFT };
+  if (variant !== "types") out.$id = schemaFileName(desc, variant);
+  Object.assign(out, root);
+  if (variant === "kafka") {
+    const k = messageModel(desc).kafka;
+    if (k) {
+      out["x-kafka-topic-template"] = k.topicTemplate;
+      out["x-kafka-key-field"] = k.keyField;
+      out["x-kafka-schema-version"] = k.schemaVersion;
+    }
+  }
+  b.defs.delete(desc.typeName);
+  if (b.defs.size > 0) out.$defs = Object.fromEntries([...b.defs].sort(([a], [b]) => a.localeCompare(b)));
+  return out;
+}
+
+/**
+ * One schema holding the canonical wire types of several messages and enums (for
+ * json-schema-to-typescript): the root lists them all, $defs hold them.
+ */
+export function wireTypesSchema(title: string, roots: (DescMessage | DescEnum)[]): JsonSchema {
+  const b = new Builder("types", variantRules.types);
+  const refs = roots.map((r) => b.ref(r));
+  return {
+    $schema: JSON_SCHEMA_DRAFT,
+    title,
+    anyOf: refs,
+    $defs: Object.fromEntries([...b.defs].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+/** The TS name json-schema-to-typescript gives a message's or enum's wire type. */
+export function wireTypeName(desc: DescMessage | DescEnum): string {
+  return `${localName(desc)}Wire`;
+}

@@ -1,0 +1,126 @@
+/**
+ * "Adding a scenario is editing one proto": a copy of behavior.proto gains a LiveScenarioData
+ * message and a `live_data = 10` oneof member; `buf generate` with the repo's plugins then
+ * yields JSON Schemas, a compiled validator and templates that know the scenario, with no
+ * hand-written change anywhere.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../codegen/common/plugin-harness.js";
+import { loadSchemas } from "./ajv.js";
+
+const liveMessage = `
+// Live streaming.
+message LiveScenarioData {
+  option (recommender.options.v1.scenario) = {
+    type: "live"
+    display_name: "直播场景"
+    description: "直播间推荐"
+    recommended_actions: ["ACTION_TYPE_IMPRESSION", "ACTION_TYPE_CLICK", "ACTION_TYPE_LIKE", "ACTION_TYPE_SHARE"]
+  };
+  // 在线人数
+  optional int32 viewer_count = 1 [(recommender.options.v1.field) = {core: true, min: 0, max: 100000000}];
+  // 直播状态（live/replay）
+  optional string stream_state = 2 [(recommender.options.v1.field) = {core: true, allowed_values: ["live", "replay"]}];
+}
+`;
+
+/** The repo's buf.gen.yaml with only the plugins this test looks at, run from a temp dir. */
+function template(): string {
+  const repoTemplate = readFileSync(join(repoRoot, "buf.gen.yaml"), "utf8");
+  const want = ["protoc-gen-es", "codegen/jsonschema/bin.ts", "codegen/validator/bin.ts", "codegen/templates/bin.ts"];
+  const blocks = repoTemplate.split(/\n(?=  - local:)/).slice(1).filter((b) => want.some((w) => b.includes(w)));
+  expect(blocks).toHaveLength(4);
+  const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
+  return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
+}
+
+let dir = "";
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "add-scenario-"));
+  cpSync(join(repoRoot, "proto"), join(dir, "proto"), { recursive: true });
+  cpSync(join(repoRoot, ".tools/proto-deps"), join(dir, ".tools/proto-deps"), { recursive: true });
+  cpSync(join(repoRoot, "buf.yaml"), join(dir, "buf.yaml"));
+  symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+  const protoPath = join(dir, "proto/recommender/v1/behavior.proto");
+  const proto = readFileSync(protoPath, "utf8");
+  const edited = proto.replace(/(google\.protobuf\.Struct custom_data = 9;\n)/, "$1    LiveScenarioData live_data = 10;\n") + liveMessage;
+  expect(edited).toContain("live_data = 10");
+  writeFileSync(protoPath, edited);
+  writeFileSync(join(dir, "buf.gen.yaml"), template());
+  execFileSync(join(repoRoot, "node_modules/.bin/buf"), ["generate"], {
+    cwd: dir,
+    env: { ...process.env, PATH: `${join(repoRoot, "node_modules/.bin")}:${process.env.PATH}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}, 180_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const importGen = (rel: string) => import(/* @vite-ignore */ pathToFileURL(join(dir, "gen", rel)).href);
+
+describe("adding a scenario is editing one proto", () => {
+  it("JSON Schemas pick it up", () => {
+    const schemas = loadSchemas(join(dir, "gen/jsonschema"));
+    expect(existsSync(join(dir, "gen/jsonschema/recommender.v1.LiveScenarioData.strict.schema.json"))).toBe(true);
+    const event = {
+      tenant_id: "t",
+      scenario_id: "live_room",
+      user_id: "u",
+      item_id: "room_1",
+      action_type: "like",
+      context: { device_type: "mobile" },
+      scenario_data: { live_data: { viewer_count: 1200, stream_state: "live" } },
+    };
+    expect(schemas("recommender.v1.BehaviorEvent", "strict")(event)).toBe(true);
+    const bad = structuredClone(event);
+    bad.scenario_data.live_data.stream_state = "ended";
+    expect(schemas("recommender.v1.BehaviorEvent", "request")(bad)).toBe(true);
+    expect(schemas("recommender.v1.BehaviorEvent", "strict")(bad)).toBe(false);
+    const play = { ...event, action_type: "play" };
+    expect(schemas("recommender.v1.BehaviorEvent", "strict")(play)).toBe(false);
+    const two = structuredClone(event) as Record<string, any>;
+    two.scenario_data.video_data = { duration: 1 };
+    expect(schemas("recommender.v1.BehaviorEvent", "request")(two)).toBe(false);
+  });
+
+  it("the compiled validator and codec pick it up", async () => {
+    const v = await importGen("validator/recommender/v1/behavior_validator.ts");
+    expect(v.scenarioTypes).toContain("live");
+    expect(v.scenarioTypeByDataField.live_data).toBe("live");
+    expect(v.recommendedActionsByScenarioType.live).toEqual(["impression", "click", "like", "share"]);
+    const event = {
+      tenant_id: "t",
+      scenario_id: "live_room",
+      user_id: "u",
+      item_id: "room_1",
+      action_type: "play",
+      context: { device_type: "mobile" },
+      scenario_data: { live_data: { viewer_count: -1, stream_state: "ended" } },
+    };
+    expect(v.validateBehaviorEvent(event, "request").map((x: any) => [x.field, x.rule, x.severity])).toEqual([
+      ["scenario_data.live_data.viewer_count", "range", "warning"],
+      ["scenario_data.live_data.stream_state", "allowed_values", "warning"],
+      ["action_type", "recommended_action", "warning"],
+    ]);
+    const msg = v.behaviorEventFromWire(event);
+    expect(msg.scenarioData.data.case).toBe("liveData");
+    expect(v.behaviorEventToWire(msg).scenario_data).toEqual({ live_data: { viewer_count: -1, stream_state: "ended" } });
+    expect(v.normalizeBehaviorEvent(event)).toEqual(v.behaviorEventToWire(msg));
+  });
+
+  it("the templates pick it up", () => {
+    const path = join(dir, "gen/templates/scenario_templates.json");
+    expect(existsSync(path), "templates plugin output").toBe(true);
+    const templates = JSON.parse(readFileSync(path, "utf8")) as { template_id: string; data_field: string }[];
+    const live = templates.find((t) => t.template_id === "live");
+    expect(live?.data_field).toBe("live_data");
+  });
+});
