@@ -3,22 +3,30 @@
  * `<file>_handlers.ts` next to the other generated trees (gen/handlers/…) with
  *
  * - `<Service>Runtime`: the interface the hand-written server implements (one method per
- *   RPC, typed request → response message; structurally a connect ServiceImpl);
+ *   RPC → response message). Ingest RPCs (ingest kind TRACK, TRACK_BATCH, VALIDATE) take
+ *   the event(s) as request-mode wire JSON, never decoded into a message: `(event: unknown,
+ *   context)` or `(events: readonly unknown[], context)`; every other RPC takes its request
+ *   message;
  * - `register<Service>(router, runtime)`: mounts it on a connect ConnectRouter (Connect,
- *   gRPC, gRPC-Web);
+ *   gRPC, gRPC-Web), converting the event messages of ingest RPCs to wire JSON with the
+ *   generated codec (`<m>ToWire`);
  * - a REST route table derived from google.api.http (primary + additional_bindings) as
  *   plain constants, a matcher `match<Service>Route(method, path)` compiled to a switch on
  *   segment count and literal comparisons (no regex, no annotation parsing at runtime), and
  *   `<service>AllowedMethods(path)` for 405 responses;
  * - per RPC, transcoding glue `<rpc>RestToRequest(params, query, body, warnings)` and
- *   `<rpc>ResponseToRest(response)` following grpc-gateway semantics.
+ *   `<rpc>ResponseToRest(response)` following grpc-gateway semantics; for ingest RPCs the
+ *   glue checks only the body's envelope (a JSON object; for TRACK_BATCH an `events` array
+ *   within the field's max_items) and hands the raw JSON on — the runtime (the ingest
+ *   pipeline) validates each event, so a batch with some invalid events still gets 200
+ *   with per-event results.
  *
  * Shared helpers the generated code calls live in codegen/handlers/runtime.ts.
  */
 import { type DescExtension, type DescField, type DescFile, type DescMessage, type DescMethod, type DescService, ScalarType, getOption, hasOption } from "@bufbuild/protobuf";
 import type { CodeGeneratorRequest, CodeGeneratorResponse } from "@bufbuild/protobuf/wkt";
-import { type GeneratedFile, type Plugin, type Schema, createEcmaScriptPlugin, getComments } from "@bufbuild/protoplugin";
-import { IngestKind, ingestKind } from "../common/model.js";
+import { type GeneratedFile, type Plugin, type Printable, type Schema, createEcmaScriptPlugin, getComments } from "@bufbuild/protoplugin";
+import { IngestKind, fieldRules, ingestKind, kafkaRouting } from "../common/model.js";
 
 /** Root-relative (to the plugin's out dir, gen/handlers) import of the shared runtime. */
 const RUNTIME_IMPORT = "../../codegen/handlers/runtime.js";
@@ -30,7 +38,7 @@ const RUNTIME_IMPORT = "../../codegen/handlers/runtime.js";
  * for trees where gen/validator is not generated yet. Switching is this one setting (or the
  * plugin option codec=validator|placeholder).
  */
-const DEFAULT_CODEC: "validator" | "placeholder" = "placeholder";
+const DEFAULT_CODEC: "validator" | "placeholder" = "validator";
 
 /** The shape of google.api.HttpRule we read (protobuf-es v2 message, local names). */
 interface HttpRuleShape {
@@ -207,6 +215,49 @@ function fieldByName(desc: DescMessage, name: string, where: string): DescField 
   return field;
 }
 
+/** An ingest RPC (TRACK, TRACK_BATCH, VALIDATE) and its event field, resolved at generation time. */
+export interface IngestMethod {
+  kind: IngestKind.TRACK | IngestKind.TRACK_BATCH | IngestKind.VALIDATE;
+  /** The request field whose message type carries the kafka option. */
+  field: DescField;
+  /** That message type. */
+  event: DescMessage;
+  /** TRACK_BATCH: the field is repeated. */
+  repeated: boolean;
+  /** TRACK_BATCH: the field's max_items option, if set. */
+  maxItems: number | undefined;
+}
+
+/**
+ * The event field of an ingest RPC: exactly one request field whose message type carries
+ * the (recommender.options.v1.kafka) option — singular for TRACK/VALIDATE, repeated for
+ * TRACK_BATCH — and no other request field (the runtime receives only the event wire JSON,
+ * so anything else would be dropped silently). Undefined for other RPCs.
+ */
+export function ingestMethodOf(m: DescMethod): IngestMethod | undefined {
+  const kind = ingestKind(m);
+  if (kind !== IngestKind.TRACK && kind !== IngestKind.TRACK_BATCH && kind !== IngestKind.VALIDATE) return undefined;
+  const where = `${m.parent.typeName}.${m.name} (ingest ${IngestKind[kind]})`;
+  const candidates = m.input.fields.filter(
+    (f) => (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && kafkaRouting(f.message) !== undefined,
+  );
+  if (candidates.length !== 1) {
+    throw new Error(
+      `${where}: ${m.input.typeName} must have exactly one field whose message type has the (recommender.options.v1.kafka) option, found ${candidates.length}` +
+        (candidates.length ? ` (${candidates.map((f) => f.name).join(", ")})` : ""),
+    );
+  }
+  const field = candidates[0];
+  const repeated = field.fieldKind === "list";
+  if (kind === IngestKind.TRACK_BATCH && !repeated) throw new Error(`${where}: event field ${field.name} must be repeated`);
+  if (kind !== IngestKind.TRACK_BATCH && repeated) throw new Error(`${where}: event field ${field.name} must not be repeated`);
+  const others = m.input.fields.filter((f) => f !== field);
+  if (others.length) throw new Error(`${where}: ${m.input.typeName} may carry only the event field ${field.name}, but also has ${others.map((f) => f.name).join(", ")}`);
+  const event = field.fieldKind === "list" && field.listKind === "message" ? field.message : field.fieldKind === "message" ? field.message : undefined;
+  if (!event) throw new Error(`${where}: unreachable`);
+  return { kind, field, event, repeated, maxItems: repeated ? fieldRules(field)?.maxItems : undefined };
+}
+
 /** Key identifying a URL shape: bindings with the same key differ only by HTTP method. */
 function shapeKey(segments: Segment[]): string {
   return segments.map((s) => ("literal" in s ? `L${s.literal}` : "P")).join("/");
@@ -221,17 +272,114 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
   const create = f.import("create", "@bufbuild/protobuf");
   const JsonValue = f.import("JsonValue", "@bufbuild/protobuf", true);
   // The one place that names the body codec (see DEFAULT_CODEC).
-  const decodeBody = (desc: DescMessage, into: string) => {
+  // `partial`: the body is a partial update (the request has an update_mask), so a
+  // top-level "required" error for a key the body does not carry is not an error.
+  const decodeBody = (desc: DescMessage, into: string, partial = false) => {
+    const found: Printable = partial ? [rt("dropAbsentRequired"), "(found, body)"] : "found";
     if (codec === "validator") {
       const from = `../validator/${desc.file.name}_validator.js`;
       f.print("  const found = ", f.import(`validate${desc.name}`, from), "(body ?? {}, \"request\", [], \"\");");
-      f.print("  ", rt("throwOnErrors"), "(found, warnings);");
+      f.print("  ", rt("throwOnErrors"), "(", found, ", warnings);");
       f.print("  const ", into, " = ", f.import(`${lowerFirst(desc.name)}FromWire`, from), "(body ?? {});");
     } else {
       f.print("  const found: ", rt("WireViolation", true), "[] = [];");
       f.print("  const ", into, " = ", rt("wireFromJson"), "<", shapeOf(desc), ">(", schemaOf(desc), ", body ?? {}, \"\", found);");
-      f.print("  ", rt("throwOnErrors"), "(found, warnings);");
+      f.print("  ", rt("throwOnErrors"), "(", found, ", warnings);");
     }
+  };
+  // The other place that names the codec: message → request-mode wire JSON for ingest RPCs
+  // over Connect/gRPC/gRPC-Web. Both codecs omit absent optional fields and empty lists.
+  const toWire = (desc: DescMessage, expr: string): Printable => {
+    if (codec === "validator") {
+      return [f.import(`${lowerFirst(desc.name)}ToWire`, `../validator/${desc.file.name}_validator.js`), "(", expr, ")"];
+    }
+    return [rt("wireToJson"), "(", schemaOf(desc), ", ", expr, ")"];
+  };
+
+  const generateResponseToRest = (b: Binding, fnOut: string) => {
+    const m = b.method;
+    const where = `${m.parent.typeName}.${m.name}`;
+    f.print(
+      f.jsDoc(
+        `${m.output.name} → wire JSON for REST: snake_case keys, enums as wire names` +
+          (b.responseBody ? `; only the ${b.responseBody} field (response_body).` : "."),
+      ),
+    );
+    f.print(f.export("function", fnOut), "(response: ", shapeOf(m.output), "): ", JsonValue, " {");
+    if (b.responseBody) {
+      const rf = fieldByName(m.output, b.responseBody, where);
+      if (rf.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a singular message field`);
+      f.print("  return response.", rf.localName, " === undefined ? {} : ", rt("wireToJson"), "(", schemaOf(rf.message), ", response.", rf.localName, ");");
+    } else {
+      f.print("  return ", rt("wireToJson"), "(", schemaOf(m.output), ", response);");
+    }
+    f.print("}");
+    f.print();
+  };
+
+  // REST glue of an ingest RPC: checks the envelope only and returns the raw event JSON
+  // (TRACK/VALIDATE: the body object; TRACK_BATCH: the body's event array). Unknown
+  // top-level keys of a batch body are reported as warnings (restWarningsKey), not errors.
+  const generateIngestGlue = (b: Binding, variants: Binding[], im: IngestMethod) => {
+    const m = b.method;
+    const where = `${m.parent.typeName}.${m.name}`;
+    const kindName = IngestKind[im.kind];
+    for (const v of variants) {
+      if (v.segments.some((s) => "param" in s)) throw new Error(`${where}: ingest ${kindName} RPCs cannot bind path variables (${v.pathTemplate})`);
+    }
+    if (im.repeated && b.body !== "*") throw new Error(`${where}: ingest ${kindName} needs body: "*" (the {"${im.field.name}": [...]} envelope)`);
+    if (!im.repeated && b.body !== im.field.name) throw new Error(`${where}: ingest ${kindName} needs body: "${im.field.name}" (the event is the whole body)`);
+    const fnIn = `${m.localName}RestToRequest`;
+    const variantsDoc = variants.map((v) => `${v.httpMethod} ${v.pathTemplate}`);
+    if (im.repeated) {
+      const maxName = `${m.localName}${im.field.localName.charAt(0).toUpperCase()}${im.field.localName.slice(1)}MaxItems`;
+      if (im.maxItems !== undefined) {
+        f.print(f.jsDoc(`Most items ${m.input.name}.${im.field.name} may have (its max_items option); more is a 400 over REST.`));
+        f.print(f.export("const", maxName), " = ", im.maxItems, ";");
+        f.print();
+      }
+      const doc = [
+        `REST → the ${im.field.name} of ${where} (ingest ${kindName}) as raw wire JSON items.`,
+        ...variantsDoc,
+        `Body: the whole request, {"${im.field.name}": [...]}; only the envelope is checked: a JSON object, ${im.field.name}`,
+        `an array (absent or null: [])${im.maxItems !== undefined ? ` of at most ${maxName} items` : ""}. The items (${im.event.typeName})`,
+        "are returned as parsed, un-validated; the runtime validates each one and answers per item.",
+        "Unknown top-level keys go to `warnings` (rule unknown_field) and are ignored.",
+        `Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array ${im.field.name}` + (im.maxItems !== undefined ? `, rule "max_items" for too many items.` : "."),
+      ];
+      f.print(f.jsDoc(doc.join("\n")));
+      f.print(
+        f.export("function", fnIn),
+        "(params: ",
+        rt("RestParams", true),
+        ", query: URLSearchParams, body: unknown, warnings: ",
+        rt("WireViolation", true),
+        "[]): readonly unknown[] {",
+      );
+      f.print("  return ", rt("ingestBatchBody"), "(body, ", f.string(im.field.name), ", ", im.maxItems !== undefined ? maxName : "undefined", ", warnings);");
+      f.print("}");
+    } else {
+      const doc = [
+        `REST → the ${im.field.name} of ${where} (ingest ${kindName}) as raw wire JSON.`,
+        ...variantsDoc,
+        `Body: field ${im.field.name} (${im.event.typeName}), returned as parsed: request-mode wire JSON, un-validated`,
+        "(the runtime validates it). Query: none.",
+        `Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.`,
+      ];
+      f.print(f.jsDoc(doc.join("\n")));
+      f.print(
+        f.export("function", fnIn),
+        "(params: ",
+        rt("RestParams", true),
+        ", query: URLSearchParams, body: unknown, warnings: ",
+        rt("WireViolation", true),
+        "[]): unknown {",
+      );
+      f.print("  return ", rt("ingestEventBody"), "(body);");
+      f.print("}");
+    }
+    f.print();
+    generateResponseToRest(b, `${m.localName}ResponseToRest`);
   };
 
   for (const service of file.services) {
@@ -242,13 +390,25 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
       if (m.methodKind !== "unary") throw new Error(`${m.parent.typeName}.${m.name}: only unary RPCs are supported`);
       return bindingsOf(m, httpExt);
     });
+    const ingestOf = new Map<DescMethod, IngestMethod>();
+    for (const m of service.methods) {
+      const im = ingestMethodOf(m);
+      if (im) ingestOf.set(m, im);
+    }
+    // The runtime parameter of an ingest method is named after its event field.
+    const paramOf = (im: IngestMethod) => (im.field.localName === "context" || im.field.localName === "runtime" ? "input" : im.field.localName);
 
     // --- Runtime interface and Connect registration -------------------------------------
     f.print(
       f.jsDoc(
-        `What the hand-written server implements for ${service.typeName}: one method per RPC, typed\n` +
-          `request → response message. It is a connect ServiceImpl, so the same object serves\n` +
-          `Connect, gRPC and gRPC-Web (register${svc}) and REST (${svcLower}Rest).\n` +
+        `What the hand-written server implements for ${service.typeName}: one method per RPC,\n` +
+          `returning the response message. ` +
+          (ingestOf.size
+            ? `Ingest RPCs (${[...ingestOf.keys()].map((m) => m.name).join(", ")}) take the event(s) as\n` +
+              `request-mode wire JSON, not validated and not decoded (the runtime validates them, e.g.\n` +
+              `with the ingest pipeline); the other RPCs take their request message.\n`
+            : `Each RPC takes its request message.\n`) +
+          `register${svc} serves it over Connect, gRPC and gRPC-Web, ${svcLower}Rest over REST.\n` +
           `Throw ConnectError (or the server's error types) to fail a call; transports map them.`,
       ),
     );
@@ -256,21 +416,66 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
     for (const m of service.methods) {
       const rest = allBindings.filter((b) => b.method === m).map((b) => `${b.httpMethod} ${b.pathTemplate}${b.body ? ` (body: ${b.body})` : ""}`);
       const kind = ingestKind(m);
+      const im = ingestOf.get(m);
+      const ingestDoc = !im
+        ? []
+        : im.repeated
+          ? [
+              "",
+              `\`${paramOf(im)}\`: the items of ${m.input.name}.${im.field.name} (${im.event.typeName}) as request-mode wire JSON,`,
+              "each un-validated (an item may not even be an object).",
+              `REST: the body's \`${im.field.name}\` array as parsed; only the envelope was checked (a JSON object,`,
+              `\`${im.field.name}\` an array${im.maxItems !== undefined ? ` of at most ${im.maxItems} items` : ""}; unknown top-level keys are warnings).`,
+              `Connect/gRPC/gRPC-Web: each message converted with ${lowerFirst(im.event.name)}ToWire (absent fields omitted,`,
+              "so a missing required field is still reported).",
+              "Validate each item and answer per item (the ingest pipeline does).",
+            ]
+          : [
+              "",
+              `\`${paramOf(im)}\`: ${m.input.name}.${im.field.name} (${im.event.typeName}) as request-mode wire JSON, un-validated.`,
+              "REST: the body object as parsed.",
+              `Connect/gRPC/gRPC-Web: the message converted with ${lowerFirst(im.event.name)}ToWire (absent fields omitted,`,
+              `so a missing required field is still reported); \`{}\` when the request has no ${im.field.name}.`,
+              "Validate it before use (the ingest pipeline does).",
+            ];
       const lines = [
         getComments(m).leading?.trim() || `Handles ${m.name}.`,
         "",
         ...rest.map((r) => `REST: ${r}`),
         ...(kind !== IngestKind.UNSPECIFIED ? [`Ingest kind: ${IngestKind[kind]}`] : []),
+        ...ingestDoc,
         `@generated from rpc ${service.typeName}.${m.name}`,
       ];
       f.print(f.jsDoc(lines.join("\n"), "  "));
-      f.print("  ", m.localName, "(request: ", shapeOf(m.input), ", context: ", connect("HandlerContext"), "): Promise<", shapeOf(m.output), ">;");
+      if (im) {
+        const param = im.repeated ? `${paramOf(im)}: readonly unknown[]` : `${paramOf(im)}: unknown`;
+        f.print("  ", m.localName, "(", param, ", context: ", connect("HandlerContext"), "): Promise<", shapeOf(m.output), ">;");
+      } else {
+        f.print("  ", m.localName, "(request: ", shapeOf(m.input), ", context: ", connect("HandlerContext"), "): Promise<", shapeOf(m.output), ">;");
+      }
     }
     f.print("}");
     f.print();
-    f.print(f.jsDoc(`Mounts ${service.typeName} on a connect router (Connect, gRPC and gRPC-Web protocols).`));
+    f.print(
+      f.jsDoc(
+        `Mounts ${service.typeName} on a connect router (Connect, gRPC and gRPC-Web protocols).` +
+          (ingestOf.size ? `\nIngest RPCs hand the runtime their event message(s) converted to request-mode wire JSON.` : ""),
+      ),
+    );
     f.print(f.export("function", `register${svc}`), "(router: ", connect("ConnectRouter"), ", runtime: ", runtimeName, "): ", connect("ConnectRouter"), " {");
-    f.print("  return router.service(", f.import(svc, esPath(service)), ", runtime);");
+    f.print("  return router.service(", f.import(svc, esPath(service)), ", {");
+    for (const m of service.methods) {
+      const im = ingestOf.get(m);
+      if (!im) {
+        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request, context),");
+      } else if (im.repeated) {
+        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request.", im.field.localName, ".map((x) => ", toWire(im.event, "x"), "), context),");
+      } else {
+        const fl = `request.${im.field.localName}`;
+        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(", fl, " ? ", toWire(im.event, fl), " : {}, context),");
+      }
+    }
+    f.print("  });");
     f.print("}");
     f.print();
 
@@ -290,6 +495,11 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
         if (v.body !== b.body || v.responseBody !== b.responseBody) {
           throw new Error(`${where}: additional_bindings with a different body/response_body are not supported`);
         }
+      }
+      const im = ingestOf.get(m);
+      if (im) {
+        generateIngestGlue(b, variants, im);
+        continue;
       }
       const pathParams = new Set(variants.flatMap((v) => v.segments.flatMap((s) => ("param" in s ? [s.param] : []))));
       for (const p of pathParams) {
@@ -362,9 +572,9 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
       if (b.body !== undefined && b.body !== "*") {
         const bf = fieldByName(m.input, b.body, where);
         if (bf.fieldKind !== "message") throw new Error(`${where}: body field ${b.body} must be a singular message field`);
-        decodeBody(bf.message, "decoded");
-        f.print("  request.", bf.localName, " = decoded;");
         const mask = m.input.fields.find((x) => x.name === "update_mask" && x.fieldKind === "message" && x.message.typeName === "google.protobuf.FieldMask");
+        decodeBody(bf.message, "decoded", mask !== undefined);
+        f.print("  request.", bf.localName, " = decoded;");
         if (mask) {
           f.print("  // grpc-gateway: without an explicit update_mask, the body's top-level keys are the mask.");
           f.print("  if (request.", mask.localName, " === undefined) request.", mask.localName, " = ", rt("fieldMaskFromBody"), "(", schemaOf(bf.message), ", body);");
@@ -373,32 +583,21 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
       f.print("  return request;");
       f.print("}");
       f.print();
-
-      f.print(
-        f.jsDoc(
-          `${m.output.name} → wire JSON for REST: snake_case keys, enums as wire names` +
-            (b.responseBody ? `; only the ${b.responseBody} field (response_body).` : "."),
-        ),
-      );
-      f.print(f.export("function", fnOut), "(response: ", shapeOf(m.output), "): ", JsonValue, " {");
-      if (b.responseBody) {
-        const rf = fieldByName(m.output, b.responseBody, where);
-        if (rf.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a singular message field`);
-        f.print("  return response.", rf.localName, " === undefined ? {} : ", rt("wireToJson"), "(", schemaOf(rf.message), ", response.", rf.localName, ");");
-      } else {
-        f.print("  return ", rt("wireToJson"), "(", schemaOf(m.output), ", response);");
-      }
-      f.print("}");
-      f.print();
+      generateResponseToRest(b, fnOut);
     }
 
     // --- Route table --------------------------------------------------------------------
+    const restInputOf = (m: DescMethod): Printable => {
+      const im = ingestOf.get(m);
+      if (!im) return shapeOf(m.input);
+      return im.repeated ? "readonly unknown[]" : "unknown";
+    };
     const routesName = `${svcLower}Routes`;
     f.print(f.jsDoc(`REST bindings of ${service.typeName}, from google.api.http (additional_bindings included), in declaration order.`));
     f.print(f.export("const", routesName), ": readonly ", rt("RestRoute", true), "<", runtimeName, ">[] = [");
     for (const b of allBindings) {
       const m = b.method;
-      const reqShape = shapeOf(m.input);
+      const reqShape = restInputOf(m);
       const resShape = shapeOf(m.output);
       f.print("  {");
       f.print("    rpc: ", f.string(m.name), ",");
@@ -410,7 +609,8 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
       f.print("    responseBodyField: ", b.responseBody === undefined ? "undefined" : f.string(b.responseBody), ",");
       f.print("    queryFields: [", queryFieldsOf(b).map((q) => `{ name: ${JSON.stringify(q.field.name)}, kind: ${JSON.stringify(q.kind)} }`).join(", "), "],");
       f.print("    toRequest: ", m.localName, "RestToRequest,");
-      f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request as ", reqShape, ", context),");
+      if (reqShape === "unknown") f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request, context),");
+      else f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request as ", reqShape, ", context),");
       f.print("    toRest: (response) => ", m.localName, "ResponseToRest(response as ", resShape, "),");
       f.print("  },");
     }

@@ -6,12 +6,14 @@
  * the route types, path/query parsing helpers with 400-worthy errors, and the wire codec
  * adapter. Nothing here parses google.api.http annotations at runtime.
  *
- * WIRE CODEC PLACEHOLDER: the generated validator/codec (gen/validator, see
- * codegen/validator/API.md) did not exist when this was written. `wireFromJson` and
- * `wireToJson` are the only two functions generated code calls for bodies; they are
- * implemented here on protobuf-es `fromJson`/reflection. Swapping to the generated
- * `validateX` / `xFromWire` / `xToWire` is a change to the plugin's `codecCall` and
- * these two functions only.
+ * Bodies: with the plugin's default codec ("validator") generated code decodes request
+ * bodies of non-ingest RPCs with the generated validator/codec (gen/validator, see
+ * codegen/validator/API.md: `validateX` then `xFromWire`) and converts ingest events to
+ * wire JSON with `xToWire`. `wireFromJson` below is the protobuf-es placeholder used with
+ * codec=placeholder (trees without gen/validator). Ingest RPCs never decode on the REST
+ * path: `ingestEventBody` / `ingestBatchBody` check the envelope and hand the raw JSON on.
+ * Responses are always written with `wireToJson` here (implicit-presence scalars always
+ * present, so the seed's `"success": false` and `"failed": 0` show).
  */
 import {
   type DescEnum,
@@ -62,7 +64,11 @@ export interface RestRoute<Runtime = unknown> {
   /** Response field serialized instead of the whole response, if declared. */
   readonly responseBodyField: string | undefined;
   readonly queryFields: readonly QueryField[];
-  /** Builds the request message; throws TranscodeError for bad input. Warnings go to `warnings`. */
+  /**
+   * Builds what `call` hands the runtime: the request message, or for ingest RPCs the raw
+   * event wire JSON (TRACK/VALIDATE: the body object; TRACK_BATCH: the array of items).
+   * Throws TranscodeError for bad input. Warnings go to `warnings`.
+   */
   readonly toRequest: (params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]) => unknown;
   /** Calls the runtime method of this RPC. */
   readonly call: (runtime: Runtime, request: unknown, context: HandlerContext) => Promise<unknown>;
@@ -205,6 +211,56 @@ export function fieldMaskFromBody(desc: DescMessage, body: unknown): FieldMask {
     }
   }
   return create(FieldMaskSchema, { paths });
+}
+
+/**
+ * The body of a single-event ingest RPC (TRACK/VALIDATE): the event itself as request-mode
+ * wire JSON. Only its shape is checked (a JSON object); the runtime validates the content.
+ */
+export function ingestEventBody(body: unknown): Record<string, unknown> {
+  if (!isPlainObject(body)) {
+    const message = "request body must be a JSON object (the event)";
+    throw new TranscodeError("invalid_argument", message, [{ field: "", rule: "type", message, severity: "error" }]);
+  }
+  return body;
+}
+
+/**
+ * The body of a batch ingest RPC (TRACK_BATCH, body "*"): `{"<field>": [...]}`. Checks the
+ * envelope only — a JSON object whose `field` is an array (absent or null: empty) of at
+ * most `maxItems` items — and returns the items as parsed, un-validated, so one bad event
+ * does not fail the others. Other top-level keys are ignored with an unknown_field warning.
+ */
+export function ingestBatchBody(body: unknown, field: string, maxItems: number | undefined, warnings: WireViolation[]): readonly unknown[] {
+  if (!isPlainObject(body)) {
+    const message = `request body must be a JSON object ({"${field}": [...]})`;
+    throw new TranscodeError("invalid_argument", message, [{ field: "", rule: "type", message, severity: "error" }]);
+  }
+  let items: unknown;
+  for (const key of Object.keys(body)) {
+    if (key === field) items = body[key];
+    else warnings.push({ field: key, rule: "unknown_field", message: `unknown field ${key} (ignored)`, severity: "warning" });
+  }
+  if (items === undefined || items === null) return [];
+  if (!Array.isArray(items)) {
+    const message = `${field} must be an array`;
+    throw new TranscodeError("invalid_argument", message, [{ field, rule: "type", message, severity: "error" }]);
+  }
+  if (maxItems !== undefined && items.length > maxItems) {
+    const message = `${field} has ${items.length} items, at most ${maxItems} are allowed`;
+    throw new TranscodeError("invalid_argument", message, [{ field, rule: "max_items", message, severity: "error" }]);
+  }
+  return items;
+}
+
+/**
+ * For a partial-update body (the request has an update_mask): drops top-level "required"
+ * violations of keys the body does not carry, since absent keys are not being updated.
+ * A key that is present but empty or null still breaks the rule.
+ */
+export function dropAbsentRequired(found: WireViolation[], body: unknown): WireViolation[] {
+  const obj = isPlainObject(body) ? body : {};
+  return found.filter((v) => !(v.rule === "required" && v.field !== "" && !v.field.includes(".") && !v.field.includes("[") && obj[v.field] === undefined));
 }
 
 /**

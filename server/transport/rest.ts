@@ -44,8 +44,10 @@ export interface RestHandlerOptions {
 }
 
 /**
- * Warnings found while transcoding the body (e.g. unknown keys dropped); the runtime reads
- * them with `context.values.get(restWarningsKey)` to add them to its own warnings.
+ * Warnings found while transcoding the body (e.g. unknown keys dropped from a decoded body,
+ * or unknown top-level keys of a batch ingest envelope); the runtime reads them with
+ * `context.values.get(restWarningsKey)` to add them to its own warnings. Ingest events
+ * themselves are not inspected here: the runtime gets them raw and validates them.
  */
 export const restWarningsKey: ContextKey<WireViolation[]> = createContextKey<WireViolation[]>([], { description: "rest transcoding warnings" });
 

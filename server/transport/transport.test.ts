@@ -1,5 +1,7 @@
 // Unit tests of the transports with fake runtimes: every seed REST path, the bad-input
 // classes, error mapping, and Connect/gRPC/gRPC-Web (connect-node clients and buf curl).
+// Ingest RPCs (TrackEvent, TrackBatch, ValidateEvent) hand the fake runtime raw wire JSON:
+// the REST body as parsed, or the message converted by the generated codec.
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,8 +21,6 @@ import {
   TrackBatchResponseSchema,
   TrackEventResponseSchema,
   ValidateEventResponseSchema,
-  type TrackEventRequest,
-  type TrackBatchRequest,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import {
   CreateTrackingConfigFromTemplateResponseSchema,
@@ -32,7 +32,9 @@ import {
   ListTrackingConfigsResponseSchema,
   ScenarioTemplateSchema,
   TrackingConfigSchema,
+  TrackingConfigService,
   UpdateTrackingConfigResponseSchema,
+  type CreateTrackingConfigRequest,
   type ListTrackingConfigsRequest,
   type UpdateTrackingConfigRequest,
 } from "../../gen/es/recommender/v1/tracking_config_pb.js";
@@ -62,14 +64,24 @@ class EventRejectedError extends Error {
   }
 }
 
-const seen: { track?: TrackEventRequest; batch?: TrackBatchRequest; list?: ListTrackingConfigsRequest; update?: UpdateTrackingConfigRequest; warnings?: unknown[] } = {};
+const seen: {
+  track?: unknown;
+  batch?: readonly unknown[];
+  validate?: unknown;
+  list?: ListTrackingConfigsRequest;
+  update?: UpdateTrackingConfigRequest;
+  create?: CreateTrackingConfigRequest;
+  warnings?: unknown[];
+} = {};
+
+const userIdOf = (event: unknown) => (event !== null && typeof event === "object" ? (event as { user_id?: unknown }).user_id : undefined);
 
 // The fake runtime decides failures by the data it gets, so each error class is reachable from a request.
 const behavior: BehaviorServiceRuntime = {
-  async trackEvent(req, ctx) {
-    seen.track = req;
+  async trackEvent(event, ctx) {
+    seen.track = event;
     seen.warnings = ctx.values.get(restWarningsKey);
-    switch (req.event?.userId) {
+    switch (userIdOf(event)) {
       case "sink_down":
         throw new SinkUnavailableError("kafka down", 3);
       case "boom":
@@ -86,12 +98,14 @@ const behavior: BehaviorServiceRuntime = {
     }
     return create(TrackEventResponseSchema, { success: true, eventId: "evt_abc123", message: "Event tracked successfully" });
   },
-  async trackBatch(req) {
-    seen.batch = req;
-    const n = req.events.length;
+  async trackBatch(events, ctx) {
+    seen.batch = events;
+    seen.warnings = ctx.values.get(restWarningsKey);
+    const n = events.length;
     return create(TrackBatchResponseSchema, { success: true, total: n, succeeded: n, failed: 0, message: "ok" });
   },
-  async validateEvent() {
+  async validateEvent(event) {
+    seen.validate = event;
     return create(ValidateEventResponseSchema, { success: true, message: "valid" });
   },
   async getHealth() {
@@ -126,6 +140,7 @@ const configs: TrackingConfigServiceRuntime = {
     return create(CreateTrackingConfigFromTemplateResponseSchema, { success: true, message: "created", config: config(req.tenantId, req.scenarioId) });
   },
   async createTrackingConfig(req) {
+    seen.create = req;
     return create(CreateTrackingConfigResponseSchema, { success: true, message: "created", config: req.config });
   },
   async getTrackingConfig(req) {
@@ -197,26 +212,70 @@ describe("REST: seed paths", () => {
     const r = await call("POST", "/api/v1/behaviors/track", seedEvent);
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ success: true, event_id: "evt_abc123", message: "Event tracked successfully" });
-    expect(seen.track?.event?.actionType).toBe(ActionType.PLAY_END);
-    expect(seen.track?.event?.context?.deviceType).toBe(DeviceType.MOBILE);
-    expect(seen.track?.event?.scenarioData?.data.case).toBe("videoData");
-    expect(seen.track?.event?.position).toBe(3);
+    // The runtime gets the body as parsed: wire JSON, not a message.
+    expect(seen.track).toEqual(seedEvent);
   });
-  it("passes dropped unknown keys to the runtime as warnings", async () => {
-    const r = await call("POST", "/api/v1/behaviors/track", { ...seedEvent, bogus: 1 });
+  it("hands the track body to the runtime un-validated (unknown keys, wrong types: the pipeline's business)", async () => {
+    const r = await call("POST", "/api/v1/behaviors/track", { ...seedEvent, bogus: 1, position: "three" });
     expect(r.status).toBe(200);
-    expect(seen.warnings).toEqual([expect.objectContaining({ field: "bogus", rule: "unknown_field", severity: "warning" })]);
+    expect(seen.track).toEqual({ ...seedEvent, bogus: 1, position: "three" });
+    expect(seen.warnings).toEqual([]);
   });
   it("POST /api/v1/behaviors/track/batch", async () => {
     const r = await call("POST", "/api/v1/behaviors/track/batch", { events: [seedEvent, { ...seedEvent, action_type: "impression" }] });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ success: true, total: 2, succeeded: 2, failed: 0 });
-    expect(seen.batch?.events[1].actionType).toBe(ActionType.IMPRESSION);
+    expect(seen.batch).toEqual([seedEvent, { ...seedEvent, action_type: "impression" }]);
+  });
+  it("a batch with 2 valid and 1 invalid event reaches the runtime as 3 raw items (200, per-event results are the runtime's)", async () => {
+    const bad = { ...seedEvent, user_id: 42, action_type: "teleport", context: "nope" };
+    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: [seedEvent, bad, seedEvent] });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ total: 3 });
+    expect(seen.batch).toEqual([seedEvent, bad, seedEvent]);
+  });
+  it("batch items need not be objects: the runtime reports them per item", async () => {
+    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: [seedEvent, "x", null, 7] });
+    expect(r.status).toBe(200);
+    expect(seen.batch).toEqual([seedEvent, "x", null, 7]);
+  });
+  it("batch: events absent or null → empty batch; unknown top-level keys → warnings", async () => {
+    let r = await call("POST", "/api/v1/behaviors/track/batch", {});
+    expect(r.status).toBe(200);
+    expect(seen.batch).toEqual([]);
+    r = await call("POST", "/api/v1/behaviors/track/batch", { events: null, source: "app" });
+    expect(r.status).toBe(200);
+    expect(seen.batch).toEqual([]);
+    expect(seen.warnings).toEqual([expect.objectContaining({ field: "source", rule: "unknown_field", severity: "warning" })]);
+  });
+  it("batch of 101 events → 400 naming events and max_items", async () => {
+    seen.batch = undefined;
+    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: Array.from({ length: 101 }, () => seedEvent) });
+    expect(r.status).toBe(400);
+    expect(r.json.success).toBe(false);
+    expect(r.json.error.message).toBe("events has 101 items, at most 100 are allowed");
+    expect(r.json.errors).toEqual([{ field: "events", rule: "max_items", message: "events has 101 items, at most 100 are allowed", severity: "error" }]);
+    expect(seen.batch).toBeUndefined();
+  });
+  it("batch of exactly 100 events is fine", async () => {
+    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: Array.from({ length: 100 }, () => seedEvent) });
+    expect(r.status).toBe(200);
+    expect(seen.batch).toHaveLength(100);
+  });
+  it.each([
+    ["events not an array", { events: { 0: {} } }, "events"],
+    ["body an array", [seedEvent], ""],
+    ["body a string", "\"x\"", ""],
+  ])("batch envelope: %s → 400 type", async (_name, body, field) => {
+    const r = await call("POST", "/api/v1/behaviors/track/batch", typeof body === "string" ? body : JSON.stringify(body), { "content-type": "application/json" });
+    expect(r.status).toBe(400);
+    expect(r.json.errors).toEqual([expect.objectContaining({ field, rule: "type", severity: "error" })]);
   });
   it("POST /api/v1/behaviors/validate", async () => {
     const r = await call("POST", "/api/v1/behaviors/validate", seedEvent);
     expect(r.status).toBe(200);
     expect(r.json.success).toBe(true);
+    expect(seen.validate).toEqual(seedEvent);
   });
   it("GET /api/v1/behaviors/health", async () => {
     const r = await call("GET", "/api/v1/behaviors/health");
@@ -247,6 +306,14 @@ describe("REST: seed paths", () => {
     });
     expect(r.status).toBe(200);
     expect(r.json.config.required_fields[0]).toMatchObject({ field_name: "duration", field_type: "integer", min_value: 1, max_value: 3600 });
+    expect(seen.create?.config?.requiredFields[0]).toMatchObject({ fieldName: "duration", fieldType: FieldType.INTEGER, minValue: 1, maxValue: 3600 });
+  });
+  it("a config body with a wrong type → 400 listing every error (generated validator)", async () => {
+    const r = await call("POST", "/api/v1/tracking-configs", { tenant_id: "mymx", scenario_type: "video", version: "one", required_fields: [{ field_type: "integer" }] });
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe("invalid_argument");
+    const fields = r.json.errors.map((v: { field: string }) => v.field);
+    expect(fields).toEqual(expect.arrayContaining(["scenario_id", "version", "required_fields[0].field_name"]));
   });
   it("GET /api/v1/tracking-configs/mymx/vlog_feed returns the config itself (response_body)", async () => {
     const r = await call("GET", "/api/v1/tracking-configs/mymx/vlog_feed");
@@ -272,6 +339,12 @@ describe("REST: seed paths", () => {
     expect(seen.update?.updateMask?.paths).toEqual(["description", "optional_fields"]);
     expect(seen.update).toMatchObject({ tenantId: "mymx", scenarioId: "vlog_feed" });
     expect(seen.update?.config?.description).toBe("更新后的描述");
+    expect(seen.update?.config?.optionalFields[0]).toMatchObject({ fieldName: "buffer_time", fieldType: FieldType.INTEGER });
+  });
+  it("an update body may omit required config fields, but not blank them", async () => {
+    const r = await call("PUT", "/api/v1/tracking-configs/mymx/vlog_feed", { scenario_type: "", name: "x" });
+    expect(r.status).toBe(400);
+    expect(r.json.errors).toEqual([expect.objectContaining({ field: "scenario_type", rule: "required" })]);
   });
   it("PATCH with an explicit update_mask query keeps it", async () => {
     const r = await call("PATCH", "/api/v1/tracking-configs/mymx/vlog_feed?update_mask=name", { name: "x", description: "y" });
@@ -385,14 +458,27 @@ describe("REST: bad input", () => {
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("invalid_query");
   });
-  it("wrong JSON type in the body → 400 with the field", async () => {
-    const r = await call("POST", T, { ...seedEvent, position: "three" });
+  it("wrong JSON type in a decoded (non-ingest) body → 400 with the field", async () => {
+    const r = await call("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: 7 });
     expect(r.status).toBe(400);
     expect(r.json.success).toBe(false);
+    expect(r.json.errors).toEqual([expect.objectContaining({ field: "template_id", rule: "type" })]);
   });
-  it("a non-object body → 400", async () => {
-    const r = await call("POST", T, "[1,2]", { "content-type": "application/json" });
+  it.each(["[1,2]", "\"event\"", "42", "null"])("a non-object track body %s → 400 type", async (body) => {
+    const r = await call("POST", T, body, { "content-type": "application/json" });
     expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe("invalid_argument");
+    expect(r.json.errors).toEqual([expect.objectContaining({ field: "", rule: "type", severity: "error" })]);
+  });
+  it("an empty track body → 400 type", async () => {
+    const r = await call("POST", T, "", { "content-type": "application/json" });
+    expect(r.status).toBe(400);
+    expect(r.json.errors[0].rule).toBe("type");
+  });
+  it("a non-object validate body → 400 type", async () => {
+    const r = await call("POST", "/api/v1/behaviors/validate", "[]", { "content-type": "application/json" });
+    expect(r.status).toBe(400);
+    expect(r.json.errors[0].rule).toBe("type");
   });
   it("bad percent-encoding in a path param → 400", async () => {
     const r = await call("GET", "/api/v1/tracking-configs/%E0%A4%A/x");
@@ -418,6 +504,41 @@ describe("Connect, gRPC, gRPC-Web", () => {
     const client = createClient(BehaviorService, transport());
     const res = await client.trackEvent({ event });
     expect(res).toMatchObject({ success: true, eventId: "evt_abc123" });
+    // The runtime sees request-mode wire JSON: snake_case keys, enum wire names, absent fields omitted.
+    expect(seen.track).toEqual({
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      user_id: "user_12345",
+      item_id: "video_67890",
+      action_type: "play_end",
+      context: { device_type: "mobile", os: "iOS" },
+    });
+  });
+  it("gRPC TrackEvent without an event hands the runtime {} (the pipeline reports what is missing)", async () => {
+    const client = createClient(BehaviorService, createGrpcTransport({ baseUrl: base }));
+    await client.trackEvent({});
+    expect(seen.track).toEqual({});
+  });
+  it("gRPC TrackBatch hands the runtime one wire item per event, a missing required field left absent", async () => {
+    const client = createClient(BehaviorService, createGrpcTransport({ baseUrl: base }));
+    const { itemId: _omit, ...noItem } = event;
+    const res = await client.trackBatch({ events: [event, noItem, { ...event, actionType: ActionType.IMPRESSION, position: 0, extraData: { k: "v" } }] });
+    expect(res).toMatchObject({ total: 3 });
+    expect(seen.batch).toHaveLength(3);
+    expect(seen.batch?.[1]).not.toHaveProperty("item_id");
+    expect(seen.batch?.[1]).toMatchObject({ user_id: "user_12345", action_type: "play_end" });
+    expect(seen.batch?.[2]).toMatchObject({ action_type: "impression", position: 0, extra_data: { k: "v" } });
+  });
+  it("Connect ValidateEvent hands the runtime wire JSON", async () => {
+    const client = createClient(BehaviorService, createConnectTransport({ baseUrl: base, httpVersion: "1.1" }));
+    await client.validateEvent({ event: { ...event, context: { deviceType: DeviceType.TABLET } } });
+    expect(seen.validate).toMatchObject({ action_type: "play_end", context: { device_type: "tablet" } });
+  });
+  it("non-ingest RPCs still get the request message over gRPC", async () => {
+    const client = createClient(TrackingConfigService, createGrpcTransport({ baseUrl: base }));
+    const res = await client.listTrackingConfigs({ tenantId: "mymx", includeInactive: true });
+    expect(res.total).toBe(1);
+    expect(seen.list).toMatchObject({ tenantId: "mymx", includeInactive: true });
   });
   it("maps errors: validation → INVALID_ARGUMENT with violations, sink → UNAVAILABLE, other → INTERNAL generic", async () => {
     const client = createClient(BehaviorService, createGrpcTransport({ baseUrl: base }));

@@ -6,18 +6,21 @@
 // @generated from file recommender/v1/behavior.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
-import type { BehaviorEvent, GetHealthRequest, GetHealthResponse, TrackBatchRequest, TrackBatchResponse, TrackEventRequest, TrackEventResponse, ValidateEventRequest, ValidateEventResponse } from "../../../es/recommender/v1/behavior_pb.js";
-import { BehaviorEventSchema, BehaviorService, GetHealthRequestSchema, GetHealthResponseSchema, TrackBatchRequestSchema, TrackBatchResponseSchema, TrackEventRequestSchema, TrackEventResponseSchema, ValidateEventRequestSchema, ValidateEventResponseSchema } from "../../../es/recommender/v1/behavior_pb.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { GetHealthRequest, GetHealthResponse, TrackBatchResponse, TrackEventResponse, ValidateEventResponse } from "../../../es/recommender/v1/behavior_pb.js";
+import { BehaviorService, GetHealthRequestSchema, GetHealthResponseSchema, TrackBatchResponseSchema, TrackEventResponseSchema, ValidateEventResponseSchema } from "../../../es/recommender/v1/behavior_pb.js";
+import { behaviorEventToWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../../../codegen/handlers/runtime.js";
-import { throwOnErrors, wireFromJson, wireToJson } from "../../../../codegen/handlers/runtime.js";
+import { ingestBatchBody, ingestEventBody, wireToJson } from "../../../../codegen/handlers/runtime.js";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 
 /**
- * What the hand-written server implements for recommender.v1.BehaviorService: one method per RPC, typed
- * request → response message. It is a connect ServiceImpl, so the same object serves
- * Connect, gRPC and gRPC-Web (registerBehaviorService) and REST (behaviorServiceRest).
+ * What the hand-written server implements for recommender.v1.BehaviorService: one method per RPC,
+ * returning the response message. Ingest RPCs (TrackEvent, TrackBatch, ValidateEvent) take the event(s) as
+ * request-mode wire JSON, not validated and not decoded (the runtime validates them, e.g.
+ * with the ingest pipeline); the other RPCs take their request message.
+ * registerBehaviorService serves it over Connect, gRPC and gRPC-Web, behaviorServiceRest over REST.
  * Throw ConnectError (or the server's error types) to fail a call; transports map them.
  */
 export interface BehaviorServiceRuntime {
@@ -26,25 +29,45 @@ export interface BehaviorServiceRuntime {
    *
    * REST: POST /api/v1/behaviors/track (body: event)
    * Ingest kind: TRACK
+   *
+   * `event`: TrackEventRequest.event (recommender.v1.BehaviorEvent) as request-mode wire JSON, un-validated.
+   * REST: the body object as parsed.
+   * Connect/gRPC/gRPC-Web: the message converted with behaviorEventToWire (absent fields omitted,
+   * so a missing required field is still reported); `{}` when the request has no event.
+   * Validate it before use (the ingest pipeline does).
    * @generated from rpc recommender.v1.BehaviorService.TrackEvent
    */
-  trackEvent(request: TrackEventRequest, context: HandlerContext): Promise<TrackEventResponse>;
+  trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse>;
   /**
    * Tracks up to 100 events.
    *
    * REST: POST /api/v1/behaviors/track/batch (body: *)
    * Ingest kind: TRACK_BATCH
+   *
+   * `events`: the items of TrackBatchRequest.events (recommender.v1.BehaviorEvent) as request-mode wire JSON,
+   * each un-validated (an item may not even be an object).
+   * REST: the body's `events` array as parsed; only the envelope was checked (a JSON object,
+   * `events` an array of at most 100 items; unknown top-level keys are warnings).
+   * Connect/gRPC/gRPC-Web: each message converted with behaviorEventToWire (absent fields omitted,
+   * so a missing required field is still reported).
+   * Validate each item and answer per item (the ingest pipeline does).
    * @generated from rpc recommender.v1.BehaviorService.TrackBatch
    */
-  trackBatch(request: TrackBatchRequest, context: HandlerContext): Promise<TrackBatchResponse>;
+  trackBatch(events: readonly unknown[], context: HandlerContext): Promise<TrackBatchResponse>;
   /**
    * Validates one event without publishing it.
    *
    * REST: POST /api/v1/behaviors/validate (body: event)
    * Ingest kind: VALIDATE
+   *
+   * `event`: ValidateEventRequest.event (recommender.v1.BehaviorEvent) as request-mode wire JSON, un-validated.
+   * REST: the body object as parsed.
+   * Connect/gRPC/gRPC-Web: the message converted with behaviorEventToWire (absent fields omitted,
+   * so a missing required field is still reported); `{}` when the request has no event.
+   * Validate it before use (the ingest pipeline does).
    * @generated from rpc recommender.v1.BehaviorService.ValidateEvent
    */
-  validateEvent(request: ValidateEventRequest, context: HandlerContext): Promise<ValidateEventResponse>;
+  validateEvent(event: unknown, context: HandlerContext): Promise<ValidateEventResponse>;
   /**
    * Reports health and counters.
    *
@@ -57,25 +80,26 @@ export interface BehaviorServiceRuntime {
 
 /**
  * Mounts recommender.v1.BehaviorService on a connect router (Connect, gRPC and gRPC-Web protocols).
+ * Ingest RPCs hand the runtime their event message(s) converted to request-mode wire JSON.
  */
 export function registerBehaviorService(router: ConnectRouter, runtime: BehaviorServiceRuntime): ConnectRouter {
-  return router.service(BehaviorService, runtime);
+  return router.service(BehaviorService, {
+    trackEvent: (request, context) => runtime.trackEvent(request.event ? behaviorEventToWire(request.event) : {}, context),
+    trackBatch: (request, context) => runtime.trackBatch(request.events.map((x) => behaviorEventToWire(x)), context),
+    validateEvent: (request, context) => runtime.validateEvent(request.event ? behaviorEventToWire(request.event) : {}, context),
+    getHealth: (request, context) => runtime.getHealth(request, context),
+  });
 }
 
 /**
- * REST → TrackEventRequest for recommender.v1.BehaviorService.TrackEvent.
+ * REST → the event of recommender.v1.BehaviorService.TrackEvent (ingest TRACK) as raw wire JSON.
  * POST /api/v1/behaviors/track
- * Body: field event.
- * Query: none.
- * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
+ * Body: field event (recommender.v1.BehaviorEvent), returned as parsed: request-mode wire JSON, un-validated
+ * (the runtime validates it). Query: none.
+ * Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.
  */
-export function trackEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): TrackEventRequest {
-  const request = create(TrackEventRequestSchema);
-  const found: WireViolation[] = [];
-  const decoded = wireFromJson<BehaviorEvent>(BehaviorEventSchema, body ?? {}, "", found);
-  throwOnErrors(found, warnings);
-  request.event = decoded;
-  return request;
+export function trackEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): unknown {
+  return ingestEventBody(body);
 }
 
 /**
@@ -86,18 +110,21 @@ export function trackEventResponseToRest(response: TrackEventResponse): JsonValu
 }
 
 /**
- * REST → TrackBatchRequest for recommender.v1.BehaviorService.TrackBatch.
- * POST /api/v1/behaviors/track/batch
- * Body: the whole request.
- * Query: none.
- * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
+ * Most items TrackBatchRequest.events may have (its max_items option); more is a 400 over REST.
  */
-export function trackBatchRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): TrackBatchRequest {
-  const found: WireViolation[] = [];
-  const decoded = wireFromJson<TrackBatchRequest>(TrackBatchRequestSchema, body ?? {}, "", found);
-  throwOnErrors(found, warnings);
-  const request = decoded ?? create(TrackBatchRequestSchema);
-  return request;
+export const trackBatchEventsMaxItems = 100;
+
+/**
+ * REST → the events of recommender.v1.BehaviorService.TrackBatch (ingest TRACK_BATCH) as raw wire JSON items.
+ * POST /api/v1/behaviors/track/batch
+ * Body: the whole request, {"events": [...]}; only the envelope is checked: a JSON object, events
+ * an array (absent or null: []) of at most trackBatchEventsMaxItems items. The items (recommender.v1.BehaviorEvent)
+ * are returned as parsed, un-validated; the runtime validates each one and answers per item.
+ * Unknown top-level keys go to `warnings` (rule unknown_field) and are ignored.
+ * Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array events, rule "max_items" for too many items.
+ */
+export function trackBatchRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): readonly unknown[] {
+  return ingestBatchBody(body, "events", trackBatchEventsMaxItems, warnings);
 }
 
 /**
@@ -108,19 +135,14 @@ export function trackBatchResponseToRest(response: TrackBatchResponse): JsonValu
 }
 
 /**
- * REST → ValidateEventRequest for recommender.v1.BehaviorService.ValidateEvent.
+ * REST → the event of recommender.v1.BehaviorService.ValidateEvent (ingest VALIDATE) as raw wire JSON.
  * POST /api/v1/behaviors/validate
- * Body: field event.
- * Query: none.
- * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
+ * Body: field event (recommender.v1.BehaviorEvent), returned as parsed: request-mode wire JSON, un-validated
+ * (the runtime validates it). Query: none.
+ * Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.
  */
-export function validateEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): ValidateEventRequest {
-  const request = create(ValidateEventRequestSchema);
-  const found: WireViolation[] = [];
-  const decoded = wireFromJson<BehaviorEvent>(BehaviorEventSchema, body ?? {}, "", found);
-  throwOnErrors(found, warnings);
-  request.event = decoded;
-  return request;
+export function validateEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): unknown {
+  return ingestEventBody(body);
 }
 
 /**
@@ -163,7 +185,7 @@ export const behaviorServiceRoutes: readonly RestRoute<BehaviorServiceRuntime>[]
     responseBodyField: undefined,
     queryFields: [],
     toRequest: trackEventRestToRequest,
-    call: (runtime, request, context) => runtime.trackEvent(request as TrackEventRequest, context),
+    call: (runtime, request, context) => runtime.trackEvent(request, context),
     toRest: (response) => trackEventResponseToRest(response as TrackEventResponse),
   },
   {
@@ -176,7 +198,7 @@ export const behaviorServiceRoutes: readonly RestRoute<BehaviorServiceRuntime>[]
     responseBodyField: undefined,
     queryFields: [],
     toRequest: trackBatchRestToRequest,
-    call: (runtime, request, context) => runtime.trackBatch(request as TrackBatchRequest, context),
+    call: (runtime, request, context) => runtime.trackBatch(request as readonly unknown[], context),
     toRest: (response) => trackBatchResponseToRest(response as TrackBatchResponse),
   },
   {
@@ -189,7 +211,7 @@ export const behaviorServiceRoutes: readonly RestRoute<BehaviorServiceRuntime>[]
     responseBodyField: undefined,
     queryFields: [],
     toRequest: validateEventRestToRequest,
-    call: (runtime, request, context) => runtime.validateEvent(request as ValidateEventRequest, context),
+    call: (runtime, request, context) => runtime.validateEvent(request, context),
     toRest: (response) => validateEventResponseToRest(response as ValidateEventResponse),
   },
   {

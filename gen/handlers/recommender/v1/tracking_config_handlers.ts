@@ -5,18 +5,19 @@
 // @generated from file recommender/v1/tracking_config.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
-import type { CreateTrackingConfigFromTemplateRequest, CreateTrackingConfigFromTemplateResponse, CreateTrackingConfigRequest, CreateTrackingConfigResponse, DeleteTrackingConfigRequest, DeleteTrackingConfigResponse, GetTrackingConfigRequest, GetTrackingConfigResponse, ListTemplatesRequest, ListTemplatesResponse, ListTrackingConfigsRequest, ListTrackingConfigsResponse, TrackingConfig, UpdateTrackingConfigRequest, UpdateTrackingConfigResponse } from "../../../es/recommender/v1/tracking_config_pb.js";
+import type { CreateTrackingConfigFromTemplateRequest, CreateTrackingConfigFromTemplateResponse, CreateTrackingConfigRequest, CreateTrackingConfigResponse, DeleteTrackingConfigRequest, DeleteTrackingConfigResponse, GetTrackingConfigRequest, GetTrackingConfigResponse, ListTemplatesRequest, ListTemplatesResponse, ListTrackingConfigsRequest, ListTrackingConfigsResponse, UpdateTrackingConfigRequest, UpdateTrackingConfigResponse } from "../../../es/recommender/v1/tracking_config_pb.js";
 import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigFromTemplateResponseSchema, CreateTrackingConfigRequestSchema, CreateTrackingConfigResponseSchema, DeleteTrackingConfigRequestSchema, DeleteTrackingConfigResponseSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTemplatesResponseSchema, ListTrackingConfigsRequestSchema, ListTrackingConfigsResponseSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema, UpdateTrackingConfigResponseSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../../../codegen/handlers/runtime.js";
-import { fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors, wireFromJson, wireToJson } from "../../../../codegen/handlers/runtime.js";
+import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors, wireToJson } from "../../../../codegen/handlers/runtime.js";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
+import { createTrackingConfigFromTemplateRequestFromWire, trackingConfigFromWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
 
 /**
- * What the hand-written server implements for recommender.v1.TrackingConfigService: one method per RPC, typed
- * request → response message. It is a connect ServiceImpl, so the same object serves
- * Connect, gRPC and gRPC-Web (registerTrackingConfigService) and REST (trackingConfigServiceRest).
+ * What the hand-written server implements for recommender.v1.TrackingConfigService: one method per RPC,
+ * returning the response message. Each RPC takes its request message.
+ * registerTrackingConfigService serves it over Connect, gRPC and gRPC-Web, trackingConfigServiceRest over REST.
  * Throw ConnectError (or the server's error types) to fail a call; transports map them.
  */
 export interface TrackingConfigServiceRuntime {
@@ -79,7 +80,15 @@ export interface TrackingConfigServiceRuntime {
  * Mounts recommender.v1.TrackingConfigService on a connect router (Connect, gRPC and gRPC-Web protocols).
  */
 export function registerTrackingConfigService(router: ConnectRouter, runtime: TrackingConfigServiceRuntime): ConnectRouter {
-  return router.service(TrackingConfigService, runtime);
+  return router.service(TrackingConfigService, {
+    listTemplates: (request, context) => runtime.listTemplates(request, context),
+    createTrackingConfigFromTemplate: (request, context) => runtime.createTrackingConfigFromTemplate(request, context),
+    createTrackingConfig: (request, context) => runtime.createTrackingConfig(request, context),
+    getTrackingConfig: (request, context) => runtime.getTrackingConfig(request, context),
+    listTrackingConfigs: (request, context) => runtime.listTrackingConfigs(request, context),
+    updateTrackingConfig: (request, context) => runtime.updateTrackingConfig(request, context),
+    deleteTrackingConfig: (request, context) => runtime.deleteTrackingConfig(request, context),
+  });
 }
 
 /**
@@ -110,9 +119,9 @@ export function listTemplatesResponseToRest(response: ListTemplatesResponse): Js
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
 export function createTrackingConfigFromTemplateRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigFromTemplateRequest {
-  const found: WireViolation[] = [];
-  const decoded = wireFromJson<CreateTrackingConfigFromTemplateRequest>(CreateTrackingConfigFromTemplateRequestSchema, body ?? {}, "", found);
+  const found = validateCreateTrackingConfigFromTemplateRequest(body ?? {}, "request", [], "");
   throwOnErrors(found, warnings);
+  const decoded = createTrackingConfigFromTemplateRequestFromWire(body ?? {});
   const request = decoded ?? create(CreateTrackingConfigFromTemplateRequestSchema);
   return request;
 }
@@ -134,9 +143,9 @@ export function createTrackingConfigFromTemplateResponseToRest(response: CreateT
  */
 export function createTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigRequest {
   const request = create(CreateTrackingConfigRequestSchema);
-  const found: WireViolation[] = [];
-  const decoded = wireFromJson<TrackingConfig>(TrackingConfigSchema, body ?? {}, "", found);
+  const found = validateTrackingConfig(body ?? {}, "request", [], "");
   throwOnErrors(found, warnings);
+  const decoded = trackingConfigFromWire(body ?? {});
   request.config = decoded;
   return request;
 }
@@ -205,9 +214,9 @@ export function updateTrackingConfigRestToRequest(params: RestParams, query: URL
   if (params.tenant_id !== undefined) request.tenantId = pathParam(params, "tenant_id");
   if (params.scenario_id !== undefined) request.scenarioId = pathParam(params, "scenario_id");
   { const v = queryFieldMask(query, "update_mask"); if (v !== undefined) request.updateMask = v; }
-  const found: WireViolation[] = [];
-  const decoded = wireFromJson<TrackingConfig>(TrackingConfigSchema, body ?? {}, "", found);
-  throwOnErrors(found, warnings);
+  const found = validateTrackingConfig(body ?? {}, "request", [], "");
+  throwOnErrors(dropAbsentRequired(found, body), warnings);
+  const decoded = trackingConfigFromWire(body ?? {});
   request.config = decoded;
   // grpc-gateway: without an explicit update_mask, the body's top-level keys are the mask.
   if (request.updateMask === undefined) request.updateMask = fieldMaskFromBody(TrackingConfigSchema, body);
