@@ -745,8 +745,12 @@ export function hasErrors(violations: readonly Violation[]): boolean {
 /** Prefixes the paths of out[start..] with \`prefix\` (used when a nested message reported violations). */
 export function prefixViolations(out: Violation[], start: number, prefix: string): void {
   for (let i = start; i < out.length; i++) {
-    const f = out[i].field;
-    out[i].field = f === "" ? prefix : f.charCodeAt(0) === 91 /* [ */ ? prefix + f : prefix + "." + f;
+    const v = out[i];
+    const f = v.field;
+    const full = f === "" ? prefix : f.charCodeAt(0) === 91 /* [ */ ? prefix + f : prefix + "." + f;
+    v.field = full;
+    // Messages start with the relative path; name the full one so a message reads alone.
+    if (f !== "" && v.message.startsWith(f)) v.message = full + v.message.slice(f.length);
   }
 }
 `;

@@ -150,7 +150,6 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       if (c.internal) log(`${route.rpc} failed`, err);
       const body: Record<string, unknown> = errorBody(c.errorCode, c.message);
       if (c.violations) {
-        (body.error as Record<string, unknown>).violations = c.violations;
         // Same key as TrackEventResponse.errors, so clients read one field either way.
         body.errors = c.violations;
         body.message = c.message;
