@@ -1,0 +1,188 @@
+/**
+ * The ingestion pipeline every transport shares: validate (generated, compiled) → judge
+ * against the tenant's tracking config (compiled when the config changed) → fill
+ * event_id/timestamp → encode the seed's Kafka JSON → publish → answer only after the
+ * sink made the records durable. REST hands it the parsed body; gRPC and Connect hand it
+ * the message converted to the same wire JSON, so the result contract is one.
+ */
+import {
+  type BehaviorEventWire,
+  behaviorEventKafka,
+  encodeBehaviorEventKafkaJson,
+  normalizeBehaviorEvent,
+  validateBehaviorEvent,
+} from "../../gen/validator/recommender/v1/behavior_validator.js";
+import type { Sink, SinkRecord, Violation } from "../contracts.js";
+import { mergeViolations } from "../rules/merge.js";
+import { newEventId } from "./event-id.js";
+
+/** Judges an event against tracking configs; scenario problems come back as warnings. */
+export interface EventJudge {
+  judge(event: BehaviorEventWire): { violations: Violation[]; configVersion?: number };
+}
+
+/** Counters the pipeline feeds (health and /metrics read them). */
+export interface IngestCounters {
+  /** Events received, valid or not. */
+  received(n: number): void;
+  /** Events rejected by validation. */
+  rejected(n: number): void;
+  /** Events accepted with at least one warning. */
+  warned(n: number): void;
+  /** Events the sink acknowledged. */
+  published(n: number): void;
+  /** Events the sink failed to take. */
+  failed(n: number): void;
+}
+
+/** Thrown when an event has errors; carries every violation (errors and warnings). */
+export class EventRejectedError extends Error {
+  readonly errors: Violation[];
+  readonly warnings: Violation[];
+  constructor(errors: Violation[], warnings: Violation[]) {
+    super(errors.map((v) => `${v.field || "(event)"}: ${v.message}`).join("; "));
+    this.name = "EventRejectedError";
+    this.errors = errors;
+    this.warnings = warnings;
+  }
+}
+
+/** Result of checking one event without publishing it. */
+export interface CheckResult {
+  errors: Violation[];
+  warnings: Violation[];
+  /** Canonical wire form with event_id/timestamp filled; only when there are no errors. */
+  event?: BehaviorEventWire;
+  /** Version of the tracking config that judged the event (0: its template), if any. */
+  configVersion?: number;
+}
+
+/** Outcome of one event in a batch. */
+export interface BatchItem {
+  index: number;
+  eventId: string;
+  success: boolean;
+  errors: Violation[];
+  warnings: Violation[];
+}
+
+/** Options of the pipeline. */
+export interface PipelineOptions {
+  sink: Sink;
+  judge: EventJudge;
+  counters: IngestCounters;
+  /** Clock for filled timestamps (tests pin it). */
+  now?: () => number;
+}
+
+const SCHEMA_VERSION = behaviorEventKafka.schemaVersion;
+
+/** The shared ingestion pipeline. */
+export class IngestPipeline {
+  private readonly sink: Sink;
+  private readonly judge: EventJudge;
+  private readonly counters: IngestCounters;
+  private readonly now: () => number;
+
+  constructor(options: PipelineOptions) {
+    this.sink = options.sink;
+    this.judge = options.judge;
+    this.counters = options.counters;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Validates and judges one event. `input` is the parsed request JSON and is modified in
+   * place (event_id and timestamp are filled) when `fill` is set, so no copy is made.
+   */
+  check(input: unknown, fill: boolean): CheckResult {
+    const all = validateBehaviorEvent(input, "request");
+    const errors: Violation[] = [];
+    const warnings: Violation[] = [];
+    for (const v of all) (v.severity === "error" ? errors : warnings).push(v);
+    if (errors.length > 0) return { errors, warnings };
+    const raw = input as Record<string, unknown>;
+    if (fill) {
+      if (raw.event_id == null || raw.event_id === "") raw.event_id = newEventId();
+      if (raw.timestamp == null) raw.timestamp = this.now();
+    }
+    const event = normalizeBehaviorEvent(raw);
+    const judged = this.judge.judge(event);
+    return { errors, warnings: mergeViolations(warnings, judged.violations), event, configVersion: judged.configVersion };
+  }
+
+  /** Validation only (the validate RPC): nothing is filled, counted or published. */
+  validate(input: unknown): CheckResult {
+    return this.check(input, false);
+  }
+
+  /** Tracks one event; resolves after the sink acknowledged it. */
+  async track(input: unknown): Promise<{ eventId: string; warnings: Violation[] }> {
+    this.counters.received(1);
+    const result = this.check(input, true);
+    if (!result.event) {
+      this.counters.rejected(1);
+      throw new EventRejectedError(result.errors, result.warnings);
+    }
+    if (result.warnings.length > 0) this.counters.warned(1);
+    const record = toRecord(result.event, result.configVersion);
+    try {
+      await this.sink.publish([record]);
+    } catch (err) {
+      this.counters.failed(1);
+      throw err;
+    }
+    this.counters.published(1);
+    return { eventId: result.event.event_id as string, warnings: result.warnings };
+  }
+
+  /**
+   * Tracks a batch: invalid events are reported and skipped, the valid ones go to the sink
+   * in one publish. When the sink fails, the error propagates and nothing of the batch was
+   * acknowledged, so the client retries the whole batch.
+   */
+  async trackBatch(inputs: readonly unknown[]): Promise<BatchItem[]> {
+    this.counters.received(inputs.length);
+    const items: BatchItem[] = [];
+    const records: SinkRecord[] = [];
+    let rejected = 0;
+    let warned = 0;
+    for (let index = 0; index < inputs.length; index++) {
+      const result = this.check(inputs[index], true);
+      if (!result.event) {
+        rejected++;
+        const raw = inputs[index] as { event_id?: unknown } | null;
+        const eventId = raw !== null && typeof raw === "object" && typeof raw.event_id === "string" ? raw.event_id : "";
+        items.push({ index, eventId, success: false, errors: result.errors, warnings: result.warnings });
+        continue;
+      }
+      if (result.warnings.length > 0) warned++;
+      records.push(toRecord(result.event, result.configVersion));
+      items.push({ index, eventId: result.event.event_id as string, success: true, errors: [], warnings: result.warnings });
+    }
+    if (rejected > 0) this.counters.rejected(rejected);
+    if (warned > 0) this.counters.warned(warned);
+    if (records.length > 0) {
+      try {
+        await this.sink.publish(records);
+      } catch (err) {
+        this.counters.failed(records.length);
+        throw err;
+      }
+      this.counters.published(records.length);
+    }
+    return items;
+  }
+}
+
+function toRecord(event: BehaviorEventWire, configVersion: number | undefined): SinkRecord {
+  return {
+    topic: behaviorEventKafka.topic(event),
+    key: behaviorEventKafka.key(event),
+    value: encodeBehaviorEventKafkaJson(event),
+    headers:
+      configVersion === undefined
+        ? { "schema-version": SCHEMA_VERSION }
+        : { "schema-version": SCHEMA_VERSION, "tracking-config-version": String(configVersion) },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * TrackingConfigService (the seed's 配置管理): templates come from gen/templates, configs
+ * live in the SQLite store; every write recompiles the config's judge (RuleBook listens
+ * to the store), so events are never judged by interpreting a config.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  CreateTrackingConfigFromTemplateResponseSchema,
+  CreateTrackingConfigResponseSchema,
+  DeleteTrackingConfigResponseSchema,
+  GetTrackingConfigResponseSchema,
+  ListTemplatesResponseSchema,
+  ListTrackingConfigsResponseSchema,
+  UpdateTrackingConfigResponseSchema,
+} from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import type { TrackingConfigServiceRuntime } from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import { scenarioTemplates, templateById } from "../../gen/templates/scenario_templates.js";
+import { scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
+import { configFromTemplate } from "../rules/index.js";
+import { type ConfigStore, NotFoundError } from "../store/config-store.js";
+import type { AuthGuard } from "./auth-guard.js";
+
+/** What the config service needs. */
+export interface TrackingConfigServiceDeps {
+  store: ConfigStore;
+  guard: AuthGuard;
+}
+
+function required(value: string, field: string): void {
+  if (value === "") {
+    throw new ConnectError(`${field} is required`, Code.InvalidArgument);
+  }
+}
+
+/** Creates the TrackingConfigService runtime. */
+export function createTrackingConfigService(deps: TrackingConfigServiceDeps): TrackingConfigServiceRuntime {
+  const { store, guard } = deps;
+  // Templates are generated constants; their messages are built once.
+  const templates = scenarioTemplates.map((t) => scenarioTemplateFromWire(t));
+  const who = (tenant: string, scenario: string) => `${tenant}/${scenario}`;
+
+  return {
+    async listTemplates() {
+      return create(ListTemplatesResponseSchema, { templates });
+    },
+
+    async createTrackingConfigFromTemplate(request, context: HandlerContext) {
+      guard.admin(context);
+      required(request.tenantId, "tenant_id");
+      required(request.scenarioId, "scenario_id");
+      required(request.templateId, "template_id");
+      const template = templateById(request.templateId);
+      if (!template) {
+        const known = scenarioTemplates.map((t) => t.template_id).join(", ");
+        throw new ConnectError(`template_id ${JSON.stringify(request.templateId)} is not a template; use one of ${known}`, Code.InvalidArgument);
+      }
+      const config = store.create(
+        configFromTemplate(template, {
+          tenant_id: request.tenantId,
+          scenario_id: request.scenarioId,
+          name: request.name || undefined,
+          description: request.description || undefined,
+        }),
+      );
+      return create(CreateTrackingConfigFromTemplateResponseSchema, {
+        success: true,
+        message: `Tracking config ${who(config.tenantId, config.scenarioId)} created from template ${template.template_id}`,
+        config,
+      });
+    },
+
+    async createTrackingConfig(request, context) {
+      guard.admin(context);
+      if (!request.config) throw new ConnectError("config is required", Code.InvalidArgument);
+      const config = store.create(request.config);
+      return create(CreateTrackingConfigResponseSchema, {
+        success: true,
+        message: `Tracking config ${who(config.tenantId, config.scenarioId)} created`,
+        config,
+      });
+    },
+
+    async getTrackingConfig(request, context) {
+      guard.admin(context);
+      const config = store.get(request.tenantId, request.scenarioId);
+      if (!config) throw new NotFoundError(`no tracking config ${who(request.tenantId, request.scenarioId)}`);
+      return create(GetTrackingConfigResponseSchema, { config });
+    },
+
+    async listTrackingConfigs(request, context) {
+      guard.admin(context);
+      const configs = store.list({
+        tenant_id: request.tenantId || undefined,
+        scenario_type: request.scenarioType || undefined,
+        include_inactive: request.includeInactive,
+      });
+      return create(ListTrackingConfigsResponseSchema, { configs, total: configs.length });
+    },
+
+    async updateTrackingConfig(request, context) {
+      guard.admin(context);
+      const paths = request.updateMask?.paths ?? [];
+      if (!request.config || paths.length === 0) {
+        throw new ConnectError("nothing to update: send the fields to change (update_mask names them over gRPC)", Code.InvalidArgument);
+      }
+      const config = store.update(request.tenantId, request.scenarioId, request.config, paths);
+      return create(UpdateTrackingConfigResponseSchema, {
+        success: true,
+        message: `Tracking config ${who(config.tenantId, config.scenarioId)} updated to version ${config.version}`,
+        config,
+      });
+    },
+
+    async deleteTrackingConfig(request, context) {
+      guard.admin(context);
+      const config = store.softDelete(request.tenantId, request.scenarioId);
+      return create(DeleteTrackingConfigResponseSchema, {
+        success: true,
+        message: `Tracking config ${who(config.tenantId, config.scenarioId)} deactivated (version ${config.version}); it no longer judges events`,
+      });
+    },
+  };
+}
