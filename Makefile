@@ -44,3 +44,10 @@ kafka-up:
 
 kafka-down:
 	@./scripts/kafka/down.sh
+
+## Benchmarks (BENCHMARKS.md): broker + server + load in one bounded run.
+bench: setup
+	@./bench/run.sh
+
+bench-smoke: setup
+	@./bench/run.sh --smoke
