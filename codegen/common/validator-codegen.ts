@@ -298,17 +298,25 @@ function valueChecks(e: Emitter, kind: WireKind, checks: Check[], v: string, pat
   switch (kind.kind) {
     case "string": {
       const inner: string[] = [];
-      if (requiredSev) inner.push(`${ind}if (${v}.length === 0) ${push(path, "required", `${path} + " is required"`, requiredSev)}`);
+      // An empty required string is reported once, as missing, not also as a pattern break.
+      const rest: string[] = [];
       for (const c of checks) {
         if (c.rule === "max_len") {
-          inner.push(`${ind}if (${v}.length > ${c.max}) ${push(path, "max_len", `${path} + " must be at most ${c.max} characters long, got " + ${v}.length`, c.severity)}`);
+          rest.push(`${ind}if (${v}.length > ${c.max}) ${push(path, "max_len", `${path} + " must be at most ${c.max} characters long, got " + ${v}.length`, c.severity)}`);
         } else if (c.rule === "pattern") {
           const re = e.constant(`new RegExp(${lit(c.pattern)}, "u")`);
-          inner.push(`${ind}if (!${re}.test(${v})) ${push(path, "pattern", `${path} + " must match ${c.pattern.replace(/[\\"]/g, (x) => "\\" + x)}, got " + JSON.stringify(${v})`, c.severity)}`);
+          rest.push(`${ind}if (!${re}.test(${v})) ${push(path, "pattern", `${path} + " must match ${c.pattern.replace(/[\\"]/g, (x) => "\\" + x)}, got " + JSON.stringify(${v})`, c.severity)}`);
         } else if (c.rule === "allowed_values") {
           const set = e.constant(`new Set(${lit(c.values)}) as ReadonlySet<string>`);
-          inner.push(`${ind}if (!${set}.has(${v})) ${push(path, "allowed_values", `${path} + ${lit(` must be one of ${c.values.join(", ")}, got `)} + JSON.stringify(${v})`, c.severity)}`);
+          rest.push(`${ind}if (!${set}.has(${v})) ${push(path, "allowed_values", `${path} + ${lit(` must be one of ${c.values.join(", ")}, got `)} + JSON.stringify(${v})`, c.severity)}`);
         }
+      }
+      if (requiredSev && rest.length > 0) {
+        inner.push(`${ind}if (${v}.length === 0) {`, `${ind}  ${push(path, "required", `${path} + " is required"`, requiredSev)}`, `${ind}} else {`, ...rest.map((l) => "  " + l), `${ind}}`);
+      } else if (requiredSev) {
+        inner.push(`${ind}if (${v}.length === 0) ${push(path, "required", `${path} + " is required"`, requiredSev)}`);
+      } else {
+        inner.push(...rest);
       }
       L.push(`${ind}if (typeof ${v} !== "string") {`, `${ind}  ${push(path, "type", `${path} + " must be a string"`, "error")}`, ...elseBlock(inner), `${ind}}`);
       break;

@@ -57,12 +57,14 @@ describe("compileConfig", () => {
         message: "scenario_data.video_data.duration is required by tracking config mymx/vlog_feed (v3)",
       },
     ]);
-    // null counts as absent; a missing scenario_data reports every required field.
+    // null counts as absent; an empty member reports every required field.
     expect(judge.judge(ev({ duration: null, video_quality: "720p" })).map((x) => x.rule)).toEqual(["required"]);
-    expect(judge.judge(ev(undefined)).map((x) => x.field)).toEqual([
+    expect(judge.judge(ev({})).map((x) => x.field)).toEqual([
       "scenario_data.video_data.duration",
       "scenario_data.video_data.video_quality",
     ]);
+    // An event without scenario data (an impression, say) is not judged field by field.
+    expect(judge.judge(ev(undefined))).toEqual([]);
   });
 
   it("type rule distinguishes integer, number, string, boolean, array, object", () => {

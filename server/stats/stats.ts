@@ -125,7 +125,7 @@ export class Stats {
     this.#kafkaFailed += n;
   }
 
-  /** Counts events rejected by validation errors or authorization. */
+  /** Counts events rejected by validation errors (refused credentials never reach the pipeline). */
   addRejected(n = 1): void {
     this.#rejected += n;
   }

@@ -225,8 +225,11 @@ export function validateBehaviorEvent(input: unknown, mode: $WireMode, out: $Vio
     if (typeof v !== "string") {
       out.push({ field: "event_id", rule: "type", message: "event_id must be a string", severity: "error" });
     } else {
-      if (mode === "kafka" && v.length === 0) out.push({ field: "event_id", rule: "required", message: "event_id is required", severity: "error" });
-      if (v.length > 64) out.push({ field: "event_id", rule: "max_len", message: "event_id must be at most 64 characters long, got " + v.length, severity: "error" });
+      if (mode === "kafka" && v.length === 0) {
+        out.push({ field: "event_id", rule: "required", message: "event_id is required", severity: "error" });
+      } else {
+        if (v.length > 64) out.push({ field: "event_id", rule: "max_len", message: "event_id must be at most 64 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.tenant_id;
@@ -236,9 +239,12 @@ export function validateBehaviorEvent(input: unknown, mode: $WireMode, out: $Vio
     if (typeof v !== "string") {
       out.push({ field: "tenant_id", rule: "type", message: "tenant_id must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "tenant_id", rule: "required", message: "tenant_id is required", severity: "error" });
-      if (!c0.test(v)) out.push({ field: "tenant_id", rule: "pattern", message: "tenant_id must match ^[A-Za-z0-9_-]+$, got " + JSON.stringify(v), severity: "error" });
-      if (v.length > 64) out.push({ field: "tenant_id", rule: "max_len", message: "tenant_id must be at most 64 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "tenant_id", rule: "required", message: "tenant_id is required", severity: "error" });
+      } else {
+        if (!c0.test(v)) out.push({ field: "tenant_id", rule: "pattern", message: "tenant_id must match ^[A-Za-z0-9_-]+$, got " + JSON.stringify(v), severity: "error" });
+        if (v.length > 64) out.push({ field: "tenant_id", rule: "max_len", message: "tenant_id must be at most 64 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.scenario_id;
@@ -248,8 +254,11 @@ export function validateBehaviorEvent(input: unknown, mode: $WireMode, out: $Vio
     if (typeof v !== "string") {
       out.push({ field: "scenario_id", rule: "type", message: "scenario_id must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "scenario_id", rule: "required", message: "scenario_id is required", severity: "error" });
-      if (v.length > 128) out.push({ field: "scenario_id", rule: "max_len", message: "scenario_id must be at most 128 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "scenario_id", rule: "required", message: "scenario_id is required", severity: "error" });
+      } else {
+        if (v.length > 128) out.push({ field: "scenario_id", rule: "max_len", message: "scenario_id must be at most 128 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.user_id;
@@ -259,8 +268,11 @@ export function validateBehaviorEvent(input: unknown, mode: $WireMode, out: $Vio
     if (typeof v !== "string") {
       out.push({ field: "user_id", rule: "type", message: "user_id must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "user_id", rule: "required", message: "user_id is required", severity: "error" });
-      if (v.length > 256) out.push({ field: "user_id", rule: "max_len", message: "user_id must be at most 256 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "user_id", rule: "required", message: "user_id is required", severity: "error" });
+      } else {
+        if (v.length > 256) out.push({ field: "user_id", rule: "max_len", message: "user_id must be at most 256 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.item_id;
@@ -270,8 +282,11 @@ export function validateBehaviorEvent(input: unknown, mode: $WireMode, out: $Vio
     if (typeof v !== "string") {
       out.push({ field: "item_id", rule: "type", message: "item_id must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "item_id", rule: "required", message: "item_id is required", severity: "error" });
-      if (v.length > 256) out.push({ field: "item_id", rule: "max_len", message: "item_id must be at most 256 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "item_id", rule: "required", message: "item_id is required", severity: "error" });
+      } else {
+        if (v.length > 256) out.push({ field: "item_id", rule: "max_len", message: "item_id must be at most 256 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.action_type;

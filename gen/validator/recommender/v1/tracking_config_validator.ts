@@ -64,9 +64,12 @@ export function validateFieldSpec(input: unknown, mode: $WireMode, out: $Violati
     if (typeof v !== "string") {
       out.push({ field: "field_name", rule: "type", message: "field_name must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "field_name", rule: "required", message: "field_name is required", severity: "error" });
-      if (!c0.test(v)) out.push({ field: "field_name", rule: "pattern", message: "field_name must match ^[a-z][a-z0-9_]*$, got " + JSON.stringify(v), severity: "error" });
-      if (v.length > 64) out.push({ field: "field_name", rule: "max_len", message: "field_name must be at most 64 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "field_name", rule: "required", message: "field_name is required", severity: "error" });
+      } else {
+        if (!c0.test(v)) out.push({ field: "field_name", rule: "pattern", message: "field_name must match ^[a-z][a-z0-9_]*$, got " + JSON.stringify(v), severity: "error" });
+        if (v.length > 64) out.push({ field: "field_name", rule: "max_len", message: "field_name must be at most 64 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.field_type;
@@ -228,9 +231,12 @@ export function validateTrackingConfig(input: unknown, mode: $WireMode, out: $Vi
     if (typeof v !== "string") {
       out.push({ field: "tenant_id", rule: "type", message: "tenant_id must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "tenant_id", rule: "required", message: "tenant_id is required", severity: "error" });
-      if (!c1.test(v)) out.push({ field: "tenant_id", rule: "pattern", message: "tenant_id must match ^[A-Za-z0-9_-]+$, got " + JSON.stringify(v), severity: "error" });
-      if (v.length > 64) out.push({ field: "tenant_id", rule: "max_len", message: "tenant_id must be at most 64 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "tenant_id", rule: "required", message: "tenant_id is required", severity: "error" });
+      } else {
+        if (!c1.test(v)) out.push({ field: "tenant_id", rule: "pattern", message: "tenant_id must match ^[A-Za-z0-9_-]+$, got " + JSON.stringify(v), severity: "error" });
+        if (v.length > 64) out.push({ field: "tenant_id", rule: "max_len", message: "tenant_id must be at most 64 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.scenario_id;
@@ -240,9 +246,12 @@ export function validateTrackingConfig(input: unknown, mode: $WireMode, out: $Vi
     if (typeof v !== "string") {
       out.push({ field: "scenario_id", rule: "type", message: "scenario_id must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "scenario_id", rule: "required", message: "scenario_id is required", severity: "error" });
-      if (!c2.test(v)) out.push({ field: "scenario_id", rule: "pattern", message: "scenario_id must match ^[A-Za-z0-9_.-]+$, got " + JSON.stringify(v), severity: "error" });
-      if (v.length > 128) out.push({ field: "scenario_id", rule: "max_len", message: "scenario_id must be at most 128 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "scenario_id", rule: "required", message: "scenario_id is required", severity: "error" });
+      } else {
+        if (!c2.test(v)) out.push({ field: "scenario_id", rule: "pattern", message: "scenario_id must match ^[A-Za-z0-9_.-]+$, got " + JSON.stringify(v), severity: "error" });
+        if (v.length > 128) out.push({ field: "scenario_id", rule: "max_len", message: "scenario_id must be at most 128 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.scenario_type;
@@ -252,8 +261,11 @@ export function validateTrackingConfig(input: unknown, mode: $WireMode, out: $Vi
     if (typeof v !== "string") {
       out.push({ field: "scenario_type", rule: "type", message: "scenario_type must be a string", severity: "error" });
     } else {
-      if (v.length === 0) out.push({ field: "scenario_type", rule: "required", message: "scenario_type is required", severity: "error" });
-      if (v.length > 64) out.push({ field: "scenario_type", rule: "max_len", message: "scenario_type must be at most 64 characters long, got " + v.length, severity: "error" });
+      if (v.length === 0) {
+        out.push({ field: "scenario_type", rule: "required", message: "scenario_type is required", severity: "error" });
+      } else {
+        if (v.length > 64) out.push({ field: "scenario_type", rule: "max_len", message: "scenario_type must be at most 64 characters long, got " + v.length, severity: "error" });
+      }
     }
   }
   v = o.name;
