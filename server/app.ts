@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
 import { join } from "node:path";
+import type { HandlerContext } from "@connectrpc/connect";
 import { registerBehaviorService, behaviorServiceRest } from "../gen/handlers/recommender/v1/behavior_handlers.js";
 import { registerTrackingConfigService, trackingConfigServiceRest } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
@@ -73,6 +74,34 @@ function send(res: Res, status: number, contentType: string, body: string | Buff
   res.end(body);
 }
 
+/**
+ * Wraps a service runtime so each call is observed in the latency histogram, labeled by
+ * the transport (HandlerContext.protocolName: rest, connect, grpc, grpc-web) and the RPC.
+ */
+function timed<T extends object>(runtime: T, stats: Stats): T {
+  const wrappers = new Map<string, unknown>();
+  return new Proxy(runtime, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function" || typeof prop !== "string") return value;
+      let wrapper = wrappers.get(prop);
+      if (wrapper === undefined) {
+        const rpc = prop.charAt(0).toUpperCase() + prop.slice(1);
+        wrapper = async (request: unknown, context: HandlerContext) => {
+          const start = performance.now();
+          try {
+            return await (value as (r: unknown, c: HandlerContext) => Promise<unknown>).call(target, request, context);
+          } finally {
+            stats.observeLatency(context?.protocolName ?? "unknown", rpc, (performance.now() - start) / 1000);
+          }
+        };
+        wrappers.set(prop, wrapper);
+      }
+      return wrapper;
+    },
+  });
+}
+
 /** Starts the server; resolves once both ports listen. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -100,8 +129,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       failed: (n) => stats.addSinkFailed(n),
     },
   });
-  const behavior = createBehaviorService({ pipeline, stats, sink, guard });
-  const configs = createTrackingConfigService({ store, guard });
+  // Timed so /metrics' tracking_request_duration_seconds{transport,rpc} sees every RPC call.
+  const behavior = timed(createBehaviorService({ pipeline, stats, sink, guard }), stats);
+  const configs = timed(createTrackingConfigService({ store, guard }), stats);
 
   const shutdown = new AbortController();
   const faultLog = (msg: string, err: unknown) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -204,8 +204,14 @@ function isJsonContentType(ct: string | undefined): boolean {
 }
 
 async function readJsonBody(req: Req, maxBody: number, maxInflated: number, maxDepth: number): Promise<unknown> {
-  if (!isJsonContentType(req.headers["content-type"])) {
-    throw new HttpError(415, "unsupported_media_type", "Content-Type must be application/json");
+  const contentType = req.headers["content-type"];
+  if (!isJsonContentType(contentType)) {
+    // Name what was wrong: a JSON type in another charset (e.g. UTF-16) or another type.
+    const charset = contentType?.toLowerCase().startsWith("application/json") ? /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1] : undefined;
+    const message = charset
+      ? `charset ${JSON.stringify(charset.slice(0, 40))} is not supported; JSON bodies must be UTF-8 (Content-Type: application/json)`
+      : `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType.slice(0, 100)) : "none"}`;
+    throw new HttpError(415, "unsupported_media_type", message);
   }
   const encoding = (req.headers["content-encoding"] ?? "identity").toString().trim().toLowerCase();
   if (encoding !== "identity" && encoding !== "gzip") {

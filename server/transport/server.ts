@@ -44,6 +44,9 @@ export function listenDual(handler: AnyHandler, port = DEFAULT_HTTP_PORT, host?:
   // Slowloris guard for HTTP/1; keep-alive stays for clients that batch.
   http1.headersTimeout = 10_000;
   http1.requestTimeout = 30_000;
+  // Node's default answer to an unparsable request (e.g. a URL or headers over
+  // maxHeaderSize → 431) has no body; answer with the same JSON error body as REST.
+  http1.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
   const http2 = createHttp2Server(handler as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
   const sessions = new Set<Http2Session>();
   http2.on("session", (s) => {
@@ -51,7 +54,9 @@ export function listenDual(handler: AnyHandler, port = DEFAULT_HTTP_PORT, host?:
     s.once("close", () => sessions.delete(s));
   });
   const sockets = new Set<Socket>();
-  const net = createNetServer((socket) => {
+  // noDelay: h2c goes through a JS duplex that node:http2 cannot set it on; with Nagle on,
+  // each small h2 response waited for the peer's delayed ACK (~40 ms per request).
+  const net = createNetServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -65,15 +70,49 @@ export function listenDual(handler: AnyHandler, port = DEFAULT_HTTP_PORT, host?:
       const a = net.address();
       return typeof a === "object" && a ? a.port : port;
     },
-    close: (timeoutMs = 10_000) => closeGracefully({ net, http1, sessions, sockets }, timeoutMs),
+    close: (timeoutMs = 10_000) => {
+      closing = true;
+      return closeGracefully({ net, http1, sessions, sockets }, timeoutMs);
+    },
   };
+  // While draining, requests that still arrive on open HTTP/1 connections (pipelined or
+  // keep-alive) are answered with Connection: close, so clients do not reuse the socket.
+  let closing = false;
+  http1.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+  });
   return new Promise((resolve, reject) => {
     net.once("error", reject);
     net.listen(port, host, () => {
       net.off("error", reject);
+      // http1 never listens itself, and node:http only tracks connections (which
+      // headersTimeout/requestTimeout and close{Idle,All}Connections rely on) from its
+      // 'listening' event: without this the slowloris guard and the drain were inert.
+      http1.emit("listening");
       resolve(server);
     });
   });
+}
+
+/**
+ * Answers a request node:http could not parse, like node's default (only when no response
+ * is in flight on the socket) but with a JSON body, then closes the connection.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code !== "ECONNRESET" && socket.writable && !inFlight?.headersSent) {
+    const [status, reason, code, message] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "headers_too_large", "request line and headers are too large"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout", "request_timeout", "request not received in time"]
+          : [400, "Bad Request", "bad_request", `malformed HTTP request${err.code ? ` (${err.code})` : ""}`];
+    const body = JSON.stringify({ success: false, error: { code, message } });
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /** Reads until the first bytes decide the protocol, then puts them back and hands the socket over. */
@@ -152,6 +191,7 @@ export function closeGracefully(s: Drainable, timeoutMs = 10_000): Promise<void>
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      clearInterval(idleSweep);
       resolve();
     };
     const timer = setTimeout(() => {
@@ -161,11 +201,15 @@ export function closeGracefully(s: Drainable, timeoutMs = 10_000): Promise<void>
       finish();
     }, timeoutMs);
     timer.unref();
+    // An HTTP/1 keep-alive connection busy at close time turns idle once its response is
+    // done; close it then, not after keepAliveTimeout (5 s), which held up every shutdown.
+    const idleSweep = setInterval(() => s.http1?.closeIdleConnections(), 50);
+    idleSweep.unref();
     // net.close() resolves once every socket is gone, i.e. when in-flight work is done.
     s.net.close(() => finish());
     s.http1?.closeIdleConnections();
-    // http1's server never listened, so its close() only marks it closing: requests in
-    // flight finish and their keep-alive sockets close afterwards.
+    // http1's server never listened, so its close() only closes idle connections: requests
+    // in flight finish, and the sweep above closes their sockets afterwards.
     s.http1?.close();
     for (const sess of s.sessions ?? []) sess.close();
     if ((s.sockets?.size ?? 0) === 0 && !s.net.listening) finish();
