@@ -1,8 +1,8 @@
 /**
  * "Adding a scenario is editing one proto": a copy of behavior.proto gains a LiveScenarioData
  * message and a `live_data = 10` oneof member; `buf generate` with the repo's plugins then
- * yields JSON Schemas, a compiled validator and templates that know the scenario, with no
- * hand-written change anywhere.
+ * yields JSON Schemas, a compiled validator, templates, the REST/gRPC handlers and the OpenAPI
+ * routes that know the scenario, with no hand-written change anywhere.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -32,9 +32,9 @@ message LiveScenarioData {
 /** The repo's buf.gen.yaml with only the plugins this test looks at, run from a temp dir. */
 function template(): string {
   const repoTemplate = readFileSync(join(repoRoot, "buf.gen.yaml"), "utf8");
-  const want = ["protoc-gen-es", "codegen/jsonschema/bin.ts", "codegen/validator/bin.ts", "codegen/templates/bin.ts"];
+  const want = ["protoc-gen-es", "codegen/jsonschema/bin.ts", "codegen/validator/bin.ts", "codegen/templates/bin.ts", "codegen/handlers/bin.ts", "codegen/openapi/bin.ts"];
   const blocks = repoTemplate.split(/\n(?=  - local:)/).slice(1).filter((b) => want.some((w) => b.includes(w)));
-  expect(blocks).toHaveLength(4);
+  expect(blocks).toHaveLength(6);
   const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
   return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
 }
@@ -47,6 +47,8 @@ beforeAll(() => {
   cpSync(join(repoRoot, ".tools/proto-deps"), join(dir, ".tools/proto-deps"), { recursive: true });
   cpSync(join(repoRoot, "buf.yaml"), join(dir, "buf.yaml"));
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+  // Generated handlers import their runtime support from codegen/handlers/runtime.ts.
+  symlinkSync(join(repoRoot, "codegen"), join(dir, "codegen"), "dir");
   const protoPath = join(dir, "proto/recommender/v1/behavior.proto");
   const proto = readFileSync(protoPath, "utf8");
   const edited = proto.replace(/(google\.protobuf\.Struct custom_data = 9;\n)/, "$1    LiveScenarioData live_data = 10;\n") + liveMessage;
@@ -122,5 +124,34 @@ describe("adding a scenario is editing one proto", () => {
     const templates = JSON.parse(readFileSync(path, "utf8")) as { template_id: string; data_field: string }[];
     const live = templates.find((t) => t.template_id === "live");
     expect(live?.data_field).toBe("live_data");
+  });
+
+  it("the routes pick it up: OpenAPI's track body and the gRPC adapter carry live_data", async () => {
+    const doc = JSON.parse(readFileSync(join(dir, "gen/openapi/openapi.json"), "utf8")) as {
+      paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } }>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    expect(doc.paths["/api/v1/behaviors/track"].post?.requestBody?.content["application/json"].schema.$ref).toBe("#/components/schemas/BehaviorEvent");
+    expect(Object.keys(doc.components.schemas.ScenarioSpecificData.properties ?? {})).toContain("live_data");
+    expect(Object.keys(doc.components.schemas.LiveScenarioData.properties ?? {})).toEqual(["viewer_count", "stream_state"]);
+
+    // The generated gRPC/Connect adapter hands the runtime the event as wire JSON, live_data included.
+    const handlers = await importGen("handlers/recommender/v1/behavior_handlers.ts");
+    const es = await importGen("es/recommender/v1/behavior_pb.ts");
+    const { create } = await import("@bufbuild/protobuf");
+    let seen: unknown;
+    const services: Record<string, Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>> = {};
+    const router = { service: (desc: { typeName: string }, impl: Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>) => ((services[desc.typeName] = impl), router) };
+    handlers.registerBehaviorService(router, {
+      trackEvent: async (event: unknown) => ((seen = event), create(es.TrackEventResponseSchema, { success: true })),
+      trackBatch: async () => create(es.TrackBatchResponseSchema, {}),
+      validateEvent: async () => create(es.ValidateEventResponseSchema, {}),
+      getHealth: async () => create(es.GetHealthResponseSchema, {}),
+    });
+    const request = create(es.TrackEventRequestSchema, {
+      event: { tenantId: "t", scenarioData: { data: { case: "liveData", value: { viewerCount: 3, streamState: "live" } } } },
+    });
+    await services["recommender.v1.BehaviorService"].trackEvent(request, {});
+    expect(seen).toEqual({ tenant_id: "t", scenario_data: { live_data: { viewer_count: 3, stream_state: "live" } } });
   });
 });
