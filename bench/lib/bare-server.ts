@@ -1,0 +1,21 @@
+/**
+ * The "no work" ceiling for the REST path: a bare node:http server that reads the request body
+ * and answers 200 with a fixed JSON of the same shape as the real server's answer. Measured with
+ * the same load tool and settings as the real server. Usage: tsx bench/lib/bare-server.ts <port>
+ */
+import { createServer } from "node:http";
+
+const answer = Buffer.from('{"success":true,"event_id":"evt_0000000000000000","message":"Event tracked successfully"}');
+const port = Number(process.argv[2] ?? 0);
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": answer.length });
+    res.end(answer);
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(port, "127.0.0.1", () => console.error(`bare node:http on 127.0.0.1:${port}`));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -1,0 +1,502 @@
+/**
+ * `make bench`: one bounded run that measures the ingestion paths against their ceilings and a
+ * naive baseline, checks every figure against the broker's end offsets, and writes
+ * bench/results/latest.{json,md}. See BENCHMARKS.md for what each phase does.
+ *
+ *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,tracker,perftest,bare,baseline] [--duration S]
+ */
+import { create, fromJson, toBinary, type JsonObject } from "@bufbuild/protobuf";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { BehaviorEventSchema, TrackEventRequestSchema } from "../gen/es/recommender/v1/behavior_pb.js";
+import { generatedBehaviorCodec } from "../sdk/common/behavior-codec.js";
+import {
+  ProcSampler,
+  benchEvent,
+  freePort,
+  repoRoot,
+  round,
+  run,
+  runTsJson,
+  sleep,
+  startNode,
+  stopChild,
+  waitHttp,
+  type ProcUsage,
+} from "./lib/common.js";
+import { h2load, type H2loadResult } from "./lib/h2load.js";
+import { BenchKafka } from "./lib/kafka-admin.js";
+import type { OpenLoopConfig, OpenLoopResult } from "./lib/openloop.js";
+import { renderMarkdown } from "./lib/report.js";
+import type { TrackerBenchConfig, TrackerBenchResult } from "./lib/tracker-bench.js";
+
+// ------------------------------------------------------------------ options
+const argv = process.argv.slice(2);
+const flag = (f: string) => argv.includes(f);
+const value = (f: string) => {
+  const i = argv.indexOf(f);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const smoke = flag("--smoke");
+const profile = flag("--profile");
+const GROUPS = ["rest", "grpc", "batch", "tracker", "perftest", "bare", "baseline"] as const;
+type Group = (typeof GROUPS)[number];
+const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]);
+const enabled = (g: Group) => only.has(g);
+
+const plan = smoke
+  ? { closedSec: 1, openSec: 1, warmSec: 1, rates: [200, 500], trackerEvents: 2000, trackerRates: [500], perfRecords: 2000 }
+  : { closedSec: 12, openSec: 8, warmSec: 4, rates: [1000, 5000, 10000], trackerEvents: 200_000, trackerRates: [1000, 10000], perfRecords: 400_000 };
+if (value("--duration")) plan.closedSec = plan.openSec = Number(value("--duration"));
+
+const resultsDir = join(repoRoot, "bench/results");
+const workDir = join(resultsDir, "work");
+const brokers = (process.env.BENCH_BROKERS ?? `127.0.0.1:${process.env.KAFKA_PORT ?? "9092"}`).split(",");
+const kafkaData = process.env.KAFKA_DATA ?? join(repoRoot, ".tools/kafka-data");
+const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+// ------------------------------------------------------------------ result model
+export interface OffsetCheck {
+  topic: string;
+  before: number;
+  after: number;
+  /** Records the broker appended during the phase. */
+  delta: number;
+  /** Events the client counted as acknowledged (2xx / grpc-status 0 / tracker delivered). */
+  counted: number;
+  /** delta >= counted: every counted event is in the log (delta may exceed it by requests in flight at the cut-off). */
+  consistent: boolean;
+}
+
+export interface Phase {
+  name: string;
+  group: Group;
+  /** "ours" = the tracking server / SDK, "bare" / "baseline" / "perftest" = references. */
+  subject: "ours" | "bare" | "baseline" | "perftest";
+  path: "rest" | "grpc" | "batch" | "tracker" | "kafka";
+  loop: "closed" | "open";
+  tool: string;
+  settings: string;
+  /** Events the broker acknowledged per second: min(counted, offset delta) / seconds. */
+  eventsPerSec: number;
+  requestsPerSec?: number;
+  offeredPerSec?: number;
+  latencyMs?: { p50: number; p99: number; p999: number; max: number };
+  errors: number;
+  offsets?: OffsetCheck;
+  server?: ProcUsage;
+  broker?: ProcUsage;
+  detail: unknown;
+}
+
+const phases: Phase[] = [];
+const notes: string[] = [];
+
+// ------------------------------------------------------------------ helpers
+function portOpen(hostPort: string): Promise<boolean> {
+  const [host, port] = hostPort.split(":");
+  return new Promise((resolve) => {
+    const s = connect({ host, port: Number(port) });
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+  });
+}
+
+function brokerPid(): number | undefined {
+  try {
+    return Number(readFileSync(join(kafkaData, "kafka.pid"), "utf8").trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let kafka: BenchKafka;
+
+/** Runs one measured phase with offset bookkeeping and /proc sampling of the process under test and the broker. */
+async function measured<T>(
+  base: Omit<Phase, "eventsPerSec" | "errors" | "offsets" | "server" | "broker" | "detail">,
+  topic: string | undefined,
+  pid: number | undefined,
+  body: () => Promise<T>,
+  figures: (r: T) => { counted: number; seconds: number; errors: number; eventsPerRequest?: number; inFlight?: number; extra?: Partial<Phase> },
+): Promise<Phase> {
+  log(`${base.name} …`);
+  const before = topic ? await kafka.endOffset(topic) : 0;
+  const server = new ProcSampler(pid);
+  const broker = new ProcSampler(brokerPid());
+  const r = await body();
+  const usage = { server: server.stop(), broker: broker.stop() };
+  const f = figures(r);
+  let offsets: OffsetCheck | undefined;
+  let acked = f.counted;
+  if (topic) {
+    await sleep(200);
+    const after = await kafka.endOffset(topic);
+    offsets = { topic, before, after, delta: after - before, counted: f.counted, consistent: after - before >= f.counted };
+    acked = Math.min(f.counted, after - before);
+    if (after - before > f.counted * 1.01 + (f.inFlight ?? 0) + 100) notes.push(`${base.name}: the broker log grew by ${after - before} for ${f.counted} acknowledged events: duplicates (retried sends that had in fact been written) beyond what was in flight at the cut-off`);
+    if (!offsets.consistent) notes.push(`${base.name}: the broker log grew by ${after - before} but the client counted ${f.counted} acknowledged events`);
+  }
+  const phase: Phase = {
+    ...base,
+    eventsPerSec: round(acked / f.seconds, 0),
+    errors: f.errors,
+    offsets,
+    server: pid ? usage.server : undefined,
+    broker: usage.broker,
+    detail: r,
+    ...f.extra,
+  };
+  if (f.eventsPerRequest) phase.requestsPerSec = round(acked / f.eventsPerRequest / f.seconds, 0);
+  phases.push(phase);
+  log(`${base.name}: ${phase.eventsPerSec} events/s${phase.latencyMs ? `, p50 ${phase.latencyMs.p50} ms p99 ${phase.latencyMs.p99} ms` : ""}, errors ${phase.errors}${offsets ? `, offsets Δ ${offsets.delta} (counted ${offsets.counted})` : ""}`);
+  return phase;
+}
+
+interface Target {
+  subject: Phase["subject"];
+  group: Group;
+  host: string;
+  port: number;
+  pid: number | undefined;
+}
+
+async function closedH2load(t: Target, path: Phase["path"], name: string, o: { url: string; body: string; headers: string[]; h1: boolean; clients: number; streams?: number; eventsPerRequest: number; topic: string; warm?: boolean }): Promise<Phase> {
+  const h = (sec: number) => h2load({ url: o.url, bodyFile: o.body, headers: o.headers, h1: o.h1, clients: o.clients, streams: o.streams, durationSec: sec });
+  if (o.warm !== false) {
+    log(`${name}: warm-up ${plan.warmSec}s`);
+    await h(plan.warmSec);
+  }
+  const settings = o.h1 ? `h2load --h1 -c ${o.clients} -D ${plan.closedSec}` : `h2load -c ${o.clients} -m ${o.streams} -D ${plan.closedSec}`;
+  return measured<H2loadResult>(
+    { name, group: t.group, subject: t.subject, path, loop: "closed", tool: "h2load", settings },
+    o.topic,
+    t.pid,
+    () => h(plan.closedSec),
+    (r) => ({
+      counted: r.status2xx * o.eventsPerRequest,
+      seconds: r.seconds,
+      errors: r.done - r.status2xx,
+      eventsPerRequest: o.eventsPerRequest,
+      // Requests cut off at the end of the warm-up and of the run may be acknowledged without being counted.
+      inFlight: 2 * o.clients * (o.streams ?? 1) * o.eventsPerRequest,
+      extra: { latencyMs: { p50: NaN, p99: NaN, p999: NaN, max: r.maxMs } },
+    }),
+  );
+}
+
+async function openLoop(t: Target, path: Phase["path"], name: string, cfg: Omit<OpenLoopConfig, "durationSec">, topic: string): Promise<Phase> {
+  const full: OpenLoopConfig = { ...cfg, durationSec: plan.openSec };
+  return measured<OpenLoopResult>(
+    {
+      name,
+      group: t.group,
+      subject: t.subject,
+      path,
+      loop: "open",
+      tool: "bench/lib/openloop.ts",
+      settings: `${cfg.rate}/s for ${plan.openSec}s over ${cfg.conns} ${cfg.kind === "http1" ? "HTTP/1.1 connections" : "h2c sessions"}`,
+    },
+    topic,
+    t.pid,
+    () => runTsJson<OpenLoopResult>("bench/lib/openloop.ts", [JSON.stringify(full)], (plan.openSec + 60) * 1000),
+    (r) => ({
+      counted: r.ok,
+      seconds: Math.max(r.durationSec, r.ok / Math.max(r.achievedRps, 1)),
+      errors: r.failed + r.dropped + r.timedOut,
+      extra: { offeredPerSec: r.offeredRps, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max } },
+    }),
+  );
+}
+
+/** REST single (closed + open rates) against any server exposing POST /api/v1/behaviors/track. */
+async function restSuite(t: Target, label: string, body: string, topic: string): Promise<void> {
+  const url = `http://${t.host}:${t.port}/api/v1/behaviors/track`;
+  await closedH2load(t, "rest", `${label} REST single, max (closed loop)`, { url, body, headers: ["content-type: application/json"], h1: true, clients: 64, eventsPerRequest: 1, topic });
+  for (const rate of plan.rates) {
+    await openLoop(t, "rest", `${label} REST single @ ${rate}/s`, { kind: "http1", host: t.host, port: t.port, path: "/api/v1/behaviors/track", bodyFile: body, rate, conns: 128 }, topic);
+  }
+}
+
+function machine(): Record<string, string | number> {
+  const cpuModel = cpus()[0]?.model ?? "unknown";
+  let kafkaVersion = "unknown";
+  try {
+    kafkaVersion = /<kafka\.version>([^<]+)</.exec(readFileSync(join(repoRoot, "scripts/kafka/pom.xml"), "utf8"))?.[1] ?? kafkaVersion;
+  } catch {}
+  return {
+    nproc: cpus().length,
+    cpu: cpuModel,
+    ramGB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    kafka: kafkaVersion,
+    loadavgAtStart: loadavg().map((x) => x.toFixed(2)).join(" "),
+  };
+}
+
+// ------------------------------------------------------------------ main
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const machineAtStart = machine();
+  const deadline = setTimeout(() => {
+    log("hard time limit reached (15 min), aborting");
+    process.exit(2);
+  }, (smoke ? 3 : 15) * 60_000);
+  deadline.unref();
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+
+  // ---- broker
+  let startedBroker = false;
+  if (!(await portOpen(brokers[0]))) {
+    if (process.env.BENCH_BROKERS) throw new Error(`BENCH_BROKERS=${process.env.BENCH_BROKERS} is not reachable`);
+    log("starting the Kafka broker (scripts/kafka/up.sh)");
+    const r = await run(join(repoRoot, "scripts/kafka/up.sh"), [], { cwd: repoRoot, timeoutMs: 180_000 });
+    if (r.code !== 0) throw new Error(`scripts/kafka/up.sh failed:\n${r.stdout}\n${r.stderr}`);
+    startedBroker = true;
+  }
+  kafka = new BenchKafka(brokers);
+  const T = {
+    rest: "user-behaviors-bench_rest",
+    grpc: "user-behaviors-bench_grpc",
+    batch: "user-behaviors-bench_batch",
+    tracker: "user-behaviors-bench_tracker",
+    baseline: "user-behaviors-bench_baseline",
+    perf: "bench-perftest",
+  };
+  await kafka.ensureTopics(Object.values(T));
+
+  // ---- request bodies
+  const restBody = join(workDir, "event.json");
+  const bareBody = restBody;
+  const ev = benchEvent("bench_rest");
+  writeFileSync(restBody, JSON.stringify(ev));
+  const baselineBody = join(workDir, "event-baseline.json");
+  writeFileSync(baselineBody, JSON.stringify(benchEvent("bench_baseline")));
+  const batchBody = join(workDir, "batch.json");
+  writeFileSync(batchBody, JSON.stringify({ events: Array.from({ length: 100 }, (_, i) => benchEvent("bench_batch", i)) }));
+  const grpcBody = join(workDir, "track.grpc");
+  const grpcJson = benchEvent("bench_grpc") as Record<string, unknown> & { context: Record<string, unknown> };
+  grpcJson.action_type = `ACTION_TYPE_${String(grpcJson.action_type).toUpperCase()}`;
+  grpcJson.context = { ...grpcJson.context, device_type: `DEVICE_TYPE_${String(grpcJson.context.device_type).toUpperCase()}` };
+  const msg = toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: fromJson(BehaviorEventSchema, grpcJson as JsonObject) }));
+  const frame = Buffer.alloc(5 + msg.length);
+  frame.writeUInt32BE(msg.length, 1);
+  frame.set(msg, 5);
+  writeFileSync(grpcBody, frame);
+  // The Kafka record our server writes for this event: the perf-test ceiling uses records of this size and content.
+  const wire = generatedBehaviorCodec.normalize({ ...ev, event_id: "evt_0123456789abcdef", timestamp: Date.now() });
+  const record = generatedBehaviorCodec.encode(wire);
+  const recordBytes = Buffer.byteLength(record);
+  const payloadFile = join(workDir, "perf-payloads.txt");
+  writeFileSync(
+    payloadFile,
+    Array.from({ length: 1000 }, (_, i) => generatedBehaviorCodec.encode(generatedBehaviorCodec.normalize({ ...benchEvent("bench_rest", i), event_id: `evt_${(0x1000000000000000n + BigInt(i) * 7919n).toString(16).slice(0, 16)}`, timestamp: Date.now() + i }))).join("\n"),
+  );
+
+  // ---- our server
+  if (enabled("rest") || enabled("grpc") || enabled("batch")) {
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const dataDir = join(workDir, "server-data");
+    const nodeArgs = [
+      ...(profile ? ["--cpu-prof", "--cpu-prof-dir", join(resultsDir, "prof")] : []),
+      "--import",
+      "tsx",
+      "server/main.ts",
+      "serve",
+      "--sink",
+      "kafka",
+      "--brokers",
+      brokers.join(","),
+      "--host",
+      "127.0.0.1",
+      "--http-port",
+      String(httpPort),
+      "--grpc-port",
+      String(grpcPort),
+      "--data-dir",
+      dataDir,
+    ];
+    log(`starting the server: node ${nodeArgs.join(" ")}`);
+    const srv = startNode(nodeArgs, { ...process.env, TRACKING_API_KEYS: "", TRACKING_ADMIN_KEYS: "" });
+    try {
+      await waitHttp(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
+      const t: Target = { subject: "ours", group: "rest", host: "127.0.0.1", port: httpPort, pid: srv.child.pid };
+      if (enabled("rest")) await restSuite(t, "ours", restBody, T.rest);
+      if (enabled("grpc")) {
+        const g: Target = { ...t, group: "grpc", port: grpcPort };
+        const path = "/recommender.v1.BehaviorService/TrackEvent";
+        // The open-loop runs double as the grpc-status check: only HTTP 200 + grpc-status 0 counts.
+        await openLoop(g, "grpc", "ours gRPC TrackEvent verify (grpc-status 0)", { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate: smoke ? 200 : 1000, conns: 2 }, T.grpc);
+        await closedH2load(g, "grpc", "ours gRPC TrackEvent, max (closed loop)", {
+          url: `http://127.0.0.1:${grpcPort}${path}`,
+          body: grpcBody,
+          headers: ["content-type: application/grpc", "te: trailers"],
+          h1: false,
+          clients: 8,
+          streams: 16,
+          eventsPerRequest: 1,
+          topic: T.grpc,
+        });
+        for (const rate of plan.rates) {
+          await openLoop(g, "grpc", `ours gRPC TrackEvent @ ${rate}/s`, { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate, conns: 4 }, T.grpc);
+        }
+      }
+      if (enabled("batch")) {
+        await closedH2load({ ...t, group: "batch" }, "batch", "ours REST batch of 100, max (closed loop)", {
+          url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track/batch`,
+          body: batchBody,
+          headers: ["content-type: application/json"],
+          h1: true,
+          clients: 16,
+          eventsPerRequest: 100,
+          topic: T.batch,
+        });
+      }
+      const hwm = readFileSync(`/proc/${srv.child.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)?.[1];
+      notes.push(`server peak RSS over the whole run (VmHWM): ${round(Number(hwm) / 1024, 1)} MB`);
+    } catch (e) {
+      log(`server log tail:\n${srv.log().slice(-3000)}`);
+      throw e;
+    } finally {
+      await stopChild(srv.child);
+    }
+    if (profile) notes.push(`CPU profile of the server written to bench/results/prof/ (open in Chrome DevTools or speedscope)`);
+  }
+
+  // ---- KafkaTracker direct
+  if (enabled("tracker")) {
+    const cfg: TrackerBenchConfig = { brokers, tenantId: "bench_tracker", mode: "max", events: plan.trackerEvents, fallbackDir: join(workDir, "tracker-fallback") };
+    const trackerPhase = (name: string, c: TrackerBenchConfig) =>
+      measured<TrackerBenchResult>(
+        { name, group: "tracker", subject: "ours", path: "tracker", loop: c.mode === "max" ? "closed" : "open", tool: "bench/lib/tracker-bench.ts", settings: c.mode === "max" ? `${c.events} events, defaults (buffer 100, flush 1 s)` : `${c.rate}/s for ${c.durationSec}s, defaults` },
+        T.tracker,
+        undefined,
+        () => runTsJson<TrackerBenchResult>("bench/lib/tracker-bench.ts", [JSON.stringify(c)], 180_000),
+        (r) => ({
+          counted: r.delivered,
+          seconds: r.seconds,
+          errors: r.tracked - r.delivered,
+          extra: c.mode === "rate" ? { offeredPerSec: c.rate, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max } } : {},
+        }),
+      );
+    await trackerPhase("ours KafkaTracker direct, max", cfg);
+    for (const rate of plan.trackerRates) await trackerPhase(`ours KafkaTracker direct @ ${rate}/s`, { ...cfg, mode: "rate", rate, durationSec: plan.openSec });
+  }
+
+  // ---- Kafka's own producer ceiling
+  if (enabled("perftest")) {
+    await measured<{ line: string; recordsPerSec: number; p50: number; p99: number; p999: number; max: number; seconds: number; records: number }>(
+      {
+        name: "ceiling kafka-producer-perf-test",
+        group: "perftest",
+        subject: "perftest",
+        path: "kafka",
+        loop: "closed",
+        tool: "ProducerPerformance",
+        settings: `${plan.perfRecords} records of ~${recordBytes} B (our encoded events), acks=all, gzip, --throughput -1`,
+      },
+      T.perf,
+      undefined,
+      async () => {
+        const r = await run(
+          join(repoRoot, "scripts/kafka/run-class.sh"),
+          [
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic", T.perf,
+            "--num-records", String(plan.perfRecords),
+            "--payload-file", payloadFile,
+            "--throughput", "-1",
+            "--command-property", `bootstrap.servers=${brokers.join(",")}`, "acks=all", "compression.type=gzip",
+          ],
+          { cwd: repoRoot, timeoutMs: 300_000 },
+        );
+        const line = r.stdout.trim().split("\n").filter((l) => l.includes("records sent")).pop() ?? "";
+        const m = /(\d+) records sent, ([\d.]+) records\/sec .* ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th/.exec(line);
+        if (!m) throw new Error(`ProducerPerformance output not understood (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+        const records = Number(m[1]);
+        const recordsPerSec = Number(m[2]);
+        return { line, records, recordsPerSec, seconds: records / recordsPerSec, max: Number(m[4]), p50: Number(m[5]), p99: Number(m[7]), p999: Number(m[8]) };
+      },
+      (r) => ({ counted: r.records, seconds: r.seconds, errors: 0, extra: { latencyMs: { p50: r.p50, p99: r.p99, p999: r.p999, max: r.max } } }),
+    );
+  }
+
+  // ---- bare node:http ceiling
+  if (enabled("bare")) {
+    const port = await freePort();
+    const bare = startNode(["--import", "tsx", "bench/lib/bare-server.ts", String(port)]);
+    try {
+      await sleep(300);
+      await waitHttp(`http://127.0.0.1:${port}/`, 30_000);
+      const t: Target = { subject: "bare", group: "bare", host: "127.0.0.1", port, pid: bare.child.pid };
+      const url = `http://127.0.0.1:${port}/api/v1/behaviors/track`;
+      await closedH2load(t, "rest", "ceiling bare node:http, max (closed loop)", { url, body: bareBody, headers: ["content-type: application/json"], h1: true, clients: 64, eventsPerRequest: 1, topic: "" });
+      for (const rate of plan.rates) await openLoop(t, "rest", `ceiling bare node:http @ ${rate}/s`, { kind: "http1", host: t.host, port, path: "/api/v1/behaviors/track", bodyFile: bareBody, rate, conns: 128 }, "");
+    } finally {
+      await stopChild(bare.child);
+    }
+  }
+
+  // ---- naive baseline: express + kafkajs
+  if (enabled("baseline")) {
+    const port = await freePort();
+    const base = startNode([join(repoRoot, "bench/baseline/server.mjs")], { ...process.env, PORT: String(port), KAFKA_BROKERS: brokers.join(",") });
+    try {
+      const until = Date.now() + 30_000;
+      while (!/baseline express\+kafkajs on/.test(base.log()) && Date.now() < until) await sleep(100);
+      const t: Target = { subject: "baseline", group: "baseline", host: "127.0.0.1", port, pid: base.child.pid };
+      await restSuite(t, "baseline express+kafkajs", baselineBody, T.baseline);
+    } catch (e) {
+      log(`baseline log tail:\n${base.log().slice(-3000)}`);
+      throw e;
+    } finally {
+      await stopChild(base.child);
+    }
+  }
+
+  await kafka.close();
+  if (startedBroker) {
+    log("stopping the broker this run started");
+    await run(join(repoRoot, "scripts/kafka/down.sh"), [], { cwd: repoRoot, timeoutMs: 60_000 });
+  }
+
+  let commit = "unknown";
+  try {
+    const r = await run("git", ["-C", repoRoot, "describe", "--always", "--dirty"], {});
+    commit = r.stdout.trim() || commit;
+  } catch {}
+  const finishedAt = new Date();
+  const h2v = (await run("h2load", ["--version"], {})).stdout.trim().split("\n")[0] ?? "";
+  const report = {
+    run: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), seconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 0), mode: smoke ? "smoke" : "full", profile, commit, command: `bench/run.sh ${argv.join(" ")}`.trim() },
+    machine: { ...machineAtStart, h2load: h2v, loadavgAtEnd: loadavg().map((x) => x.toFixed(2)).join(" ") },
+    recordBytes,
+    plan,
+    phases,
+    notes,
+  };
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(report, null, 2) + "\n");
+  const md = renderMarkdown(report);
+  writeFileSync(join(resultsDir, "latest.md"), md);
+  process.stdout.write(md);
+  if (!existsSync(join(resultsDir, "latest.md"))) process.exit(1);
+  process.exit(0);
+}
+
+export type Report = {
+  run: { startedAt: string; finishedAt: string; seconds: number; mode: string; profile: boolean; commit: string; command: string };
+  machine: Record<string, string | number>;
+  recordBytes: number;
+  plan: typeof plan;
+  phases: Phase[];
+  notes: string[];
+};
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
