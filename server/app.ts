@@ -75,31 +75,29 @@ function send(res: Res, status: number, contentType: string, body: string | Buff
 }
 
 /**
- * Wraps a service runtime so each call is observed in the latency histogram, labeled by
- * the transport (HandlerContext.protocolName: rest, connect, grpc, grpc-web) and the RPC.
+ * Wraps each method of a service runtime so every call is observed in the latency histogram,
+ * labeled by the transport (HandlerContext.protocolName: rest, connect, grpc, grpc-web) and
+ * the RPC. The wrappers are made once here, not per call.
  */
 function timed<T extends object>(runtime: T, stats: Stats): T {
-  const wrappers = new Map<string, unknown>();
-  return new Proxy(runtime, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function" || typeof prop !== "string") return value;
-      let wrapper = wrappers.get(prop);
-      if (wrapper === undefined) {
-        const rpc = prop.charAt(0).toUpperCase() + prop.slice(1);
-        wrapper = async (request: unknown, context: HandlerContext) => {
-          const start = performance.now();
-          try {
-            return await (value as (r: unknown, c: HandlerContext) => Promise<unknown>).call(target, request, context);
-          } finally {
-            stats.observeLatency(context?.protocolName ?? "unknown", rpc, (performance.now() - start) / 1000);
-          }
-        };
-        wrappers.set(prop, wrapper);
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(runtime)) {
+    if (typeof value !== "function") {
+      wrapped[name] = value;
+      continue;
+    }
+    const call = value as (request: unknown, context: HandlerContext) => Promise<unknown>;
+    const rpc = name.charAt(0).toUpperCase() + name.slice(1);
+    wrapped[name] = async (request: unknown, context: HandlerContext) => {
+      const start = performance.now();
+      try {
+        return await call.call(runtime, request, context);
+      } finally {
+        stats.observeLatency(context.protocolName, rpc, (performance.now() - start) / 1000);
       }
-      return wrapper;
-    },
-  });
+    };
+  }
+  return wrapped as T;
 }
 
 /** Starts the server; resolves once both ports listen. */

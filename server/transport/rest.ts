@@ -12,8 +12,8 @@ import { Buffer, isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { gunzip } from "node:zlib";
-import { type ContextKey, createContextKey, createContextValues, createHandlerContext } from "@connectrpc/connect";
-import type { DescMethod } from "@bufbuild/protobuf";
+import { type ContextKey, type ContextValues, type HandlerContext, createContextKey, createContextValues } from "@connectrpc/connect";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { RestRoute, RestService, WireViolation } from "../../codegen/handlers/runtime.js";
 import { classifyError, defaultLog } from "./errors.js";
 
@@ -85,6 +85,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     }
   }
 
+  const shutdownSignal = options.shutdownSignal ?? new AbortController().signal;
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       // handle() answers every error itself; this only guards a failure while answering.
@@ -126,19 +127,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const query = q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
       const warnings: WireViolation[] = [];
       const request = route.toRequest(match.params, query, body, warnings);
-      const abort = new AbortController();
-      res.once("close", () => abort.abort());
-      const context = createHandlerContext({
-        service: binding.rest.desc,
-        method: methodOf.get(route)!,
-        protocolName: "rest",
-        requestMethod: method,
-        url,
-        requestHeader: toHeaders(req),
-        requestSignal: abort.signal,
-        shutdownSignal: options.shutdownSignal,
-        contextValues: warnings.length ? createContextValues().set(restWarningsKey, warnings) : undefined,
-      });
+      const context = new RestContext(binding.rest.desc, methodOf.get(route)!, method, url, req, shutdownSignal);
+      if (warnings.length > 0) context.values.set(restWarningsKey, warnings);
       const response = await route.call(binding.runtime, request, context);
       sendJson(res, 200, route.toRest(response));
     } catch (err) {
@@ -173,6 +163,55 @@ function sendJson(res: Res, status: number, body: unknown, headers?: Record<stri
   if (headers) Object.assign(h, headers);
   (res as ServerResponse).writeHead(status, h);
   res.end(text);
+}
+
+/**
+ * The HandlerContext of a REST call, built for the hot path: connect's createHandlerContext
+ * links a fresh AbortController per call (and aborting it on close costs a DOMException with
+ * a stack trace per request). Here headers, values and response headers are made only when
+ * a runtime asks for them, and the signal is the server's shutdown signal.
+ */
+class RestContext implements HandlerContext {
+  readonly protocolName = "rest";
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly requestMethod: string;
+  readonly url: string;
+  readonly signal: AbortSignal;
+  readonly #req: Req;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+  #values: ContextValues | undefined;
+
+  constructor(service: DescService, method: DescMethod, requestMethod: string, url: string, req: Req, signal: AbortSignal) {
+    this.service = service;
+    this.method = method;
+    this.requestMethod = requestMethod;
+    this.url = url;
+    this.#req = req;
+    this.signal = signal;
+  }
+
+  timeoutMs(): number | undefined {
+    return undefined;
+  }
+
+  get requestHeader(): Headers {
+    return (this.#requestHeader ??= toHeaders(this.#req));
+  }
+
+  get responseHeader(): Headers {
+    return (this.#responseHeader ??= new Headers());
+  }
+
+  get responseTrailer(): Headers {
+    return (this.#responseTrailer ??= new Headers());
+  }
+
+  get values(): ContextValues {
+    return (this.#values ??= createContextValues());
+  }
 }
 
 function toHeaders(req: Req): Headers {
