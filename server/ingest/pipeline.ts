@@ -12,7 +12,7 @@ import {
   normalizeBehaviorEvent,
   validateBehaviorEvent,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import type { Sink, SinkRecord, Violation } from "../contracts.js";
+import { type Sink, type SinkRecord, SinkUnavailableError, type Violation } from "../contracts.js";
 import { mergeViolations } from "../rules/merge.js";
 import { newEventId } from "./event-id.js";
 
@@ -73,6 +73,12 @@ export interface PipelineOptions {
   counters: IngestCounters;
   /** Clock for filled timestamps (tests pin it). */
   now?: () => number;
+  /**
+   * Most events waiting for the sink's acknowledgement at once. Past it new events are
+   * refused with 503 + Retry-After instead of queueing: memory and latency stay bounded when
+   * the broker is slower than the offered load, and clients back off. Default 20,000.
+   */
+  maxInFlightEvents?: number;
 }
 
 const SCHEMA_VERSION = behaviorEventKafka.schemaVersion;
@@ -83,12 +89,39 @@ export class IngestPipeline {
   private readonly judge: EventJudge;
   private readonly counters: IngestCounters;
   private readonly now: () => number;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
 
   constructor(options: PipelineOptions) {
     this.sink = options.sink;
     this.judge = options.judge;
     this.counters = options.counters;
     this.now = options.now ?? Date.now;
+    this.maxInFlight = options.maxInFlightEvents ?? 20_000;
+  }
+
+  /** Events currently waiting for the sink. */
+  get eventsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Publishes with the in-flight bound; counts the outcome. */
+  private async publish(records: SinkRecord[]): Promise<void> {
+    const n = records.length;
+    if (this.inFlight + n > this.maxInFlight) {
+      this.counters.failed(n);
+      throw new SinkUnavailableError(`server overloaded: ${this.inFlight} events are waiting for the sink`, 1);
+    }
+    this.inFlight += n;
+    try {
+      await this.sink.publish(records);
+    } catch (err) {
+      this.counters.failed(n);
+      throw err;
+    } finally {
+      this.inFlight -= n;
+    }
+    this.counters.published(n);
   }
 
   /**
@@ -125,14 +158,7 @@ export class IngestPipeline {
       throw new EventRejectedError(result.errors, result.warnings);
     }
     if (result.warnings.length > 0) this.counters.warned(1);
-    const record = toRecord(result.event, result.configVersion);
-    try {
-      await this.sink.publish([record]);
-    } catch (err) {
-      this.counters.failed(1);
-      throw err;
-    }
-    this.counters.published(1);
+    await this.publish([toRecord(result.event, result.configVersion)]);
     return { eventId: result.event.event_id as string, warnings: result.warnings };
   }
 
@@ -162,15 +188,7 @@ export class IngestPipeline {
     }
     if (rejected > 0) this.counters.rejected(rejected);
     if (warned > 0) this.counters.warned(warned);
-    if (records.length > 0) {
-      try {
-        await this.sink.publish(records);
-      } catch (err) {
-        this.counters.failed(records.length);
-        throw err;
-      }
-      this.counters.published(records.length);
-    }
+    if (records.length > 0) await this.publish(records);
     return items;
   }
 }
