@@ -47,6 +47,8 @@ export interface ServerOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Largest request body, bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Events waiting for the sink before new ones get 503 (load shedding). Default 20,000. */
+  maxInFlightEvents?: number;
   /** Longest graceful shutdown before connections are cut, ms. Default 10 s. */
   shutdownTimeoutMs?: number;
   /** Log lines (startup, warnings, faults). Default console.error. */
@@ -120,6 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const pipeline = new IngestPipeline({
     sink,
     judge: rules,
+    maxInFlightEvents: options.maxInFlightEvents,
     counters: {
       received: (n) => stats.addReceived(n),
       rejected: (n) => stats.addRejected(n),

@@ -40,6 +40,7 @@ program
   .addOption(new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512").env("KAFKA_SASL_MECHANISM").default("PLAIN"))
   .addOption(new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env("TRACKING_API_KEYS_FILE"))
   .addOption(new Option("--max-body-bytes <n>", "largest request body").env("TRACKING_MAX_BODY_BYTES").argParser(positiveInt).default(1024 * 1024))
+  .addOption(new Option("--max-in-flight <n>", "events waiting for the sink before new ones get 503").env("TRACKING_MAX_IN_FLIGHT").argParser(positiveInt).default(20_000))
   .action(async (o: {
     host: string;
     httpPort: number;
@@ -56,6 +57,7 @@ program
     kafkaSaslMechanism: string;
     apiKeysFile?: string;
     maxBodyBytes: number;
+    maxInFlight: number;
   }) => {
     const useKafka = o.sink === "kafka" || o.brokers !== undefined;
     const protocol = o.kafkaSecurityProtocol.toUpperCase();
@@ -84,6 +86,7 @@ program
       },
       apiKeysFile: o.apiKeysFile,
       maxBodyBytes: o.maxBodyBytes,
+      maxInFlightEvents: o.maxInFlight,
     });
     let stopping = false;
     const stop = (signal: string) => {
