@@ -3,9 +3,11 @@ import { compareGolden, fixtureRequest, repoRequest, runPlugin } from "../common
 import { plugin } from "./plugin.js";
 
 const testdata = "codegen/jsonschema/testdata";
+// The JSON Schema and validator plugins share one fixture: both must follow the same wire model.
+const sharedFixtures = "codegen/common/testdata/protos";
 
 describe("protoc-gen-tracking-jsonschema golden", () => {
-  const files = runPlugin(plugin, fixtureRequest(`${testdata}/protos`));
+  const files = runPlugin(plugin, fixtureRequest(sharedFixtures));
 
   it("matches the golden files for the fixture protos", () => {
     const diffs = compareGolden(`${testdata}/golden`, files);

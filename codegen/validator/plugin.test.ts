@@ -3,9 +3,11 @@ import { compareGolden, fixtureRequest, repoRequest, runPlugin } from "../common
 import { plugin } from "./plugin.js";
 
 const testdata = "codegen/validator/testdata";
+// The JSON Schema and validator plugins share one fixture: both must follow the same wire model.
+const sharedFixtures = "codegen/common/testdata/protos";
 
 describe("protoc-gen-tracking-validator golden", () => {
-  const files = runPlugin(plugin, fixtureRequest(`${testdata}/protos`));
+  const files = runPlugin(plugin, fixtureRequest(sharedFixtures));
   const src = files.get("fixture/v1/fixture_validator.ts")!;
 
   it("matches the golden files for the fixture protos", () => {
