@@ -3,6 +3,7 @@
 // Ingest RPCs (TrackEvent, TrackBatch, ValidateEvent) hand the fake runtime raw wire JSON:
 // the REST body as parsed, or the message converted by the generated codec.
 import { execFile } from "node:child_process";
+import { seedEventData } from "../../test/helpers/seed.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -160,19 +161,7 @@ const configs: TrackingConfigServiceRuntime = {
   },
 };
 
-const seedEvent = {
-  tenant_id: "mymx",
-  scenario_id: "vlog_feed",
-  user_id: "user_12345",
-  item_id: "video_67890",
-  action_type: "play_end",
-  context: { device_type: "mobile", os: "iOS", location: "Beijing" },
-  scenario_data: {
-    video_data: { duration: 180, watch_duration: 175, completion_rate: 0.97, video_quality: "1080p", is_fullscreen: true, playback_speed: 1.0 },
-  },
-  position: 3,
-  experiment_id: "exp_001",
-};
+const seedEvent = seedEventData();
 
 let server: DualServer;
 let base: string;

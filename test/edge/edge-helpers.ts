@@ -4,21 +4,11 @@
  */
 import { connect } from "node:net";
 
+import { seedEventData } from "../helpers/seed.js";
+
 /** The seed's HTTP example `event_data` (Step 2, HTTP方式). */
 export function seedEvent(): Record<string, unknown> {
-  return {
-    tenant_id: "mymx",
-    scenario_id: "vlog_feed",
-    user_id: "user_12345",
-    item_id: "video_67890",
-    action_type: "play_end",
-    context: { device_type: "mobile", os: "iOS", location: "Beijing" },
-    scenario_data: {
-      video_data: { duration: 180, watch_duration: 175, completion_rate: 0.97, video_quality: "1080p", is_fullscreen: true, playback_speed: 1.0 },
-    },
-    position: 3,
-    experiment_id: "exp_001",
-  };
+  return seedEventData();
 }
 
 /** A parsed raw HTTP/1.x response. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTopicFile } from "../../server/sink/file-sink.js";
+import { seedEventData } from "../helpers/seed.js";
 import { type TestServer, startTestServer } from "../helpers/server.js";
 
 describe("server smoke", () => {
@@ -13,15 +14,7 @@ describe("server smoke", () => {
     const res = await fetch(`${t.baseUrl}/api/v1/behaviors/track`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        tenant_id: "mymx",
-        scenario_id: "vlog_feed",
-        user_id: "user_12345",
-        item_id: "video_67890",
-        action_type: "play_end",
-        context: { device_type: "mobile", os: "iOS", location: "Beijing" },
-        position: 3,
-      }),
+      body: JSON.stringify(seedEventData()),
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { success: boolean; event_id: string; message: string };
