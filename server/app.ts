@@ -24,6 +24,7 @@ import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
 import { ConfigStore } from "./store/config-store.js";
 import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
+import { configureGrpcServer, createGrpcFastHandler } from "./transport/grpc-fast.js";
 import { createRestHandler, restBinding } from "./transport/rest.js";
 import { type AnyHandler, type DualServer, closeGracefully, listenDual, routeByPath } from "./transport/server.js";
 
@@ -181,7 +182,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const http: DualServer = await listenDual(front, options.httpPort ?? 8080, host);
   let grpc: Http2Server;
   try {
-    grpc = await listenGrpc(connect, options.grpcPort ?? 50051, host);
+    // The gRPC port answers the ingest RPCs on a generated binary fast path; everything else
+    // (other RPCs, gRPC-Web, Connect, JSON codecs) falls through to connect-node.
+    const grpcHandler = createGrpcFastHandler({
+      behavior,
+      fallback: connect,
+      log: faultLog,
+      maxBodyBytes: options.maxBodyBytes,
+      shutdownSignal: shutdown.signal,
+    });
+    grpc = await listenGrpc(grpcHandler, options.grpcPort ?? 50051, host);
+    configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);
     throw err;

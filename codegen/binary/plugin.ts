@@ -1,0 +1,49 @@
+/**
+ * protoc-gen-tracking-binary: protobuf binary codecs for the gRPC fast path
+ * (server/transport/grpc-fast.ts), one module per proto file with ingest RPCs
+ * (`<file>_binary.ts`) plus the shared `decode_error.ts`. See codegen/binary/README.md.
+ *
+ * Options: `validator_out` (default `../validator`) and `es_out` (default `../es`): where the
+ * validator plugin and protoc-gen-es write, relative to this plugin's out dir; the generated
+ * code imports only types from there.
+ */
+import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
+import { withDefaultTarget } from "../common/plugin-target.js";
+import { binaryFileName, decodeErrorModule, emitBinaryModule } from "./binary-codegen.js";
+
+const pluginName = "protoc-gen-tracking-binary";
+
+interface Options {
+  validatorOut: string;
+  esOut: string;
+}
+
+function parseOptions(options: { key: string; value: string }[]): Options {
+  const out: Options = { validatorOut: "../validator", esOut: "../es" };
+  for (const { key, value } of options) {
+    if (key === "validator_out") out.validatorOut = value;
+    else if (key === "es_out") out.esOut = value;
+    else throw new Error(`unknown option ${key}`);
+  }
+  return out;
+}
+
+function generateTs(schema: Schema<Options>) {
+  let any = false;
+  for (const file of schema.files) {
+    const src = emitBinaryModule(file, { validatorOut: schema.options.validatorOut, esOut: schema.options.esOut, pluginName });
+    if (src === undefined) continue;
+    schema.generateFile(binaryFileName(file)).print(src);
+    any = true;
+  }
+  if (any) schema.generateFile("decode_error.ts").print(decodeErrorModule(pluginName));
+}
+
+export const plugin = withDefaultTarget(
+  createEcmaScriptPlugin({
+    name: pluginName,
+    version: "v0.1.0",
+    parseOptions,
+    generateTs,
+  }),
+);

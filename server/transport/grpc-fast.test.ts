@@ -1,0 +1,363 @@
+// The gRPC fast path answers exactly like the connect path: connect-node's gRPC client and
+// `buf curl --protocol grpc` get the same results from a server with the fast handler and one
+// with only the connect handler; bad frames are errors, not crashes; the rest falls back.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { type Http2Server, type IncomingHttpHeaders, connect as h2connect, createServer } from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, createClient } from "@connectrpc/connect";
+import { compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ActionType,
+  BehaviorService,
+  DeviceType,
+  GetHealthResponseSchema,
+  TrackBatchResponseSchema,
+  TrackEventRequestSchema,
+  TrackEventResponseSchema,
+  ValidateEventResponseSchema,
+  ViolationSchema,
+  EventResultSchema,
+} from "../../gen/es/recommender/v1/behavior_pb.js";
+import { type BehaviorServiceRuntime, registerBehaviorService } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import { SinkUnavailableError } from "../contracts.js";
+import { EventRejectedError } from "../ingest/pipeline.js";
+import { createConnectHandler } from "./connect.js";
+import { configureGrpcServer, createGrpcFastHandler } from "./grpc-fast.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+const BUF = join(ROOT, "node_modules/.bin/buf");
+
+/** What the runtime saw, per call. */
+interface Seen {
+  rpc: string;
+  input: unknown;
+  protocol: string;
+  apiKey: string | null;
+  fast: boolean;
+}
+
+/** Whether context.signal was aborted when a "watch" call finished. */
+const aborted: boolean[] = [];
+
+function fakeRuntime(seen: Seen[]): BehaviorServiceRuntime {
+  const note = (rpc: string, input: unknown, ctx: HandlerContext) =>
+    seen.push({ rpc, input, protocol: ctx.protocolName, apiKey: ctx.requestHeader.get("x-api-key"), fast: ctx.constructor.name === "Call" });
+  const behave = async (event: unknown) => {
+    const tenant = (event as { tenant_id?: string }).tenant_id;
+    switch (tenant) {
+      case "bad":
+        throw new EventRejectedError(
+          [
+            { field: "tenant_id", rule: "pattern", message: "tenant_id must match ^[A-Za-z0-9_-]+$", severity: "error" },
+            { field: "context.device_type", rule: "required", message: "context.device_type is required", severity: "error" },
+          ],
+          [],
+        );
+      case "down":
+        throw new SinkUnavailableError("kafka down", 7);
+      case "anon":
+        throw Object.assign(new Error("missing API key"), { name: "UnauthenticatedError" });
+      case "boom":
+        throw new Error("secret internals");
+      case "slow":
+        await new Promise((r) => setTimeout(r, 400));
+        break;
+      case "watch":
+        await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+  return {
+    async trackEvent(event, ctx) {
+      note("TrackEvent", event, ctx);
+      if ((event as { tenant_id?: string }).tenant_id === "watch") {
+        const signal = ctx.signal;
+        await behave(event);
+        aborted.push(signal.aborted);
+      }
+      await behave(event);
+      return create(TrackEventResponseSchema, {
+        success: true,
+        eventId: "evt_0123456789abcdef",
+        message: "Event tracked successfully",
+        validationWarnings: [create(ViolationSchema, { field: "scenario_data", rule: "unknown_field", message: "héllo ✓", severity: 2 })],
+      });
+    },
+    async trackBatch(events, ctx) {
+      note("TrackBatch", events, ctx);
+      for (const e of events) await behave(e);
+      return create(TrackBatchResponseSchema, {
+        success: true,
+        total: events.length,
+        succeeded: events.length,
+        results: events.map((_, i) => create(EventResultSchema, { index: i, eventId: `evt_${i}`, success: true })),
+        message: `${events.length} events tracked successfully`,
+      });
+    },
+    async validateEvent(event, ctx) {
+      note("ValidateEvent", event, ctx);
+      await behave(event);
+      return create(ValidateEventResponseSchema, { success: true, message: "Event is valid" });
+    },
+    async getHealth(_req, ctx) {
+      note("GetHealth", {}, ctx);
+      return create(GetHealthResponseSchema, { status: "healthy", kafkaAvailable: true });
+    },
+  };
+}
+
+function listen(server: Http2Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+const seedEvent = {
+  tenantId: "mymx",
+  scenarioId: "vlog_feed",
+  userId: "user_12345",
+  itemId: "video_67890",
+  actionType: ActionType.PLAY_END,
+  timestamp: 1730304000100n,
+  context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
+  scenarioData: { data: { case: "videoData" as const, value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0, seekPositions: [1, 2, 3] } } },
+  position: 3,
+  experimentId: "exp_001",
+  extraData: { a: [1, "x", null, { b: true }], "0": 1 },
+};
+
+/** One raw HTTP/2 request; resolves with headers, trailers and body. */
+function raw(port: number, path: string, headers: Record<string, string>, body: Buffer | (() => Buffer), opts: { reset?: boolean } = {}) {
+  return new Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; data: Buffer; error?: unknown }>((resolve) => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
+    let resHeaders: IncomingHttpHeaders = {};
+    let trailers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    req.on("response", (h) => (resHeaders = h));
+    req.on("trailers", (t) => (trailers = t));
+    req.on("data", (c: Buffer) => chunks.push(c));
+    const done = (error?: unknown) => {
+      session.close();
+      resolve({ headers: resHeaders, trailers, data: Buffer.concat(chunks), error });
+    };
+    req.on("end", () => done());
+    req.on("error", (e) => done(e));
+    if (opts.reset) {
+      req.write(typeof body === "function" ? body() : body);
+      setTimeout(() => req.close(8 /* CANCEL */), 20);
+      req.on("close", () => done());
+      return;
+    }
+    req.end(typeof body === "function" ? body() : body);
+  });
+}
+
+function frame(msg: Uint8Array, flags = 0): Buffer {
+  const b = Buffer.alloc(5 + msg.length);
+  b[0] = flags;
+  b.writeUInt32BE(msg.length, 1);
+  b.set(msg, 5);
+  return b;
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+describe("gRPC fast path", () => {
+  const seen: Seen[] = [];
+  const runtime = fakeRuntime(seen);
+  const connect = createConnectHandler({ routes: (r) => void registerBehaviorService(r, runtime), log: () => {} });
+  const faults: unknown[] = [];
+  const fastServer = createServer(createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e) }));
+  const plainServer = createServer(connect);
+  let fastPort = 0;
+  let plainPort = 0;
+  let tmp = "";
+  let image = "";
+
+  beforeAll(async () => {
+    configureGrpcServer(fastServer, { maxConcurrentStreams: 16 });
+    fastPort = await listen(fastServer);
+    plainPort = await listen(plainServer);
+    tmp = mkdtempSync(join(tmpdir(), "grpc-fast-"));
+    image = join(tmp, "image.binpb");
+    const built = await run(BUF, ["build", "-o", image]);
+    if (built.code !== 0) throw new Error(`buf build failed: ${built.stderr}`);
+  });
+  afterAll(async () => {
+    fastServer.close();
+    plainServer.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const clients = (opts: Partial<Parameters<typeof createGrpcTransport>[0]> = {}) => ({
+    fast: createClient(BehaviorService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${fastPort}`, ...opts })),
+    plain: createClient(BehaviorService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${plainPort}`, ...opts })),
+  });
+
+  async function both<T>(call: (c: ReturnType<typeof clients>["fast"]) => Promise<T>, opts = {}) {
+    const c = clients(opts);
+    const start = seen.length;
+    const outcome = async (p: Promise<T>): Promise<{ value?: T; err?: ConnectError }> => p.then((value) => ({ value }), (err: unknown) => ({ err: ConnectError.from(err) }));
+    const fast = await outcome(call(c.fast));
+    const fastSeen = seen.slice(start);
+    const plainStart = seen.length;
+    const plain = await outcome(call(c.plain));
+    const plainSeen = seen.slice(plainStart);
+    return { fast, plain, fastSeen, plainSeen };
+  }
+
+  function expectSameError(a: { err?: ConnectError }, b: { err?: ConnectError }) {
+    expect(a.err).toBeDefined();
+    expect(b.err).toBeDefined();
+    expect(a.err!.code).toBe(b.err!.code);
+    expect(a.err!.rawMessage).toBe(b.err!.rawMessage);
+    expect(a.err!.findDetails(ViolationSchema)).toEqual(b.err!.findDetails(ViolationSchema));
+    expect(a.err!.metadata.get("retry-after")).toBe(b.err!.metadata.get("retry-after"));
+  }
+
+  it("TrackEvent, TrackBatch, ValidateEvent: same responses, and the runtime sees the same wire JSON", async () => {
+    const r1 = await both((c) => c.trackEvent({ event: seedEvent }, { headers: { "x-api-key": "k1" } }));
+    expect(r1.fast).toEqual(r1.plain);
+    expect(r1.fastSeen).toHaveLength(1);
+    expect(r1.fastSeen[0].fast).toBe(true);
+    expect(r1.plainSeen[0].fast).toBe(false);
+    expect(JSON.stringify(r1.fastSeen[0].input)).toBe(JSON.stringify(r1.plainSeen[0].input));
+    expect({ ...r1.fastSeen[0], fast: false }).toEqual(r1.plainSeen[0]);
+    expect(r1.fastSeen[0]).toMatchObject({ protocol: "grpc", apiKey: "k1" });
+
+    const r2 = await both((c) => c.trackBatch({ events: [seedEvent, { userId: "u2" }, {}] }));
+    expect(r2.fast).toEqual(r2.plain);
+    expect(JSON.stringify(r2.fastSeen[0].input)).toBe(JSON.stringify(r2.plainSeen[0].input));
+
+    const r3 = await both((c) => c.validateEvent({}));
+    expect(r3.fast).toEqual(r3.plain);
+    expect(r3.fastSeen[0].input).toEqual({});
+    expect(r3.plainSeen[0].input).toEqual({});
+  });
+
+  it("errors: INVALID_ARGUMENT with Violation details, UNAVAILABLE + retry-after, UNAUTHENTICATED, INTERNAL", async () => {
+    const bad = await both((c) => c.trackEvent({ event: { tenantId: "bad" } }));
+    expectSameError(bad.fast, bad.plain);
+    expect(bad.fast.err!.code).toBe(Code.InvalidArgument);
+    expect(bad.fast.err!.findDetails(ViolationSchema).map((v) => v.field)).toEqual(["tenant_id", "context.device_type"]);
+
+    const down = await both((c) => c.trackEvent({ event: { tenantId: "down" } }));
+    expectSameError(down.fast, down.plain);
+    expect(down.fast.err!.code).toBe(Code.Unavailable);
+    expect(down.fast.err!.metadata.get("retry-after")).toBe("7");
+
+    const anon = await both((c) => c.validateEvent({ event: { tenantId: "anon" } }));
+    expectSameError(anon.fast, anon.plain);
+    expect(anon.fast.err!.code).toBe(Code.Unauthenticated);
+
+    const boom = await both((c) => c.trackBatch({ events: [{ tenantId: "boom" }] }));
+    expectSameError(boom.fast, boom.plain);
+    expect(boom.fast.err!.code).toBe(Code.Internal);
+    expect(boom.fast.err!.rawMessage).toBe("internal error");
+  });
+
+  it("gzip-compressed requests", async () => {
+    const r = await both((c) => c.trackEvent({ event: seedEvent }), { sendCompression: compressionGzip, compressMinBytes: 0 });
+    expect(r.fast).toEqual(r.plain);
+    expect(r.fastSeen[0].fast).toBe(true);
+    expect(r.fastSeen[0].input).toEqual(r.plainSeen[0].input);
+  });
+
+  it("grpc-timeout: DEADLINE_EXCEEDED", async () => {
+    const r = await both((c) => c.trackEvent({ event: { tenantId: "slow" } }, { timeoutMs: 100 }));
+    expect(r.fast.err?.code).toBe(Code.DeadlineExceeded);
+    expect(r.plain.err?.code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("context.signal is aborted when the deadline passes", async () => {
+    aborted.length = 0;
+    const r = await both((c) => c.trackEvent({ event: { tenantId: "watch" } }, { timeoutMs: 50 }));
+    expect(r.fast.err?.code).toBe(Code.DeadlineExceeded);
+    await new Promise((res) => setTimeout(res, 400));
+    expect(aborted).toEqual([true, true]);
+  });
+
+  it("other methods and codecs fall back to connect", async () => {
+    const h = await both((c) => c.getHealth({}));
+    expect(h.fast).toEqual(h.plain);
+    expect(h.fastSeen[0].fast).toBe(false);
+    const json = await both((c) => c.trackEvent({ event: seedEvent }), { useBinaryFormat: false });
+    expect(json.fast).toEqual(json.plain);
+    expect(json.fastSeen[0].fast).toBe(false);
+  });
+
+  it("buf curl --protocol grpc gets identical output from both", async () => {
+    const curl = (port: number, method: string, data: unknown) =>
+      run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", image, "-d", JSON.stringify(data), `http://127.0.0.1:${port}/recommender.v1.BehaviorService/${method}`]);
+    const cases: [string, unknown][] = [
+      ["TrackEvent", { event: { tenantId: "mymx", actionType: "ACTION_TYPE_PLAY_END", context: { deviceType: "DEVICE_TYPE_MOBILE" }, extraData: { k: [1, 2] } } }],
+      ["TrackEvent", { event: { tenantId: "bad" } }],
+      ["TrackEvent", { event: { tenantId: "down" } }],
+      ["TrackBatch", { events: [{ tenantId: "anon" }] }],
+      ["ValidateEvent", { event: { userId: "x" } }],
+      ["GetHealth", {}],
+    ];
+    for (const [method, data] of cases) {
+      const a = await curl(fastPort, method, data);
+      const b = await curl(plainPort, method, data);
+      expect({ method, code: a.code, stdout: a.stdout, stderr: a.stderr }).toEqual({ method, code: b.code, stdout: b.stdout, stderr: b.stderr });
+    }
+    const bad = await curl(fastPort, "TrackEvent", { event: { tenantId: "bad" } });
+    expect(bad.stderr).toContain("invalid_argument");
+    expect(bad.stderr).toContain("recommender.v1.Violation");
+  });
+
+  it("malformed frames and encodings are gRPC errors, not crashes", async () => {
+    const path = "/recommender.v1.BehaviorService/TrackEvent";
+    const good = toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: seedEvent }));
+    const status = async (headers: Record<string, string>, body: Buffer) => {
+      const r = await raw(fastPort, path, headers, body);
+      return { status: r.trailers["grpc-status"] ?? r.headers["grpc-status"], message: r.trailers["grpc-message"], accept: r.headers["grpc-accept-encoding"] };
+    };
+    expect((await status({}, Buffer.from([0, 0]))).status).toBe(String(Code.InvalidArgument));
+    expect((await status({}, Buffer.alloc(0))).status).toBe(String(Code.InvalidArgument));
+    expect((await status({}, frame(good).subarray(0, 20))).status).toBe(String(Code.InvalidArgument));
+    expect((await status({}, Buffer.concat([frame(good), frame(good)]))).status).toBe(String(Code.InvalidArgument));
+    const garbage = await status({}, frame(new Uint8Array([0x0a, 0x05, 0x0a, 0x09, 0x61])));
+    expect(garbage.status).toBe(String(Code.InvalidArgument));
+    expect(decodeURIComponent(String(garbage.message))).toContain("invalid request message");
+    expect((await status({}, frame(good, 1))).status).toBe(String(Code.Internal));
+    const br = await status({ "grpc-encoding": "br" }, frame(good, 1));
+    expect(br.status).toBe(String(Code.Unimplemented));
+    expect(br.accept).toBe("gzip");
+    expect((await status({ "grpc-encoding": "gzip" }, frame(Buffer.from("not gzip"), 1))).status).toBe(String(Code.InvalidArgument));
+    const ok = await status({ "grpc-encoding": "gzip" }, frame(gzipSync(good), 1));
+    expect(ok.status).toBe("0");
+    // 2 MiB message → RESOURCE_EXHAUSTED, plain and as a gzip bomb.
+    expect((await status({}, frame(Buffer.alloc(2 * 1024 * 1024, 0x20)))).status).toBe(String(Code.ResourceExhausted));
+    expect((await status({ "grpc-encoding": "gzip" }, frame(gzipSync(Buffer.alloc(4 * 1024 * 1024)), 1))).status).toBe(String(Code.ResourceExhausted));
+    expect((await status({ "grpc-timeout": "bogus" }, frame(good))).status).toBe(String(Code.InvalidArgument));
+    // A client that resets mid-request.
+    await raw(fastPort, path, {}, frame(good).subarray(0, 10), { reset: true });
+    const slow = raw(fastPort, path, {}, frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: { tenantId: "slow" } }))), { reset: true });
+    await slow;
+    await new Promise((r) => setTimeout(r, 450));
+    // Still serving, nothing logged as a fault except the INTERNAL test's own.
+    expect((await status({}, frame(good))).status).toBe("0");
+    expect(faults.every((e) => e instanceof Error && e.message === "secret internals")).toBe(true);
+  });
+
+  it("answers many concurrent calls on one connection (more than maxConcurrentStreams: the client queues)", async () => {
+    const c = clients().fast;
+    // The first call sets the connection up; the client then knows the server's SETTINGS
+    // (a burst racing the very first SETTINGS frame would get REFUSED_STREAM, as with any h2 server).
+    await c.trackEvent({ event: seedEvent });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => c.trackEvent({ event: { ...seedEvent, userId: `u${i}` } })));
+    expect(results.every((r) => r.success && r.eventId === "evt_0123456789abcdef")).toBe(true);
+  });
+});

@@ -1,0 +1,420 @@
+/**
+ * gRPC fast path for the ingest RPCs on the dedicated gRPC port.
+ *
+ * connect-node serves every protocol through one generic async-iterable pipeline; for the
+ * hot unary ingest calls (TrackEvent, TrackBatch, ValidateEvent over application/grpc or
+ * application/grpc+proto) that machinery, its per-call AbortControllers and the protobuf-es
+ * message → wire JSON conversion cost most of the CPU. This handler serves just those calls
+ * straight on the HTTP/2 stream: the 5-byte envelope, the generated binary decoder
+ * (gen/binary: protobuf → the same wire JSON registerBehaviorService hands the runtime), the
+ * runtime call with a small HandlerContext, the generated response encoder, one DATA frame
+ * and the trailers. Errors are classified exactly like the connect path (errors.ts, with
+ * connect's own trailer encoding, so `grpc-status-details-bin` carries the same
+ * google.rpc.Status with recommender.v1.Violation details).
+ *
+ * Everything else — other methods, gRPC-Web, Connect, application/grpc+json, reflection,
+ * anything not POST — goes to `fallback` (the connect handler) untouched.
+ */
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues, type HandlerContext, createContextValues } from "@connectrpc/connect";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import {
+  DecodeError,
+  decodeTrackBatchRequestWire,
+  decodeTrackEventRequestWire,
+  decodeValidateEventRequestWire,
+  encodeTrackBatchResponseBinary,
+  encodeTrackEventResponseBinary,
+  encodeValidateEventResponseBinary,
+} from "../../gen/binary/recommender/v1/behavior_binary.js";
+import { BehaviorService, type TrackBatchResponse, type TrackEventResponse, type ValidateEventResponse } from "../../gen/es/recommender/v1/behavior_pb.js";
+import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import type { NodeHandlerFn } from "./connect.js";
+import { defaultLog, toConnectError } from "./errors.js";
+
+/** Options of the gRPC fast path. */
+export interface GrpcFastOptions {
+  /** The BehaviorService runtime (the same object registerBehaviorService gets). */
+  behavior: BehaviorServiceRuntime;
+  /** Serves everything the fast path does not: the connect handler. */
+  fallback: NodeHandlerFn;
+  /** Where server faults are logged. */
+  log?: (msg: string, err: unknown) => void;
+  /** Largest request message, bytes, after decompression (default 1 MiB, like connect's readMaxBytes). */
+  maxBodyBytes?: number;
+  /** Longest grpc-timeout honoured, ms (default: no cap beyond the header's own range). */
+  maxTimeoutMs?: number;
+  /** Aborted on shutdown; handlers see it through context.signal (like the connect handler's). */
+  shutdownSignal?: AbortSignal;
+}
+
+/** Ingest RPC ids. */
+const TRACK = 1;
+const BATCH = 2;
+const VALIDATE = 3;
+
+const PREFIX = "/recommender.v1.BehaviorService/";
+const pathToRpc: Readonly<Record<string, number>> = {
+  [`${PREFIX}TrackEvent`]: TRACK,
+  [`${PREFIX}TrackBatch`]: BATCH,
+  [`${PREFIX}ValidateEvent`]: VALIDATE,
+};
+const rpcMethod: readonly DescMethod[] = [BehaviorService.method.trackEvent, BehaviorService.method.trackEvent, BehaviorService.method.trackBatch, BehaviorService.method.validateEvent];
+
+const RESPONSE_CONTENT_TYPE = "application/grpc+proto";
+const ACCEPT_ENCODING = "gzip";
+const EMPTY = Buffer.alloc(0);
+
+// Per-stream state lives on the stream under these symbols, so listeners are shared
+// functions (no closures per call).
+const kCall = Symbol("grpcFastCall");
+
+type StreamWithCall = ServerHttp2Stream & { [kCall]?: Call };
+type ReqWithCall = Http2ServerRequest & { [kCall]?: Call };
+
+/** Headers (as connect's HandlerContext wants them) over http2's header object, built lazily. */
+class RequestHeaders {
+  private full: Headers | undefined;
+  constructor(private readonly raw: IncomingHttpHeaders) {}
+  get(name: string): string | null {
+    const v = this.raw[name.toLowerCase()];
+    if (v === undefined) return null;
+    return Array.isArray(v) ? v.join(", ") : String(v);
+  }
+  has(name: string): boolean {
+    return this.raw[name.toLowerCase()] !== undefined;
+  }
+  /** Every other Headers method works on a real Headers made on first use. */
+  toHeaders(): Headers {
+    if (this.full === undefined) {
+      const h = new Headers();
+      for (const k in this.raw) {
+        if (k.charCodeAt(0) === 58 /* : */) continue;
+        const v = this.raw[k];
+        if (v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) h.append(k, x);
+        else h.append(k, String(v));
+      }
+      this.full = h;
+    }
+    return this.full;
+  }
+}
+for (const m of ["append", "delete", "set", "forEach", "entries", "keys", "values", "getSetCookie", Symbol.iterator] as const) {
+  Object.defineProperty(RequestHeaders.prototype, m, {
+    value(this: RequestHeaders, ...args: unknown[]) {
+      const h = this.toHeaders() as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+      return h[m](...args);
+    },
+  });
+}
+
+/** One ingest call: body accumulation, the HandlerContext and the single response. */
+class Call implements HandlerContext {
+  readonly service = BehaviorService;
+  readonly requestMethod = "POST";
+  readonly protocolName = "grpc";
+  readonly requestHeader: Headers;
+  chunks: Buffer[] = [];
+  size = 0;
+  done = false;
+  deadline = 0;
+  timer: NodeJS.Timeout | undefined;
+  private abort: AbortController | undefined;
+  private resHeader: Headers | undefined;
+  private resTrailer: Headers | undefined;
+  private ctxValues: ContextValues | undefined;
+
+  constructor(
+    readonly fast: FastPath,
+    readonly rpc: number,
+    readonly stream: ServerHttp2Stream,
+    readonly response: Http2ServerResponse,
+    readonly headers: IncomingHttpHeaders,
+    readonly compressed: boolean,
+  ) {
+    this.requestHeader = new RequestHeaders(headers) as unknown as Headers;
+  }
+
+  get method(): DescMethod {
+    return rpcMethod[this.rpc];
+  }
+  get url(): string {
+    return `http://${String(this.headers[":authority"] ?? "localhost")}${String(this.headers[":path"])}`;
+  }
+  /** Made on first use only (most runtimes never look): aborted when the call ends, the client goes away or the server shuts down. */
+  get signal(): AbortSignal {
+    if (this.abort === undefined) {
+      this.abort = new AbortController();
+      if (this.done || this.stream.closed) this.abort.abort(new ConnectError("call finished", Code.Canceled));
+      else this.watchClose();
+      const shutdown = this.fast.shutdownSignal;
+      if (shutdown !== undefined) this.signalAll = AbortSignal.any([this.abort.signal, shutdown]);
+    }
+    return this.signalAll ?? this.abort.signal;
+  }
+  private signalAll: AbortSignal | undefined;
+  private watching = false;
+  /** Ends the call when the client resets the stream (only needed for a timer or a signal). */
+  watchClose(): void {
+    if (!this.watching) {
+      this.watching = true;
+      this.stream.on("close", onStreamClose);
+    }
+  }
+  timeoutMs(): number | undefined {
+    return this.deadline === 0 ? undefined : this.deadline - Date.now();
+  }
+  get responseHeader(): Headers {
+    return (this.resHeader ??= new Headers());
+  }
+  get responseTrailer(): Headers {
+    return (this.resTrailer ??= new Headers());
+  }
+  get values(): ContextValues {
+    return (this.ctxValues ??= createContextValues());
+  }
+
+  /** Ends the call: aborts a signal someone asked for, clears the deadline timer. */
+  finish(reason: unknown): void {
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.abort !== undefined && !this.abort.signal.aborted) this.abort.abort(reason);
+  }
+
+  /** Response headers: content type plus anything the runtime put in responseHeader. */
+  responseHeaders(): Record<string, string | number> {
+    const h: Record<string, string | number> = { ":status": 200, "content-type": RESPONSE_CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING };
+    if (this.resHeader !== undefined) this.resHeader.forEach((v, k) => (h[k] = v));
+    return h;
+  }
+
+  /** Success: one message, trailers grpc-status 0. */
+  ok(message: Uint8Array): void {
+    if (this.done) return;
+    this.finish(undefined);
+    const s = this.stream;
+    if (s.destroyed || s.closed) return;
+    const frame = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    const len = frame.length - 5;
+    frame[0] = 0;
+    frame.writeUInt32BE(len, 1);
+    const t: Record<string, string> = { "grpc-status": "0" };
+    if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => (t[k] = v));
+    try {
+      // The compat response owns the stream's wantTrailers event and sends these.
+      this.response.addTrailers(t);
+      s.respond(this.responseHeaders(), { waitForTrailers: true });
+      s.end(frame);
+    } catch (err) {
+      this.fast.log("grpc fast path: writing the response failed", err);
+    }
+  }
+
+  /**
+   * Failure: classified like the connect path (errors.ts), status in the trailers.
+   * `protocol`: an error of this transport itself, sent as it is.
+   */
+  fail(err: unknown, protocol = false): void {
+    if (this.done) return;
+    const cerr = protocol && err instanceof ConnectError ? err : toConnectError(err, this.fast.log);
+    this.finish(cerr);
+    const s = this.stream;
+    if (s.destroyed || s.closed) return;
+    const trailer = setTrailerStatus(new Headers(), cerr);
+    if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => trailer.set(k, v));
+    const t: Record<string, string> = {};
+    trailer.forEach((v, k) => (t[k] = v));
+    try {
+      this.response.addTrailers(t);
+      if (s.headersSent) {
+        s.end();
+      } else {
+        s.respond(this.responseHeaders(), { waitForTrailers: true });
+        s.end();
+      }
+    } catch (e) {
+      this.fast.log("grpc fast path: writing the error failed", e);
+    }
+  }
+}
+
+function onStreamClose(this: StreamWithCall): void {
+  const call = this[kCall];
+  if (call !== undefined && !call.done) call.finish(new ConnectError("stream closed by the client", Code.Canceled));
+}
+
+function onStreamError(this: StreamWithCall): void {
+  // A reset or broken connection; 'close' follows and ends the call.
+}
+
+function onDeadline(call: Call): void {
+  call.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded), true);
+}
+
+function onData(this: ReqWithCall, chunk: Buffer): void {
+  const call = this[kCall];
+  if (call === undefined || call.done) return;
+  call.size += chunk.length;
+  // The limit plus the envelope; a gzip message is checked again after inflating (and
+  // compressed input larger than the limit is refused too).
+  if (call.size > call.fast.maxBodyBytes + 5) {
+    call.chunks = [];
+    call.fail(new ConnectError(`message size is larger than configured readMaxBytes ${call.fast.maxBodyBytes}`, Code.ResourceExhausted), true);
+    return;
+  }
+  call.chunks.push(chunk);
+}
+
+function onEnd(this: ReqWithCall): void {
+  const call = this[kCall];
+  if (call === undefined || call.done) return;
+  const body = call.chunks.length === 1 ? call.chunks[0] : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
+  call.chunks = [];
+  void call.fast.run(call, body);
+}
+
+function onReqError(this: ReqWithCall): void {
+  // The stream's 'close' ends the call.
+}
+
+const PROTOCOL = Symbol("grpcFastProtocolError");
+function protocolError(message: string, code: Code): ConnectError {
+  return new ConnectError(message, code, undefined, undefined, PROTOCOL);
+}
+
+/** Shared state of the handler. */
+class FastPath {
+  readonly behavior: BehaviorServiceRuntime;
+  readonly log: (msg: string, err: unknown) => void;
+  readonly maxBodyBytes: number;
+  readonly maxTimeoutMs: number;
+  readonly shutdownSignal: AbortSignal | undefined;
+
+  constructor(options: GrpcFastOptions) {
+    this.shutdownSignal = options.shutdownSignal;
+    this.behavior = options.behavior;
+    this.log = options.log ?? defaultLog;
+    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    this.maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Unwraps the envelope, decodes, calls the runtime and answers. Protocol errors carry cause PROTOCOL. */
+  async run(call: Call, body: Buffer): Promise<void> {
+    try {
+      if (body.length < 5) {
+        throw protocolError(body.length === 0 ? "protocol error: missing input message for unary method" : "protocol error: incomplete envelope", Code.InvalidArgument);
+      }
+      const flags = body[0];
+      const len = body.readUInt32BE(1);
+      if (5 + len > body.length) throw protocolError("protocol error: promised " + len + " bytes in enveloped message, got " + (body.length - 5) + " bytes", Code.InvalidArgument);
+      if (5 + len < body.length) throw protocolError("protocol error: received extra input message for unary method", Code.InvalidArgument);
+      let buf: Uint8Array = body;
+      let start = 5;
+      let end = 5 + len;
+      if ((flags & 1) === 1) {
+        if (!call.compressed) throw protocolError("protocol error: received compressed message without grpc-encoding", Code.Internal);
+        try {
+          buf = gunzipSync(body.subarray(5, end), { maxOutputLength: this.maxBodyBytes });
+        } catch (err) {
+          if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
+            throw protocolError(`message size is larger than configured readMaxBytes ${this.maxBodyBytes}`, Code.ResourceExhausted);
+          }
+          throw protocolError("protocol error: invalid gzip data", Code.InvalidArgument);
+        }
+        start = 0;
+        end = buf.length;
+      } else if (len > this.maxBodyBytes) {
+        throw protocolError(`message size is larger than configured readMaxBytes ${this.maxBodyBytes}`, Code.ResourceExhausted);
+      }
+      const b = this.behavior;
+      switch (call.rpc) {
+        case TRACK: {
+          const event = decodeTrackEventRequestWire(buf, start, end).event;
+          const res: TrackEventResponse = await b.trackEvent(event ?? {}, call);
+          call.ok(encodeTrackEventResponseBinary(res, 5));
+          break;
+        }
+        case BATCH: {
+          const events = decodeTrackBatchRequestWire(buf, start, end).events;
+          const res: TrackBatchResponse = await b.trackBatch(events ?? [], call);
+          call.ok(encodeTrackBatchResponseBinary(res, 5));
+          break;
+        }
+        default: {
+          const event = decodeValidateEventRequestWire(buf, start, end).event;
+          const res: ValidateEventResponse = await b.validateEvent(event ?? {}, call);
+          call.ok(encodeValidateEventResponseBinary(res, 5));
+        }
+      }
+    } catch (err) {
+      if (err instanceof DecodeError) call.fail(new ConnectError(`invalid request message: ${err.message}`, Code.InvalidArgument), true);
+      else if (err instanceof ConnectError && err.cause === PROTOCOL) call.fail(err, true);
+      else call.fail(err);
+    }
+  }
+}
+
+function isGrpcProto(contentType: string | undefined): boolean {
+  return contentType === "application/grpc" || contentType === "application/grpc+proto";
+}
+
+/**
+ * Creates the request handler for the gRPC port (an h2c server's request handler, the
+ * same shape as the connect handler it falls back to): the ingest RPCs over gRPC with the
+ * protobuf codec are served here, the rest by `fallback`.
+ */
+export function createGrpcFastHandler(options: GrpcFastOptions): NodeHandlerFn {
+  const fast = new FastPath(options);
+  const fallback = options.fallback;
+  const handler = (request: Http2ServerRequest, response: Http2ServerResponse): void => {
+    const headers = request.headers;
+    const rpc = pathToRpc[headers[":path"] as string];
+    if (rpc === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"]) || request.httpVersionMajor !== 2) {
+      (fallback as (req: Http2ServerRequest, res: Http2ServerResponse) => void)(request, response);
+      return;
+    }
+    const stream = request.stream as StreamWithCall;
+    const encoding = headers["grpc-encoding"];
+    const compressed = encoding !== undefined && encoding !== "identity";
+    const call = new Call(fast, rpc, stream, response, headers, compressed);
+    stream[kCall] = call;
+    stream.on("error", onStreamError);
+    if (compressed && encoding !== "gzip") {
+      request.resume();
+      call.fail(new ConnectError(`unsupported grpc-encoding "${String(encoding)}" (accepted: ${ACCEPT_ENCODING})`, Code.Unimplemented), true);
+      return;
+    }
+    const timeout = headers["grpc-timeout"];
+    if (timeout !== undefined) {
+      const t = parseTimeout(String(timeout), fast.maxTimeoutMs);
+      if (t.error !== undefined) {
+        request.resume();
+        call.fail(t.error, true);
+        return;
+      }
+      if (t.timeoutMs !== undefined) {
+        call.deadline = Date.now() + t.timeoutMs;
+        call.timer = setTimeout(onDeadline, t.timeoutMs, call);
+        call.watchClose();
+      }
+    }
+    const req = request as ReqWithCall;
+    req[kCall] = call;
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onReqError);
+  };
+  return handler as unknown as NodeHandlerFn;
+}
+
+/**
+ * HTTP/2 settings for the gRPC port's server: SETTINGS_MAX_CONCURRENT_STREAMS for every new
+ * session (sent in the session's first SETTINGS frame, so clients never open more; changing
+ * it later on a live session would make nghttp2 refuse streams a client already opened).
+ */
+export function configureGrpcServer(server: Http2Server, settings: { maxConcurrentStreams?: number }): void {
+  if (settings.maxConcurrentStreams !== undefined) server.updateSettings({ maxConcurrentStreams: settings.maxConcurrentStreams });
+}
