@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it: proto lint and breaking check, gen/ freshness, types,
-# then every vitest test with a real Kafka broker started (and stopped) by our scripts.
+# then every vitest test with a real Kafka broker started (and stopped) by our scripts, and
+# the benchmark harness in smoke mode.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PROJECT_ROOT"
@@ -31,3 +32,8 @@ cleanup() { if [ "$started_kafka" = 1 ]; then ./scripts/kafka/down.sh --wipe || 
 trap cleanup EXIT
 echo "== tests"
 vitest run "$@"
+# Keeps the benchmark harness working (no throughput assertions; see BENCHMARKS.md).
+if [ $# -eq 0 ]; then
+  echo "== bench smoke"
+  ./bench/run.sh --smoke
+fi
