@@ -132,7 +132,7 @@ const css = `
 * { box-sizing: border-box; }
 body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei",sans-serif; color:var(--fg); background:var(--bg); }
 .layout { display:flex; min-height:100vh; }
-nav { width:300px; flex:none; border-right:1px solid var(--line); padding:16px; position:sticky; top:0; height:100vh; overflow:auto; font-size:13px; }
+nav { width:300px; flex:none; border-right:1px solid var(--line); padding:16px; position:sticky; top:0; height:100vh; overflow:auto; font-size:13px; overflow-wrap:anywhere; }
 nav ul { list-style:none; padding:0; margin:0 0 12px; }
 nav li { margin:2px 0; }
 nav h2 { font-size:12px; text-transform:uppercase; letter-spacing:.05em; color:var(--muted); margin:16px 0 6px; }
