@@ -7,26 +7,39 @@
  * Delivery model (why it looks like this):
  * - `publish()` resolves only after the broker acknowledged every record (acks=all, i.e. all
  *   in-sync replicas have it). Nothing is reported stored before that.
- * - Concurrent `publish()` calls are coalesced into one produce request per "linger" window
- *   (Kafka's `linger.ms`/`batch.size` idea): one request carrying many records is far cheaper for
- *   the broker and for gzip than many small ones.
- * - At most ONE produce request is in flight at a time (Kafka's `max.in.flight=1`). A failed
- *   request can therefore never be overtaken by a later one, which keeps the records of one key
- *   (one user) in order even across retries; throughput comes from large batches instead of
- *   parallel requests.
- * - Each publish has a bounded wait. Records whose caller already gave up are dropped from the
- *   queue if they were not handed to the client yet, so a caller that was told "failed" does not
- *   find them stored later (fewer duplicates on its retry).
+ * - Natural batching: when no produce request is in flight, queued records are sent at once (after
+ *   the current event-loop turn, so publishes of one turn share a request; `lingerMs` can add a
+ *   wait, default 0). Records that arrive while a request is in flight all go in the next one as
+ *   soon as it returns (up to maxBatchRecords/maxBatchBytes). At low load a publish therefore costs
+ *   about one broker round trip; under load batches grow by themselves to what one round trip
+ *   accumulates, which is what makes one-request-at-a-time fast.
+ * - At most ONE produce request is in flight at a time (Kafka's `max.in.flight=1`), on purpose:
+ *   @platformatic/kafka (2.12) forces `maxInflights: 1` per connection for idempotent producers,
+ *   assigns sequence numbers when send() is called, and on a final failure resets the producer id
+ *   and sequences (`#performSend`), recovering from OUT_OF_ORDER_SEQUENCE/UNKNOWN_PRODUCER_ID by
+ *   re-initialising the producer id and resending. It has none of the Java client's in-flight
+ *   batch re-sequencing, so with two of our requests outstanding a retried first request could be
+ *   written after the second (per-key order broken) or trigger that recovery path. One request at
+ *   a time keeps every retry ahead of later records; throughput comes from large batches.
+ * - Per-call overhead only: one object and one promise per publish() call (not per record),
+ *   records passed to the client as they are (no copy), header strings' UTF-8 bytes cached, one
+ *   shared timer for all bounded waits (`timeoutMs`), topic readiness checked synchronously once
+ *   known, and small batches gzipped synchronously (see installSmallGzipSync).
+ * - Each publish may have a bounded wait (`timeoutMs` or an AbortSignal). Records whose caller
+ *   already gave up are withdrawn from the queue if they were not handed to the client yet, so a
+ *   caller that was told "failed" does not find them stored later (fewer duplicates on its retry).
  *
  * Duplicates: within one produce request the idempotent producer's internal retries reuse the same
  * producer id and sequence numbers, so the broker de-duplicates them. Across a reported failure the
  * guarantee is at-least-once: if the broker wrote a batch but the acknowledgement was lost (or came
  * after the caller's bounded wait), the caller's retry writes it again under a new sequence, and
- * consumers must de-duplicate by `event_id`.
+ * consumers must de-duplicate by `event_id`. (The KafkaTracker avoids the second case by never
+ * abandoning a request in flight: see sdk/kafka/kafka-tracker.ts.)
  */
 import {
   Admin,
   Producer,
+  compressionsAlgorithms,
   findErrorBy,
   stringSerializers,
   type ClusterMetadata,
@@ -74,7 +87,12 @@ export interface KafkaPublisherOptions {
    * that acks=all really means two copies.
    */
   topicConfigs?: Record<string, string>;
-  /** How long records wait for more records to share a produce request. Default 5 ms. */
+  /**
+   * Extra wait for more records before sending when NO produce request is in flight. Default 0:
+   * an idle publisher sends at once (after the current event-loop turn, so publishes of the same
+   * turn share a request), and records that arrive while a request is in flight go together in the
+   * next one as soon as it returns ("natural batching"); under load batches grow by themselves.
+   */
   lingerMs?: number;
   /** Most records in one produce request. Default 2000. */
   maxBatchRecords?: number;
@@ -93,6 +111,13 @@ export interface KafkaPublisherOptions {
   retries?: number;
   /** Delay between those client-level retries, ms. Default 250. */
   retryDelayMs?: number;
+  /**
+   * When a produce request fails, also reject (with KafkaUnavailableError, without sending them)
+   * every call queued behind it. Default false. A single-owner publisher that retries in order
+   * (the KafkaTracker) sets it, so records queued after a failed batch can never be stored before
+   * that batch's retry: per-key order holds across failures while several calls are pipelined.
+   */
+  rejectQueuedOnFailure?: boolean;
   /** SASL authentication; pair with `tls` for SASL_SSL. */
   sasl?: KafkaSaslOptions;
   /** TLS: `true` for system CAs, or node:tls options (ca, cert, key, servername, …). */
@@ -123,10 +148,12 @@ export interface KafkaPublisherStats {
 export interface KafkaPublisher {
   /**
    * Produces the records and resolves once the broker acknowledged all of them. Rejects with
-   * {@link KafkaUnavailableError} on transient broker trouble or when `signal` aborts first (records
-   * not yet sent are then withdrawn); other errors (invalid topic, record too large, auth) reject as is.
+   * {@link KafkaUnavailableError} on transient broker trouble or when the signal aborts / `timeoutMs`
+   * elapses first (records not yet sent are then withdrawn; records already in flight may still be
+   * stored); other errors (invalid topic, record too large, auth) reject as is. Records of one call,
+   * and calls in call order, are sent in order.
    */
-  publish(records: readonly PublishRecord[], signal?: AbortSignal): Promise<void>;
+  publish(records: readonly PublishRecord[], options?: AbortSignal | PublishOptions): Promise<void>;
   /** Creates the topic (if creation is enabled) and waits until every partition has a leader. Cached. */
   ensureTopic(topic: string): Promise<void>;
   /** Fetches cluster metadata (used as a liveness probe); rejects when no broker answers. */
@@ -142,19 +169,80 @@ export interface KafkaPublisher {
 /** Legal Kafka topic name: [a-zA-Z0-9._-], at most 249 characters. */
 const TOPIC_RE = /^[a-zA-Z0-9._-]{1,249}$/;
 
-interface Pending {
-  record: PublishRecord;
-  bytes: number;
-  /** Shared by all records of one publish call. */
-  call: PendingCall;
-}
-
+/** One publish() call waiting in the queue or in flight (one object and one promise per call, none per record). */
 interface PendingCall {
-  remaining: number;
+  records: readonly PublishRecord[];
+  /** Index of the first record not yet taken into a produce request. */
+  next: number;
+  /** Records not yet acknowledged. */
+  unacked: number;
   settled: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
-  signal: AbortSignal | undefined;
+  /** performance.now() after which the caller gives up; 0 = no bound. */
+  deadline: number;
+}
+
+/** Options of one publish() call. */
+export interface PublishOptions {
+  /** Rejects with KafkaUnavailableError when it aborts first; records not yet sent are withdrawn. */
+  signal?: AbortSignal;
+  /**
+   * Bounded wait, ms: the same as an abort signal firing after `timeoutMs`, without allocating one
+   * (one shared timer serves all calls). Counted from the publish() call.
+   */
+  timeoutMs?: number;
+}
+
+const noop = (): void => {};
+
+/** Below this many bytes a produce batch is gzipped synchronously (see {@link installSmallGzipSync}). */
+export const SYNC_GZIP_MAX_BYTES = 64 * 1024;
+
+let smallGzipSyncInstalled = false;
+
+/**
+ * Makes @platformatic/kafka gzip small record batches synchronously.
+ *
+ * The client's Produce path (createRecordsBatchAsync) compresses every per-partition batch with
+ * async `zlib.gzip`: a zlib stream object plus a threadpool round trip per batch. For the small
+ * batches of a lightly loaded producer (1–20 records, a few KB) that costs ~250 µs of CPU and two
+ * thread wakeups per batch against ~30 µs for `zlib.gzipSync` of the same bytes, and on a busy
+ * 2-core host the threadpool hop is what made the produce P99 ~25 ms (measured with
+ * test/kafka/bench/publish-bench.ts: gzip P99 23–32 ms vs 5–6 ms uncompressed at 1K–5K/s).
+ * `gzipSync` with the same (default) parameters produces byte-identical output, so only the
+ * scheduling changes; batches of SYNC_GZIP_MAX_BYTES or more keep the async path so a large batch
+ * (~4 ms to gzip 2000 records) never blocks the event loop. The codec table is a public, mutable
+ * export of the client and this swap is process-wide (every producer in the process benefits,
+ * decompression is untouched); it is installed once and skipped if the table has another shape.
+ */
+export function installSmallGzipSync(): void {
+  if (smallGzipSyncInstalled) return;
+  smallGzipSyncInstalled = true;
+  const gzip = compressionsAlgorithms.gzip as { compress?: (data: Buffer) => Promise<Buffer>; compressSync?: (data: Buffer) => Buffer };
+  const asyncCompress = gzip?.compress;
+  const syncCompress = gzip?.compressSync;
+  if (typeof asyncCompress !== "function" || typeof syncCompress !== "function") return;
+  const compress = (data: Buffer): Promise<Buffer> =>
+    // The client awaits the result and passes a Buffer (DynamicBuffer.buffer); a length check is all it takes.
+    data.length < SYNC_GZIP_MAX_BYTES ? Promise.resolve(syncCompress(data)) : asyncCompress(data);
+  Object.defineProperty(gzip, "compress", { value: compress, writable: true, configurable: true, enumerable: true });
+}
+
+/** A small string → UTF-8 Buffer cache for header keys/values, which repeat on every record. */
+function cachedUtf8(limit: number): (s: string | undefined) => Buffer | undefined {
+  const cache = new Map<string, Buffer>();
+  return (s) => {
+    if (s === undefined || s === null) return undefined;
+    if (typeof s !== "string") return s as unknown as Buffer;
+    let b = cache.get(s);
+    if (!b) {
+      b = Buffer.from(s, "utf8");
+      if (cache.size >= limit) cache.clear();
+      cache.set(s, b);
+    }
+    return b;
+  };
 }
 
 /** Whether a client error is transient (broker down, timeout, leader moving) rather than a bad request. */
@@ -184,12 +272,13 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   const replicationFactor = options.replicationFactor ?? 1;
   const retentionMs = options.retentionMs ?? 7 * 24 * 3600 * 1000;
   const createTopics = options.createTopics ?? true;
-  const lingerMs = options.lingerMs ?? 5;
+  const lingerMs = options.lingerMs ?? 0;
   const maxBatchRecords = options.maxBatchRecords ?? 2000;
   const maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
   const compression = options.compression ?? "gzip";
+  if (compression === "gzip") installSmallGzipSync();
 
   const connection = {
     clientId,
@@ -207,7 +296,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
 
   const producer = new Producer({
     ...connection,
-    serializers: stringSerializers,
+    // Header keys/values repeat on every record ("schema-version", …): their UTF-8 bytes are cached
+    // instead of Buffer.from() per record.
+    serializers: { ...stringSerializers, headerKey: cachedUtf8(256), headerValue: cachedUtf8(1024) },
     // idempotent implies acks=all (-1) and one in-flight request per connection in this client;
     // acks is stated explicitly because the client's default without idempotence is acks=1.
     idempotent: true,
@@ -220,13 +311,24 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   let admin: Admin | undefined;
 
   const knownTopics = new Map<string, Promise<void>>();
-  const queue: Pending[] = [];
-  let queuedBytes = 0;
+  /** Topics whose ensureTopic() resolved: publish() skips the await for them (hot path). */
+  const readyTopics = new Set<string>();
+  /** FIFO of calls with records not yet taken into a request; `qHead` avoids O(n) shift(). */
+  let queue: PendingCall[] = [];
+  let qHead = 0;
+  let queuedRecords = 0;
+  /** FIFO of calls with a deadline, oldest first, for the one shared timeout timer. */
+  let timed: PendingCall[] = [];
+  let tHead = 0;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  let lastDeadline = 0;
+  let kickPending = false;
   let lingerTimer: NodeJS.Timeout | undefined;
-  let sending: Promise<void> | undefined;
+  let sending = false;
+  let idle: (() => void)[] = [];
   let closed = false;
   const counters = { acked: 0, failed: 0, requests: 0 };
-
+  const rejectQueuedOnFailure = options.rejectQueuedOnFailure ?? false;
   function getAdmin(): Admin {
     admin ??= new Admin({ ...connection, clientId: `${clientId}-admin` });
     return admin;
@@ -295,109 +397,241 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     if (!p) {
       p = createAndWait(topic);
       knownTopics.set(topic, p);
-      // Forget failures so the next publish tries again (the broker may be back by then).
-      p.catch(() => knownTopics.delete(topic));
+      p.then(
+        () => readyTopics.add(topic),
+        // Forget failures so the next publish tries again (the broker may be back by then).
+        () => knownTopics.delete(topic),
+      );
     }
     return p;
   }
 
-  function settle(call: PendingCall, error?: unknown): void {
+  function timeoutError(): KafkaUnavailableError {
+    return new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)");
+  }
+
+  function fail(call: PendingCall, error: unknown): void {
     if (call.settled) return;
-    if (error !== undefined) {
-      call.settled = true;
-      call.reject(error);
-    } else if (--call.remaining === 0) {
-      call.settled = true;
-      call.resolve();
+    call.settled = true;
+    call.reject(error);
+  }
+
+  /** Expires calls whose deadline passed and re-arms the shared timer for the oldest live one. */
+  function onTimeoutTimer(): void {
+    timeoutTimer = undefined;
+    const now = performance.now();
+    while (tHead < timed.length) {
+      const c = timed[tHead];
+      if (!c.settled && c.deadline > now) break;
+      if (!c.settled) fail(c, timeoutError());
+      timed[tHead++] = undefined as unknown as PendingCall;
+    }
+    compactTimed();
+    if (tHead < timed.length) armTimeout(timed[tHead].deadline - now);
+  }
+
+  function armTimeout(ms: number): void {
+    timeoutTimer = setTimeout(onTimeoutTimer, Math.max(1, Math.ceil(ms)));
+    timeoutTimer.unref();
+  }
+
+  function compactTimed(): void {
+    if (tHead === timed.length) {
+      timed = [];
+      tHead = 0;
+    } else if (tHead > 1024 && tHead * 2 > timed.length) {
+      timed = timed.slice(tHead);
+      tHead = 0;
     }
   }
 
-  function scheduleSend(): void {
-    if (sending || queue.length === 0) return;
-    if (queue.length >= maxBatchRecords || queuedBytes >= maxBatchBytes || closed) {
-      clearTimeout(lingerTimer);
-      lingerTimer = undefined;
-      sending = sendLoop();
+  /** Drops settled calls from the head of the deadline FIFO (keeps it as small as what is pending). */
+  function trimTimed(): void {
+    while (tHead < timed.length && timed[tHead].settled) timed[tHead++] = undefined as unknown as PendingCall;
+    compactTimed();
+  }
+
+  function addDeadline(call: PendingCall, timeoutMs: number): void {
+    call.deadline = performance.now() + timeoutMs;
+    if (call.deadline >= lastDeadline) {
+      // The usual case (one bounded wait for all calls): deadlines arrive in order, one timer serves all.
+      lastDeadline = call.deadline;
+      timed.push(call);
+      if (!timeoutTimer) armTimeout(timeoutMs);
+    } else {
+      // A shorter bound than an earlier call's: its own timer.
+      const t = setTimeout(() => fail(call, timeoutError()), timeoutMs);
+      t.unref();
+    }
+  }
+
+  /** Starts a produce request unless one is in flight (natural batching) or already scheduled. */
+  function kick(): void {
+    if (sending || kickPending || queuedRecords === 0) return;
+    kickPending = true;
+    if (lingerMs > 0 && !closed) {
+      lingerTimer = setTimeout(startSend, lingerMs);
+    } else {
+      // After the current turn: publishes made in the same turn share the request.
+      setImmediate(startSend);
+    }
+  }
+
+  function startSend(): void {
+    kickPending = false;
+    lingerTimer = undefined;
+    if (sending) return;
+    void sendOne();
+  }
+
+  /** Takes up to maxBatchRecords/maxBatchBytes records from the queue, in call order. */
+  function takeBatch(messages: PublishRecord[], calls: PendingCall[], counts: number[]): void {
+    let bytes = 0;
+    while (qHead < queue.length && messages.length < maxBatchRecords && (messages.length === 0 || bytes < maxBatchBytes)) {
+      const call = queue[qHead];
+      const n = call.records.length;
+      if (call.settled) {
+        // The caller already gave up (bounded wait / abort / earlier failure): withdraw what is unsent.
+        queuedRecords -= n - call.next;
+        queue[qHead++] = undefined as unknown as PendingCall;
+        continue;
+      }
+      let taken = 0;
+      while (call.next < n && messages.length < maxBatchRecords && (messages.length === 0 || bytes < maxBatchBytes)) {
+        const r = call.records[call.next++];
+        bytes += r.key.length + r.value.length + 64;
+        messages.push(r);
+        taken++;
+      }
+      queuedRecords -= taken;
+      calls.push(call);
+      counts.push(taken);
+      if (call.next === n) queue[qHead++] = undefined as unknown as PendingCall;
+    }
+    if (qHead === queue.length) {
+      queue = [];
+      qHead = 0;
+    } else if (qHead > 1024 && qHead * 2 > queue.length) {
+      queue = queue.slice(qHead);
+      qHead = 0;
+    }
+  }
+
+  /**
+   * Sends ONE produce request with what is queued, then, if more arrived meanwhile, schedules the
+   * next. At most one request is in flight (see the file comment and the note below).
+   */
+  async function sendOne(): Promise<void> {
+    const messages: PublishRecord[] = [];
+    const calls: PendingCall[] = [];
+    const counts: number[] = [];
+    takeBatch(messages, calls, counts);
+    if (!messages.length) {
+      settleIdle();
       return;
     }
-    lingerTimer ??= setTimeout(() => {
-      lingerTimer = undefined;
-      if (!sending) sending = sendLoop();
-    }, lingerMs);
-  }
-
-  /** Drains the queue one produce request at a time (max one in flight: keeps per-key order). */
-  async function sendLoop(): Promise<void> {
+    sending = true;
+    counters.requests++;
+    let error: unknown;
     try {
-      while (queue.length) {
-        const batch: Pending[] = [];
-        let bytes = 0;
-        while (queue.length && batch.length < maxBatchRecords && (batch.length === 0 || bytes < maxBatchBytes)) {
-          const p = queue.shift()!;
-          queuedBytes -= p.bytes;
-          // The caller already gave up on these (bounded wait / abort): withdraw them.
-          if (p.call.settled) continue;
-          batch.push(p);
-          bytes += p.bytes;
-        }
-        if (!batch.length) continue;
-        counters.requests++;
-        try {
-          await producer.send({
-            messages: batch.map((p) => ({
-              topic: p.record.topic,
-              key: p.record.key,
-              value: p.record.value,
-              headers: p.record.headers ?? {},
-            })),
-          });
-          counters.acked += batch.length;
-          for (const p of batch) settle(p.call);
-        } catch (error) {
-          counters.failed += batch.length;
-          const e = isTransientKafkaError(error)
-            ? new KafkaUnavailableError(`kafka: produce failed: ${(error as Error).message}`, { cause: error })
-            : error;
-          for (const p of batch) settle(p.call, e);
+      // PublishRecord has the client's message shape ({topic, key, value, headers}): passed as is, no copy.
+      await producer.send({ messages: messages as unknown as Parameters<typeof producer.send>[0]["messages"] });
+    } catch (e) {
+      error = e === undefined ? new Error("kafka: produce failed") : e;
+    }
+    if (error === undefined) {
+      counters.acked += messages.length;
+      for (let i = 0; i < calls.length; i++) {
+        const call = calls[i];
+        call.unacked -= counts[i];
+        if (call.unacked === 0 && !call.settled) {
+          call.settled = true;
+          call.resolve();
         }
       }
-    } finally {
-      sending = undefined;
-      // Records queued while the last request was in flight wait at most one more linger.
-      if (queue.length) scheduleSend();
+    } else {
+      counters.failed += messages.length;
+      const e = isTransientKafkaError(error)
+        ? new KafkaUnavailableError(`kafka: produce failed: ${(error as Error).message}`, { cause: error })
+        : error;
+      for (const call of calls) fail(call, e);
+      if (rejectQueuedOnFailure) {
+        const behind = new KafkaUnavailableError("kafka: not sent, an earlier produce request failed", { cause: error });
+        for (let i = qHead; i < queue.length; i++) fail(queue[i], behind);
+      }
     }
+    trimTimed();
+    sending = false;
+    if (queuedRecords > 0) {
+      // Everything that arrived while this request was in flight goes in the next one, at once.
+      if (closed) void sendOne();
+      else {
+        kickPending = true;
+        setImmediate(startSend);
+      }
+    } else settleIdle();
   }
 
-  async function publish(records: readonly PublishRecord[], signal?: AbortSignal): Promise<void> {
-    if (closed) throw new Error("kafka: publisher is closed");
-    if (records.length === 0) return;
-    signal?.throwIfAborted();
-    const topics = new Set(records.map((r) => r.topic));
-    const abortError = () => new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal?.reason });
-    // Topic creation happens before queuing so a batch never contains a topic without leaders.
-    const missing = [...topics].map(ensureTopic);
-    if (signal) {
-      await Promise.race([
-        Promise.all(missing),
-        new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(abortError()), { once: true })),
-      ]);
-    } else {
-      await Promise.all(missing);
+  function settleIdle(): void {
+    if (sending || queuedRecords > 0 || !idle.length) return;
+    const waiters = idle;
+    idle = [];
+    for (const w of waiters) w();
+  }
+
+  function enqueue(call: PendingCall): void {
+    queue.push(call);
+    queuedRecords += call.records.length;
+    kick();
+  }
+
+  function publish(records: readonly PublishRecord[], opts?: AbortSignal | PublishOptions): Promise<void> {
+    if (closed) return Promise.reject(new Error("kafka: publisher is closed"));
+    if (records.length === 0) return Promise.resolve();
+    const signal = opts instanceof AbortSignal ? opts : opts?.signal;
+    const timeoutMs = opts instanceof AbortSignal ? undefined : opts?.timeoutMs;
+    if (signal?.aborted) {
+      return Promise.reject(new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
     }
-    return new Promise<void>((resolve, reject) => {
-      const call: PendingCall = { remaining: records.length, settled: false, resolve, reject, signal };
-      if (signal) {
-        const onAbort = () => settle(call, abortError());
-        if (signal.aborted) return onAbort();
-        signal.addEventListener("abort", onAbort, { once: true });
+    let allReady = true;
+    let last = "";
+    for (const r of records) {
+      if (r.topic !== last) {
+        last = r.topic;
+        if (!readyTopics.has(last)) {
+          allReady = false;
+          break;
+        }
       }
-      for (const record of records) {
-        const bytes = record.key.length + record.value.length + 64;
-        queue.push({ record, bytes, call });
-        queuedBytes += bytes;
-      }
-      scheduleSend();
+    }
+    const call: PendingCall = { records, next: 0, unacked: records.length, settled: false, resolve: noop, reject: noop, deadline: 0 };
+    const promise = new Promise<void>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
     });
+    if (timeoutMs !== undefined) addDeadline(call, timeoutMs);
+    if (signal) {
+      const onAbort = () => fail(call, new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
+      signal.addEventListener("abort", onAbort, { once: true });
+      void promise.then(
+        () => signal.removeEventListener("abort", onAbort),
+        () => signal.removeEventListener("abort", onAbort),
+      );
+    }
+    if (allReady) {
+      enqueue(call);
+    } else {
+      // Topic creation happens before queuing so a request never contains a topic without leaders.
+      Promise.all([...new Set(records.map((r) => r.topic))].map(ensureTopic)).then(
+        () => {
+          if (call.settled) return;
+          if (closed) fail(call, new Error("kafka: publisher is closed"));
+          else enqueue(call);
+        },
+        (error: unknown) => fail(call, error),
+      );
+    }
+    return promise;
   }
 
   async function probe(timeoutMs = requestTimeoutMs): Promise<void> {
@@ -410,13 +644,18 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     ensureTopic,
     probe,
     partitionsOf: (topic) => producer.currentMetadata?.topics.get(topic)?.partitionsCount,
-    stats: () => ({ ...counters, queued: queue.length }),
+    stats: () => ({ ...counters, queued: queuedRecords }),
     async close() {
       if (closed) return;
       closed = true;
+      if (sending || queuedRecords > 0) {
+        await new Promise<void>((r) => {
+          idle.push(r);
+          if (!sending && !kickPending) void sendOne();
+        });
+      }
       clearTimeout(lingerTimer);
-      scheduleSend();
-      while (sending) await sending;
+      clearTimeout(timeoutTimer);
       await Promise.allSettled([producer.close(true), admin?.close()]);
     },
   };

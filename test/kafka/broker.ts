@@ -140,3 +140,21 @@ export async function readTopic(bootstrap: string, topic: string, count: number,
 export function uniqueTenant(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** Sum over partitions of the log-end offsets of `topic`: how many records the broker stored (duplicates included). */
+export async function topicEndOffset(bootstrap: string, topic: string): Promise<number> {
+  const { Admin } = await import("@platformatic/kafka");
+  const admin = new Admin({ clientId: "test-offsets", bootstrapBrokers: [bootstrap] });
+  try {
+    const md = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const t = md.topics.get(topic);
+    if (!t) return 0;
+    const partitions = Array.from({ length: t.partitionsCount }, (_, i) => ({ partitionIndex: i, timestamp: -1n }));
+    const listed = await admin.listOffsets({ topics: [{ name: topic, partitions }] });
+    let sum = 0n;
+    for (const lt of listed) for (const p of lt.partitions) sum += p.offset;
+    return Number(sum);
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
