@@ -37,7 +37,7 @@ test: setup
 
 ## The product on its embedded default (no Kafka needed).
 run: setup
-	@$(ENV) tsx server/main.ts serve $(ARGS)
+	@./bin/tracking serve $(ARGS)
 
 kafka-up:
 	@./scripts/kafka/up.sh

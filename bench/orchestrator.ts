@@ -302,6 +302,8 @@ async function main(): Promise<void> {
     const dataDir = join(workDir, "server-data");
     const nodeArgs = [
       ...(profile ? ["--cpu-prof", "--cpu-prof-dir", join(resultsDir, "prof")] : []),
+      // The production flags of bin/tracking.
+      "--max-semi-space-size=8",
       "--import",
       "tsx",
       "server/main.ts",
