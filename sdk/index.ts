@@ -69,7 +69,7 @@ export type {
 
 // --- Direct Kafka (internal services) ------------------------------------------------------------
 
-export { KafkaTracker, KafkaTrackerValidationError, newTrackerEventId } from "./kafka/kafka-tracker.js";
+export { KafkaTracker, KafkaTrackerValidationError } from "./kafka/kafka-tracker.js";
 export type { KafkaTrackerOptions, KafkaTrackerStats } from "./kafka/kafka-tracker.js";
 
 /** The shared producing core (also used by the server's Kafka sink). */

@@ -31,6 +31,10 @@ import type {
   ViolationWire,
 } from "../../gen/validator/recommender/v1/behavior_wire.js";
 import { dataFieldByScenarioType, recommendedActionsByScenarioType } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { newEventId } from "../common/event-id.js";
+
+/** Event ids in the server's format (re-exported for callers that fill their own). */
+export { newEventId };
 
 // ---------------------------------------------------------------------------------------------
 // Types derived from the proto (via the generated wire types)
@@ -202,17 +206,6 @@ export interface ImpressionBatcher {
 // ---------------------------------------------------------------------------------------------
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** "evt_" + 16 random hex digits (the server's format). */
-export function newEventId(): string {
-  const b = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(b);
-  let s = "evt_";
-  for (const x of b) s += HEX[x];
-  return s;
-}
-
 /** Parses Retry-After (delta-seconds or HTTP date) into ms; undefined when absent or unparsable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value == null || value.trim() === "") return undefined;

@@ -31,7 +31,7 @@
  * rejects the batches queued behind it without sending them (`rejectQueuedOnFailure`), and they
  * are retried (or spilled) after it, in order.
  */
-import { randomFillSync } from "node:crypto";
+import { newEventId } from "../common/event-id.js";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -115,29 +115,6 @@ export interface KafkaTrackerStats {
   replayed: number;
   /** Events in the buffer right now. */
   buffered: number;
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/**
- * Random bytes for event ids, drawn from the CSPRNG 4 KiB at a time: one randomFillSync per 512
- * ids instead of one per event (it was a quarter of the tracker's CPU at full speed).
- */
-const ID_POOL = Buffer.allocUnsafe(4096);
-let idPoolPos = ID_POOL.length;
-
-/** "evt_" + 16 random hex digits, like the seed's SDKs. */
-export function newTrackerEventId(): string {
-  if (idPoolPos + 8 > ID_POOL.length) {
-    randomFillSync(ID_POOL);
-    idPoolPos = 0;
-  }
-  const b = ID_POOL;
-  const o = idPoolPos;
-  idPoolPos += 8;
-  return (
-    "evt_" + HEX[b[o]] + HEX[b[o + 1]] + HEX[b[o + 2]] + HEX[b[o + 3]] + HEX[b[o + 4]] + HEX[b[o + 5]] + HEX[b[o + 6]] + HEX[b[o + 7]]
-  );
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -282,7 +259,7 @@ export class KafkaTracker {
     }
     // Fill on a copy: the caller's object is not ours to change.
     const event: Record<string, unknown> = { ...input };
-    if (event.event_id == null || event.event_id === "") event.event_id = newTrackerEventId();
+    if (event.event_id == null || event.event_id === "") event.event_id = newEventId();
     if (event.timestamp == null) event.timestamp = Date.now();
     if (event.tenant_id == null || event.tenant_id === "") event.tenant_id = this.options.tenantId;
     const violations = this.codec.validate(event, "request");

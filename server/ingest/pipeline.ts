@@ -14,7 +14,7 @@ import {
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { type Sink, type SinkRecord, SinkUnavailableError, type Violation } from "../contracts.js";
 import { mergeViolations } from "../rules/merge.js";
-import { newEventId } from "./event-id.js";
+import { newEventId } from "../../sdk/common/event-id.js";
 
 /** Judges an event against tracking configs; scenario problems come back as warnings. */
 export interface EventJudge {
