@@ -53,7 +53,7 @@ export function renderMarkdown(r: Report): string {
     L.push(`| ${p.subject === "ours" ? "ours" : p.subject} | ${p.path} | ${n(p.offeredPerSec)} | ${n(p.eventsPerSec)}${sat} | ${ms(p.latencyMs?.p50)} | ${ms(p.latencyMs?.p99)} | ${ms(p.latencyMs?.p999)} | ${ms(p.latencyMs?.max)} | ${n(p.errors)} | ${seed && p.subject === "ours" ? `${seed.p50}/${seed.p99}/${seed.p999}` : "—"} | ${checkOffsets(p)} |`);
   }
   if (perf?.latencyMs) L.push(`| perf-test | kafka | unbounded | ${n(perf.eventsPerSec)} | ${ms(perf.latencyMs.p50)} | ${ms(perf.latencyMs.p99)} | ${ms(perf.latencyMs.p999)} | ${ms(perf.latencyMs.max)} | 0 | — | ${checkOffsets(perf)} |`);
-  L.push("", `KafkaTracker latency = from the event's scheduled track() time to the broker's ack of the batch that carried it (includes the SDK's buffering: 100 events or 1 s).`, "");
+  L.push("", `KafkaTracker latency = from the event's scheduled track() time to the broker's ack of the batch that carried it (includes the SDK's buffering: a batch goes out when the previous one is acknowledged; 100 events or 1 s are upper bounds).`, "");
 
   L.push(`## Targets from the issue (reported, not asserted)`, "");
   const rest5k = open("ours", "rest", 5000);
