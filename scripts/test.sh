@@ -28,12 +28,22 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/"${KAFKA_PORT:-9092}") 2>/dev/null; then
   ./scripts/kafka/up.sh
   started_kafka=1
 fi
-cleanup() { if [ "$started_kafka" = 1 ]; then ./scripts/kafka/down.sh --wipe || true; fi; }
+# Quiet, so the summary line stays the last thing printed.
+cleanup() { if [ "$started_kafka" = 1 ]; then ./scripts/kafka/down.sh --wipe >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 echo "== tests"
-vitest run "$@"
+report=.tools/vitest-report.json
+rm -f "$report"
+status=0
+vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 # Keeps the benchmark harness working (no throughput assertions; see BENCHMARKS.md).
-if [ $# -eq 0 ]; then
+if [ "$status" = 0 ] && [ $# -eq 0 ]; then
   echo "== bench smoke"
-  ./bench/run.sh --smoke
+  ./bench/run.sh --smoke || status=$?
 fi
+if [ -f "$report" ]; then
+  # The plain closing line CI reads: "N passed, N failed".
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));' "$report"
+fi
+exit "$status"
