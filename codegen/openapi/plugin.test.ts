@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -203,7 +203,7 @@ describe("OpenAPI document of the real protos", () => {
     expect(html).toContain("视频质量（360p/720p/1080p/4K）");
   });
 
-  it.runIf(existsSync(join(repoRoot, "gen/openapi/openapi.json")))("gen/openapi matches a fresh run (make generate)", () => {
+  it("gen/openapi matches a fresh run (make generate)", () => {
     expect(readFileSync(join(repoRoot, "gen/openapi/openapi.json"), "utf8")).toBe(files.get("openapi.json"));
     expect(readFileSync(join(repoRoot, "gen/openapi/docs.html"), "utf8")).toBe(files.get("docs.html"));
   });

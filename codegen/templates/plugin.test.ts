@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
 import { plugin, type ScenarioTemplateJson } from "./plugin.js";
@@ -144,13 +143,13 @@ describe("scenario templates of the real protos", () => {
     expect(custom).toMatchObject({ data_field: "custom_data", required_fields: [], optional_fields: [], recommended_actions: [] });
   });
 
-  it.runIf(existsSync(join(repoRoot, "gen/templates/scenario_templates.json")))("gen/templates matches a fresh run (make generate)", async () => {
+  it("gen/templates matches a fresh run (make generate)", async () => {
     const { readFileSync } = await import("node:fs");
     expect(readFileSync(join(repoRoot, "gen/templates/scenario_templates.json"), "utf8")).toBe(files.get("scenario_templates.json"));
     expect(readFileSync(join(repoRoot, "gen/templates/scenario_templates.ts"), "utf8")).toBe(files.get("scenario_templates.ts"));
   });
 
-  it.runIf(existsSync(join(repoRoot, "gen/templates/scenario_templates.ts")))("the generated module exports scenarioTemplates and templateById", async () => {
+  it("the generated module exports scenarioTemplates and templateById", async () => {
     const mod = (await import(join(repoRoot, "gen/templates/scenario_templates.ts"))) as typeof import("../../gen/templates/scenario_templates.js");
     expect(mod.scenarioTemplates).toEqual(templates);
     expect(mod.templateById("video")?.data_field).toBe("video_data");
