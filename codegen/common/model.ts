@@ -320,19 +320,3 @@ export function scenarios(file: DescFile): ScenarioModel[] {
   }
   return out;
 }
-
-/** Messages reachable from `root` (itself included), in first-use order; Struct excluded. */
-export function reachableMessages(root: DescMessage): DescMessage[] {
-  const seen = new Map<string, DescMessage>();
-  const visit = (m: DescMessage) => {
-    if (seen.has(m.typeName) || m.typeName === structTypeName) return;
-    seen.set(m.typeName, m);
-    for (const f of m.fields) {
-      if (f.fieldKind === "message") visit(f.message);
-      else if (f.fieldKind === "list" && f.listKind === "message") visit(f.message);
-      else if (f.fieldKind === "map" && f.mapKind === "message") visit(f.message);
-    }
-  };
-  visit(root);
-  return [...seen.values()];
-}
