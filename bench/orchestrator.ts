@@ -22,6 +22,7 @@ import {
   runTsJson,
   sleep,
   startNode,
+  startProcess,
   stopChild,
   waitHttp,
   type ProcUsage,
@@ -302,13 +303,8 @@ async function main(): Promise<void> {
   if (enabled("rest") || enabled("grpc") || enabled("batch")) {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const dataDir = join(workDir, "server-data");
-    const nodeArgs = [
-      ...(profile ? ["--cpu-prof", "--cpu-prof-dir", join(resultsDir, "prof")] : []),
-      // The production flags of bin/tracking.
-      "--max-semi-space-size=8",
-      "--import",
-      "tsx",
-      "server/main.ts",
+    // bin/tracking execs node with the production flags, so the pid measured is the server's.
+    const serverArgs = [
       "serve",
       "--sink",
       "kafka",
@@ -323,8 +319,14 @@ async function main(): Promise<void> {
       "--data-dir",
       dataDir,
     ];
-    log(`starting the server: node ${nodeArgs.join(" ")}`);
-    const srv = startNode(nodeArgs, { ...process.env, TRACKING_API_KEYS: "", TRACKING_ADMIN_KEYS: "" });
+    const nodeFlags = profile ? `--cpu-prof --cpu-prof-dir ${join(resultsDir, "prof")}` : "";
+    log(`starting the server: ${nodeFlags ? `TRACKING_NODE_FLAGS='${nodeFlags}' ` : ""}bin/tracking ${serverArgs.join(" ")}`);
+    const srv = startProcess(join(repoRoot, "bin/tracking"), serverArgs, {
+      ...process.env,
+      TRACKING_NODE_FLAGS: nodeFlags,
+      TRACKING_API_KEYS: "",
+      TRACKING_ADMIN_KEYS: "",
+    });
     try {
       await waitHttp(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
       const t: Target = { subject: "ours", group: "rest", host: "127.0.0.1", port: httpPort, pid: srv.child.pid };

@@ -74,8 +74,13 @@ export async function runTsJson<T>(file: string, args: string[], timeoutMs: numb
 
 /** Starts a long-running Node process (tsx loader) whose stderr/stdout go to a log string. */
 export function startNode(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; log: () => string } {
+  return startProcess(process.execPath, nodeArgs, env);
+}
+
+/** Starts a command from the repo root, keeping the tail of its output for error reports. */
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; log: () => string } {
   let log = "";
-  const child = spawn(process.execPath, nodeArgs, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20000)));
   child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20000)));
   return { child, log: () => log };
