@@ -10,7 +10,8 @@ import {
   type FieldSpec,
   type TrackingConfig,
 } from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import { ActionTypeSchema, ScenarioSpecificDataSchema, type ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import type { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import { actionTypeToWire, scenarioTypeByDataField, scenarioTypes } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import type { Violation } from "../contracts.js";
 
 /** JSON type names of FieldType, as on the wire ("integer", "number", …). */
@@ -75,18 +76,14 @@ export interface CompiledConfig {
 }
 
 /** Scenario types known from behavior.proto's ScenarioSpecificData oneof ("video", …, "custom"). */
-export const KNOWN_SCENARIO_TYPES: ReadonlySet<string> = new Set(
-  ScenarioSpecificDataSchema.fields.map((f) => f.name.replace(/_data$/, "")),
-);
+export const KNOWN_SCENARIO_TYPES: ReadonlySet<string> = new Set(scenarioTypes);
 
 /** Every scenario_data member name ("video_data", …), to recognize which one an event carries. */
-const DATA_MEMBERS: ReadonlySet<string> = new Set(ScenarioSpecificDataSchema.fields.map((f) => f.name));
+const DATA_MEMBERS: ReadonlySet<string> = new Set(Object.keys(scenarioTypeByDataField));
 
-/** ActionType enum → wire name ("play_end"), derived from the generated enum. */
+/** ActionType enum → wire name ("play_end"), from the generated tables (the wire_name option). */
 export function actionWireName(action: ActionType): string | undefined {
-  const v = ActionTypeSchema.value[action];
-  if (v === undefined || action === 0) return undefined;
-  return v.name.slice("ACTION_TYPE_".length).toLowerCase();
+  return actionTypeToWire(action);
 }
 
 const KIND_BY_ENUM: Record<number, FieldKind | undefined> = {

@@ -4,7 +4,8 @@
  * the template did until the tenant edits it.
  */
 import { create } from "@bufbuild/protobuf";
-import { ActionTypeSchema, type ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import type { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import { actionTypeFromWire, actionTypeWireToProto } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import {
   FieldSpecSchema,
   FieldType,
@@ -25,7 +26,8 @@ const ENUM_BY_KIND: Record<FieldKind, FieldType> = {
 
 /** Wire action name ("play_end") → ActionType; undefined when unknown. */
 export function actionFromWireName(name: string): ActionType | undefined {
-  return ActionTypeSchema.values.find((v) => v.name === `ACTION_TYPE_${name.toUpperCase()}`)?.number as ActionType | undefined;
+  // The generated lookup also takes proto names; templates and configs speak wire names only.
+  return actionTypeWireToProto[name] === undefined ? undefined : actionTypeFromWire(name);
 }
 
 /** A wire FieldSpec (template or REST JSON) → protobuf-es FieldSpec. Null bounds become unset. */
