@@ -200,6 +200,7 @@ const noop = (): void => {};
 export const SYNC_GZIP_MAX_BYTES = 64 * 1024;
 
 let smallGzipSyncInstalled = false;
+let syncGzipMaxBytes = SYNC_GZIP_MAX_BYTES;
 
 /**
  * Makes @platformatic/kafka gzip small record batches synchronously.
@@ -215,8 +216,11 @@ let smallGzipSyncInstalled = false;
  * (~4 ms to gzip 2000 records) never blocks the event loop. The codec table is a public, mutable
  * export of the client and this swap is process-wide (every producer in the process benefits,
  * decompression is untouched); it is installed once and skipped if the table has another shape.
+ * `maxBytes`: sets the threshold (initially SYNC_GZIP_MAX_BYTES); without it the threshold is kept.
  */
-export function installSmallGzipSync(): void {
+export function installSmallGzipSync(maxBytes?: number): void {
+  // A thread that only produces (kafka-publisher-worker.ts) passes Infinity: no event loop to keep free.
+  if (maxBytes !== undefined) syncGzipMaxBytes = maxBytes;
   if (smallGzipSyncInstalled) return;
   smallGzipSyncInstalled = true;
   const gzip = compressionsAlgorithms.gzip as { compress?: (data: Buffer) => Promise<Buffer>; compressSync?: (data: Buffer) => Buffer };
@@ -225,7 +229,7 @@ export function installSmallGzipSync(): void {
   if (typeof asyncCompress !== "function" || typeof syncCompress !== "function") return;
   const compress = (data: Buffer): Promise<Buffer> =>
     // The client awaits the result and passes a Buffer (DynamicBuffer.buffer); a length check is all it takes.
-    data.length < SYNC_GZIP_MAX_BYTES ? Promise.resolve(syncCompress(data)) : asyncCompress(data);
+    data.length < syncGzipMaxBytes ? Promise.resolve(syncCompress(data)) : asyncCompress(data);
   Object.defineProperty(gzip, "compress", { value: compress, writable: true, configurable: true, enumerable: true });
 }
 

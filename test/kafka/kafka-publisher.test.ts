@@ -14,6 +14,8 @@ import {
   type KafkaPublisher,
   type PublishRecord,
 } from "../../sdk/common/kafka-publisher.js";
+import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
+import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { ensureMainBroker, readTopic, topicEndOffset, uniqueTenant } from "./broker.js";
 
 const value = (i: number) => JSON.stringify({ n: i, pad: "x".repeat(400) });
@@ -24,13 +26,17 @@ const rec = (topic: string, i: number, users = 50): PublishRecord => ({
   headers: { "schema-version": "1" },
 });
 
-describe("kafka publisher against the real broker", () => {
+// Every contract test runs on both: the publisher in the caller's thread and on its worker thread.
+describe.each([
+  ["in-thread", createKafkaPublisher],
+  ["worker-thread", createThreadedKafkaPublisher],
+] as const)("kafka publisher (%s) against the real broker", (_name, createPublisher) => {
   let bootstrap: string;
   let pub: KafkaPublisher;
 
   beforeAll(async () => {
     bootstrap = await ensureMainBroker();
-    pub = createKafkaPublisher({ brokers: [bootstrap], clientId: "test-kafka-publisher" });
+    pub = createPublisher({ brokers: [bootstrap], clientId: "test-kafka-publisher" });
   }, 90_000);
 
   afterAll(async () => {
@@ -98,7 +104,7 @@ describe("kafka publisher against the real broker", () => {
 
   it("rejectQueuedOnFailure: calls queued behind a failed request are rejected without being sent", async () => {
     const topic = `user-behaviors-${uniqueTenant("pubfail")}`;
-    const p = createKafkaPublisher({ brokers: [bootstrap], clientId: "test-kafka-publisher-fail", rejectQueuedOnFailure: true, compression: "none" });
+    const p = createPublisher({ brokers: [bootstrap], clientId: "test-kafka-publisher-fail", rejectQueuedOnFailure: true, compression: "none" });
     try {
       await p.ensureTopic(topic);
       // 2 MB > the broker's message.max.bytes (1 MiB): a permanent produce error for that request.
@@ -117,7 +123,9 @@ describe("kafka publisher against the real broker", () => {
       await p.close();
     }
   }, 60_000);
+});
 
+describe("small-batch gzip", () => {
   it("gzips small batches synchronously with byte-identical output, large ones asynchronously", async () => {
     installSmallGzipSync();
     const gzip = compressionsAlgorithms.gzip as unknown as { compress: (b: Buffer) => Promise<Buffer> };
@@ -128,4 +136,77 @@ describe("kafka publisher against the real broker", () => {
       expect(Buffer.compare(gunzipSync(out), input)).toBe(0);
     }
   });
+});
+
+describe("kafka publisher on a worker thread: what crosses the thread boundary", () => {
+  let bootstrap: string;
+
+  beforeAll(async () => {
+    bootstrap = await ensureMainBroker();
+  }, 90_000);
+
+  it("keys, values, headers (shared and per record, or none) arrive intact on the murmur2 partition; partitionsOf is known", async () => {
+    const topic = `user-behaviors-${uniqueTenant("pubthread")}`;
+    const pub = createThreadedKafkaPublisher({ brokers: [bootstrap], clientId: "test-publisher-thread", partitions: 6 });
+    try {
+      expect(pub.partitionsOf(topic)).toBeUndefined();
+      await pub.ensureTopic(topic);
+      expect(pub.partitionsOf(topic)).toBe(6);
+      const shared = { "schema-version": "1.2.0" };
+      const records: PublishRecord[] = Array.from({ length: 300 }, (_, i) => ({
+        topic,
+        key: `用户_${i % 17}`,
+        value: JSON.stringify({ n: i, text: "点击 ✓ \u0000 end" }),
+        ...(i % 3 === 0 ? { headers: shared } : i % 3 === 1 ? { headers: { "schema-version": "1.2.0", n: String(i) } } : {}),
+      }));
+      // Spread over several calls in one turn and over several turns.
+      await Promise.all([pub.publish(records.slice(0, 100)), pub.publish(records.slice(100, 150))]);
+      await pub.publish(records.slice(150));
+      const got = await readTopic(bootstrap, topic, records.length, 30_000);
+      expect(got).toHaveLength(records.length);
+      const byN = new Map(got.map((m) => [(JSON.parse(m.value) as { n: number }).n, m]));
+      for (let i = 0; i < records.length; i++) {
+        const m = byN.get(i)!;
+        expect(m.key).toBe(records[i].key);
+        expect(m.value).toBe(records[i].value);
+        expect(m.headers).toEqual(records[i].headers ?? {});
+        expect(m.partition).toBe(partitionForKey(records[i].key, 6));
+      }
+      expect(pub.stats().acked).toBe(records.length);
+    } finally {
+      await pub.close();
+    }
+  }, 60_000);
+
+  it("a permanent error keeps its message and is not reported as transient; an unreachable broker is KafkaUnavailableError", async () => {
+    const pub = createThreadedKafkaPublisher({ brokers: [bootstrap], clientId: "test-publisher-thread-err" });
+    const down = createThreadedKafkaPublisher({ brokers: ["127.0.0.1:9"], clientId: "test-publisher-thread-down", connectTimeoutMs: 300, retries: 0 });
+    try {
+      const bad = await pub.publish([{ topic: "no spaces allowed", key: "k", value: "v" }]).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(Error);
+      expect(bad).not.toBeInstanceOf(KafkaUnavailableError);
+      expect(String((bad as Error).message)).toMatch(/illegal topic name/);
+      const gone = await down.publish([{ topic: "user-behaviors-x", key: "k", value: "v" }], { timeoutMs: 1500 }).catch((e: unknown) => e);
+      expect(gone).toBeInstanceOf(KafkaUnavailableError);
+      await expect(down.probe(500)).rejects.toBeInstanceOf(KafkaUnavailableError);
+    } finally {
+      await Promise.all([pub.close(), down.close()]);
+    }
+  }, 30_000);
+
+  it("a pending publish keeps the process alive until acknowledged; an idle publisher does not keep it alive", async () => {
+    const topic = `user-behaviors-${uniqueTenant("pubthreadexit")}`;
+    // No close(): the process must still wait for the ack, then exit by itself.
+    const script = `
+      import { createThreadedKafkaPublisher } from ${JSON.stringify(new URL("../../sdk/common/kafka-publisher-thread.ts", import.meta.url).href)};
+      const pub = createThreadedKafkaPublisher({ brokers: [${JSON.stringify(bootstrap)}] });
+      pub.publish([{ topic: ${JSON.stringify(topic)}, key: "k", value: "v" }]).then(() => console.log("acked"), (e) => console.log("failed", e.message));
+    `;
+    const { execFileSync } = await import("node:child_process");
+    const t0 = Date.now();
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: new URL("../..", import.meta.url), encoding: "utf8", timeout: 25_000 });
+    expect(out.trim()).toBe("acked");
+    expect(Date.now() - t0).toBeLessThan(25_000);
+    expect(await topicEndOffset(bootstrap, topic)).toBe(1);
+  }, 30_000);
 });

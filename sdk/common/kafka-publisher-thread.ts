@@ -1,0 +1,299 @@
+/**
+ * The Kafka publisher (kafka-publisher.ts) run on its own worker thread, behind the same
+ * {@link KafkaPublisher} interface.
+ *
+ * Why: producing is CPU work — record-batch encoding, CRC32C, gzip, socket writes, response
+ * parsing — that otherwise shares one event loop with whatever feeds it (HTTP parsing and
+ * validation in the server, validation and JSON encoding in the KafkaTracker). Profiles of the
+ * benchmark put it at about a third of the server's busy main thread. On its own thread it runs in
+ * parallel with that work; the main thread only copies strings into one message per event-loop turn.
+ *
+ * How: publish() calls of one turn are gathered and posted as ONE message of flat arrays (topics,
+ * keys, values, header-set indexes: strings are cheap to clone, objects per record are not). The
+ * worker replays them as the same publish() calls, in the same order, on a normal publisher, so
+ * natural batching, ordering, bounded waits (`timeoutMs` is counted from the main-thread call)
+ * and `rejectQueuedOnFailure` behave exactly as they do in-thread. Settlements come back batched
+ * per worker turn. Errors are rebuilt on this side: KafkaUnavailableError stays one (so callers'
+ * transient/permanent decisions are unchanged), other errors keep their name and message.
+ *
+ * The worker is referenced only while calls are pending, so an idle publisher never keeps a
+ * process alive, and a pending publish always does. If the worker dies, pending calls reject with
+ * KafkaUnavailableError and the next call starts a new one.
+ */
+import { Worker } from "node:worker_threads";
+import { KafkaUnavailableError, type KafkaPublisher, type KafkaPublisherOptions, type KafkaPublisherStats, type PublishOptions, type PublishRecord } from "./kafka-publisher.js";
+
+/** A serialisable error: KafkaUnavailableError is marked so it can be rebuilt as one. */
+export interface WireError {
+  unavailable: boolean;
+  name: string;
+  message: string;
+}
+
+/** Main → worker messages. */
+export type ToWorker =
+  | {
+      t: "publish";
+      /** Per call: id, record count, remaining bounded wait in ms (-1 = none). */
+      ids: number[];
+      /** Ids of the calls that have an AbortSignal (the worker may get an "abort" for them). */
+      abortable: number[];
+      counts: number[];
+      timeouts: number[];
+      /** Per record. */
+      topics: string[];
+      keys: string[];
+      values: string[];
+      /** Per record: index into `headerSets`, -1 = no headers. */
+      headerIdx: number[];
+      headerSets: Record<string, string>[];
+    }
+  | { t: "abort"; id: number }
+  | { t: "ensureTopic"; id: number; topic: string }
+  | { t: "probe"; id: number; timeoutMs: number | undefined }
+  | { t: "close"; id: number };
+
+/** Worker → main messages. */
+export type FromWorker =
+  | { t: "settled"; ok: number[]; failed: { id: number; error: WireError }[]; stats: KafkaPublisherStats; partitions: [string, number][] }
+  | { t: "done"; id: number; error?: WireError; partitions?: [string, number][] };
+
+/** What the worker needs to build its publisher. */
+export interface WorkerInit {
+  kind: "kafka-publisher";
+  options: KafkaPublisherOptions;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Rebuilds an error posted by the worker. */
+export function fromWireError(e: WireError): Error {
+  if (e.unavailable) return new KafkaUnavailableError(e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
+
+/** Flags taking a value that a worker must keep: module loaders and resolution conditions. */
+const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C"]);
+
+/**
+ * The worker entry next to this file (.ts under tsx/vitest, .js once compiled) and its execArgv:
+ * only the parent's loader flags (a worker rejects per-process flags such as
+ * --max-semi-space-size or --input-type), plus tsx when a .ts entry needs it.
+ */
+export function workerEntry(parentExecArgv: readonly string[] = process.execArgv, moduleUrl: string = import.meta.url): { url: URL; execArgv: string[] } {
+  const ts = moduleUrl.endsWith(".ts");
+  const url = new URL(ts ? "./kafka-publisher-worker.ts" : "./kafka-publisher-worker.js", moduleUrl);
+  const execArgv: string[] = [];
+  for (let i = 0; i < parentExecArgv.length; i++) {
+    const a = parentExecArgv[i];
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (!LOADER_FLAGS.has(name)) continue;
+    if (eq > 0) execArgv.push(a);
+    else if (i + 1 < parentExecArgv.length) execArgv.push(a, parentExecArgv[++i]);
+  }
+  if (ts && !execArgv.some((a) => /(^|[=/\\])tsx([/\\]|$)/.test(a) || a === "tsx")) execArgv.push("--import", "tsx");
+  return { url, execArgv };
+}
+
+/**
+ * Creates a publisher whose producer runs on a worker thread. Same options, guarantees and
+ * interface as {@link createKafkaPublisher}; `partitionsOf` answers from what the worker reported
+ * (known after ensureTopic or the first publish to a topic).
+ */
+export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): KafkaPublisher {
+  if (!options.brokers?.length) throw new TypeError("kafka: at least one broker is required");
+  // TLS options may hold Buffers and functions that cannot cross threads; they must be plain data.
+  const init: WorkerInit = { kind: "kafka-publisher", options };
+  let worker: Worker | undefined;
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  const partitions = new Map<string, number>();
+  let stats: KafkaPublisherStats = { acked: 0, failed: 0, requests: 0, queued: 0 };
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  // The batch being gathered this turn.
+  let ids: number[] = [];
+  let abortable: number[] = [];
+  let counts: number[] = [];
+  let timeouts: number[] = [];
+  let starts: number[] = [];
+  let topics: string[] = [];
+  let keys: string[] = [];
+  let values: string[] = [];
+  let headerIdx: number[] = [];
+  let headerSets: Record<string, string>[] = [];
+  let headerSetIndex = new Map<Record<string, string>, number>();
+  let flushScheduled = false;
+
+  function start(): Worker {
+    if (worker) return worker;
+    const entry = workerEntry();
+    const w = new Worker(entry.url, { workerData: init, execArgv: entry.execArgv });
+    w.on("message", onMessage);
+    w.on("error", (e: unknown) => onGone(w, e instanceof Error ? e : new Error(String(e))));
+    w.on("exit", (code) => onGone(w, new Error(`kafka publisher thread exited with code ${code}`)));
+    w.unref();
+    worker = w;
+    return w;
+  }
+
+  function onGone(w: Worker, cause: Error): void {
+    if (worker !== w) return;
+    worker = undefined;
+    const error = new KafkaUnavailableError(`kafka: publisher thread stopped: ${cause.message}`, { cause });
+    const all = [...pending.values()];
+    pending.clear();
+    for (const p of all) p.reject(error);
+  }
+
+  function track(p: Pending): number {
+    const id = nextId++;
+    if (pending.size === 0) start().ref();
+    pending.set(id, p);
+    return id;
+  }
+
+  function settle(id: number, error?: unknown): void {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    if (pending.size === 0) worker?.unref();
+    if (error === undefined) p.resolve();
+    else p.reject(error);
+  }
+
+  function onMessage(m: FromWorker): void {
+    if (m.t === "settled") {
+      stats = m.stats;
+      for (const [t, n] of m.partitions) partitions.set(t, n);
+      for (let i = 0; i < m.ok.length; i++) settle(m.ok[i]);
+      for (const f of m.failed) settle(f.id, fromWireError(f.error));
+    } else {
+      for (const [t, n] of m.partitions ?? []) partitions.set(t, n);
+      settle(m.id, m.error ? fromWireError(m.error) : undefined);
+    }
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    if (ids.length === 0) return;
+    const now = performance.now();
+    for (let i = 0; i < timeouts.length; i++) {
+      // The bounded wait counts from the caller's publish(), not from when the worker sees it.
+      if (timeouts[i] >= 0) timeouts[i] = Math.max(1, timeouts[i] - (now - starts[i]));
+    }
+    const msg: ToWorker = { t: "publish", ids, abortable, counts, timeouts, topics, keys, values, headerIdx, headerSets };
+    ids = [];
+    abortable = [];
+    counts = [];
+    timeouts = [];
+    starts = [];
+    topics = [];
+    keys = [];
+    values = [];
+    headerIdx = [];
+    headerSets = [];
+    headerSetIndex = new Map();
+    start().postMessage(msg);
+  }
+
+  function publish(records: readonly PublishRecord[], opts?: AbortSignal | PublishOptions): Promise<void> {
+    if (closed) return Promise.reject(new Error("kafka: publisher is closed"));
+    if (records.length === 0) return Promise.resolve();
+    const signal = opts instanceof AbortSignal ? opts : opts?.signal;
+    const timeoutMs = opts instanceof AbortSignal ? undefined : opts?.timeoutMs;
+    if (signal?.aborted) {
+      return Promise.reject(new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
+    }
+    let id = 0;
+    const promise = new Promise<void>((resolve, reject) => {
+      id = track({ resolve, reject });
+    });
+    ids.push(id);
+    counts.push(records.length);
+    timeouts.push(timeoutMs ?? -1);
+    starts.push(timeoutMs === undefined ? 0 : performance.now());
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      topics.push(r.topic);
+      keys.push(r.key);
+      values.push(r.value);
+      const h = r.headers;
+      if (h === undefined) headerIdx.push(-1);
+      else {
+        // Callers share one headers object across records (schema version): sent once per message.
+        let k = headerSetIndex.get(h);
+        if (k === undefined) {
+          k = headerSets.push(h) - 1;
+          headerSetIndex.set(h, k);
+        }
+        headerIdx.push(k);
+      }
+    }
+    if (signal) {
+      abortable.push(id);
+      const onAbort = () => {
+        worker?.postMessage({ t: "abort", id } satisfies ToWorker);
+        settle(id, new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      void promise.then(
+        () => signal.removeEventListener("abort", onAbort),
+        () => signal.removeEventListener("abort", onAbort),
+      );
+    }
+    if (!flushScheduled) {
+      flushScheduled = true;
+      // After this turn: the publishes of one turn (e.g. one socket read's requests) share a message.
+      setImmediate(flush);
+    }
+    return promise;
+  }
+
+  function request(make: (id: number) => ToWorker): Promise<void> {
+    if (closed) return Promise.reject(new Error("kafka: publisher is closed"));
+    let id = 0;
+    const promise = new Promise<void>((resolve, reject) => {
+      id = track({ resolve, reject });
+    });
+    flush(); // keep order with publishes gathered this turn
+    start().postMessage(make(id));
+    return promise;
+  }
+
+  return {
+    publish,
+    ensureTopic: (topic) => request((id) => ({ t: "ensureTopic", id, topic })),
+    probe: (timeoutMs) => request((id) => ({ t: "probe", id, timeoutMs })),
+    partitionsOf: (topic) => partitions.get(topic),
+    stats: () => ({ ...stats }),
+    close() {
+      if (closing) return closing;
+      closing = (async () => {
+        if (worker) {
+          flush();
+          const w = worker;
+          const id = nextId++;
+          const done = new Promise<void>((resolve, reject) => {
+            if (pending.size === 0) w.ref();
+            pending.set(id, { resolve, reject });
+          });
+          w.postMessage({ t: "close", id } satisfies ToWorker);
+          closed = true;
+          await done.catch(() => undefined);
+          worker = undefined;
+          await w.terminate();
+        }
+        closed = true;
+      })();
+      return closing;
+    },
+  };
+}
