@@ -184,14 +184,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     // The gRPC port answers the ingest RPCs on a generated binary fast path; everything else
     // (other RPCs, gRPC-Web, Connect, JSON codecs) falls through to connect-node.
-    const grpcHandler = createGrpcFastHandler({
+    const onGrpcStream = createGrpcFastHandler({
       behavior,
       fallback: connect,
       log: faultLog,
       maxBodyBytes: options.maxBodyBytes,
       shutdownSignal: shutdown.signal,
     });
-    grpc = await listenGrpc(grpcHandler, options.grpcPort ?? 50051, host);
+    grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host);
     configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);

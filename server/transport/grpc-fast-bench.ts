@@ -1,7 +1,8 @@
 /**
  * End-to-end benchmark server for the gRPC fast path (not a test): an h2c server on PORT with
  * a fake instant BehaviorService runtime, serving TrackEvent either through connect-node
- * (`connect`) or through createGrpcFastHandler (`fast`), or `raw`: the ceiling, a bare http2
+ * (`connect`, on node's compat request/response) or through createGrpcFastHandler's stream
+ * listener (`fast`, as server/app.ts wires it), or `raw`: the ceiling, a bare http2
  * stream handler with protobuf-es fromBinary/toBinary and no error handling. Writes the seed event as a
  * length-prefixed gRPC body to BODY for h2load:
  *
@@ -24,6 +25,7 @@ import {
 import { type BehaviorServiceRuntime, registerBehaviorService } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import { behaviorEventToWire } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { createConnectHandler } from "./connect.js";
+import { createGrpcServer } from "./grpc.js";
 import { createGrpcFastHandler } from "./grpc-fast.js";
 
 const [mode = "fast", portArg = "50061", bodyPath = "/tmp/grpc-fast-body.bin"] = process.argv.slice(2);
@@ -68,8 +70,7 @@ body.set(msg, 5);
 writeFileSync(bodyPath, body);
 
 const connect = createConnectHandler({ routes: (r) => void registerBehaviorService(r, runtime) });
-const handler = mode === "fast" ? createGrpcFastHandler({ behavior: runtime, fallback: connect }) : connect;
-const server = mode === "raw" ? createServer() : createServer(handler);
+const server = mode === "fast" ? createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect })) : mode === "raw" ? createServer() : createServer(connect);
 if (mode === "raw") {
   server.on("stream", (stream: ServerHttp2Stream, headers) => {
     const chunks: Buffer[] = [];

@@ -1,6 +1,7 @@
 // The gRPC fast path answers exactly like the connect path: connect-node's gRPC client and
 // `buf curl --protocol grpc` get the same results from a server with the fast handler and one
 // with only the connect handler; bad frames are errors, not crashes; the rest falls back.
+// The fast server is wired as in server/app.ts: a 'stream' listener, no compat objects.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { type Http2Server, type IncomingHttpHeaders, connect as h2connect, createServer } from "node:http2";
@@ -27,6 +28,7 @@ import { type BehaviorServiceRuntime, registerBehaviorService } from "../../gen/
 import { SinkUnavailableError } from "../contracts.js";
 import { EventRejectedError } from "../ingest/pipeline.js";
 import { createConnectHandler } from "./connect.js";
+import { createGrpcServer } from "./grpc.js";
 import { configureGrpcServer, createGrpcFastHandler } from "./grpc-fast.js";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -177,7 +179,8 @@ describe("gRPC fast path", () => {
   const runtime = fakeRuntime(seen);
   const connect = createConnectHandler({ routes: (r) => void registerBehaviorService(r, runtime), log: () => {} });
   const faults: unknown[] = [];
-  const fastServer = createServer(createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e) }));
+  const fastServer = createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e) }));
+  // The reference: node's own compat wiring of the connect handler.
   const plainServer = createServer(connect);
   let fastPort = 0;
   let plainPort = 0;

@@ -12,11 +12,16 @@
  * connect's own trailer encoding, so `grpc-status-details-bin` carries the same
  * google.rpc.Status with recommender.v1.Violation details).
  *
+ * It works on node:http2's raw 'stream' event, not the compatibility API: for these calls
+ * node makes no Http2ServerRequest/Http2ServerResponse (and none of their per-stream
+ * listeners); the body is read from the stream and the trailers sent on its 'wantTrailers'.
+ *
  * Everything else — other methods, gRPC-Web, Connect, application/grpc+json, reflection,
- * anything not POST — goes to `fallback` (the connect handler) untouched.
+ * anything not POST, requests with an Expect header — gets compatibility objects made the
+ * way node makes them (serveCompat) and goes to `fallback` (the connect handler) untouched.
  */
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { constants as zlibConstants, gunzipSync } from "node:zlib";
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { gunzipSync } from "node:zlib";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type HandlerContext, createContextValues } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -33,12 +38,13 @@ import { BehaviorService, type TrackBatchResponse, type TrackEventResponse, type
 import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { NodeHandlerFn } from "./connect.js";
 import { defaultLog, toConnectError } from "./errors.js";
+import { type Http2StreamListener, serveCompat } from "./grpc.js";
 
 /** Options of the gRPC fast path. */
 export interface GrpcFastOptions {
   /** The BehaviorService runtime (the same object registerBehaviorService gets). */
   behavior: BehaviorServiceRuntime;
-  /** Serves everything the fast path does not: the connect handler. */
+  /** Serves everything the fast path does not, on http2 compatibility objects: the connect handler. */
   fallback: NodeHandlerFn;
   /** Where server faults are logged. */
   log?: (msg: string, err: unknown) => void;
@@ -72,7 +78,6 @@ const EMPTY = Buffer.alloc(0);
 const kCall = Symbol("grpcFastCall");
 
 type StreamWithCall = ServerHttp2Stream & { [kCall]?: Call };
-type ReqWithCall = Http2ServerRequest & { [kCall]?: Call };
 
 /** Headers (as connect's HandlerContext wants them) over http2's header object, built lazily. */
 class RequestHeaders {
@@ -122,6 +127,8 @@ class Call implements HandlerContext {
   done = false;
   deadline = 0;
   timer: NodeJS.Timeout | undefined;
+  /** Sent on the stream's 'wantTrailers'. */
+  trailers: Record<string, string> | undefined;
   private abort: AbortController | undefined;
   private resHeader: Headers | undefined;
   private resTrailer: Headers | undefined;
@@ -131,7 +138,6 @@ class Call implements HandlerContext {
     readonly fast: FastPath,
     readonly rpc: number,
     readonly stream: ServerHttp2Stream,
-    readonly response: Http2ServerResponse,
     readonly headers: IncomingHttpHeaders,
     readonly compressed: boolean,
   ) {
@@ -203,9 +209,9 @@ class Call implements HandlerContext {
     frame.writeUInt32BE(len, 1);
     const t: Record<string, string> = { "grpc-status": "0" };
     if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => (t[k] = v));
+    this.trailers = t;
     try {
-      // The compat response owns the stream's wantTrailers event and sends these.
-      this.response.addTrailers(t);
+      s.on("wantTrailers", onWantTrailers);
       s.respond(this.responseHeaders(), { waitForTrailers: true });
       s.end(frame);
     } catch (err) {
@@ -227,14 +233,15 @@ class Call implements HandlerContext {
     if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => trailer.set(k, v));
     const t: Record<string, string> = {};
     trailer.forEach((v, k) => (t[k] = v));
+    this.trailers = t;
     try {
-      this.response.addTrailers(t);
-      if (s.headersSent) {
-        s.end();
-      } else {
+      // Only ok() responds, and it marks the call done first; the guard keeps a second
+      // respond() from throwing should that change.
+      if (!s.headersSent) {
+        s.on("wantTrailers", onWantTrailers);
         s.respond(this.responseHeaders(), { waitForTrailers: true });
-        s.end();
       }
+      s.end();
     } catch (e) {
       this.fast.log("grpc fast path: writing the error failed", e);
     }
@@ -246,6 +253,16 @@ function onStreamClose(this: StreamWithCall): void {
   if (call !== undefined && !call.done) call.finish(new ConnectError("stream closed by the client", Code.Canceled));
 }
 
+function onWantTrailers(this: StreamWithCall): void {
+  const call = this[kCall];
+  try {
+    this.sendTrailers(call?.trailers ?? {});
+  } catch (err) {
+    // Thrown out of an http2 callback this would take the process down.
+    call?.fast.log("grpc fast path: sending the trailers failed", err);
+  }
+}
+
 function onStreamError(this: StreamWithCall): void {
   // A reset or broken connection; 'close' follows and ends the call.
 }
@@ -254,7 +271,7 @@ function onDeadline(call: Call): void {
   call.fail(new ConnectError("the operation timed out", Code.DeadlineExceeded), true);
 }
 
-function onData(this: ReqWithCall, chunk: Buffer): void {
+function onData(this: StreamWithCall, chunk: Buffer): void {
   const call = this[kCall];
   if (call === undefined || call.done) return;
   call.size += chunk.length;
@@ -268,16 +285,12 @@ function onData(this: ReqWithCall, chunk: Buffer): void {
   call.chunks.push(chunk);
 }
 
-function onEnd(this: ReqWithCall): void {
+function onEnd(this: StreamWithCall): void {
   const call = this[kCall];
   if (call === undefined || call.done) return;
   const body = call.chunks.length === 1 ? call.chunks[0] : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
   call.chunks = [];
   void call.fast.run(call, body);
-}
-
-function onReqError(this: ReqWithCall): void {
-  // The stream's 'close' ends the call.
 }
 
 const PROTOCOL = Symbol("grpcFastProtocolError");
@@ -362,28 +375,31 @@ function isGrpcProto(contentType: string | undefined): boolean {
 }
 
 /**
- * Creates the request handler for the gRPC port (an h2c server's request handler, the
- * same shape as the connect handler it falls back to): the ingest RPCs over gRPC with the
- * protobuf codec are served here, the rest by `fallback`.
+ * Creates the gRPC port's 'stream' listener (for createGrpcServer/listenGrpc, or any h2c
+ * server's `on("stream", ...)`; the server must have no 'request' listener, or node would
+ * serve every stream a second time through it). The ingest RPCs over gRPC with the protobuf
+ * codec are answered on the stream itself; every other stream is handed to
+ * `options.fallback` on compatibility objects (see serveCompat).
  */
-export function createGrpcFastHandler(options: GrpcFastOptions): NodeHandlerFn {
+export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamListener {
   const fast = new FastPath(options);
   const fallback = options.fallback;
-  const handler = (request: Http2ServerRequest, response: Http2ServerResponse): void => {
-    const headers = request.headers;
+  return function grpcFastStream(this: Http2Server | undefined, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void {
     const rpc = pathToRpc[headers[":path"] as string];
-    if (rpc === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"]) || request.httpVersionMajor !== 2) {
-      (fallback as (req: Http2ServerRequest, res: Http2ServerResponse) => void)(request, response);
+    // Expect headers go the compat way too: node's 100-continue/417 handling lives there.
+    if (rpc === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"]) || headers.expect !== undefined) {
+      serveCompat(this, stream, headers, rawHeaders, fallback);
       return;
     }
-    const stream = request.stream as StreamWithCall;
+    const s = stream as StreamWithCall;
     const encoding = headers["grpc-encoding"];
     const compressed = encoding !== undefined && encoding !== "identity";
-    const call = new Call(fast, rpc, stream, response, headers, compressed);
-    stream[kCall] = call;
-    stream.on("error", onStreamError);
+    const call = new Call(fast, rpc, s, headers, compressed);
+    s[kCall] = call;
+    // Without a listener a stream error (a client reset with a code other than CANCEL) would be thrown.
+    s.on("error", onStreamError);
     if (compressed && encoding !== "gzip") {
-      request.resume();
+      s.resume();
       call.fail(new ConnectError(`unsupported grpc-encoding "${String(encoding)}" (accepted: ${ACCEPT_ENCODING})`, Code.Unimplemented), true);
       return;
     }
@@ -391,7 +407,7 @@ export function createGrpcFastHandler(options: GrpcFastOptions): NodeHandlerFn {
     if (timeout !== undefined) {
       const t = parseTimeout(String(timeout), fast.maxTimeoutMs);
       if (t.error !== undefined) {
-        request.resume();
+        s.resume();
         call.fail(t.error, true);
         return;
       }
@@ -401,13 +417,9 @@ export function createGrpcFastHandler(options: GrpcFastOptions): NodeHandlerFn {
         call.watchClose();
       }
     }
-    const req = request as ReqWithCall;
-    req[kCall] = call;
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onReqError);
+    s.on("data", onData);
+    s.on("end", onEnd);
   };
-  return handler as unknown as NodeHandlerFn;
 }
 
 /**
