@@ -3,9 +3,10 @@ import { fromWireError, workerEntry } from "./kafka-publisher-thread.js";
 import { KafkaUnavailableError } from "./kafka-publisher.js";
 
 describe("kafka publisher thread: worker start-up and error transport", () => {
-  it("keeps only loader flags from the parent (workers reject per-process flags) and adds tsx for a .ts entry", () => {
+  it("keeps only loader and profiling flags from the parent (workers reject per-process flags) and adds tsx for a .ts entry", () => {
     const ts = "file:///app/sdk/common/kafka-publisher-thread.ts";
-    expect(workerEntry(["--max-semi-space-size=8", "--import", "tsx", "--input-type=module", "--cpu-prof"], ts).execArgv).toEqual(["--import", "tsx"]);
+    expect(workerEntry(["--max-semi-space-size=8", "--import", "tsx", "--input-type=module"], ts).execArgv).toEqual(["--import", "tsx"]);
+    expect(workerEntry(["--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--max-old-space-size=900"], ts).execArgv).toEqual(["--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--import", "tsx"]);
     expect(workerEntry([], ts).execArgv).toEqual(["--import", "tsx"]);
     expect(workerEntry(["--import=file:///x/node_modules/tsx/dist/esm/index.mjs", "--conditions", "dev"], ts).execArgv).toEqual([
       "--import=file:///x/node_modules/tsx/dist/esm/index.mjs",

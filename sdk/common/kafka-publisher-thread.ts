@@ -77,12 +77,34 @@ export function fromWireError(e: WireError): Error {
   return err;
 }
 
-/** Flags taking a value that a worker must keep: module loaders and resolution conditions. */
-const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C"]);
+/** Every KafkaPublisherOptions key: callers pass wider objects (sink and tracker options with callbacks). */
+const PUBLISHER_OPTION_KEYS = [
+  "brokers", "clientId", "compression", "partitions", "replicationFactor", "retentionMs", "createTopics", "topicConfigs",
+  "lingerMs", "maxBatchRecords", "maxBatchBytes", "requestTimeoutMs", "connectTimeoutMs", "retries", "retryDelayMs",
+  "rejectQueuedOnFailure", "sasl", "tls",
+] as const satisfies readonly (keyof KafkaPublisherOptions)[];
+// Compile-time completeness: a new publisher option that is not listed above fails type-checking here.
+const allPublisherOptionsListed: [Exclude<keyof KafkaPublisherOptions, (typeof PUBLISHER_OPTION_KEYS)[number]>] extends [never] ? true : false = true;
+void allPublisherOptionsListed;
+
+/**
+ * The publisher's own options out of a wider object, as data that can cross to the worker
+ * (TLS options must be plain data there: CA/cert/key strings or Buffers, no callbacks).
+ */
+function publisherOptionsOnly(options: KafkaPublisherOptions): KafkaPublisherOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of PUBLISHER_OPTION_KEYS) if (options[k] !== undefined) out[k] = options[k];
+  return out as unknown as KafkaPublisherOptions;
+}
+
+/** Flags taking a value that a worker must keep: module loaders, resolution conditions, CPU profiling. */
+const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C", "--cpu-prof-dir", "--cpu-prof-interval"]);
+/** Value-less flags a worker keeps: `--cpu-prof` so a profiled process profiles its producer thread too. */
+const KEPT_SWITCHES = new Set(["--cpu-prof", "--enable-source-maps"]);
 
 /**
  * The worker entry next to this file (.ts under tsx/vitest, .js once compiled) and its execArgv:
- * only the parent's loader flags (a worker rejects per-process flags such as
+ * only the parent's loader and CPU-profiling flags (a worker rejects per-process flags such as
  * --max-semi-space-size or --input-type), plus tsx when a .ts entry needs it.
  */
 export function workerEntry(parentExecArgv: readonly string[] = process.execArgv, moduleUrl: string = import.meta.url): { url: URL; execArgv: string[] } {
@@ -93,6 +115,10 @@ export function workerEntry(parentExecArgv: readonly string[] = process.execArgv
     const a = parentExecArgv[i];
     const eq = a.indexOf("=");
     const name = eq > 0 ? a.slice(0, eq) : a;
+    if (KEPT_SWITCHES.has(a)) {
+      execArgv.push(a);
+      continue;
+    }
     if (!LOADER_FLAGS.has(name)) continue;
     if (eq > 0) execArgv.push(a);
     else if (i + 1 < parentExecArgv.length) execArgv.push(a, parentExecArgv[++i]);
@@ -108,8 +134,7 @@ export function workerEntry(parentExecArgv: readonly string[] = process.execArgv
  */
 export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): KafkaPublisher {
   if (!options.brokers?.length) throw new TypeError("kafka: at least one broker is required");
-  // TLS options may hold Buffers and functions that cannot cross threads; they must be plain data.
-  const init: WorkerInit = { kind: "kafka-publisher", options };
+  const init: WorkerInit = { kind: "kafka-publisher", options: publisherOptionsOnly(options) };
   let worker: Worker | undefined;
   let nextId = 1;
   const pending = new Map<number, Pending>();

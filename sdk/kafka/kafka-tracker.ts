@@ -41,6 +41,7 @@ import {
   type KafkaPublisherOptions,
   type PublishRecord,
 } from "../common/kafka-publisher.js";
+import { createThreadedKafkaPublisher } from "../common/kafka-publisher-thread.js";
 import { generatedBehaviorCodec, type BehaviorCodec, type CodecViolation } from "../common/behavior-codec.js";
 
 /** Options of {@link KafkaTracker}. Producer settings are those of {@link KafkaPublisherOptions}. */
@@ -83,6 +84,12 @@ export interface KafkaTrackerOptions extends Omit<KafkaPublisherOptions, "broker
   maxPendingEvents?: number;
   /** The validator/codec; defaults to the generated one (gen/validator/recommender/v1/behavior_validator.ts). */
   codec?: BehaviorCodec;
+  /**
+   * Run the Kafka producer (record encoding, gzip, socket I/O) on a worker thread
+   * (sdk/common/kafka-publisher-thread.ts), in parallel with track()'s validation and JSON
+   * encoding on the caller's thread. Default true.
+   */
+  producerThread?: boolean;
   /** Reports failures that did not throw to a caller (batch moved to fallback, replay failed, …). */
   onError?: (error: unknown, context: "send" | "replay" | "fallback" | "permanent") => void;
 }
@@ -156,7 +163,8 @@ export class KafkaTracker {
     if (!options.tenantId) throw new TypeError("KafkaTracker: tenantId is required");
     this.options = options;
     this.codec = options.codec;
-    this.publisher = createKafkaPublisher({
+    const create = (options.producerThread ?? true) ? createThreadedKafkaPublisher : createKafkaPublisher;
+    this.publisher = create({
       ...options,
       clientId: options.clientId ?? `kafka-tracker-${options.tenantId}`,
       requestTimeoutMs: options.requestTimeoutMs ?? options.sendTimeoutMs ?? 5000,

@@ -16,6 +16,7 @@ import {
   type KafkaPublisherOptions,
   type KafkaPublisherStats,
 } from "../../sdk/common/kafka-publisher.js";
+import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
 
 export type { KafkaCompression, KafkaSaslOptions } from "../../sdk/common/kafka-publisher.js";
 
@@ -37,6 +38,12 @@ export interface KafkaSinkOptions extends KafkaPublisherOptions {
    * client connection for `publishTimeoutMs` only to fail anyway.
    */
   failFastWhenUnavailable?: boolean;
+  /**
+   * Run the producer (record encoding, gzip, socket I/O) on its own worker thread
+   * (sdk/common/kafka-publisher-thread.ts) so it does not share the event loop with HTTP parsing
+   * and validation. Default true.
+   */
+  producerThread?: boolean;
   /** Called on availability changes (for logs/metrics). */
   onAvailabilityChange?: (available: boolean, cause?: unknown) => void;
 }
@@ -66,7 +73,8 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
   const probeIntervalMs = options.probeIntervalMs ?? 1000;
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
   const failFast = options.failFastWhenUnavailable ?? true;
-  const publisher: KafkaPublisher = createKafkaPublisher({
+  const create = (options.producerThread ?? true) ? createThreadedKafkaPublisher : createKafkaPublisher;
+  const publisher: KafkaPublisher = create({
     ...options,
     // A single produce request must not outlive the publish that waits for it.
     requestTimeoutMs: Math.min(options.requestTimeoutMs ?? publishTimeoutMs, publishTimeoutMs),

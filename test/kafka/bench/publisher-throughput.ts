@@ -2,11 +2,12 @@
  * Producer ceiling of sdk/common/kafka-publisher.ts with pre-encoded records (no validation or
  * JSON encoding), published the way the KafkaTracker does: calls of `batch` records, `depth`
  * pipelined. Compare with kafka-producer-perf-test (same record size, acks=all, gzip).
- *   tsx test/kafka/bench/publisher-throughput.ts [records=400000] [batch=2000] [depth=4]   (env COMPRESSION)
+ *   tsx test/kafka/bench/publisher-throughput.ts [records=400000] [batch=2000] [depth=4]   (env COMPRESSION; THREAD=1: the worker-thread publisher)
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createKafkaPublisher, type PublishRecord } from "../../../sdk/common/kafka-publisher.js";
+import { createThreadedKafkaPublisher } from "../../../sdk/common/kafka-publisher-thread.js";
 import { generatedBehaviorCodec as codec } from "../../../sdk/common/behavior-codec.js";
 import { ROOT } from "../broker.js";
 
@@ -19,7 +20,7 @@ const records: PublishRecord[] = Array.from({ length: 1000 }, (_, i) => {
   const e = codec.normalize({ ...seed, tenant_id: tenant, user_id: `user_${10000 + (i % 500)}`, event_id: `evt_${i}`, timestamp: Date.now() });
   return { topic: codec.topic(e), key: codec.key(e), value: codec.encode(e), headers: { "schema-version": codec.schemaVersion } };
 });
-const pub = createKafkaPublisher({
+const pub = (process.env.THREAD ? createThreadedKafkaPublisher : createKafkaPublisher)({
   brokers: [process.env.BENCH_BROKERS ?? "127.0.0.1:9092"],
   compression: (process.env.COMPRESSION ?? "gzip") as "gzip",
 });
