@@ -12,6 +12,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { BehaviorEventSchema, TrackEventRequestSchema } from "../gen/es/recommender/v1/behavior_pb.js";
 import { generatedBehaviorCodec } from "../sdk/common/behavior-codec.js";
+import { createKafkaPublisher } from "../sdk/common/kafka-publisher.js";
 import {
   ProcSampler,
   benchEvent,
@@ -48,8 +49,8 @@ const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]
 const enabled = (g: Group) => only.has(g);
 
 const plan = smoke
-  ? { closedSec: 1, openSec: 1, warmSec: 1, rates: [200, 500], trackerEvents: 2000, trackerRates: [500], perfRecords: 2000 }
-  : { closedSec: 12, openSec: 8, warmSec: 4, rates: [1000, 5000, 10000], trackerEvents: 200_000, trackerRates: [1000, 10000], perfRecords: 400_000 };
+  ? { closedSec: 1, openSec: 1, warmSec: 1, brokerWarmSec: 1, rates: [200, 500], trackerEvents: 2000, trackerRates: [500], perfRecords: 2000 }
+  : { closedSec: 12, openSec: 8, warmSec: 4, brokerWarmSec: 8, rates: [1000, 5000, 10000], trackerEvents: 200_000, trackerRates: [1000, 10000], perfRecords: 400_000 };
 if (value("--duration")) plan.closedSec = plan.openSec = Number(value("--duration"));
 
 const resultsDir = join(repoRoot, "bench/results");
@@ -74,8 +75,11 @@ export interface OffsetCheck {
 export interface Phase {
   name: string;
   group: Group;
-  /** "ours" = the tracking server / SDK, "bare" / "baseline" / "perftest" = references. */
-  subject: "ours" | "bare" | "baseline" | "perftest";
+  /**
+   * "ours" = the tracking server / SDK; references: "bare" (node:http reading the body),
+   * "bare-json" (the same plus JSON.parse), "baseline" (express + kafkajs), "perftest".
+   */
+  subject: "ours" | "bare" | "bare-json" | "baseline" | "perftest";
   path: "rest" | "grpc" | "batch" | "tracker" | "kafka";
   loop: "closed" | "open";
   tool: string;
@@ -239,6 +243,35 @@ function machine(): Record<string, string | number> {
   };
 }
 
+/**
+ * Loads the broker before the first phase: its JVM compiles the produce path during the first
+ * seconds of load, and a freshly started broker made the first phase measured (REST) up to ~25 %
+ * slower than the same phase a minute later. Big batches and a burst of single-record requests,
+ * like the phases that follow, to a topic no phase reads.
+ */
+async function warmUpBroker(seconds: number, value: string): Promise<void> {
+  const topic = "bench-warmup";
+  const pub = createKafkaPublisher({ brokers, clientId: "bench-warmup" });
+  try {
+    await pub.ensureTopic(topic);
+    const batch = Array.from({ length: 500 }, (_, i) => ({ topic, key: `user_${i}`, value }));
+    const until = performance.now() + seconds * 1000;
+    let records = 0;
+    for (let round = 0; performance.now() < until; round++) {
+      if (round % 2 === 0) {
+        await Promise.all([pub.publish(batch), pub.publish(batch)]);
+        records += 1000;
+      } else {
+        await Promise.all(batch.slice(0, 200).map((r) => pub.publish([r])));
+        records += 200;
+      }
+    }
+    log(`broker warm-up: ${records} records in ${seconds}s`);
+  } finally {
+    await pub.close();
+  }
+}
+
 // ------------------------------------------------------------------ main
 async function main(): Promise<void> {
   const startedAt = new Date();
@@ -298,6 +331,8 @@ async function main(): Promise<void> {
     payloadFile,
     Array.from({ length: 1000 }, (_, i) => generatedBehaviorCodec.encode(generatedBehaviorCodec.normalize({ ...benchEvent("bench_rest", i), event_id: `evt_${(0x1000000000000000n + BigInt(i) * 7919n).toString(16).slice(0, 16)}`, timestamp: Date.now() + i }))).join("\n"),
   );
+
+  await warmUpBroker(plan.brokerWarmSec, record);
 
   // ---- our server
   if (enabled("rest") || enabled("grpc") || enabled("batch")) {
@@ -430,19 +465,23 @@ async function main(): Promise<void> {
     );
   }
 
-  // ---- bare node:http ceiling
+  // ---- bare node:http ceilings: reading the body only, and reading + JSON.parse (closed loop only)
   if (enabled("bare")) {
-    const port = await freePort();
-    const bare = startNode(["--import", "tsx", "bench/lib/bare-server.ts", String(port)]);
-    try {
-      await sleep(300);
-      await waitHttp(`http://127.0.0.1:${port}/`, 30_000);
-      const t: Target = { subject: "bare", group: "bare", host: "127.0.0.1", port, pid: bare.child.pid };
-      const url = `http://127.0.0.1:${port}/api/v1/behaviors/track`;
-      await closedH2load(t, "rest", "ceiling bare node:http, max (closed loop)", { url, body: bareBody, headers: ["content-type: application/json"], h1: true, clients: 64, eventsPerRequest: 1, topic: "" });
-      for (const rate of plan.rates) await openLoop(t, "rest", `ceiling bare node:http @ ${rate}/s`, { kind: "http1", host: t.host, port, path: "/api/v1/behaviors/track", bodyFile: bareBody, rate, conns: 128 }, "");
-    } finally {
-      await stopChild(bare.child);
+    for (const json of [false, true]) {
+      const port = await freePort();
+      const bare = startNode(["--import", "tsx", "bench/lib/bare-server.ts", String(port), ...(json ? ["--json"] : [])]);
+      const subject = json ? "bare-json" : "bare";
+      const label = json ? "ceiling bare node:http + JSON.parse" : "ceiling bare node:http";
+      try {
+        await sleep(300);
+        await waitHttp(`http://127.0.0.1:${port}/`, 30_000);
+        const t: Target = { subject, group: "bare", host: "127.0.0.1", port, pid: bare.child.pid };
+        const url = `http://127.0.0.1:${port}/api/v1/behaviors/track`;
+        await closedH2load(t, "rest", `${label}, max (closed loop)`, { url, body: bareBody, headers: ["content-type: application/json"], h1: true, clients: 64, eventsPerRequest: 1, topic: "" });
+        if (!json) for (const rate of plan.rates) await openLoop(t, "rest", `${label} @ ${rate}/s`, { kind: "http1", host: t.host, port, path: "/api/v1/behaviors/track", bodyFile: bareBody, rate, conns: 128 }, "");
+      } finally {
+        await stopChild(bare.child);
+      }
     }
   }
 

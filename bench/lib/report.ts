@@ -19,6 +19,7 @@ export function renderMarkdown(r: Report): string {
   const open = (subject: Phase["subject"], path: Phase["path"], rate: number) => find((p) => p.subject === subject && p.path === path && p.loop === "open" && p.offeredPerSec === rate);
   const restOurs = closed("ours", "rest");
   const bare = closed("bare", "rest");
+  const bareJson = closed("bare-json", "rest");
   const baseline = closed("baseline", "rest");
   const grpc = closed("ours", "grpc");
   const batch = closed("ours", "batch");
@@ -37,7 +38,7 @@ export function renderMarkdown(r: Report): string {
   L.push(`## Throughput`, "");
   L.push(`| path | ours (events/s) | ceiling | ours ÷ ceiling | naive baseline | ours ÷ baseline | seed claim | issue target | offsets Δ / counted |`);
   L.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |`);
-  L.push(`| REST single event (closed loop, 64 conns) | ${n(restOurs?.eventsPerSec)} | ${n(bare?.eventsPerSec)} (bare node:http) | ${pct(restOurs?.eventsPerSec, bare?.eventsPerSec)} | ${n(baseline?.eventsPerSec)} | ${ratio(restOurs?.eventsPerSec, baseline?.eventsPerSec)} | ~${n(SEED.rest.tps)} TPS | ≥ 15,000; ≥ 50 % of bare; ≥ 3× baseline | ${checkOffsets(restOurs)} |`);
+  L.push(`| REST single event (closed loop, 64 conns) | ${n(restOurs?.eventsPerSec)} | ${n(bareJson?.eventsPerSec)} (bare node:http + JSON.parse) / ${n(bare?.eventsPerSec)} (bare, body read only) | ${pct(restOurs?.eventsPerSec, bareJson?.eventsPerSec)} / ${pct(restOurs?.eventsPerSec, bare?.eventsPerSec)} | ${n(baseline?.eventsPerSec)} | ${ratio(restOurs?.eventsPerSec, baseline?.eventsPerSec)} | ~${n(SEED.rest.tps)} TPS | ≥ 15,000; ≥ 50 % of bare; ≥ 3× baseline | ${checkOffsets(restOurs)} |`);
   L.push(`| gRPC TrackEvent (closed loop, 8×16 streams) | ${n(grpc?.eventsPerSec)} | — | — | — | — | ~${n(SEED.grpc.tps)} TPS | ≥ 20,000 | ${checkOffsets(grpc)} |`);
   L.push(`| REST batch of 100 (closed loop, 16 conns) | ${n(batch?.eventsPerSec)} | ${n(perf?.eventsPerSec)} (perf-test) | ${pct(batch?.eventsPerSec, perf?.eventsPerSec)} | — | — | — | ≥ 50 % of perf-test | ${checkOffsets(batch)} |`);
   L.push(`| KafkaTracker direct (SDK defaults) | ${n(tracker?.eventsPerSec)} | ${n(perf?.eventsPerSec)} (perf-test) | ${pct(tracker?.eventsPerSec, perf?.eventsPerSec)} | — | — | ~${n(SEED.tracker.tps)} TPS | ≥ 70 % of perf-test | ${checkOffsets(tracker)} |`);
@@ -63,7 +64,8 @@ export function renderMarkdown(r: Report): string {
   L.push(`| target | measured | |`, `| --- | --- | --- |`);
   t("REST single ≥ 15K req/s", n(restOurs?.eventsPerSec), restOurs && restOurs.eventsPerSec >= 15000);
   t("REST P99 ≤ 10 ms at 5K/s", rest5k ? `${ms(rest5k.latencyMs?.p99)} ms` : "—", rest5k && (rest5k.latencyMs?.p99 ?? Infinity) <= 10);
-  t("REST ≥ 50 % of bare node:http", pct(restOurs?.eventsPerSec, bare?.eventsPerSec), restOurs && bare ? restOurs.eventsPerSec >= 0.5 * bare.eventsPerSec : undefined);
+  t("REST ≥ 50 % of bare node:http parsing the JSON (the issue's reference)", pct(restOurs?.eventsPerSec, bareJson?.eventsPerSec), restOurs && bareJson ? restOurs.eventsPerSec >= 0.5 * bareJson.eventsPerSec : undefined);
+  t("(stricter) REST ≥ 50 % of bare node:http reading the body only", pct(restOurs?.eventsPerSec, bare?.eventsPerSec), restOurs && bare ? restOurs.eventsPerSec >= 0.5 * bare.eventsPerSec : undefined);
   t("gRPC ≥ 20K req/s", n(grpc?.eventsPerSec), grpc && grpc.eventsPerSec >= 20000);
   t("gRPC P99 ≤ 10 ms at 10K/s", grpc10k ? `${ms(grpc10k.latencyMs?.p99)} ms` : "—", grpc10k && (grpc10k.latencyMs?.p99 ?? Infinity) <= 10);
   t("REST batch ≥ 50 % of perf-test events/s", pct(batch?.eventsPerSec, perf?.eventsPerSec), batch && perf ? batch.eventsPerSec >= 0.5 * perf.eventsPerSec : undefined);
