@@ -4,13 +4,13 @@
 // The fast server is wired as in server/app.ts: a 'stream' listener, no compat objects.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { type Http2Server, type IncomingHttpHeaders, connect as h2connect, createServer } from "node:http2";
+import { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream, connect as h2connect, createServer } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, createClient } from "@connectrpc/connect";
-import { compressionGzip, createGrpcTransport } from "@connectrpc/connect-node";
+import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ActionType,
@@ -155,6 +155,59 @@ function raw(port: number, path: string, headers: Record<string, string>, body: 
       return;
     }
     req.end(typeof body === "function" ? body() : body);
+  });
+}
+
+/** One plain HTTP/2 request (any method, any headers); resolves with the status, body and whether a 100 Continue came first. */
+function h2(port: number, headers: Record<string, string>, body?: Buffer) {
+  return new Promise<{ status: number | undefined; headers: IncomingHttpHeaders; body: string; continued: boolean; error?: unknown }>((resolve) => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const req = session.request(headers, { endStream: body === undefined && headers[":method"] !== "CONNECT" });
+    let resHeaders: IncomingHttpHeaders = {};
+    let continued = false;
+    const chunks: Buffer[] = [];
+    req.on("continue", () => {
+      continued = true;
+      if (body !== undefined) req.end(body);
+    });
+    req.on("response", (h) => {
+      resHeaders = h;
+      // A CONNECT tunnel or a request the server refused before the body: end our side.
+      if (!req.writableEnded) req.end();
+    });
+    req.on("data", (c: Buffer) => chunks.push(c));
+    const done = (error?: unknown) => {
+      session.close();
+      resolve({ status: resHeaders[":status"] as number | undefined, headers: resHeaders, body: Buffer.concat(chunks).toString(), continued, error });
+    };
+    req.on("end", () => done());
+    req.on("error", (e) => done(e));
+    if (body !== undefined && headers.expect === undefined) req.end(body);
+  });
+}
+
+/**
+ * Opens a TrackEvent stream, sends `body` (ending the request side if `end`), waits `afterMs`
+ * and resets the stream (RST_STREAM `code`, default CANCEL; any other code makes node emit
+ * an 'error' on the server's stream); resolves once the stream is closed.
+ */
+function resetCall(port: number, headers: Record<string, string>, body: Buffer, opts: { end: boolean; afterMs: number; code?: number }) {
+  return new Promise<{ headers: IncomingHttpHeaders }>((resolve) => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const req = session.request({ ":method": "POST", ":path": "/recommender.v1.BehaviorService/TrackEvent", "content-type": "application/grpc", te: "trailers", ...headers });
+    let resHeaders: IncomingHttpHeaders = {};
+    req.on("response", (h) => (resHeaders = h));
+    req.on("error", () => {});
+    req.resume();
+    req.on("close", () => {
+      session.close();
+      resolve({ headers: resHeaders });
+    });
+    if (opts.end) req.end(body);
+    else if (body.length > 0) req.write(body);
+    setTimeout(() => req.close(opts.code ?? 8 /* CANCEL */), opts.afterMs);
   });
 }
 
@@ -353,6 +406,136 @@ describe("gRPC fast path", () => {
     // Still serving, nothing logged as a fault except the INTERNAL test's own.
     expect((await status({}, frame(good))).status).toBe("0");
     expect(faults.every((e) => e instanceof Error && e.message === "secret internals")).toBe(true);
+  });
+
+  it("serves the ingest calls on raw streams: no 'request' listener, no compat objects on the stream", async () => {
+    expect(fastServer.listenerCount("request")).toBe(0);
+    expect(fastServer.listenerCount("stream")).toBe(1);
+    // Runs after the server's own 'stream' listener: counts the listeners node's
+    // Http2ServerRequest/Http2ServerResponse constructors put on a stream ('aborted' from
+    // both, 'trailers' from the request).
+    const probed: { path: string; compat: number }[] = [];
+    const probe = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+      probed.push({ path: String(headers[":path"]), compat: stream.listenerCount("aborted") + stream.listenerCount("trailers") });
+    fastServer.on("stream", probe);
+    try {
+      const c = clients().fast;
+      const start = seen.length;
+      expect((await c.trackEvent({ event: seedEvent })).success).toBe(true);
+      expect((await c.trackBatch({ events: [seedEvent] })).total).toBe(1);
+      expect((await c.validateEvent({ event: seedEvent })).success).toBe(true);
+      expect((await c.getHealth({})).status).toBe("healthy");
+      expect(seen.slice(start).map((x) => [x.rpc, x.fast])).toEqual([
+        ["TrackEvent", true],
+        ["TrackBatch", true],
+        ["ValidateEvent", true],
+        ["GetHealth", false],
+      ]);
+      const byMethod = Object.fromEntries(probed.map((p) => [p.path.split("/").pop(), p.compat]));
+      expect(byMethod).toEqual({ TrackEvent: 0, TrackBatch: 0, ValidateEvent: 0, GetHealth: 3 });
+    } finally {
+      fastServer.off("stream", probe);
+    }
+  });
+
+  it("Connect JSON, Connect binary and gRPC-Web over HTTP/2 fall back to connect", async () => {
+    for (const [name, make] of [
+      ["connect+json", (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2" })],
+      ["connect+proto", (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true })],
+      ["grpc-web", (baseUrl: string) => createGrpcWebTransport({ baseUrl, httpVersion: "2" })],
+    ] as const) {
+      const fast = createClient(BehaviorService, make(`http://127.0.0.1:${fastPort}`));
+      const plain = createClient(BehaviorService, make(`http://127.0.0.1:${plainPort}`));
+      const start = seen.length;
+      const a = await fast.trackEvent({ event: seedEvent }, { headers: { "x-api-key": "k2" } });
+      const b = await plain.trackEvent({ event: seedEvent }, { headers: { "x-api-key": "k2" } });
+      expect(a, name).toEqual(b);
+      const [fastSeen, plainSeen] = seen.slice(start);
+      expect(fastSeen.fast, name).toBe(false);
+      expect({ ...fastSeen, input: JSON.stringify(fastSeen.input) }, name).toEqual({ ...plainSeen, input: JSON.stringify(plainSeen.input) });
+      expect(fastSeen.protocol, name).toBe(name === "grpc-web" ? "grpc-web" : "connect");
+      const errA = await fast.trackEvent({ event: { tenantId: "bad" } }).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      const errB = await plain.trackEvent({ event: { tenantId: "bad" } }).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expectSameError({ err: errA }, { err: errB });
+      expect(errA!.code, name).toBe(Code.InvalidArgument);
+    }
+  });
+
+  it("GET, CONNECT and Expect requests get node's HTTP answers, as from a compat server", async () => {
+    const ask = async (headers: Record<string, string>, body?: Buffer) => {
+      const a = await h2(fastPort, headers, body);
+      const b = await h2(plainPort, headers, body);
+      expect(a.error).toBeUndefined();
+      expect({ status: a.status, body: a.body, continued: a.continued }).toEqual({ status: b.status, body: b.body, continued: b.continued });
+      return a;
+    };
+    const get = await ask({ ":method": "GET", ":path": "/" });
+    expect(get.status).toBe(404);
+    expect(JSON.parse(get.body)).toMatchObject({ error: { code: "not_found" } });
+    const getRpc = await ask({ ":method": "GET", ":path": "/recommender.v1.BehaviorService/TrackEvent", "content-type": "application/grpc" });
+    expect(getRpc.status).toBeGreaterThanOrEqual(400);
+    expect((await ask({ ":method": "CONNECT", ":authority": "example.com:443" })).status).toBe(405);
+    const json = Buffer.from(JSON.stringify({ event: { tenantId: "mymx" } }));
+    const cont = await ask({ ":method": "POST", ":path": "/recommender.v1.BehaviorService/ValidateEvent", "content-type": "application/json", expect: "100-continue" }, json);
+    expect(cont).toMatchObject({ status: 200, continued: true });
+    expect(JSON.parse(cont.body)).toMatchObject({ success: true });
+    const odd = await ask({ ":method": "POST", ":path": "/recommender.v1.BehaviorService/ValidateEvent", "content-type": "application/json", expect: "something-else" }, json);
+    expect(odd.status).toBe(417);
+    // An ingest call with Expect is still answered (by connect, after the 100).
+    const start = seen.length;
+    const grpc = await h2(fastPort, { ":method": "POST", ":path": "/recommender.v1.BehaviorService/ValidateEvent", "content-type": "application/grpc", te: "trailers", expect: "100-continue" }, frame(new Uint8Array(0)));
+    expect(grpc).toMatchObject({ status: 200, continued: true });
+    expect(seen.slice(start).map((x) => x.fast)).toEqual([false]);
+  });
+
+  it("client resets (before the body, mid-body, under a deadline, while the runtime works) do not crash the server", async () => {
+    const faultsBefore = faults.length;
+    const good = frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: seedEvent })));
+    const watch = frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: { tenantId: "watch" } })));
+    aborted.length = 0;
+    const start = seen.length;
+    await Promise.all([
+      resetCall(fastPort, {}, Buffer.alloc(0), { end: false, afterMs: 5 }),
+      resetCall(fastPort, {}, good.subarray(0, 10), { end: false, afterMs: 20 }),
+      resetCall(fastPort, {}, good.subarray(0, 10), { end: false, afterMs: 20, code: 2 /* INTERNAL_ERROR */ }),
+      resetCall(fastPort, { "grpc-timeout": "60m" }, good.subarray(0, 10), { end: false, afterMs: 20 }),
+      resetCall(fastPort, { "grpc-encoding": "gzip" }, good.subarray(0, 3), { end: false, afterMs: 20 }),
+      // The runtime holds the call ~300 ms, then records whether context.signal was aborted.
+      resetCall(fastPort, {}, watch, { end: true, afterMs: 100 }),
+      resetCall(fastPort, { "grpc-timeout": "10S" }, watch, { end: true, afterMs: 100, code: 2 /* INTERNAL_ERROR */ }),
+    ]);
+    // Only the complete requests reached the runtime.
+    expect(seen.slice(start).map((x) => [x.rpc, x.fast, (x.input as { tenant_id?: string }).tenant_id])).toEqual([
+      ["TrackEvent", true, "watch"],
+      ["TrackEvent", true, "watch"],
+    ]);
+    await new Promise((r) => setTimeout(r, 700));
+    // The reset aborted both calls' context.signal, with and without a deadline timer.
+    expect(aborted).toEqual([true, true]);
+    expect(faults.length).toBe(faultsBefore);
+    const r = await raw(fastPort, "/recommender.v1.BehaviorService/TrackEvent", {}, good);
+    expect(r.trailers["grpc-status"]).toBe("0");
+    expect((await clients().fast.trackEvent({ event: seedEvent })).success).toBe(true);
+  });
+
+  it("context.signal is aborted on shutdown", async () => {
+    const shutdown = new AbortController();
+    const server = createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e), shutdownSignal: shutdown.signal }));
+    const port = await listen(server);
+    try {
+      aborted.length = 0;
+      const c = createClient(BehaviorService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
+      const call = c.trackEvent({ event: { tenantId: "watch" } });
+      setTimeout(() => shutdown.abort(), 100);
+      expect((await call).success).toBe(true);
+      expect(aborted).toEqual([true]);
+      // Without a shutdown the same call sees a live signal.
+      aborted.length = 0;
+      expect((await clients().fast.trackEvent({ event: { tenantId: "watch" } })).success).toBe(true);
+      expect(aborted).toEqual([false]);
+    } finally {
+      server.close();
+    }
   });
 
   it("answers many concurrent calls on one connection (more than maxConcurrentStreams: the client queues)", async () => {
