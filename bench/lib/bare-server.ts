@@ -15,7 +15,8 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
-    if (parseJson) {
+    // A body-less request (the harness's readiness GET) has nothing to parse.
+    if (parseJson && chunks.length > 0) {
       try {
         JSON.parse(Buffer.concat(chunks).toString("utf8"));
       } catch {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromWireError, workerEntry } from "./kafka-publisher-thread.js";
+import { fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
 import { KafkaUnavailableError } from "./kafka-publisher.js";
 
 describe("kafka publisher thread: worker start-up and error transport", () => {
@@ -26,5 +26,22 @@ describe("kafka publisher thread: worker start-up and error transport", () => {
     const r = fromWireError({ unavailable: false, name: "RangeError", message: "kafka: illegal topic name" });
     expect(r).not.toBeInstanceOf(KafkaUnavailableError);
     expect([r.name, r.message]).toEqual(["RangeError", "kafka: illegal topic name"]);
+  });
+
+  it("packs keys and values as UTF-8 back to back, growing the buffer for multi-byte text", () => {
+    // 4-byte emoji and 3-byte CJK exceed the initial ~1.25 bytes per UTF-16 unit estimate.
+    const keys = ["user_1", "", "用户", "😀".repeat(500)];
+    const values = ['{"a":1}', "", "点击".repeat(1000), "x"];
+    const { bytes, ends } = packUtf8(keys, values);
+    const buf = Buffer.from(bytes);
+    let start = 0;
+    for (let i = 0; i < keys.length; i++) {
+      expect(buf.subarray(start, ends[2 * i]).toString("utf8")).toBe(keys[i]);
+      expect(buf.subarray(ends[2 * i], ends[2 * i + 1]).toString("utf8")).toBe(values[i]);
+      start = ends[2 * i + 1];
+    }
+    expect(start).toBe(keys.concat(values).reduce((n, s) => n + Buffer.byteLength(s), 0));
+    // A dedicated ArrayBuffer (transferable), not a slice of Buffer's shared pool.
+    expect(bytes.byteLength).toBeGreaterThanOrEqual(start);
   });
 });

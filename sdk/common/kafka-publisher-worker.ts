@@ -59,6 +59,11 @@ function scheduleReport(): void {
 
 function onPublish(m: Extract<ToWorker, { t: "publish" }>): void {
   let r = 0;
+  const bytes = Buffer.from(m.bytes);
+  const ends = m.ends;
+  // One Map per header set: the client iterates a Map as is, where a plain object costs an
+  // Object.entries() and a new Map for every record.
+  const headerMaps = m.headerSets.map((h) => new Map(Object.entries(h)));
   for (let c = 0; c < m.ids.length; c++) {
     const id = m.ids[c];
     const n = m.counts[c];
@@ -67,7 +72,10 @@ function onPublish(m: Extract<ToWorker, { t: "publish" }>): void {
       const h = m.headerIdx[r];
       const topic = m.topics[r];
       if (!reported.has(topic)) unreported.add(topic);
-      records[i] = h < 0 ? { topic, key: m.keys[r], value: m.values[r] } : { topic, key: m.keys[r], value: m.values[r], headers: m.headerSets[h] };
+      // Buffers where the record type says string: the publisher's serializers pass Buffers through.
+      const key = bytes.subarray(r === 0 ? 0 : ends[2 * r - 1], ends[2 * r]) as unknown as string;
+      const value = bytes.subarray(ends[2 * r], ends[2 * r + 1]) as unknown as string;
+      records[i] = h < 0 ? { topic, key, value } : { topic, key, value, headers: headerMaps[h] as unknown as Record<string, string> };
     }
     const timeoutMs = m.timeouts[c];
     let signal: AbortSignal | undefined;

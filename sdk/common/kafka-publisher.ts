@@ -233,6 +233,11 @@ export function installSmallGzipSync(maxBytes?: number): void {
   Object.defineProperty(gzip, "compress", { value: compress, writable: true, configurable: true, enumerable: true });
 }
 
+/** A string's UTF-8 bytes; a Buffer as it is. */
+function utf8OrBuffer(v: string | Buffer | undefined): Buffer | undefined {
+  return typeof v === "string" ? Buffer.from(v, "utf8") : v;
+}
+
 /** A small string → UTF-8 Buffer cache for header keys/values, which repeat on every record. */
 function cachedUtf8(limit: number): (s: string | undefined) => Buffer | undefined {
   const cache = new Map<string, Buffer>();
@@ -302,7 +307,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     ...connection,
     // Header keys/values repeat on every record ("schema-version", …): their UTF-8 bytes are cached
     // instead of Buffer.from() per record.
-    serializers: { ...stringSerializers, headerKey: cachedUtf8(256), headerValue: cachedUtf8(1024) },
+    // Keys and values may already be UTF-8 Buffers (the worker-thread publisher hands them over so).
+    serializers: { ...stringSerializers, key: utf8OrBuffer, value: utf8OrBuffer, headerKey: cachedUtf8(256), headerValue: cachedUtf8(1024) },
     // idempotent implies acks=all (-1) and one in-flight request per connection in this client;
     // acks is stated explicitly because the client's default without idempotence is acks=1.
     idempotent: true,
