@@ -38,7 +38,7 @@ program
   .addOption(new Option("--kafka-timeout-ms <ms>", "longest wait for the broker's ack before 503").env("KAFKA_PUBLISH_TIMEOUT_MS").argParser(positiveInt).default(5000))
   .addOption(new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL").env("KAFKA_SECURITY_PROTOCOL").default("PLAINTEXT"))
   .addOption(new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512").env("KAFKA_SASL_MECHANISM").default("PLAIN"))
-  .addOption(new Option("--no-kafka-producer-thread", "produce on the main thread instead of a dedicated worker thread").env("KAFKA_PRODUCER_THREAD_OFF"))
+  .addOption(new Option("--kafka-producer-thread", "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)").env("KAFKA_PRODUCER_THREAD").default(false))
   .addOption(new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env("TRACKING_API_KEYS_FILE"))
   .addOption(new Option("--max-body-bytes <n>", "largest request body").env("TRACKING_MAX_BODY_BYTES").argParser(positiveInt).default(1024 * 1024))
   .addOption(new Option("--max-in-flight <n>", "events waiting for the sink before new ones get 503").env("TRACKING_MAX_IN_FLIGHT").argParser(positiveInt).default(20_000))

@@ -4,13 +4,14 @@ import { createKafkaSink, type KafkaSink } from "../../server/kafka/kafka-sink.j
 import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "./broker.js";
 
-describe("kafka sink against the real broker", () => {
+// The sink's default (producer on the main thread) and --kafka-producer-thread.
+describe.each([false, true])("kafka sink (producerThread: %s) against the real broker", (producerThread) => {
   let bootstrap: string;
   let sink: KafkaSink;
 
   beforeAll(async () => {
     bootstrap = await ensureMainBroker();
-    sink = createKafkaSink({ brokers: [bootstrap], clientId: "test-kafka-sink" });
+    sink = createKafkaSink({ brokers: [bootstrap], clientId: "test-kafka-sink", producerThread });
     await sink.ready(10_000);
   }, 90_000);
 
