@@ -205,6 +205,8 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
   function onGone(w: Worker, cause: Error): void {
     if (worker !== w) return;
     worker = undefined;
+    // Calls gathered for the next message are rejected below: they must not reach a new worker.
+    resetBatch();
     const error = new KafkaUnavailableError(`kafka: publisher thread stopped: ${cause.message}`, { cause });
     const all = [...pending.values()];
     pending.clear();
@@ -249,6 +251,11 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     }
     const { bytes, ends } = packUtf8(keys, values);
     const msg: ToWorker = { t: "publish", ids, abortable, counts, timeouts, topics, bytes, ends, headerIdx, headerSets };
+    resetBatch();
+    start().postMessage(msg, [bytes, ends.buffer as ArrayBuffer]);
+  }
+
+  function resetBatch(): void {
     ids = [];
     abortable = [];
     counts = [];
@@ -260,7 +267,6 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     headerIdx = [];
     headerSets = [];
     headerSetIndex = new Map();
-    start().postMessage(msg, [bytes, ends.buffer as ArrayBuffer]);
   }
 
   function publish(records: readonly PublishRecord[], opts?: AbortSignal | PublishOptions): Promise<void> {
@@ -299,6 +305,8 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     if (signal) {
       abortable.push(id);
       const onAbort = () => {
+        // Post the gathered calls first, so the worker knows this one when the abort arrives.
+        flush();
         worker?.postMessage({ t: "abort", id } satisfies ToWorker);
         settle(id, new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
       };

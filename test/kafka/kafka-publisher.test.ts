@@ -93,6 +93,20 @@ describe.each([
     expect(await topicEndOffset(bootstrap, topic)).toBe(N);
   }, 60_000);
 
+  it("aborting a queued publish rejects it and withdraws its record", async () => {
+    const topic = `user-behaviors-${uniqueTenant("pubabortq")}`;
+    await pub.ensureTopic(topic);
+    const N = 30_000;
+    const big = pub.publish(Array.from({ length: N }, (_, i) => rec(topic, i)));
+    const c = new AbortController();
+    const small = pub.publish([rec(topic, -1)], c.signal).catch((e: unknown) => e);
+    c.abort(new Error("caller gave up"));
+    expect(await small).toBeInstanceOf(KafkaUnavailableError);
+    await big;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await topicEndOffset(bootstrap, topic)).toBe(N);
+  }, 60_000);
+
   it("an aborted signal rejects at once without queuing", async () => {
     const topic = `user-behaviors-${uniqueTenant("pubabort")}`;
     await pub.ensureTopic(topic);
