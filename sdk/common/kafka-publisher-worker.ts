@@ -111,7 +111,10 @@ port.on("message", (m: ToWorker) => {
       break;
     case "ensureTopic":
       publisher.ensureTopic(m.topic).then(
-        () => port.postMessage({ t: "done", id: m.id, partitions: [[m.topic, publisher.partitionsOf(m.topic) ?? 0]] } satisfies FromWorker),
+        () => {
+          const count = publisher.partitionsOf(m.topic);
+          port.postMessage({ t: "done", id: m.id, partitions: count === undefined ? [] : [[m.topic, count]] } satisfies FromWorker);
+        },
         (error: unknown) => port.postMessage({ t: "done", id: m.id, error: toWire(error) } satisfies FromWorker),
       );
       break;
