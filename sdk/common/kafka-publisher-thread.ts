@@ -21,7 +21,7 @@
  * KafkaUnavailableError and the next call starts a new one.
  */
 import { Worker } from "node:worker_threads";
-import { KafkaUnavailableError, type KafkaPublisher, type KafkaPublisherOptions, type KafkaPublisherStats, type PublishOptions, type PublishRecord } from "./kafka-publisher.js";
+import { KafkaUnavailableError, publishAbortedError, publishOptionsOf, type KafkaPublisher, type KafkaPublisherOptions, type KafkaPublisherStats, type PublishOptions, type PublishRecord } from "./kafka-publisher.js";
 
 /** A serialisable error: KafkaUnavailableError is marked so it can be rebuilt as one. */
 export interface WireError {
@@ -160,6 +160,26 @@ export function workerEntry(parentExecArgv: readonly string[] = process.execArgv
   return { url, execArgv };
 }
 
+/** publish() calls gathered during one event-loop turn, in the shape the worker message needs. */
+interface Batch {
+  ids: number[];
+  abortable: number[];
+  counts: number[];
+  timeouts: number[];
+  /** performance.now() of each call with a bounded wait (0 without). */
+  starts: number[];
+  topics: string[];
+  keys: string[];
+  values: string[];
+  headerIdx: number[];
+  headerSets: Record<string, string>[];
+  headerSetIndex: Map<Record<string, string>, number>;
+}
+
+function emptyBatch(): Batch {
+  return { ids: [], abortable: [], counts: [], timeouts: [], starts: [], topics: [], keys: [], values: [], headerIdx: [], headerSets: [], headerSetIndex: new Map() };
+}
+
 /**
  * Creates a publisher whose producer runs on a worker thread. Same options, guarantees and
  * interface as {@link createKafkaPublisher}; `partitionsOf` answers from what the worker reported
@@ -176,18 +196,8 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
   let closed = false;
   let closing: Promise<void> | undefined;
 
-  // The batch being gathered this turn.
-  let ids: number[] = [];
-  let abortable: number[] = [];
-  let counts: number[] = [];
-  let timeouts: number[] = [];
-  let starts: number[] = [];
-  let topics: string[] = [];
-  let keys: string[] = [];
-  let values: string[] = [];
-  let headerIdx: number[] = [];
-  let headerSets: Record<string, string>[] = [];
-  let headerSetIndex = new Map<Record<string, string>, number>();
+  /** The calls gathered this turn. */
+  let batch = emptyBatch();
   let flushScheduled = false;
 
   function start(): Worker {
@@ -206,7 +216,7 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     if (worker !== w) return;
     worker = undefined;
     // Calls gathered for the next message are rejected below: they must not reach a new worker.
-    resetBatch();
+    batch = emptyBatch();
     const error = new KafkaUnavailableError(`kafka: publisher thread stopped: ${cause.message}`, { cause });
     const all = [...pending.values()];
     pending.clear();
@@ -243,72 +253,57 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
 
   function flush(): void {
     flushScheduled = false;
-    if (ids.length === 0) return;
+    if (batch.ids.length === 0) return;
+    const b = batch;
+    batch = emptyBatch();
     const now = performance.now();
-    for (let i = 0; i < timeouts.length; i++) {
+    for (let i = 0; i < b.timeouts.length; i++) {
       // The bounded wait counts from the caller's publish(), not from when the worker sees it.
-      if (timeouts[i] >= 0) timeouts[i] = Math.max(1, timeouts[i] - (now - starts[i]));
+      if (b.timeouts[i] >= 0) b.timeouts[i] = Math.max(1, b.timeouts[i] - (now - b.starts[i]));
     }
-    const { bytes, ends } = packUtf8(keys, values);
-    const msg: ToWorker = { t: "publish", ids, abortable, counts, timeouts, topics, bytes, ends, headerIdx, headerSets };
-    resetBatch();
+    const { bytes, ends } = packUtf8(b.keys, b.values);
+    const msg: ToWorker = { t: "publish", ids: b.ids, abortable: b.abortable, counts: b.counts, timeouts: b.timeouts, topics: b.topics, bytes, ends, headerIdx: b.headerIdx, headerSets: b.headerSets };
     start().postMessage(msg, [bytes, ends.buffer as ArrayBuffer]);
-  }
-
-  function resetBatch(): void {
-    ids = [];
-    abortable = [];
-    counts = [];
-    timeouts = [];
-    starts = [];
-    topics = [];
-    keys = [];
-    values = [];
-    headerIdx = [];
-    headerSets = [];
-    headerSetIndex = new Map();
   }
 
   function publish(records: readonly PublishRecord[], opts?: AbortSignal | PublishOptions): Promise<void> {
     if (closed) return Promise.reject(new Error("kafka: publisher is closed"));
     if (records.length === 0) return Promise.resolve();
-    const signal = opts instanceof AbortSignal ? opts : opts?.signal;
-    const timeoutMs = opts instanceof AbortSignal ? undefined : opts?.timeoutMs;
-    if (signal?.aborted) {
-      return Promise.reject(new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
-    }
+    const { signal, timeoutMs } = publishOptionsOf(opts);
+    if (signal?.aborted) return Promise.reject(publishAbortedError(signal.reason));
     let id = 0;
     const promise = new Promise<void>((resolve, reject) => {
       id = track({ resolve, reject });
     });
-    ids.push(id);
-    counts.push(records.length);
-    timeouts.push(timeoutMs ?? -1);
-    starts.push(timeoutMs === undefined ? 0 : performance.now());
+    const b = batch;
+    b.ids.push(id);
+    b.counts.push(records.length);
+    b.timeouts.push(timeoutMs ?? -1);
+    b.starts.push(timeoutMs === undefined ? 0 : performance.now());
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      topics.push(r.topic);
-      keys.push(r.key);
-      values.push(r.value);
+      b.topics.push(r.topic);
+      b.keys.push(r.key);
+      b.values.push(r.value);
       const h = r.headers;
-      if (h === undefined) headerIdx.push(-1);
+      if (h === undefined) b.headerIdx.push(-1);
       else {
         // Callers share one headers object across records (schema version): sent once per message.
-        let k = headerSetIndex.get(h);
+        let k = b.headerSetIndex.get(h);
         if (k === undefined) {
-          k = headerSets.push(h) - 1;
-          headerSetIndex.set(h, k);
+          k = b.headerSets.push(h) - 1;
+          b.headerSetIndex.set(h, k);
         }
-        headerIdx.push(k);
+        b.headerIdx.push(k);
       }
     }
     if (signal) {
-      abortable.push(id);
+      b.abortable.push(id);
       const onAbort = () => {
         // Post the gathered calls first, so the worker knows this one when the abort arrives.
         flush();
         worker?.postMessage({ t: "abort", id } satisfies ToWorker);
-        settle(id, new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
+        settle(id, publishAbortedError(signal.reason));
       };
       signal.addEventListener("abort", onAbort, { once: true });
       void promise.then(

@@ -196,6 +196,16 @@ export interface PublishOptions {
 
 const noop = (): void => {};
 
+/** The error of a publish whose bounded wait elapsed or whose signal aborted. */
+export function publishAbortedError(cause?: unknown): KafkaUnavailableError {
+  return new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", cause === undefined ? undefined : { cause });
+}
+
+/** The signal and bounded wait of publish()'s second argument (an AbortSignal or PublishOptions). */
+export function publishOptionsOf(opts: AbortSignal | PublishOptions | undefined): { signal?: AbortSignal; timeoutMs?: number } {
+  return opts instanceof AbortSignal ? { signal: opts } : { signal: opts?.signal, timeoutMs: opts?.timeoutMs };
+}
+
 /** Below this many bytes a produce batch is gzipped synchronously (see {@link installSmallGzipSync}). */
 export const SYNC_GZIP_MAX_BYTES = 64 * 1024;
 
@@ -416,9 +426,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     return p;
   }
 
-  function timeoutError(): KafkaUnavailableError {
-    return new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)");
-  }
+  const timeoutError = (): KafkaUnavailableError => publishAbortedError();
 
   function fail(call: PendingCall, error: unknown): void {
     if (call.settled) return;
@@ -598,11 +606,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   function publish(records: readonly PublishRecord[], opts?: AbortSignal | PublishOptions): Promise<void> {
     if (closed) return Promise.reject(new Error("kafka: publisher is closed"));
     if (records.length === 0) return Promise.resolve();
-    const signal = opts instanceof AbortSignal ? opts : opts?.signal;
-    const timeoutMs = opts instanceof AbortSignal ? undefined : opts?.timeoutMs;
-    if (signal?.aborted) {
-      return Promise.reject(new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
-    }
+    const { signal, timeoutMs } = publishOptionsOf(opts);
+    if (signal?.aborted) return Promise.reject(publishAbortedError(signal.reason));
     let allReady = true;
     let last = "";
     for (const r of records) {
@@ -621,7 +626,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     });
     if (timeoutMs !== undefined) addDeadline(call, timeoutMs);
     if (signal) {
-      const onAbort = () => fail(call, new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", { cause: signal.reason }));
+      const onAbort = () => fail(call, publishAbortedError(signal.reason));
       signal.addEventListener("abort", onAbort, { once: true });
       void promise.then(
         () => signal.removeEventListener("abort", onAbort),
