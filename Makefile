@@ -10,8 +10,7 @@ setup:
 
 ## Regenerate all of gen/ from the protos with the pinned buf and our plugins.
 generate: setup
-	@$(ENV) rm -rf gen && buf generate --template buf.gen.bootstrap.yaml && buf generate
-	@echo "generated: $$(find gen -type f | wc -l) files"
+	@./scripts/generate.sh
 
 lint: setup
 	@$(ENV) buf lint && buf format --diff --exit-code

@@ -14,7 +14,7 @@ buf format --diff --exit-code
 echo "== buf breaking"
 ./scripts/buf-breaking.sh "${BREAKING_AGAINST:-HEAD~1}"
 echo "== gen/ is up to date"
-rm -rf gen && buf generate --template buf.gen.bootstrap.yaml && buf generate
+./scripts/generate.sh
 git add -N gen
 if ! git diff --exit-code --stat -- gen; then
   echo "gen/ is stale: run 'make generate' and commit the result" >&2
