@@ -7,6 +7,8 @@ import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from 
 import type { OpenApiDocument, SchemaObject } from "./openapi.js";
 import { plugin } from "./plugin.js";
 import { plugin as templatesPlugin } from "../templates/plugin.js";
+import { plugin as jsonschemaPlugin } from "../jsonschema/plugin.js";
+import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 
 const testdata = "codegen/openapi/testdata";
 
@@ -42,6 +44,56 @@ function checkExamples(doc: OpenApiDocument) {
   }
 }
 
+type Json = { [key: string]: unknown };
+
+/**
+ * The request-variant JSON Schema (what the API accepts) of every message and enum, by full
+ * name: the roots and $defs of the JSON Schema plugin's `<full name>.schema.json` files.
+ */
+function requestSchemas(files: Map<string, string>): Map<string, Json> {
+  const out = new Map<string, Json>();
+  const add = (name: string, schema: Json) => {
+    const prev = out.get(name);
+    if (prev) expect(schema, `${name} differs between schema files`).toEqual(prev);
+    out.set(name, schema);
+  };
+  for (const [file, text] of files) {
+    if (!file.endsWith(".schema.json") || /\.(strict|kafka)\.schema\.json$/.test(file)) continue;
+    const { $schema: _s, $id: _i, $defs, ...root } = JSON.parse(text) as Json;
+    add(String(root.title), root);
+    for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, Json>)) add(name, def);
+  }
+  return out;
+}
+
+/** A copy of `schema` with every `$ref` mapped by `ref`. */
+function mapRefs(schema: unknown, ref: (r: string) => string): unknown {
+  if (Array.isArray(schema)) return schema.map((x) => mapRefs(x, ref));
+  if (schema === null || typeof schema !== "object") return schema;
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? ref(v) : mapRefs(v, ref)]));
+}
+
+/**
+ * Every component schema is the request-variant JSON Schema of its message or enum, with
+ * `#/$defs/<full name>` refs written as `#/components/schemas/<component>`.
+ */
+function expectComponentsAreRequestSchemas(doc: OpenApiDocument, jsonSchemaFiles: Map<string, string>) {
+  const schemas = requestSchemas(jsonSchemaFiles);
+  const components = Object.entries(doc.components.schemas);
+  expect(components.length).toBeGreaterThan(0);
+  const componentOf = new Map(components.map(([name, s]) => [s.title, name]));
+  for (const [name, component] of components) {
+    const expected = schemas.get(String(component.title));
+    expect(expected, `component ${name} (title ${String(component.title)}) has no request JSON Schema`).toBeDefined();
+    const rewritten = mapRefs(expected, (r) => {
+      const target = componentOf.get(r.replace(/^#\/\$defs\//, ""));
+      expect(target, `${name}: ${r} has no component`).toBeDefined();
+      return `#/components/schemas/${target}`;
+    });
+    expect(component, `component ${name}`).toEqual(rewritten);
+  }
+}
+
 describe("protoc-gen-tracking-openapi golden", () => {
   const files = runPlugin(plugin, fixtureRequest(`${testdata}/protos`));
   const doc = JSON.parse(files.get("openapi.json")!) as OpenApiDocument;
@@ -56,6 +108,10 @@ describe("protoc-gen-tracking-openapi golden", () => {
   it("is a valid OpenAPI 3.1 document", async () => {
     await expectValidOpenApi(doc);
     checkExamples(doc);
+  });
+
+  it("has the request JSON Schema of each message and enum as its component", () => {
+    expectComponentsAreRequestSchemas(doc, runPlugin(jsonschemaPlugin, fixtureRequest(`${testdata}/protos`)));
   });
 
   it("binds paths, verbs, additional bindings and params", () => {
@@ -180,6 +236,38 @@ describe("OpenAPI document of the real protos", () => {
     expect(templates.responses["200"].content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/ListTemplatesResponse" });
     const fromTemplate = doc.paths["/api/v1/tracking-configs/from-template"].post!;
     expect(fromTemplate.requestBody!.content["application/json"].example).toMatchObject({ template_id: "video" });
+  });
+
+  it("has the request JSON Schema of each message and enum as its component", () => {
+    expectComponentsAreRequestSchemas(doc, runPlugin(jsonschemaPlugin, repoRequest()));
+  });
+
+  it("accepts what the API accepts: BehaviorEvent's bounds and enums agree with gen/jsonschema", () => {
+    const request = JSON.parse(readFileSync(join(repoRoot, "gen/jsonschema/recommender.v1.BehaviorEvent.schema.json"), "utf8")) as {
+      $defs: Record<string, { enum?: string[]; properties?: Record<string, { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] }> }>;
+    };
+    const bounds = (s: { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] } | undefined) => {
+      const inner = s?.anyOf?.[0] ?? s;
+      return [inner?.minimum, inner?.maximum];
+    };
+    const rate = doc.components.schemas.VideoScenarioData.properties!.completion_rate;
+    expect(bounds(rate as Parameters<typeof bounds>[0])).toEqual(bounds(request.$defs["recommender.v1.VideoScenarioData"].properties!.completion_rate));
+    expect(doc.components.schemas.ActionType.enum!.length).toBe(request.$defs["recommender.v1.ActionType"].enum!.length);
+
+    // An event the server accepts (out-of-range rate and a proto enum name are warnings at most)
+    // must pass a client that validates against the OpenAPI document.
+    const event = {
+      tenant_id: "t1",
+      scenario_id: "vlog_feed",
+      user_id: "u1",
+      item_id: "v1",
+      action_type: "ACTION_TYPE_PLAY_END",
+      context: { device_type: "mobile" },
+      scenario_data: { video_data: { completion_rate: 1.5 } },
+    };
+    expect(validateBehaviorEvent(event, "request").filter((v) => v.severity === "error")).toEqual([]);
+    const validate = schemaValidator(doc)({ $ref: "#/components/schemas/BehaviorEvent" });
+    expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it("describes the generated scenario templates (GET /api/v1/tracking-configs/templates)", () => {
