@@ -9,12 +9,9 @@
  * server accepts, so a client generated from this document accepts every request the server
  * does; responses are in it too (the server writes wire enum names, a subset).
  */
-import type { DescEnum, DescExtension, DescField, DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
-import { getOption, hasOption } from "@bufbuild/protobuf";
-import type { GenExtension } from "@bufbuild/protobuf/codegenv2";
-import type { MethodOptions } from "@bufbuild/protobuf/wkt";
+import type { DescEnum, DescField, DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
 import type { Schema } from "@bufbuild/protoplugin";
-import type { HttpRule } from "../../gen/es/google/api/http_pb.js";
+import { type HttpBinding, type HttpVerb, type PathTemplate, pathVariables, serviceHttpBindings } from "../common/http-rule.js";
 import { fileComment, firstSentence, leadingComment } from "../common/comments.js";
 import { type FieldModel, messageModel } from "../common/model.js";
 import { type JsonSchema, schemaDefs } from "../common/wire-schema.js";
@@ -70,7 +67,8 @@ export interface OperationObject {
   "x-rpc": string;
 }
 
-export type HttpMethod = "get" | "put" | "post" | "delete" | "patch";
+/** The HTTP methods of google.api.http, which are OpenAPI's path item keys. */
+export type HttpMethod = HttpVerb;
 
 export interface OpenApiDocument {
   openapi: "3.1.0";
@@ -86,75 +84,36 @@ export const baseUrlPlaceholder = "$BASE_URL";
 
 const httpMethods: readonly HttpMethod[] = ["get", "put", "post", "delete", "patch"];
 
-// --- Routes: the google.api.http bindings of the RPCs. ---
+// --- Routes: google.api.http, read by codegen/common/http-rule.ts. ---
 
-/** One HTTP binding of an RPC. */
-export interface Binding {
-  method: DescMethod;
-  verb: HttpMethod;
-  /** OpenAPI path, `{field}` for path params. */
+/** An HTTP binding of an RPC with its OpenAPI path. */
+interface Route extends HttpBinding {
+  /** OpenAPI path, `{field.path}` for path params. */
   path: string;
   /** Field paths bound to the path, in order. */
   pathParams: string[];
-  body: string;
-  responseBody: string;
-  /** 0 for the main binding, then 1.. for additional_bindings. */
-  index: number;
 }
 
-/** The google.api.http extension as found in the request's descriptors (no generated code needed at run time). */
-function findHttpExtension(schema: Schema): GenExtension<MethodOptions, HttpRule> | undefined {
-  for (const file of schema.allFiles) {
-    for (const t of schema.typesInFile(file)) {
-      if (t.kind === "extension" && t.typeName === "google.api.http") return t as DescExtension as GenExtension<MethodOptions, HttpRule>;
-    }
-  }
-  return undefined;
-}
-
-function bindingsOf(method: DescMethod, rule: HttpRule, index: number): Binding[] {
-  const where = method.toString();
-  let verb: HttpMethod;
-  let template: string;
-  switch (rule.pattern.case) {
-    case "get":
-    case "put":
-    case "post":
-    case "delete":
-    case "patch":
-      verb = rule.pattern.case;
-      template = rule.pattern.value;
-      break;
-    case "custom":
-      throw new Error(`${where}: custom HTTP verbs are not supported by OpenAPI`);
-    default:
-      throw new Error(`${where}: google.api.http without a pattern`);
-  }
-  const pathParams: string[] = [];
-  const path = template.replace(/\{([^}=]+)(=[^}]*)?\}/g, (_, name: string) => {
-    pathParams.push(name);
-    return `{${name}}`;
+/**
+ * The OpenAPI path of a template: literals, `{field}` per variable, `:verb`. A variable
+ * matching anything but one segment, or a bare wildcard, has no OpenAPI form.
+ */
+export function openApiPath(t: PathTemplate, where: string): string {
+  const segments = t.segments.map((s) => {
+    if (s.kind === "literal") return s.value;
+    const single = s.kind === "variable" && s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
+    if (s.kind === "variable" && single) return `{${s.fieldPath}}`;
+    throw new Error(`${where}: path template ${t.source}: only single-segment variables ({field}) have an OpenAPI form`);
   });
-  const own: Binding = { method, verb, path, pathParams, body: rule.body, responseBody: rule.responseBody, index };
-  if (index > 0 && rule.additionalBindings.length > 0) throw new Error(`${where}: nested additional_bindings are not allowed`);
-  return [own, ...rule.additionalBindings.flatMap((b, i) => bindingsOf(method, b, i + 1))];
+  return `/${segments.join("/")}${t.verb !== undefined ? `:${t.verb}` : ""}`;
 }
 
 /** Every HTTP binding of the services in the files to generate, in declaration order. */
-export function httpBindings(schema: Schema): Binding[] {
-  const ext = findHttpExtension(schema);
-  if (!ext) return [];
-  const out: Binding[] = [];
-  for (const file of schema.files) {
-    for (const service of file.services) {
-      for (const method of service.methods) {
-        if (!hasOption(method, ext)) continue;
-        if (method.methodKind !== "unary") throw new Error(`${method.toString()}: only unary RPCs can have HTTP bindings`);
-        out.push(...bindingsOf(method, getOption(method, ext), 0));
-      }
-    }
-  }
-  return out;
+function routes(schema: Schema): Route[] {
+  return schema.files
+    .flatMap((f) => f.services)
+    .flatMap(serviceHttpBindings)
+    .map((b) => ({ ...b, path: openApiPath(b.template, b.method.toString()), pathParams: pathVariables(b.template) }));
 }
 
 // --- Schemas: components from the shared JSON Schema builder. ---
@@ -365,11 +324,11 @@ function parameter(name: string, where: "path" | "query", schema: SchemaObject):
 }
 
 /** The messages whose schemas an operation uses: its input (parameters, bodies) and its output. */
-function messagesOf(b: Binding): DescMessage[] {
+function messagesOf(b: Route): DescMessage[] {
   return [b.method.input, b.method.output];
 }
 
-function operationOf(b: Binding, components: Components, service: DescService): OperationObject {
+function operationOf(b: Route, components: Components, service: DescService): OperationObject {
   const { method } = b;
   const input = method.input;
   const where = `${method.toString()} (${b.verb.toUpperCase()} ${b.path})`;
@@ -407,7 +366,7 @@ function operationOf(b: Binding, components: Components, service: DescService): 
 
   let requestBody: OperationObject["requestBody"];
   let bodyExample: unknown;
-  if (b.body !== "") {
+  if (b.body !== undefined) {
     if (b.verb === "get" || b.verb === "delete") throw new Error(`${where}: ${b.verb.toUpperCase()} cannot have a body`);
     let schema: SchemaObject;
     let description: string;
@@ -459,7 +418,7 @@ function operationOf(b: Binding, components: Components, service: DescService): 
 
 /** Builds the OpenAPI document of the request's annotated services. */
 export function buildOpenApi(schema: Schema): OpenApiDocument {
-  const bindings = httpBindings(schema);
+  const bindings = routes(schema);
   const allTypes: (DescMessage | DescEnum)[] = [];
   for (const file of schema.allFiles) for (const t of schema.typesInFile(file)) if (t.kind === "message" || t.kind === "enum") allTypes.push(t);
   const components = new Components([...new Set(bindings.flatMap(messagesOf))], allTypes);

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
-import type { OpenApiDocument, SchemaObject } from "./openapi.js";
+import { parsePathTemplate } from "../common/http-rule.js";
+import { type OpenApiDocument, type SchemaObject, openApiPath } from "./openapi.js";
 import { plugin } from "./plugin.js";
 import { plugin as templatesPlugin } from "../templates/plugin.js";
 import { plugin as jsonschemaPlugin } from "../jsonschema/plugin.js";
@@ -93,6 +94,20 @@ function expectComponentsAreRequestSchemas(doc: OpenApiDocument, jsonSchemaFiles
     expect(component, `component ${name}`).toEqual(rewritten);
   }
 }
+
+describe("openApiPath", () => {
+  const path = (template: string) => openApiPath(parsePathTemplate(template, "T"), "Svc.Rpc");
+
+  it("writes literals, single-segment variables, a trailing slash and a custom verb", () => {
+    expect(path("/v1/things/{owner}/{item.id}:rename")).toBe("/v1/things/{owner}/{item.id}:rename");
+    expect(path("/v1/things/")).toBe("/v1/things/");
+    expect(path("/v1/things/{owner=*}")).toBe("/v1/things/{owner}");
+  });
+
+  it.each(["/v1/things/{owner=owners/*}", "/v1/things/{owner=**}", "/v1/*/things"])("rejects %s, which has no OpenAPI form", (template) => {
+    expect(() => path(template)).toThrow("Svc.Rpc: path template");
+  });
+});
 
 describe("protoc-gen-tracking-openapi golden", () => {
   const files = runPlugin(plugin, fixtureRequest(`${testdata}/protos`));
