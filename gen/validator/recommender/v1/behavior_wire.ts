@@ -129,7 +129,7 @@ export interface BehaviorContextWire {
   ip?: string;
 }
 /**
- * One tracked behavior. As a Kafka message it is the seed's JSON with snake_case names,
+ * One tracked behavior. As a Kafka message it is JSON with snake_case names,
  * enum values as wire names ("play_end", "mobile") and timestamps as JSON numbers.
  */
 export interface BehaviorEventWire {
