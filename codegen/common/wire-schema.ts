@@ -120,6 +120,61 @@ function withDoc(schema: JsonSchema, description: string): JsonSchema {
   return description ? { ...schema, description } : schema;
 }
 
+/** A check as prose, for rules a variant describes but does not enforce. */
+function checkText(c: Check): string {
+  switch (c.rule) {
+    case "required":
+      return "should be set";
+    case "range":
+      return c.min !== undefined && c.max !== undefined ? `${c.min} ≤ value ≤ ${c.max}` : c.min !== undefined ? `value ≥ ${c.min}` : `value ≤ ${c.max}`;
+    case "allowed_values":
+      return `one of ${c.values.map((v) => `\`${v}\``).join(", ")}`;
+    case "pattern":
+      return `matches \`${c.pattern}\``;
+    case "max_len":
+      return `at most ${c.max} characters`;
+    case "max_items":
+      return `at most ${c.max} items`;
+  }
+}
+
+/**
+ * A field's description: its comment, its unit, whether the server fills it, and the warning
+ * rules a variant leaves unenforced (so docs built on the request schema still show them).
+ */
+function fieldDescription(f: FieldModel, rules: VariantRules): string {
+  const comment = leadingComment(f.desc);
+  const parts = [comment];
+  if (f.rules?.unit) parts.push(`Unit: ${f.rules.unit}.`);
+  if (f.serverFilled && !/filled by the server/i.test(comment)) parts.push("Filled by the server when absent.");
+  if (rules.checks && !rules.warnings) {
+    // Value rules of a list or map apply to each element.
+    const each = (c: Check) => (f.cardinality !== "single" && c.rule !== "required" && c.rule !== "max_items" ? `each ${checkText(c)}` : checkText(c));
+    const advisory = f.checks.filter((c) => c.severity === "warning").map(each);
+    if (advisory.length > 0) parts.push(`Checked with a warning only (the value is still accepted): ${advisory.join("; ")}.`);
+  }
+  return parts.filter((s) => s !== "").join("\n\n");
+}
+
+/** An enum's description: its comment and each wire name with its value's comment. */
+function enumDescription(desc: DescEnum, protoEnumNames: boolean): string {
+  const values = enumModel(desc).values;
+  const list = values.map((v) => {
+    const value = desc.values.find((x) => x.name === v.protoName);
+    const comment = value ? leadingComment(value).replace(/\n/g, " ") : "";
+    return `- \`${v.wireName}\`${comment ? `: ${comment}` : ""}`;
+  });
+  const first = values[0];
+  const note = protoEnumNames && first ? `The proto names (e.g. \`${first.protoName}\`) are accepted too.` : "";
+  return [leadingComment(desc), list.join("\n"), note].filter((s) => s !== "").join("\n\n");
+}
+
+/** A message's description: its comment and its oneofs. */
+function messageDescription(model: MessageModel): string {
+  const oneofs = model.oneofs.map((o) => `At most one of: ${o.fields.map((f) => `\`${f.name}\``).join(", ")}.`);
+  return [leadingComment(model.desc), ...oneofs].filter((s) => s !== "").join("\n\n");
+}
+
 /** Builds self-contained schemas: one root message and every message/enum it reaches, under $defs. */
 class Builder {
   readonly defs = new Map<string, JsonSchema>();
@@ -139,7 +194,7 @@ class Builder {
   }
 
   enumSchema(desc: DescEnum): JsonSchema {
-    return withDoc({ title: this.title(desc), type: "string", enum: enumNames(desc, this.rules.protoEnumNames) }, leadingComment(desc));
+    return withDoc({ title: this.title(desc), type: "string", enum: enumNames(desc, this.rules.protoEnumNames) }, enumDescription(desc, this.rules.protoEnumNames));
   }
 
   message(desc: DescMessage): JsonSchema {
@@ -154,7 +209,7 @@ class Builder {
       if (req) required.push(f.name);
       const fs = this.field(f, req);
       // A description beside a bare $ref makes json-schema-to-typescript emit a copy of the type.
-      properties[f.name] = this.variant === "types" && fs.$ref !== undefined ? fs : withDoc(fs, leadingComment(f.desc));
+      properties[f.name] = this.variant === "types" && fs.$ref !== undefined ? fs : withDoc(fs, fieldDescription(f, this.rules));
     }
     if (this.rules.checks) {
       for (const oneof of model.oneofs) {
@@ -183,7 +238,7 @@ class Builder {
       }
     }
     const schema: JsonSchema = { title: this.title(desc) };
-    const doc = leadingComment(desc);
+    const doc = messageDescription(model);
     if (doc) schema.description = doc;
     schema.type = "object";
     schema.properties = properties;
@@ -288,14 +343,24 @@ export function messageSchema(desc: DescMessage, variant: SchemaVariant): JsonSc
  * json-schema-to-typescript): the root lists them all, $defs hold them.
  */
 export function wireTypesSchema(title: string, roots: (DescMessage | DescEnum)[]): JsonSchema {
-  const b = new Builder("types", variantRules.types);
-  const refs = roots.map((r) => b.ref(r));
+  const defs = schemaDefs(roots, "types");
   return {
     $schema: JSON_SCHEMA_DRAFT,
     title,
-    anyOf: refs,
-    $defs: Object.fromEntries([...b.defs].sort(([a], [b]) => a.localeCompare(b))),
+    anyOf: roots.map((r) => ({ $ref: `#/$defs/${defName(r)}` })),
+    $defs: Object.fromEntries(defs),
   };
+}
+
+/**
+ * The schemas of several messages and enums in a variant, and of every message and enum they
+ * reach, by full name and sorted by it; they refer to each other as `#/$defs/<full name>`.
+ * Each is the same object messageSchema puts under $defs (or at its root, without $schema/$id).
+ */
+export function schemaDefs(roots: (DescMessage | DescEnum)[], variant: SchemaVariant): Map<string, JsonSchema> {
+  const b = new Builder(variant, variantRules[variant]);
+  for (const r of roots) b.ref(r);
+  return new Map([...b.defs].sort(([x], [y]) => x.localeCompare(y)));
 }
 
 /** The TS name json-schema-to-typescript gives a message's or enum's wire type. */

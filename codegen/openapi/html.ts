@@ -37,12 +37,27 @@ function typeOf(s: SchemaObject): string {
     const n = refName(s.$ref);
     return `<a href="#${schemaAnchor(n)}">${esc(n)}</a>`;
   }
-  if (s.type === "array") return `array&lt;${s.items ? typeOf(s.items) : "any"}&gt;`;
-  if (s.type === "object" && s.additionalProperties && typeof s.additionalProperties === "object") {
-    return `map&lt;string, ${typeOf(s.additionalProperties)}&gt;`;
-  }
-  const t = Array.isArray(s.type) ? s.type.join(" | ") : (s.type ?? "any");
-  return esc(s.format ? `${t} (${s.format})` : t);
+  // Nullable refs and enums: `anyOf: [schema, {type: "null"}]`.
+  if (s.anyOf) return s.anyOf.map(typeOf).join(" | ");
+  const types = typesOf(s);
+  if (types.length === 0) return "any";
+  return types
+    .map((t) => {
+      if (t === "array") return `array&lt;${s.items ? typeOf(s.items) : "any"}&gt;`;
+      if (isMap(s) && t === "object" && typeof s.additionalProperties === "object") return `map&lt;string, ${typeOf(s.additionalProperties)}&gt;`;
+      return esc(t);
+    })
+    .join(" | ");
+}
+
+/** The JSON types a schema allows (`type` is a name or a list of names, e.g. `["string", "null"]`). */
+function typesOf(s: SchemaObject): string[] {
+  return Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+}
+
+/** Whether a schema is a proto map: an object whose values share one schema. */
+function isMap(s: SchemaObject): boolean {
+  return typesOf(s).includes("object") && typeof s.additionalProperties === "object";
 }
 
 /** Constraints of a schema (and of its items/values) as text. */
@@ -50,15 +65,21 @@ function constraintsOf(s: SchemaObject, prefix = ""): string[] {
   const out: string[] = [];
   const p = (x: string) => `${prefix}${x}`;
   if (s.enum) out.push(p(`one of: ${s.enum.map((v) => `<code>${esc(v)}</code>`).join(", ")}`));
-  if (s.minimum !== undefined && s.maximum !== undefined) out.push(p(`${s.minimum} ≤ value ≤ ${s.maximum}`));
-  else if (s.minimum !== undefined) out.push(p(`≥ ${s.minimum}`));
-  else if (s.maximum !== undefined) out.push(p(`≤ ${s.maximum}`));
+  // The bounds of the integer type itself (int32, uint32, JSON-safe int64) say nothing the type does not.
+  const min = s.minimum === -(2 ** 31) || s.minimum === -Number.MAX_SAFE_INTEGER ? undefined : s.minimum;
+  const max = s.maximum === 2 ** 31 - 1 || s.maximum === 2 ** 32 - 1 || s.maximum === Number.MAX_SAFE_INTEGER ? undefined : s.maximum;
+  if (min !== undefined && max !== undefined) out.push(p(`${min} ≤ value ≤ ${max}`));
+  else if (min !== undefined) out.push(p(`≥ ${min}`));
+  else if (max !== undefined) out.push(p(`≤ ${max}`));
+  if (s.minLength === 1) out.push(p("non-empty"));
+  else if (s.minLength !== undefined) out.push(p(`min length ${s.minLength}`));
   if (s.maxLength !== undefined) out.push(p(`max length ${s.maxLength}`));
   if (s.pattern) out.push(p(`pattern <code>${esc(s.pattern)}</code>`));
   if (s.maxItems !== undefined) out.push(p(`at most ${s.maxItems} items`));
-  if (s.maxProperties !== undefined) out.push(p(`at most ${s.maxProperties} ${s.type === "object" && s.additionalProperties ? "entries" : "properties"}`));
+  if (s.maxProperties !== undefined) out.push(p(`at most ${s.maxProperties} ${isMap(s) ? "entries" : "properties"}`));
   if (s.items) out.push(...constraintsOf(s.items, "each: "));
   if (s.additionalProperties && typeof s.additionalProperties === "object") out.push(...constraintsOf(s.additionalProperties, "each value: "));
+  for (const member of s.anyOf ?? []) out.push(...constraintsOf(member, prefix));
   return out;
 }
 
@@ -122,7 +143,7 @@ function operation(verb: HttpMethod, path: string, op: OperationObject): string 
 }
 
 function schemaSection(name: string, s: SchemaObject): string {
-  const body = s.type === "object" ? propertiesTable(s) : `<p>Type: ${typeOf(s)}</p>${s.enum ? `<div class="constraints">${constraintsOf(s).join("; ")}</div>` : ""}`;
+  const body = typesOf(s).includes("object") ? propertiesTable(s) : `<p>Type: ${typeOf(s)}</p>${s.enum ? `<div class="constraints">${constraintsOf(s).join("; ")}</div>` : ""}`;
   return `<section class="schema" id="${esc(schemaAnchor(name))}">\n<h3>${esc(name)}</h3>\n${prose(s.description)}\n${body}\n</section>`;
 }
 

@@ -1,24 +1,29 @@
 /**
  * Builds an OpenAPI 3.1 document from the google.api.http annotations of the services in a
- * protoc-plugin request. Schemas are the wire form of codegen/common/model.ts: snake_case
- * proto names, enums as wire names, int64 as JSON integers, constraints from our FieldRules
- * option, descriptions from proto comments.
+ * protoc-plugin request.
+ *
+ * Schemas are not derived here: every component is the request-variant JSON Schema of its
+ * message or enum, from the builder behind gen/jsonschema (codegen/common/wire-schema.ts),
+ * with `#/$defs/<full name>` refs written as `#/components/schemas/<name>`. OpenAPI 3.1 uses
+ * JSON Schema 2020-12, so the schemas carry over unchanged. The request variant is what the
+ * server accepts, so a client generated from this document accepts every request the server
+ * does; responses are in it too (the server writes wire enum names, a subset).
  */
-import type { DescEnum, DescExtension, DescField, DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
-import { getOption, hasOption } from "@bufbuild/protobuf";
-import type { GenExtension } from "@bufbuild/protobuf/codegenv2";
-import type { MethodOptions } from "@bufbuild/protobuf/wkt";
+import type { DescEnum, DescField, DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
 import type { Schema } from "@bufbuild/protoplugin";
-import type { HttpRule } from "../../gen/es/google/api/http_pb.js";
+import { type HttpBinding, type HttpVerb, type PathTemplate, pathVariables, serviceHttpBindings } from "../common/http-rule.js";
 import { fileComment, firstSentence, leadingComment } from "../common/comments.js";
-import { MAX_SAFE_INT, enumModel, messageModel, type FieldModel, type WireKind } from "../common/model.js";
-import type { FieldRules } from "../../gen/es/recommender/options/v1/options_pb.js";
+import { type FieldModel, messageModel } from "../common/model.js";
+import { type JsonSchema, schemaDefs } from "../common/wire-schema.js";
 
-/** A JSON Schema 2020-12 / OpenAPI 3.1 schema object (loosely typed). */
+/**
+ * A JSON Schema 2020-12 / OpenAPI 3.1 schema object: the keywords this module and html.ts
+ * read, typed; any other keyword of the shared builder passes through untyped.
+ */
 export interface SchemaObject {
   $ref?: string;
+  title?: string;
   type?: string | string[];
-  format?: string;
   description?: string;
   properties?: Record<string, SchemaObject>;
   required?: string[];
@@ -27,14 +32,14 @@ export interface SchemaObject {
   enum?: string[];
   minimum?: number;
   maximum?: number;
+  minLength?: number;
   maxLength?: number;
   pattern?: string;
   maxItems?: number;
   maxProperties?: number;
-  not?: SchemaObject;
   anyOf?: SchemaObject[];
   allOf?: SchemaObject[];
-  [key: `x-${string}`]: unknown;
+  [keyword: string]: unknown;
 }
 
 export interface ParameterObject {
@@ -45,19 +50,25 @@ export interface ParameterObject {
   schema: SchemaObject;
 }
 
+export interface MediaObject {
+  schema: SchemaObject;
+  example?: unknown;
+}
+
 export interface OperationObject {
   operationId: string;
   tags: string[];
   summary: string;
   description?: string;
   parameters?: ParameterObject[];
-  requestBody?: { required: boolean; description?: string; content: { "application/json": { schema: SchemaObject; example?: unknown } } };
-  responses: Record<string, { description: string; content?: { "application/json": { schema: SchemaObject } } }>;
+  requestBody?: { required: boolean; description?: string; content: { "application/json": MediaObject } };
+  responses: Record<string, { description: string; content?: { "application/json": MediaObject } }>;
   "x-codeSamples": { lang: string; label: string; source: string }[];
   "x-rpc": string;
 }
 
-export type HttpMethod = "get" | "put" | "post" | "delete" | "patch";
+/** The HTTP methods of google.api.http, which are OpenAPI's path item keys. */
+export type HttpMethod = HttpVerb;
 
 export interface OpenApiDocument {
   openapi: "3.1.0";
@@ -73,259 +84,183 @@ export const baseUrlPlaceholder = "$BASE_URL";
 
 const httpMethods: readonly HttpMethod[] = ["get", "put", "post", "delete", "patch"];
 
-/** The google.api.http extension as found in the request's descriptors (no generated code needed at run time). */
-function findHttpExtension(schema: Schema): GenExtension<MethodOptions, HttpRule> | undefined {
-  for (const file of schema.allFiles) {
-    for (const t of schema.typesInFile(file)) {
-      if (t.kind === "extension" && t.typeName === "google.api.http") return t as DescExtension as GenExtension<MethodOptions, HttpRule>;
-    }
-  }
-  return undefined;
-}
+// --- Routes: google.api.http, read by codegen/common/http-rule.ts. ---
 
-/** One HTTP binding of an RPC. */
-export interface Binding {
-  method: DescMethod;
-  verb: HttpMethod;
-  /** OpenAPI path, `{field}` for path params. */
+/** An HTTP binding of an RPC with its OpenAPI path. */
+interface Route extends HttpBinding {
+  /** OpenAPI path, `{field.path}` for path params. */
   path: string;
   /** Field paths bound to the path, in order. */
   pathParams: string[];
-  body: string;
-  responseBody: string;
-  /** 0 for the main binding, then 1.. for additional_bindings. */
-  index: number;
 }
 
-function bindingsOf(method: DescMethod, rule: HttpRule, index: number): Binding[] {
-  const where = method.toString();
-  let verb: HttpMethod;
-  let template: string;
-  switch (rule.pattern.case) {
-    case "get":
-    case "put":
-    case "post":
-    case "delete":
-    case "patch":
-      verb = rule.pattern.case;
-      template = rule.pattern.value;
-      break;
-    case "custom":
-      throw new Error(`${where}: custom HTTP verbs are not supported by OpenAPI`);
-    default:
-      throw new Error(`${where}: google.api.http without a pattern`);
-  }
-  const pathParams: string[] = [];
-  const path = template.replace(/\{([^}=]+)(=[^}]*)?\}/g, (_, name: string) => {
-    pathParams.push(name);
-    return `{${name}}`;
+/**
+ * The OpenAPI path of a template: literals, `{field}` per variable, `:verb`. A variable
+ * matching anything but one segment, or a bare wildcard, has no OpenAPI form.
+ */
+export function openApiPath(t: PathTemplate, where: string): string {
+  const segments = t.segments.map((s) => {
+    if (s.kind === "literal") return s.value;
+    const single = s.kind === "variable" && s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
+    if (s.kind === "variable" && single) return `{${s.fieldPath}}`;
+    throw new Error(`${where}: path template ${t.source}: only single-segment variables ({field}) have an OpenAPI form`);
   });
-  const own: Binding = { method, verb, path, pathParams, body: rule.body, responseBody: rule.responseBody, index };
-  if (index > 0 && rule.additionalBindings.length > 0) throw new Error(`${where}: nested additional_bindings are not allowed`);
-  return [own, ...rule.additionalBindings.flatMap((b, i) => bindingsOf(method, b, i + 1))];
+  return `/${segments.join("/")}${t.verb !== undefined ? `:${t.verb}` : ""}`;
 }
 
 /** Every HTTP binding of the services in the files to generate, in declaration order. */
-export function httpBindings(schema: Schema): Binding[] {
-  const ext = findHttpExtension(schema);
-  if (!ext) return [];
-  const out: Binding[] = [];
-  for (const file of schema.files) {
-    for (const service of file.services) {
-      for (const method of service.methods) {
-        if (!hasOption(method, ext)) continue;
-        if (method.methodKind !== "unary") throw new Error(`${method.toString()}: only unary RPCs can have HTTP bindings`);
-        out.push(...bindingsOf(method, getOption(method, ext), 0));
-      }
-    }
-  }
-  return out;
+function routes(schema: Schema): Route[] {
+  return schema.files
+    .flatMap((f) => f.services)
+    .flatMap(serviceHttpBindings)
+    .map((b) => ({ ...b, path: openApiPath(b.template, b.method.toString()), pathParams: pathVariables(b.template) }));
 }
+
+// --- Schemas: components from the shared JSON Schema builder. ---
+
+const fieldMaskTypeName = "google.protobuf.FieldMask";
 
 function fieldByPath(message: DescMessage, path: string): DescField {
   let m = message;
   const parts = path.split(".");
-  for (let i = 0; i < parts.length; i++) {
-    const f = m.fields.find((x) => x.name === parts[i]);
+  for (const [i, part] of parts.entries()) {
+    const f = m.fields.find((x) => x.name === part);
     if (!f) throw new Error(`${message.typeName} has no field ${path}`);
     if (i === parts.length - 1) return f;
-    if (f.fieldKind !== "message") throw new Error(`${message.typeName}.${path}: ${parts[i]} is not a message`);
+    if (f.fieldKind !== "message") throw new Error(`${message.typeName}.${path}: ${part} is not a message`);
     m = f.message;
   }
   throw new Error(`empty field path`);
 }
 
-const wktSchemas: Record<string, () => SchemaObject> = {
-  "google.protobuf.Struct": () => ({ type: "object" }),
-  "google.protobuf.Value": () => ({ description: "Any JSON value." }),
-  "google.protobuf.ListValue": () => ({ type: "array", items: {} }),
-  "google.protobuf.FieldMask": () => ({ type: "string", description: "Comma-separated field names, e.g. \"description,optional_fields\"." }),
-  "google.protobuf.Timestamp": () => ({ type: "string", format: "date-time" }),
-  "google.protobuf.Duration": () => ({ type: "string", pattern: "^-?[0-9]+(\\.[0-9]+)?s$" }),
-  "google.protobuf.Empty": () => ({ type: "object" }),
-};
+function isFieldMask(f: FieldModel): boolean {
+  return f.value.kind === "message" && f.value.message.typeName === fieldMaskTypeName;
+}
 
-/** Builds component schemas on demand, naming each message and enum once. */
-class SchemaBuilder {
-  readonly components: Record<string, SchemaObject> = {};
+/** A copy of a JSON value with every `$ref` string mapped. */
+function mapRefs(value: unknown, ref: (r: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((x) => mapRefs(x, ref));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? ref(v) : mapRefs(v, ref)]));
+}
+
+/** A parameter's schema: the field's schema without `null` (a path or query string is never null). */
+function nonNull(s: SchemaObject): SchemaObject {
+  if (Array.isArray(s.type)) {
+    const types = s.type.filter((t) => t !== "null");
+    return { ...s, type: types.length === 1 && types[0] !== undefined ? types[0] : types };
+  }
+  const members = s.anyOf?.filter((m) => m.type !== "null");
+  if (s.anyOf && members?.length === 1 && members[0]) {
+    const { anyOf: _, ...rest } = s;
+    return { ...members[0], ...rest };
+  }
+  return s;
+}
+
+/** Every `$ref` string in a JSON value. */
+function refsIn(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const x of value) refsIn(x, out);
+  else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "$ref" && typeof v === "string") out.push(v);
+      else refsIn(v, out);
+    }
+  }
+  return out;
+}
+
+const componentPrefix = "#/components/schemas/";
+
+/**
+ * The request schemas of the messages an API uses, as components. Components are named by
+ * short name, or by full name when short names collide; only the ones the document refers to
+ * (directly or through other components) are kept.
+ */
+class Components {
+  private readonly defs: Map<string, JsonSchema>;
+  /** Component name by full type name, and back. */
   private readonly names = new Map<string, string>();
-  private readonly pending: (() => void)[] = [];
+  private readonly typeNames = new Map<string, string>();
 
-  constructor(private readonly allTypes: (DescMessage | DescEnum)[]) {}
-
-  /** Component name: the short name, or the full name when short names collide. */
-  nameOf(desc: DescMessage | DescEnum, suffix = ""): string {
-    const key = desc.typeName + suffix;
-    const known = this.names.get(key);
-    if (known) return known;
-    const clash = this.allTypes.some((t) => t.name === desc.name && t.typeName !== desc.typeName);
-    const name = (clash ? desc.typeName : desc.name) + suffix;
-    this.names.set(key, name);
-    return name;
-  }
-
-  /** A $ref to a message's component (or the inline schema of a well-known type). */
-  message(desc: DescMessage, partial = false): SchemaObject {
-    const wkt = wktSchemas[desc.typeName];
-    if (wkt) return wkt();
-    const suffix = partial ? "Update" : "";
-    const name = this.nameOf(desc, suffix);
-    if (!(name in this.components)) {
-      this.components[name] = {};
-      this.pending.push(() => {
-        this.components[name] = this.messageSchema(desc, { partial });
-      });
+  constructor(roots: DescMessage[], allTypes: (DescMessage | DescEnum)[]) {
+    this.defs = schemaDefs(roots, "request");
+    for (const t of allTypes) {
+      const clash = allTypes.some((o) => o.name === t.name && o.typeName !== t.typeName);
+      const name = clash ? t.typeName : t.name;
+      this.names.set(t.typeName, name);
+      this.typeNames.set(name, t.typeName);
     }
-    return { $ref: `#/components/schemas/${name}` };
   }
 
-  enumRef(desc: DescEnum): SchemaObject {
-    const name = this.nameOf(desc);
-    if (!(name in this.components)) this.components[name] = this.enumSchema(desc);
-    return { $ref: `#/components/schemas/${name}` };
+  /** A $ref to a message's component. */
+  ref(desc: DescMessage): SchemaObject {
+    return { $ref: `${componentPrefix}${this.nameOf(desc.typeName)}` };
   }
 
-  /** Completes every referenced component. */
-  finish(): Record<string, SchemaObject> {
-    while (this.pending.length > 0) this.pending.shift()!();
-    return Object.fromEntries(Object.entries(this.components).sort(([a], [b]) => a.localeCompare(b)));
+  /** A message's schema for use inline, without its title (the caller adapts it to its binding). */
+  inline(desc: DescMessage): SchemaObject {
+    const { title: _, ...rest } = this.convert(this.def(desc.typeName));
+    return rest;
   }
 
-  private enumSchema(desc: DescEnum): SchemaObject {
-    const model = enumModel(desc);
-    const lines = model.values.map((v) => {
-      const comment = leadingComment(desc.values.find((x) => x.number === v.number)!);
-      return `- \`${v.wireName}\`${comment ? `: ${comment.replace(/\n/g, " ")}` : ""}`;
-    });
-    const description = [leadingComment(desc), lines.join("\n"), `Requests may also use the proto names (e.g. \`${model.values[0]?.protoName ?? ""}\`).`]
-      .filter((s) => s !== "")
-      .join("\n\n");
-    return { type: "string", enum: model.values.map((v) => v.wireName), description };
+  /** The schema of one field of a message, with its description. */
+  field(f: DescField): SchemaObject {
+    const s = this.inline(f.parent).properties?.[f.name];
+    if (!s) throw new Error(`${f.toString()}: no schema`);
+    return s;
   }
 
-  /**
-   * The object schema of a message. `omit`: fields left out (path params);
-   * `partial`: no required fields (update bodies).
-   */
-  messageSchema(desc: DescMessage, opts: { omit?: string[]; partial?: boolean; description?: string } = {}): SchemaObject {
-    const model = messageModel(desc);
-    const fields = model.fields.filter((f) => !opts.omit?.includes(f.name));
-    const properties: Record<string, SchemaObject> = {};
-    const required: string[] = [];
-    for (const f of fields) {
-      properties[f.name] = this.field(f);
-      if (!opts.partial && f.rules?.required && !f.serverFilled) required.push(f.name);
+  /** The components that `paths` refers to, directly or through other components, by name. */
+  referencedBy(paths: unknown): Record<string, SchemaObject> {
+    const out = new Map<string, SchemaObject>();
+    const pending = refsIn(paths);
+    for (let ref = pending.pop(); ref !== undefined; ref = pending.pop()) {
+      const name = ref.slice(componentPrefix.length);
+      if (out.has(name)) continue;
+      const schema = this.convert(this.def(this.typeNames.get(name) ?? name));
+      out.set(name, schema);
+      pending.push(...refsIn(schema));
     }
-    const out: SchemaObject = { type: "object" };
-    const description = opts.description ?? leadingComment(desc);
-    const notes: string[] = [];
-    if (opts.partial) notes.push("Partial: only the fields present (or named in update_mask) change.");
-    const constraints: SchemaObject[] = [];
-    for (const oneof of model.oneofs) {
-      const members = oneof.fields.map((f) => f.name).filter((n) => n in properties);
-      if (members.length < 2) continue;
-      notes.push(`At most one of: ${members.map((m) => `\`${m}\``).join(", ")}.`);
-      if (members.length === fields.length) {
-        out.maxProperties = 1;
-      } else {
-        const pairs: SchemaObject[] = [];
-        for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) pairs.push({ required: [members[i], members[j]] });
-        constraints.push({ not: { anyOf: pairs } });
-      }
-    }
-    const text = [description, ...notes].filter((s) => s !== "").join("\n\n");
-    if (text) out.description = text;
-    out.properties = properties;
-    if (required.length > 0) out.required = required;
-    if (constraints.length === 1) Object.assign(out, constraints[0]);
-    else if (constraints.length > 1) out.allOf = constraints;
-    return out;
+    return Object.fromEntries([...out].sort(([a], [b]) => a.localeCompare(b)));
   }
 
-  /** The schema of one field, with its comment, unit and constraints. */
-  field(f: FieldModel): SchemaObject {
-    const rules = f.rules;
-    let schema: SchemaObject;
-    if (f.cardinality === "list") {
-      schema = { type: "array", items: this.value(f.value, rules) };
-      if (rules?.maxItems !== undefined) schema.maxItems = rules.maxItems;
-    } else if (f.cardinality === "map") {
-      schema = { type: "object", additionalProperties: this.value(f.value, rules) };
-      if (rules?.maxItems !== undefined) schema.maxProperties = rules.maxItems;
-    } else {
-      schema = this.value(f.value, rules);
-    }
-    // proto3 `optional` scalars: JSON null means "not set" (e.g. FieldSpec.min_value in templates).
-    if (f.cardinality === "single" && f.desc.proto.proto3Optional && typeof schema.type === "string") {
-      schema = { ...schema, type: [schema.type, "null"] };
-    }
-    const comment = leadingComment(f.desc);
-    const parts = [comment];
-    if (rules?.unit) parts.push(`Unit: ${rules.unit}.`);
-    if (f.serverFilled && !/filled by the server/i.test(comment)) parts.push("Filled by the server when absent.");
-    if (schema.description) parts.push(schema.description);
-    const description = parts.filter((s) => s !== "").join("\n\n");
-    // A description next to $ref is fine in OpenAPI 3.1 (JSON Schema 2020-12).
-    const { description: _, ...rest } = schema;
-    const out: SchemaObject = description ? { description, ...rest } : rest;
-    if (rules?.unit) out["x-unit"] = rules.unit;
-    return out;
+  private def(typeName: string): JsonSchema {
+    const d = this.defs.get(typeName);
+    if (!d) throw new Error(`no JSON Schema for ${typeName}`);
+    return d;
   }
 
-  private value(kind: WireKind, rules: FieldRules | undefined): SchemaObject {
-    switch (kind.kind) {
-      case "string": {
-        const s: SchemaObject = { type: "string" };
-        if (rules?.allowedValues.length) s.enum = [...rules.allowedValues];
-        if (rules?.pattern) s.pattern = rules.pattern;
-        if (rules?.maxLen !== undefined) s.maxLength = rules.maxLen;
-        return s;
-      }
-      case "bool":
-        return { type: "boolean" };
-      case "integer": {
-        const s: SchemaObject = { type: "integer", format: kind.int64 ? (kind.min < 0 ? "int64" : "uint64") : kind.min < 0 ? "int32" : "uint32" };
-        const min = rules?.min ?? (kind.int64 || kind.min === 0 ? kind.min : undefined);
-        const max = rules?.max ?? (kind.int64 ? MAX_SAFE_INT : undefined);
-        if (min !== undefined) s.minimum = min;
-        if (max !== undefined) s.maximum = max;
-        return s;
-      }
-      case "number": {
-        const s: SchemaObject = { type: "number", format: "double" };
-        if (rules?.min !== undefined) s.minimum = rules.min;
-        if (rules?.max !== undefined) s.maximum = rules.max;
-        return s;
-      }
-      case "enum":
-        return this.enumRef(kind.enum.desc);
-      case "message":
-        return this.message(kind.message);
-      case "struct":
-        return wktSchemas["google.protobuf.Struct"]();
-    }
+  private nameOf(typeName: string): string {
+    return this.names.get(typeName) ?? typeName;
+  }
+
+  /** The OpenAPI form of a builder schema: the same keywords, component refs. */
+  private convert(s: JsonSchema): SchemaObject {
+    // The builder's output is JSON Schema 2020-12, which SchemaObject types loosely.
+    return mapRefs(s, (r) => `${componentPrefix}${this.nameOf(r.replace(/^#\/\$defs\//, ""))}`) as SchemaObject;
   }
 }
+
+/** A body schema without the fields bound to the path. */
+function withoutFields(s: SchemaObject, desc: DescMessage, omit: string[], where: string): SchemaObject {
+  for (const name of omit) {
+    if (messageModel(desc).oneofs.some((o) => o.fields.some((f) => f.name === name))) throw new Error(`${where}: path parameter ${name} is in a oneof`);
+  }
+  const properties = Object.fromEntries(Object.entries(s.properties ?? {}).filter(([k]) => !omit.includes(k)));
+  const required = (s.required ?? []).filter((k) => !omit.includes(k));
+  const { required: _, ...rest } = s;
+  return { ...rest, properties, ...(required.length > 0 ? { required } : {}) };
+}
+
+/** An update body: no field is required, the mask (or the keys present) says what changes. */
+function partial(s: SchemaObject, mask: string): SchemaObject {
+  const { required: _, description, ...rest } = s;
+  const note = `Partial: only the fields present (or named in \`${mask}\`) change.`;
+  return { ...(description ? { description: `${description}\n\n${note}` } : { description: note }), ...rest };
+}
+
+// --- Examples: request bodies and query strings for the curl samples. ---
 
 /** An example value of a message for request bodies: its required fields, or its scalar fields when none is required. */
 export function exampleOf(desc: DescMessage, omit: string[] = [], depth = 0): Record<string, unknown> {
@@ -357,7 +292,7 @@ function exampleValue(f: FieldModel, depth: number): unknown {
     case "enum":
       return f.value.enum.values[0]?.wireName;
     case "message":
-      return depth > 3 || wktSchemas[f.value.message.typeName] ? undefined : exampleOf(f.value.message, [], depth + 1);
+      return depth > 3 || f.value.message.typeName.startsWith("google.protobuf.") ? undefined : exampleOf(f.value.message, [], depth + 1);
     case "struct":
       return {};
   }
@@ -380,115 +315,113 @@ function curlExample(verb: HttpMethod, path: string, query: Record<string, unkno
   return lines.join(" \\\n");
 }
 
-function operationOf(b: Binding, builder: SchemaBuilder, service: DescService): OperationObject {
+// --- Operations. ---
+
+/** A parameter from a field's schema: its description moves up to the parameter. */
+function parameter(name: string, where: "path" | "query", schema: SchemaObject): ParameterObject {
+  const { description, ...rest } = nonNull(schema);
+  return { name, in: where, required: where === "path", ...(description ? { description } : {}), schema: rest };
+}
+
+/** The messages whose schemas an operation uses: its input (parameters, bodies) and its output. */
+function messagesOf(b: Route): DescMessage[] {
+  return [b.method.input, b.method.output];
+}
+
+function operationOf(b: Route, components: Components, service: DescService): OperationObject {
   const { method } = b;
   const input = method.input;
   const where = `${method.toString()} (${b.verb.toUpperCase()} ${b.path})`;
   const comment = leadingComment(method);
-  const op: OperationObject = {
-    operationId: `${service.name}_${method.name}${b.index > 0 ? `_${b.index}` : ""}`,
-    tags: [service.name],
-    summary: firstSentence(comment) || method.name,
-    responses: {},
-    "x-codeSamples": [],
-    "x-rpc": `${service.typeName}/${method.name}`,
-  };
-  if (comment && comment !== op.summary) op.description = comment;
+  const summary = firstSentence(comment) || method.name;
 
-  const pathFields = b.pathParams.map((p) => {
+  const parameters: ParameterObject[] = b.pathParams.map((p) => {
     const f = fieldByPath(input, p);
     if (f.fieldKind !== "scalar" && f.fieldKind !== "enum") throw new Error(`${where}: path parameter ${p} must be a scalar`);
-    return f;
+    return parameter(p, "path", components.field(f));
   });
-  const topPath = b.pathParams.map((p) => p.split(".")[0]);
-  const parameters: ParameterObject[] = pathFields.map((f, i) => {
-    const schema = builder.field(messageModel(f.parent).fields.find((x) => x.desc === f)!);
-    const { description, ...rest } = schema;
-    return { name: b.pathParams[i], in: "path" as const, required: true, ...(description ? { description } : {}), schema: rest };
-  });
+  const topPath = b.pathParams.map((p) => p.split(".")[0] ?? p);
 
   // Query parameters: fields bound neither to the path nor to the body.
   const queryExample: Record<string, unknown> = {};
   if (b.body !== "*") {
     for (const f of messageModel(input).fields) {
       if (topPath.includes(f.name) || f.name === b.body) continue;
-      const isMask = f.value.kind === "message" && f.value.message.typeName === "google.protobuf.FieldMask";
-      if (f.cardinality === "map" || ((f.value.kind === "message" || f.value.kind === "struct") && !isMask)) {
+      if (isFieldMask(f)) {
+        // grpc-gateway's query form of a FieldMask: the paths, comma-separated.
+        const description = [leadingComment(f.desc), `Comma-separated field names, e.g. "description,optional_fields".`].filter((s) => s !== "").join("\n\n");
+        parameters.push({ name: f.name, in: "query", required: false, description, schema: { type: "string" } });
+        continue;
+      }
+      if (f.cardinality === "map" || f.value.kind === "message" || f.value.kind === "struct") {
         throw new Error(`${where}: field ${f.name} is bound to neither path nor body and cannot be a query parameter`);
       }
-      const schema = builder.field(f);
-      const { description, ...rest } = schema;
-      parameters.push({ name: f.name, in: "query", required: false, ...(description ? { description } : {}), schema: rest });
+      parameters.push(parameter(f.name, "query", components.field(f.desc)));
       if (f.cardinality === "single" && (f.value.kind === "string" || f.value.kind === "enum")) {
         const v = exampleValue(f, 0);
         if (typeof v === "string") queryExample[f.name] = v;
       }
     }
   }
-  if (parameters.length > 0) op.parameters = parameters;
 
-  // Request body.
+  let requestBody: OperationObject["requestBody"];
   let bodyExample: unknown;
-  if (b.body !== "") {
+  if (b.body !== undefined) {
     if (b.verb === "get" || b.verb === "delete") throw new Error(`${where}: ${b.verb.toUpperCase()} cannot have a body`);
     let schema: SchemaObject;
-    let description: string | undefined;
+    let description: string;
     if (b.body === "*") {
-      schema = topPath.length === 0 ? builder.message(input) : builder.messageSchema(input, { omit: topPath });
-      description = leadingComment(input) || undefined;
+      schema = topPath.length === 0 ? components.ref(input) : withoutFields(components.inline(input), input, topPath, where);
+      description = leadingComment(input);
       bodyExample = exampleOf(input, topPath);
     } else {
       const f = fieldByPath(input, b.body);
       if (f.fieldKind !== "message") throw new Error(`${where}: body field ${b.body} must be a message`);
-      const hasMask = input.fields.some((x) => x.fieldKind === "message" && x.message.typeName === "google.protobuf.FieldMask");
-      schema = builder.message(f.message, hasMask);
-      description = leadingComment(f) || undefined;
-      bodyExample = exampleOf(f.message);
-      if (hasMask) {
+      const mask = messageModel(input).fields.find(isFieldMask);
+      description = leadingComment(f);
+      if (mask) {
+        schema = partial(components.inline(f.message), mask.name);
         const mf = messageModel(f.message).fields.find((x) => x.cardinality === "single" && x.value.kind === "string" && !x.rules?.required && !x.oneof);
         bodyExample = mf ? { [mf.name]: exampleValue(mf, 0) } : {};
+      } else {
+        schema = components.ref(f.message);
+        bodyExample = exampleOf(f.message);
       }
     }
-    op.requestBody = { required: true, ...(description ? { description } : {}), content: { "application/json": { schema, example: bodyExample } } };
+    requestBody = { required: true, ...(description ? { description } : {}), content: { "application/json": { schema, example: bodyExample } } };
   }
 
-  // Response.
-  let responseSchema: SchemaObject;
-  let responseDescription: string;
+  let response: { description: string; schema: SchemaObject };
   if (b.responseBody) {
     const f = fieldByPath(method.output, b.responseBody);
     if (f.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a message field`);
-    responseSchema = builder.message(f.message);
-    responseDescription = leadingComment(f) || f.message.name;
+    response = { description: leadingComment(f) || f.message.name, schema: components.ref(f.message) };
   } else {
-    responseSchema = builder.message(method.output);
-    responseDescription = firstSentence(leadingComment(method.output)) || method.output.name;
+    response = { description: firstSentence(leadingComment(method.output)) || method.output.name, schema: components.ref(method.output) };
   }
-  op.responses["200"] = { description: responseDescription, content: { "application/json": { schema: responseSchema } } };
-  op.responses.default = { description: "Error: a 4xx/5xx status with a JSON body carrying a message (and, for invalid requests, the violations)." };
 
-  const examplePath = b.path;
-  op["x-codeSamples"].push({ lang: "Shell", label: "curl", source: curlExample(b.verb, examplePath, queryExample, bodyExample) });
-  // Stable, readable key order.
-  const { operationId, tags, summary, description, parameters: params, requestBody, responses, ...ext } = op;
   return {
-    operationId,
-    tags,
+    operationId: `${service.name}_${method.name}${b.index > 0 ? `_${b.index}` : ""}`,
+    tags: [service.name],
     summary,
-    ...(description !== undefined ? { description } : {}),
-    ...(params ? { parameters: params } : {}),
+    ...(comment && comment !== summary ? { description: comment } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
-    responses,
-    ...ext,
+    responses: {
+      "200": { description: response.description, content: { "application/json": { schema: response.schema } } },
+      default: { description: "Error: a 4xx/5xx status with a JSON body carrying a message (and, for invalid requests, the violations)." },
+    },
+    "x-codeSamples": [{ lang: "Shell", label: "curl", source: curlExample(b.verb, b.path, queryExample, bodyExample) }],
+    "x-rpc": `${service.typeName}/${method.name}`,
   };
 }
 
 /** Builds the OpenAPI document of the request's annotated services. */
 export function buildOpenApi(schema: Schema): OpenApiDocument {
-  const bindings = httpBindings(schema);
+  const bindings = routes(schema);
   const allTypes: (DescMessage | DescEnum)[] = [];
   for (const file of schema.allFiles) for (const t of schema.typesInFile(file)) if (t.kind === "message" || t.kind === "enum") allTypes.push(t);
-  const builder = new SchemaBuilder(allTypes);
+  const components = new Components([...new Set(bindings.flatMap(messagesOf))], allTypes);
   const paths: OpenApiDocument["paths"] = {};
   const services = new Map<string, DescService>();
   const seen = new Map<string, string>();
@@ -499,20 +432,21 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
     const prev = seen.get(key);
     if (prev) throw new Error(`${b.method.toString()}: ${key} is already bound to ${prev}`);
     seen.set(key, b.method.toString());
-    (paths[b.path] ??= {})[b.verb] = operationOf(b, builder, service);
+    (paths[b.path] ??= {})[b.verb] = operationOf(b, components, service);
   }
   // Path items list their operations in a fixed verb order.
-  for (const p of Object.keys(paths)) {
-    const item = paths[p];
-    paths[p] = Object.fromEntries(httpMethods.filter((m) => item[m]).map((m) => [m, item[m]]));
+  for (const [p, item] of Object.entries(paths)) {
+    paths[p] = Object.fromEntries(httpMethods.flatMap((m) => (item[m] ? [[m, item[m]]] : [])));
   }
   const files: DescFile[] = [...new Set([...services.values()].map((s) => s.file))];
   const packages = [...new Set(files.map((f) => f.proto.package))];
   const version = packages.map((p) => p.split(".").pop()).find((s) => s && /^v\d/.test(s)) ?? "v1";
   const description = [
     ...files.map((f) => fileComment(f)).filter((s) => s !== ""),
-    "Wire format: JSON with the proto field names (snake_case); enum values by their wire names (e.g. `play_end`); " +
-      "64-bit integers as JSON numbers (within ±(2^53−1)); an absent key or `null` means not set; unknown keys are dropped with a warning.",
+    "Wire format: JSON with the proto field names (snake_case); enum values by their wire names (e.g. `play_end`), " +
+      "requests may use the proto names too; 64-bit integers as JSON numbers (within ±(2^53−1)); an absent key or `null` " +
+      "means not set; unknown keys are dropped with a warning. The schemas are exactly what the server accepts; rules that " +
+      "only raise a warning are named in the field descriptions.",
   ].join("\n\n");
   return {
     openapi: "3.1.0",
@@ -523,6 +457,6 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
       return d ? { name: s.name, description: d } : { name: s.name };
     }),
     paths,
-    components: { schemas: builder.finish() },
+    components: { schemas: components.referencedBy(paths) },
   };
 }

@@ -62,7 +62,7 @@ export const BehaviorContextSchema: GenMessage<BehaviorContext> = /*@__PURE__*/
   messageDesc(file_recommender_v1_behavior, 0);
 
 /**
- * One tracked behavior. As a Kafka message it is the seed's JSON with snake_case names,
+ * One tracked behavior. As a Kafka message it is JSON with snake_case names,
  * enum values as wire names ("play_end", "mobile") and timestamps as JSON numbers.
  *
  * @generated from message recommender.v1.BehaviorEvent

@@ -29,10 +29,46 @@ export type BehaviorFileWire =
   | SeverityWire;
 /**
  * The kind of device the event came from.
+ *
+ * - `mobile`: Phone.
+ * - `pc`: Desktop or laptop.
+ * - `tablet`: Tablet.
  */
 export type DeviceTypeWire = "mobile" | "pc" | "tablet";
 /**
  * What the user did.
+ *
+ * - `impression`: The item entered the viewport.
+ * - `click`: The user clicked the item.
+ * - `view`: The user opened the item's detail.
+ * - `play`: Playback started.
+ * - `play_end`: Playback finished or the user left.
+ * - `pause`: Playback or study paused.
+ * - `like`: The user liked the item.
+ * - `share`: The user shared the item.
+ * - `comment`: The user commented.
+ * - `collect`: The user collected (favorited) the item.
+ * - `report`: The user reported the item.
+ * - `add_cart`: Added to the shopping cart.
+ * - `order`: Order placed.
+ * - `payment`: Payment made.
+ * - `purchase`: Purchase completed.
+ * - `read`: Reading started.
+ * - `read_end`: Reading finished or the user left.
+ * - `add_playlist`: Added to a playlist.
+ * - `learn`: Studying a lesson.
+ * - `complete`: Lesson or course completed.
+ * - `trial`: Trial lesson taken.
+ * - `view_profile`: Opened a user's profile.
+ * - `follow`: Followed a user.
+ * - `add_friend`: Sent a friend request.
+ * - `message`: Sent a message.
+ * - `ignore`: Ignored a suggestion.
+ * - `block`: Blocked a user.
+ * - `positive_feedback`: Gave positive feedback on a recommendation.
+ * - `negative_feedback`: Gave negative feedback on a recommendation.
+ * - `dismiss`: Dismissed a recommendation.
+ * - `not_interested`: Marked a recommendation as not interesting.
  */
 export type ActionTypeWire =
   | "impression"
@@ -68,6 +104,9 @@ export type ActionTypeWire =
   | "not_interested";
 /**
  * How bad a violation is.
+ *
+ * - `error`: The event is rejected.
+ * - `warning`: The event is accepted and published; the caller should fix its data.
  */
 export type SeverityWire = "error" | "warning";
 
@@ -90,7 +129,7 @@ export interface BehaviorContextWire {
   ip?: string;
 }
 /**
- * One tracked behavior. As a Kafka message it is the seed's JSON with snake_case names,
+ * One tracked behavior. As a Kafka message it is JSON with snake_case names,
  * enum values as wire names ("play_end", "mobile") and timestamps as JSON numbers.
  */
 export interface BehaviorEventWire {
@@ -117,6 +156,8 @@ export interface BehaviorEventWire {
   action_type: ActionTypeWire;
   /**
    * When it happened, epoch milliseconds; filled by the server when absent.
+   *
+   * Unit: epoch_ms.
    */
   timestamp?: number;
   context: BehaviorContextWire;
@@ -142,6 +183,8 @@ export interface BehaviorEventWire {
 }
 /**
  * Scenario data: exactly one member per event, named after the scenario.
+ *
+ * At most one of: `video_data`, `ecommerce_data`, `news_data`, `music_data`, `education_data`, `content_data`, `social_data`, `personalized_data`, `custom_data`.
  */
 export interface ScenarioSpecificDataWire {
   video_data?: VideoScenarioDataWire;
@@ -165,10 +208,14 @@ export interface ScenarioSpecificDataWire {
 export interface VideoScenarioDataWire {
   /**
    * 视频总时长（秒）
+   *
+   * Unit: seconds.
    */
   duration?: number;
   /**
    * 观看时长（秒）
+   *
+   * Unit: seconds.
    */
   watch_duration?: number;
   /**
@@ -193,10 +240,14 @@ export interface VideoScenarioDataWire {
   playback_speed?: number;
   /**
    * 拖动进度条的位置（秒）
+   *
+   * Unit: seconds.
    */
   seek_positions?: number[];
   /**
    * 缓冲时间（毫秒）
+   *
+   * Unit: milliseconds.
    */
   buffer_time?: number;
 }
@@ -251,6 +302,8 @@ export interface EcommerceScenarioDataWire {
 export interface NewsScenarioDataWire {
   /**
    * 阅读时长（秒）
+   *
+   * Unit: seconds.
    */
   read_duration?: number;
   /**
@@ -283,6 +336,8 @@ export interface NewsScenarioDataWire {
   is_breaking_news?: boolean;
   /**
    * 发布时间（毫秒时间戳）
+   *
+   * Unit: epoch_ms.
    */
   publish_time?: number;
 }
@@ -292,10 +347,14 @@ export interface NewsScenarioDataWire {
 export interface MusicScenarioDataWire {
   /**
    * 歌曲总时长（秒）
+   *
+   * Unit: seconds.
    */
   duration?: number;
   /**
    * 播放时长（秒）
+   *
+   * Unit: seconds.
    */
   play_duration?: number;
   /**
@@ -341,10 +400,14 @@ export interface EducationScenarioDataWire {
   chapter_id?: string;
   /**
    * 课时时长（秒）
+   *
+   * Unit: seconds.
    */
   lesson_duration?: number;
   /**
    * 学习时长（秒）
+   *
+   * Unit: seconds.
    */
   study_duration?: number;
   /**
@@ -422,6 +485,8 @@ export interface ContentScenarioDataWire {
   engagement_rate?: number;
   /**
    * 预估阅读时间（秒）
+   *
+   * Unit: seconds.
    */
   read_time_estimate?: number;
 }

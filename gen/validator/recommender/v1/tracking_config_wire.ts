@@ -22,10 +22,49 @@ export type TrackingConfigFileWire =
   | FieldTypeWire;
 /**
  * JSON type of a configured field.
+ *
+ * - `integer`: Whole number.
+ * - `number`: Any number.
+ * - `string`: Text.
+ * - `boolean`: true or false.
+ * - `array`: A list.
+ * - `object`: A JSON object.
  */
 export type FieldTypeWire = "integer" | "number" | "string" | "boolean" | "array" | "object";
 /**
  * What the user did.
+ *
+ * - `impression`: The item entered the viewport.
+ * - `click`: The user clicked the item.
+ * - `view`: The user opened the item's detail.
+ * - `play`: Playback started.
+ * - `play_end`: Playback finished or the user left.
+ * - `pause`: Playback or study paused.
+ * - `like`: The user liked the item.
+ * - `share`: The user shared the item.
+ * - `comment`: The user commented.
+ * - `collect`: The user collected (favorited) the item.
+ * - `report`: The user reported the item.
+ * - `add_cart`: Added to the shopping cart.
+ * - `order`: Order placed.
+ * - `payment`: Payment made.
+ * - `purchase`: Purchase completed.
+ * - `read`: Reading started.
+ * - `read_end`: Reading finished or the user left.
+ * - `add_playlist`: Added to a playlist.
+ * - `learn`: Studying a lesson.
+ * - `complete`: Lesson or course completed.
+ * - `trial`: Trial lesson taken.
+ * - `view_profile`: Opened a user's profile.
+ * - `follow`: Followed a user.
+ * - `add_friend`: Sent a friend request.
+ * - `message`: Sent a message.
+ * - `ignore`: Ignored a suggestion.
+ * - `block`: Blocked a user.
+ * - `positive_feedback`: Gave positive feedback on a recommendation.
+ * - `negative_feedback`: Gave negative feedback on a recommendation.
+ * - `dismiss`: Dismissed a recommendation.
+ * - `not_interested`: Marked a recommendation as not interesting.
  */
 export type ActionTypeWire =
   | "impression"

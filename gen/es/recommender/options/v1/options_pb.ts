@@ -76,7 +76,7 @@ export type FieldRules = Message<"recommender.options.v1.FieldRules"> & {
   maxItems?: number | undefined;
 
   /**
-   * One of the scenario's core fields (the seed's 核心字段): a config created from the
+   * One of the scenario's core fields (核心字段): a config created from the
    * scenario's template lists it under required_fields.
    *
    * @generated from field: bool core = 8;
@@ -133,7 +133,7 @@ export type ScenarioInfo = Message<"recommender.options.v1.ScenarioInfo"> & {
   description: string;
 
   /**
-   * Actions the seed recommends tracking in this scenario, as ActionType value names.
+   * Actions the tracking guide recommends for this scenario, as ActionType value names.
    *
    * @generated from field: repeated string recommended_actions = 4;
    */
@@ -254,7 +254,7 @@ export const kafka: GenExtension<MessageOptions, KafkaRouting> = /*@__PURE__*/
   extDesc(file_recommender_options_v1_options, 2);
 
 /**
- * Name of the value in the seed's JSON wire format, e.g. "play_end".
+ * Name of the value in the JSON wire format, e.g. "play_end".
  *
  * @generated from extension: string wire_name = 51004;
  */
