@@ -8,14 +8,23 @@
 # `python -m build` in a cached build venv (.tools/python-build; pip cache .tools/pip-cache).
 # Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) fixes the zip mtimes, hatchling
 # sorts the entries, and the staged files get fixed modes; two builds are byte-identical.
+# <outdir>/.recommender_behavior_tracking.inputs records the hash of the inputs the wheel was built
+# from; `python.sh --inputs-hash <version>` prints the current one (tests rebuild when they differ).
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 <version> <outdir>" >&2; exit 2; }
-VERSION="$1"
-OUTDIR="$2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-mkdir -p "$OUTDIR"
-OUTDIR="$(cd "$OUTDIR" && pwd)"
 cd "$ROOT"
+
+inputs_hash() {
+  { echo "$1"
+    find sdk/python gen/python gen/jsonschema scripts/artifacts/python.sh -type f \
+      ! -path '*/__pycache__/*' ! -path 'sdk/python/tests/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-64
+}
+if [ "${1:-}" = "--inputs-hash" ] && [ $# -eq 2 ]; then inputs_hash "$2"; exit 0; fi
+[ $# -eq 2 ] || { echo "usage: $0 <version> <outdir>   |   $0 --inputs-hash <version>" >&2; exit 2; }
+VERSION="$1"
+mkdir -p "$2"
+OUTDIR="$(cd "$2" && pwd)"
 
 BUILD_PINS="build==1.6.1 hatchling==1.33.0"
 VENV="$ROOT/.tools/python-build"
@@ -34,7 +43,8 @@ for need in gen/python/recommender/v1/behavior_pb2.py gen/jsonschema/recommender
 done
 
 stage="$(mktemp -d)"
-trap 'rm -rf "$stage"' EXIT
+log="$(mktemp)"
+trap 'rm -rf "$stage" "$log"' EXIT
 cp sdk/python/pyproject.toml sdk/python/README.md "$stage/"
 mkdir -p "$stage/src"
 cp -r sdk/python/src/recommender_behavior_tracking "$stage/src/"
@@ -50,7 +60,8 @@ printf '"""Version of this distribution (package.json "version" of the schema re
 find "$stage" -type d -exec chmod 755 {} + && find "$stage" -type f -exec chmod 644 {} +
 
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
-rm -f "$OUTDIR"/recommender_behavior_tracking-*.whl
-"$VENV/bin/python" -m build --wheel --no-isolation --outdir "$OUTDIR" "$stage" >/dev/null \
-  || { echo "artifacts/python: wheel build failed (rerun: $VENV/bin/python -m build --wheel --no-isolation <stage>)" >&2; exit 1; }
+rm -f "$OUTDIR"/recommender_behavior_tracking-*.whl "$OUTDIR/.recommender_behavior_tracking.inputs"
+"$VENV/bin/python" -m build --wheel --no-isolation --outdir "$OUTDIR" "$stage" >"$log" 2>&1 \
+  || { cat "$log" >&2; echo "artifacts/python: wheel build failed" >&2; exit 1; }
+inputs_hash "$VERSION" > "$OUTDIR/.recommender_behavior_tracking.inputs"
 ls "$OUTDIR"/recommender_behavior_tracking-*.whl
