@@ -2,7 +2,7 @@
 // `pip install dist/python/*.whl[kafka,typing]` (PyPI through the pip cache in .tools/pip-cache),
 // then the seed's Python code and the wheel's clients against the real server and broker.
 // The Python files run here are in test/artifacts/python/ and sdk/python/tests/.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -270,24 +270,28 @@ describe("KafkaTracker against the real broker, next to the server's Kafka sink"
       expect(res.status).toBe(200);
       serverIds.set(((await res.json()) as { event_id: string }).event_id, user);
     }
-    // An earlier run's fallback file: replayed by start() before anything new.
+    // The Python script first runs a tracker offline (nothing listens on port 1): its events go to
+    // the fallback file, which the online tracker's start() replays before anything new.
     const fallbackDir = join(tmp, "kafka-fallback");
-    mkdirSync(fallbackDir, { recursive: true });
-    const spilled = { event_id: "evt_00000000000fa11b", tenant_id: tenant, scenario_id: "vlog_feed", user_id: "user_123", item_id: "video_0", action_type: "click", timestamp: 1730304000000, context: { device_type: "mobile" } };
-    writeFileSync(join(fallbackDir, `kafka-tracker-${tenant}.ndjson`), JSON.stringify(spilled) + "\n");
-
     const r = await run(py, [join(FIXTURES, "kafka_tracker_live.py")], {
       cwd: tmp,
-      env: pyEnv({ KAFKA_BROKERS: bootstrap, TENANT: tenant, USERS: users.join(","), FALLBACK_DIR: fallbackDir }),
+      env: pyEnv({ KAFKA_BROKERS: bootstrap, OFFLINE_BROKERS: "127.0.0.1:1", TENANT: tenant, USERS: users.join(","), FALLBACK_DIR: fallbackDir }),
       timeout: 120_000,
     });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { sent: Record<string, string[]>; invalid: [string, string][] | null; stats: { delivered: number; replayed: number; spilled: number } };
+    const out = JSON.parse(r.stdout) as {
+      sent: Record<string, string[]>;
+      spilled: string[];
+      offline: { connected: boolean; stats: { delivered: number; replayed: number; spilled: number } };
+      invalid: [string, string][] | null;
+      stats: { delivered: number; replayed: number; spilled: number };
+    };
+    expect(out.offline).toEqual({ connected: false, stats: { delivered: 0, replayed: 0, spilled: 2 } });
     expect(out.invalid).toEqual([["action_type", "enum"]]);
-    expect(out.stats).toEqual({ delivered: 1 + users.length * 11, replayed: 1, spilled: 0 });
+    expect(out.stats).toEqual({ delivered: 2 + users.length * 11, replayed: 2, spilled: 0 });
     expect(readFileSync(join(fallbackDir, `kafka-tracker-${tenant}.ndjson`), "utf8")).toBe("");
 
-    const expected = users.length + 1 + users.length * 11;
+    const expected = users.length + 2 + users.length * 11;
     const records = await readTopic(bootstrap, topic, expected, 30_000);
     expect(records.length).toBe(expected);
     const serverPartition = new Map<string, number>();
@@ -299,11 +303,16 @@ describe("KafkaTracker against the real broker, next to the server's Kafka sink"
       if (user) serverPartition.set(user, rec.partition);
     }
     expect(new Set(serverPartition.values()).size).toBeGreaterThan(1); // the users spread over partitions
-    const replayed = byId.get(spilled.event_id)!;
-    expect(replayed.partition).toBe(serverPartition.get("user_123"));
+    // The replayed events: user_123's partition, before its new events, in their order.
+    const replayed = out.spilled.map((id) => byId.get(id)!);
+    expect(replayed.map((x) => [x.partition, x.value.item_id])).toEqual([
+      [serverPartition.get("user_123"), "video_offline_1"],
+      [serverPartition.get("user_123"), "video_offline_2"],
+    ]);
+    expect(replayed[0]!.offset < replayed[1]!.offset).toBe(true);
     for (const [user, ids] of Object.entries(out.sent)) {
       expect(ids.length).toBe(11);
-      let last = replayed.partition === serverPartition.get(user) && user === "user_123" ? replayed.offset : -1n;
+      let last = user === "user_123" ? replayed[1]!.offset : -1n;
       for (const id of ids) {
         const rec = byId.get(id);
         expect(rec, `${user} ${id}`).toBeDefined();

@@ -1,7 +1,8 @@
 """The wheel's KafkaTracker against the real broker (KAFKA_BROKERS, TENANT, FALLBACK_DIR from the
 environment): the seed's "Python (aiokafka - 推荐)" usage — start, track, track_batch, close — for
-the users in USERS (comma-separated). A fallback file left in FALLBACK_DIR by an "earlier run" is
-replayed by start(). Prints the event ids sent, by user, and the tracker's stats as JSON."""
+the users in USERS (comma-separated). First an offline run (OFFLINE_BROKERS: nothing listens there)
+spills two events of the first user into the fallback file in FALLBACK_DIR; the online tracker's
+start() replays them. Prints the event ids, by user, and the trackers' stats as JSON."""
 
 import asyncio
 import json
@@ -11,6 +12,18 @@ from recommender_behavior_tracking.kafka import KafkaTracker, KafkaTrackerValida
 
 
 async def main() -> None:
+    users = os.environ["USERS"].split(",")
+    offline = KafkaTracker(
+        bootstrap_servers=os.environ["OFFLINE_BROKERS"],
+        tenant_id=os.environ["TENANT"],
+        fallback_dir=os.environ["FALLBACK_DIR"],
+    )
+    await offline.start()
+    spilled = [await offline.track(scenario_id="vlog_feed", user_id=users[0], item_id="video_offline_1", action_type="click")]
+    spilled += await offline.track_batch([{"scenario_id": "vlog_feed", "user_id": users[0], "item_id": "video_offline_2", "action_type": "click", "context": {"device_type": "pc"}}])
+    offline_state = {"connected": offline.connected, "stats": dict(offline.stats)}
+    await offline.close()
+
     tracker = KafkaTracker(
         bootstrap_servers=os.environ["KAFKA_BROKERS"],
         tenant_id=os.environ["TENANT"],
@@ -18,7 +31,7 @@ async def main() -> None:
     )
     await tracker.start()
     sent = {}
-    for user in os.environ["USERS"].split(","):
+    for user in users:
         # 单个事件 (the seed's)
         event_id = await tracker.track(
             scenario_id="vlog_feed",
@@ -41,7 +54,7 @@ async def main() -> None:
     except KafkaTrackerValidationError as e:
         invalid = [[v.field, v.rule] for v in e.violations]
     await tracker.close()
-    print(json.dumps({"sent": sent, "invalid": invalid, "stats": tracker.stats}))
+    print(json.dumps({"sent": sent, "spilled": spilled, "offline": offline_state, "invalid": invalid, "stats": tracker.stats}))
 
 
 asyncio.run(main())

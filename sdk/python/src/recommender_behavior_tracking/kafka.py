@@ -10,7 +10,8 @@ same partition as the server's and the Java client's messages (tests check the 2
 test/kafka/fixtures/murmur2-vectors.json).
 
 Every event is validated against the Kafka message schema (:func:`validate_event`,
-``mode="kafka"``) before it is sent. What cannot be delivered after ``max_retries`` attempts goes
+``mode="kafka"``) before it is sent. What cannot be delivered after ``max_retries`` attempts, or
+while the cluster is unreachable (start() does not fail then: the tracker works offline), goes
 to a local NDJSON file (the seed's 本地队列 advice) and is replayed in order on the next
 ``start()``/``track*()``/``replay_fallback()``; while that file holds events, new ones are appended
 behind them rather than sent past them, so one user's events keep their order.
@@ -61,6 +62,7 @@ class KafkaTracker:
         fallback_dir: str = ".kafka-fallback",
         max_retries: int = 3,
         backoff: float = 0.2,
+        reconnect_interval: float = 5.0,
         **producer_options: Any,
     ) -> None:
         """``producer_options`` go to AIOKafkaProducer (security_protocol, sasl_*, linger_ms, …)."""
@@ -72,24 +74,28 @@ class KafkaTracker:
         self.max_retries = max(1, max_retries)
         self.backoff = backoff
         self.fallback_file = Path(fallback_dir) / f"kafka-tracker-{tenant_id}.ndjson"
+        self.reconnect_interval = reconnect_interval
         self.producer: Optional[AIOKafkaProducer] = None
+        #: Why the last connection attempt failed (None when connected).
+        self.last_error: Optional[BaseException] = None
         self._options = producer_options
+        self._started = False
+        self._last_connect = -1e9
         self._lock = asyncio.Lock()
         #: Events delivered / written to the fallback file / replayed from it.
         self.stats = {"delivered": 0, "spilled": 0, "replayed": 0}
 
     async def start(self) -> None:
-        """Starts the producer and replays a fallback file left by an earlier run."""
-        options: Dict[str, Any] = {
-            "enable_idempotence": True,
-            "acks": "all",
-            "compression_type": "gzip",
-            "client_id": f"kafka-tracker-{self.tenant_id}",
-            **self._options,
-        }
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, **options)
-        await self.producer.start()
-        await self.replay_fallback()
+        """Starts the producer and replays a fallback file left by an earlier run.
+
+        An unreachable cluster does not fail start(): the tracker works offline into its fallback
+        file and connects again (at most every ``reconnect_interval`` seconds) on later calls;
+        ``connected`` tells which, ``last_error`` why not.
+        """
+        self._started = True
+        async with self._lock:
+            await self._connect()
+            await self._replay()
 
     async def track(
         self,
@@ -149,10 +155,17 @@ class KafkaTracker:
         """Sends the events of the fallback file in order; returns how many were delivered.
         Those that still fail stay in the file."""
         async with self._lock:
+            await self._connect()
             return await self._replay()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the producer is connected (else events go to the fallback file)."""
+        return self.producer is not None
 
     async def close(self) -> None:
         """Stops the producer (pending sends are flushed). Undelivered events stay in the fallback file."""
+        self._started = False
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
@@ -171,8 +184,34 @@ class KafkaTracker:
             raise KafkaTrackerValidationError(violations)
         return event
 
+    async def _connect(self) -> None:
+        """Starts a producer unless one runs or the last attempt was under reconnect_interval ago."""
+        loop = asyncio.get_running_loop()
+        if self.producer is not None or loop.time() - self._last_connect < self.reconnect_interval:
+            return
+        self._last_connect = loop.time()
+        options: Dict[str, Any] = {
+            "enable_idempotence": True,
+            "acks": "all",
+            "compression_type": "gzip",
+            "client_id": f"kafka-tracker-{self.tenant_id}",
+            **self._options,
+        }
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, **options)
+        try:
+            await producer.start()
+        except KafkaError as err:
+            self.last_error = err
+            await producer.stop()
+            return
+        self.producer = producer
+        self.last_error = None
+
     async def _send_all(self, events: List[JsonDict]) -> None:
+        if not self._started:
+            raise RuntimeError("KafkaTracker: call start() first")
         async with self._lock:
+            await self._connect()
             if self.fallback_file.exists() and self.fallback_file.stat().st_size > 0:
                 await self._replay()
                 if self.fallback_file.exists() and self.fallback_file.stat().st_size > 0:
@@ -185,7 +224,7 @@ class KafkaTracker:
     async def _deliver(self, events: List[JsonDict]) -> List[JsonDict]:
         """Sends with retries; returns the events that could not be delivered (in order)."""
         if self.producer is None:
-            raise RuntimeError("KafkaTracker: call start() first")
+            return events  # offline: all to the fallback file
         producer = self.producer
         pending = events
         key_field = kafka_key_field()
@@ -219,7 +258,7 @@ class KafkaTracker:
         self.stats["spilled"] += len(events)
 
     async def _replay(self) -> int:
-        if not self.fallback_file.exists():
+        if self.producer is None or not self.fallback_file.exists():
             return 0
         lines = [line for line in self.fallback_file.read_text(encoding="utf-8").splitlines() if line.strip()]
         if not lines:
