@@ -169,10 +169,13 @@ describe("the wheel, installed", () => {
     expect(want.filter((w) => !w.valid).length).toBeGreaterThan(20);
   });
 
-  it("mypy --strict accepts a typed usage file and reports the type errors of a bad one", async () => {
+  it("mypy --strict accepts a typed usage file and the installed package, and reports the type errors of a bad file", async () => {
     const good = await run(py, ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed.py")], { cwd: tmp, env: pyEnv(), timeout: 300_000 });
     expect(good.code, good.stdout + good.stderr).toBe(0);
     expect(good.stdout).toMatch(/^Success: no issues found in 1 source file/m);
+    // The installed package itself is --strict clean (it ships py.typed, so consumers get its types).
+    const pkg = await run(py, ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, "-p", "recommender_behavior_tracking"], { cwd: tmp, env: pyEnv(), timeout: 300_000 });
+    expect(pkg.code, pkg.stdout + pkg.stderr).toBe(0);
     const bad = await run(py, ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed_bad.py")], { cwd: tmp, env: pyEnv(), timeout: 300_000 });
     expect(bad.code).toBe(1);
     const lines = readFileSync(join(FIXTURES, "usage_typed_bad.py"), "utf8").split("\n");
