@@ -37,6 +37,51 @@ function pythonBlock(seed: string, heading: string): string {
   return seed.slice(start, seed.indexOf("```", start));
 }
 
+/**
+ * `count` deterministic mutations of `base` (seeded, so a failure reproduces): base, context and
+ * scenario fields set to values of every JSON type, at and past the limits, or deleted.
+ */
+function mutations(base: Record<string, unknown>, count: number): [string, unknown][] {
+  let state = 20261128;
+  const rnd = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const values: unknown[] = [null, "", "x", "a b", "ab\n", "😀".repeat(33), "x".repeat(65), "x".repeat(300), 0, -1, 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e20, true, [], [1, "x"], {}, { a: 1 }, "play_end", "ACTION_TYPE_CLICK", "mobile", "DEVICE_TYPE_PC", "watch", 0.97, 2, "1080p"];
+  const baseKeys = ["event_id", "tenant_id", "scenario_id", "user_id", "item_id", "action_type", "timestamp", "context", "experiment_id", "experiment_group", "position", "scenario_data", "extra_data", "unknown_x"];
+  const contextKeys = ["device_type", "os", "location", "ip"];
+  const scenarioKeys: Record<string, string[]> = {
+    video_data: ["duration", "completion_rate", "video_quality", "playback_speed", "seek_positions", "buffer_time"],
+    ecommerce_data: ["price", "currency", "quantity", "product_tags"],
+    news_data: ["read_progress", "keywords", "publish_time"],
+    personalized_data: ["personalization_score", "feature_importance"],
+    social_data: ["follower_count", "common_interests"],
+  };
+  const out: [string, unknown][] = [];
+  for (let i = 0; i < count; i++) {
+    const e = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+    for (let j = 1 + Math.floor(rnd() * 3); j > 0; j--) {
+      const r = rnd();
+      if (r < 0.45) {
+        const k = pick(baseKeys);
+        if (rnd() < 0.2) delete e[k];
+        else e[k] = pick(values);
+      } else if (r < 0.65) {
+        const ctx = (typeof e.context === "object" && e.context !== null && !Array.isArray(e.context) ? e.context : (e.context = {})) as Record<string, unknown>;
+        const k = pick(contextKeys);
+        if (rnd() < 0.3) delete ctx[k];
+        else ctx[k] = pick(values);
+      } else {
+        const member = pick(Object.keys(scenarioKeys));
+        const data: Record<string, unknown> = {};
+        for (const k of [pick(scenarioKeys[member] ?? []), pick(scenarioKeys[member] ?? [])]) data[k] = rnd() < 0.5 ? [pick(values)] : pick(values);
+        e.scenario_data = rnd() < 0.1 ? pick(values) : rnd() < 0.2 ? { [member]: data, news_data: {} } : { [member]: data };
+      }
+    }
+    if (rnd() < 0.3) Object.assign(e, { event_id: "evt_0123456789abcdef", timestamp: 1730304000000 });
+    out.push([`mutation-${i}`, e]);
+  }
+  return out;
+}
+
 /** Lines of the seed's import block that put a copied gen/ on sys.path: not needed once installed. */
 const SYS_PATH_LINES = ["import sys", "from pathlib import Path", "# 添加grpc_generated到路径", "grpc_gen_path = ", "sys.path.insert("];
 
@@ -121,7 +166,7 @@ describe("the wheel, installed", () => {
     expect(r.stderr).not.toMatch(/skipped/);
   }, 120_000);
 
-  it("the conformance runner gives the TS validator's verdicts, field paths and rule ids", async () => {
+  it("the conformance runner gives the TS validator's verdicts, field paths and rule ids (the seed's event, edge cases, 400 seeded mutations)", async () => {
     const base = {
       tenant_id: "mymx",
       scenario_id: "vlog_feed",
@@ -151,8 +196,9 @@ describe("the wheel, installed", () => {
       ["seek-type", { ...base, scenario_data: { video_data: { seek_positions: [1, "x"] } } }],
       ["filled", { ...base, event_id: "evt_0123456789abcdef", timestamp: 1730304000000 }],
       ["array", []],
+      ["wrong-type-enum", { ...base, action_type: 3, context: { device_type: 1.5 } }],
     ];
-    const corpus = variants.flatMap(([id, event]) =>
+    const corpus = [...variants, ...mutations(base, 400)].flatMap(([id, event]) =>
       (["request", "kafka"] as const).map((mode) => ({ id: `${id}/${mode}`, mode, event: JSON.parse(JSON.stringify(event)) as unknown })),
     );
     const file = join(tmp, "corpus.json");
@@ -166,7 +212,8 @@ describe("the wheel, installed", () => {
       return { id: c.id, valid: errors.length === 0, errors: key(errors) };
     });
     expect(got.map((g) => ({ id: g.id, valid: g.valid, errors: key(g.errors) }))).toEqual(want);
-    expect(want.filter((w) => !w.valid).length).toBeGreaterThan(20);
+    expect(want.filter((w) => !w.valid).length).toBeGreaterThan(400);
+    expect(want.filter((w) => w.valid).length).toBeGreaterThan(20);
   });
 
   it("mypy --strict accepts a typed usage file and the installed package, and reports the type errors of a bad file", async () => {

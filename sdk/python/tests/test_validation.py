@@ -74,6 +74,11 @@ class Rules(unittest.TestCase):
         filled = dict(proto_name, event_id="evt_0123456789abcdef", timestamp=1)
         self.assertEqual(pairs(validate_event(filled, "kafka")), {("action_type", "enum")})
 
+    def test_a_value_of_the_wrong_type_is_only_a_type_error(self):
+        # jsonschema also fails the enum of 3; the TS validator reports the type alone.
+        event = dict(SEED_EVENT, action_type=3, context={"device_type": 1.5})
+        self.assertEqual(pairs(validate_event(event)), {("action_type", "type"), ("context.device_type", "type")})
+
     def test_range_versus_type_of_integers(self):
         self.assertEqual(pairs(validate_event(dict(SEED_EVENT, position=-1))), {("position", "range")})
         # Outside int32 is a type error (as in the TS validator), not a range error.

@@ -68,9 +68,12 @@ def validate_event(event: Any, mode: Mode = "request") -> List[Violation]:
         if (field, rule) not in seen:
             seen.add((field, rule))
             out.append(Violation(field, rule, message))
-    # The TS validator checks nothing else of a field it found missing (e.g. no pattern on "").
-    missing = {v.field for v in out if v.rule == "required"}
-    return [v for v in out if v.rule == "required" or v.field not in missing]
+    # The TS validator checks nothing else of a field it found missing (e.g. no pattern on ""), nor
+    # of a value of the wrong type (e.g. no enum on 3): the first of required, type is its only rule.
+    for first in ("required", "type"):
+        decided = {v.field for v in out if v.rule == first}
+        out = [v for v in out if v.rule == first or v.field not in decided]
+    return out
 
 
 def is_valid(event: Any, mode: Mode = "request") -> bool:
