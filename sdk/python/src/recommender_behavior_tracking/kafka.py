@@ -110,11 +110,12 @@ class KafkaTracker:
 
         kwargs: ``context`` (merged over ``{"device_type": device_type}``), ``position``,
         ``scenario_data``, ``experiment_id``, ``experiment_group``, ``extra_data``, ``event_id``,
-        ``timestamp``. Raises :class:`KafkaTrackerValidationError` for an invalid event.
+        ``timestamp``, ``tenant_id`` (so ``track(**message)`` works, as in the seed's retry helper).
+        Raises :class:`KafkaTrackerValidationError` for an invalid event, TypeError for an unknown argument.
         """
         event: JsonDict = {
             "event_id": kwargs.pop("event_id", None) or new_event_id(),
-            "tenant_id": self.tenant_id,
+            "tenant_id": kwargs.pop("tenant_id", None) or self.tenant_id,  # another tenant: a violation
             "scenario_id": scenario_id,
             "user_id": user_id,
             "item_id": item_id,
