@@ -1,6 +1,6 @@
 // The seed's Python examples, run unchanged against the real server: the grpcio client
-// (stubs generated from proto/ by grpc_tools.protoc) and the `requests` HTTP client.
-// The venv and stubs come from test/edge/python-env.sh (cached under .tools/pyenv).
+// (the generated stubs of gen/python, scripts/generate-python.sh) and the `requests` HTTP client.
+// The venv comes from test/edge/python-env.sh (cached under .tools/pyenv).
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { type TestServer, startTestServer } from "../helpers/server.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const VENV_PY = join(ROOT, ".tools/pyenv/bin/python");
-const GEN = join(ROOT, ".tools/pyenv/gen");
+const GEN = join(ROOT, "gen/python");
 const FIXTURES = join(import.meta.dirname, "fixtures");
 
 interface Run {
