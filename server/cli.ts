@@ -13,6 +13,20 @@ function port(value: string): number {
   return n;
 }
 
+/** On/off values accepted from flags and environment variables. */
+const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ["1", true], ["true", true], ["yes", true], ["on", true],
+  ["0", false], ["false", false], ["no", false], ["off", false], ["", false],
+]);
+
+// Commander treats any value of a boolean option's environment variable as "on", so
+// KAFKA_PRODUCER_THREAD=0 would enable it; the option takes an explicit value instead.
+function bool(value: string): boolean {
+  const b = BOOLEANS.get(value.trim().toLowerCase());
+  if (b === undefined) throw new InvalidArgumentError("must be one of 1/0, true/false, yes/no, on/off");
+  return b;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
@@ -55,7 +69,7 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
     .addOption(new Option("--grpc-port <port>", "gRPC port").env("TRACKING_GRPC_PORT").argParser(port).default(50051))
     .addOption(new Option("--data-dir <dir>", "data directory (config store, file sink)").env("TRACKING_DATA_DIR").default(".data"))
     .addOption(new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"))
-    .addOption(new Option("--brokers <list>", "Kafka bootstrap servers, comma-separated (implies --sink kafka)").env("KAFKA_BROKERS"))
+    .addOption(new Option("--brokers <list>", "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)").env("KAFKA_BROKERS"))
     .addOption(new Option("--kafka-compression <codec>", "Kafka compression").choices(["gzip", "lz4", "zstd", "snappy", "none"]).env("KAFKA_COMPRESSION").default("gzip"))
     .addOption(new Option("--kafka-partitions <n>", "partitions of created topics (seed: 12-24)").env("KAFKA_PARTITIONS").argParser(positiveInt).default(12))
     .addOption(new Option("--kafka-replication <n>", "replication factor of created topics (3 in production)").env("KAFKA_REPLICATION_FACTOR").argParser(positiveInt).default(1))
@@ -63,12 +77,14 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
     .addOption(new Option("--kafka-timeout-ms <ms>", "longest wait for the broker's ack before 503").env("KAFKA_PUBLISH_TIMEOUT_MS").argParser(positiveInt).default(5000))
     .addOption(new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL").env("KAFKA_SECURITY_PROTOCOL").default("PLAINTEXT"))
     .addOption(new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512").env("KAFKA_SASL_MECHANISM").default("PLAIN"))
-    .addOption(new Option("--kafka-producer-thread", "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)").env("KAFKA_PRODUCER_THREAD").default(false))
+    .addOption(new Option("--kafka-producer-thread [on]", "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)").env("KAFKA_PRODUCER_THREAD").argParser(bool).preset("true").default(false))
     .addOption(new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env("TRACKING_API_KEYS_FILE"))
     .addOption(new Option("--max-body-bytes <n>", "largest request body").env("TRACKING_MAX_BODY_BYTES").argParser(positiveInt).default(1024 * 1024))
     .addOption(new Option("--max-in-flight <n>", "events waiting for the sink before new ones get 503").env("TRACKING_MAX_IN_FLIGHT").argParser(positiveInt).default(20_000))
-    .action(async (o: ServeFlags) => {
-      const useKafka = o.sink === "kafka" || o.brokers !== undefined;
+    .action(async (o: ServeFlags, cmd: Command) => {
+      // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
+      const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
+      const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
       const protocol = o.kafkaSecurityProtocol.toUpperCase();
       const sasl = protocol.startsWith("SASL_")
         ? {
