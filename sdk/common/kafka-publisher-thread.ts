@@ -339,9 +339,9 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     close() {
       if (closing) return closing;
       closing = (async () => {
-        if (worker) {
+        const w = worker;
+        if (w) {
           flush();
-          const w = worker;
           const id = nextId++;
           const done = new Promise<void>((resolve, reject) => {
             if (pending.size === 0) w.ref();
@@ -350,10 +350,18 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
           w.postMessage({ t: "close", id } satisfies ToWorker);
           closed = true;
           await done.catch(() => undefined);
+          // Cleared first so the worker's exit event does not count as a crash.
           worker = undefined;
           await w.terminate();
         }
         closed = true;
+        // The worker's publisher settles only what it had queued; a call still waiting on topic
+        // creation there would otherwise never settle now that the worker is gone.
+        batch = emptyBatch();
+        const left = [...pending.values()];
+        pending.clear();
+        const error = new Error("kafka: publisher is closed; the call had not settled");
+        for (const p of left) p.reject(error);
       })();
       return closing;
     },
