@@ -220,7 +220,7 @@ let syncGzipMaxBytes = SYNC_GZIP_MAX_BYTES;
  * batches of a lightly loaded producer (1–20 records, a few KB) that costs ~250 µs of CPU and two
  * thread wakeups per batch against ~30 µs for `zlib.gzipSync` of the same bytes, and on a busy
  * 2-core host the threadpool hop is what made the produce P99 ~25 ms (measured with
- * test/kafka/bench/publish-bench.ts: gzip P99 23–32 ms vs 5–6 ms uncompressed at 1K–5K/s).
+ * bench/kafka/publish-bench.ts: gzip P99 23–32 ms vs 5–6 ms uncompressed at 1K–5K/s).
  * `gzipSync` with the same (default) parameters produces byte-identical output, so only the
  * scheduling changes; batches of SYNC_GZIP_MAX_BYTES or more keep the async path so a large batch
  * (~4 ms to gzip 2000 records) never blocks the event loop. The codec table is a public, mutable

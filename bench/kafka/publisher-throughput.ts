@@ -2,14 +2,14 @@
  * Producer ceiling of sdk/common/kafka-publisher.ts with pre-encoded records (no validation or
  * JSON encoding), published the way the KafkaTracker does: calls of `batch` records, `depth`
  * pipelined. Compare with kafka-producer-perf-test (same record size, acks=all, gzip).
- *   tsx test/kafka/bench/publisher-throughput.ts [records=400000] [batch=2000] [depth=4]   (env COMPRESSION; THREAD=1: the worker-thread publisher)
+ *   tsx bench/kafka/publisher-throughput.ts [records=400000] [batch=2000] [depth=4]   (env COMPRESSION; THREAD=1: the worker-thread publisher)
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createKafkaPublisher, type PublishRecord } from "../../../sdk/common/kafka-publisher.js";
-import { createThreadedKafkaPublisher } from "../../../sdk/common/kafka-publisher-thread.js";
-import { generatedBehaviorCodec as codec } from "../../../sdk/common/behavior-codec.js";
-import { ROOT } from "../broker.js";
+import { createKafkaPublisher, type PublishRecord } from "../../sdk/common/kafka-publisher.js";
+import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
+import { generatedBehaviorCodec as codec } from "../../sdk/common/behavior-codec.js";
+import { ROOT } from "../../test/kafka/broker.js";
 
 const total = Number(process.argv[2] ?? 400_000);
 const batch = Number(process.argv[3] ?? 2000);

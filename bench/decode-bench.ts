@@ -1,14 +1,14 @@
 /**
  * Micro benchmark of the generated binary codecs (not a test):
- *   tsx codegen/binary/decode-bench.ts
+ *   tsx bench/decode-bench.ts
  * ns/op of decoding the seed TrackEventRequest with the generated decoder vs protobuf-es
  * fromBinary + the validator's toWire, of encoding a TrackEventResponse vs toBinary, and of
  * the UTF-8 string strategies the decoder chooses between.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { decodeTrackEventRequestWire, encodeTrackEventResponseBinary } from "../../gen/binary/recommender/v1/behavior_binary.js";
-import { ActionType, DeviceType, TrackEventRequestSchema, TrackEventResponseSchema } from "../../gen/es/recommender/v1/behavior_pb.js";
-import { trackEventRequestToWire } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { decodeTrackEventRequestWire, encodeTrackEventResponseBinary } from "../gen/binary/recommender/v1/behavior_binary.js";
+import { ActionType, DeviceType, TrackEventRequestSchema, TrackEventResponseSchema } from "../gen/es/recommender/v1/behavior_pb.js";
+import { trackEventRequestToWire } from "../gen/validator/recommender/v1/behavior_validator.js";
 
 const seed = create(TrackEventRequestSchema, {
   event: {

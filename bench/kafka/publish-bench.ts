@@ -1,7 +1,7 @@
 /**
  * Micro bench of the Kafka sink's publish path (not a test).
  *
- *   tsx test/kafka/bench/publish-bench.ts [mode] [n] [concurrency]
+ *   tsx bench/kafka/publish-bench.ts [mode] [n] [concurrency]
  *
  * mode "closed": `concurrency` loops each awaiting one single-record publish at a time (the server's
  *                shape: one publish per HTTP request), n publishes in total.
@@ -14,9 +14,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createKafkaSink } from "../../../server/kafka/kafka-sink.js";
-import { generatedBehaviorCodec } from "../../../sdk/common/behavior-codec.js";
-import { ROOT } from "../broker.js";
+import { createKafkaSink } from "../../server/kafka/kafka-sink.js";
+import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
+import { ROOT } from "../../test/kafka/broker.js";
 
 const mode = process.argv[2] ?? "closed";
 const n = Number(process.argv[3] ?? 200_000);
