@@ -10,7 +10,7 @@ import { FileSink } from "../server/sink/file-sink.js";
 
 /** The sink one row of the benchmark measures. */
 export function openBenchSink(dir: string, trustValues: boolean): FileSink {
-  return new FileSink({ dataDir: join(dir, String(trustValues)) });
+  return new FileSink({ dataDir: join(dir, String(trustValues)), trustValues });
 }
 
 async function main(): Promise<void> {
