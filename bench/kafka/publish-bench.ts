@@ -16,7 +16,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createKafkaSink } from "../../server/kafka/kafka-sink.js";
 import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
-import { ROOT } from "../../test/kafka/broker.js";
+import { repoRoot as ROOT } from "../lib/common.js";
 
 const mode = process.argv[2] ?? "closed";
 const n = Number(process.argv[3] ?? 200_000);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createKafkaPublisher, type PublishRecord } from "../../sdk/common/kafka-publisher.js";
 import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
 import { generatedBehaviorCodec as codec } from "../../sdk/common/behavior-codec.js";
-import { ROOT } from "../../test/kafka/broker.js";
+import { repoRoot as ROOT } from "../lib/common.js";
 
 const total = Number(process.argv[2] ?? 400_000);
 const batch = Number(process.argv[3] ?? 2000);
