@@ -91,6 +91,13 @@ describe("IngestPipeline", () => {
     await Promise.all([a, b]);
     expect(p.eventsInFlight).toBe(0);
     expect(c).toMatchObject({ published: 2, failed: 2 });
-    await expect(Promise.all([p.track(event("e")), Promise.resolve().then(() => sink.release())])).resolves.toBeDefined();
+    // Once the sink drained, the pipeline takes events again.
+    const e = p.track(event("e"));
+    expect(p.eventsInFlight).toBe(1);
+    sink.release();
+    const { eventId } = await e;
+    expect(sink.stored.map((r) => r.key)).toEqual(["a", "b", "e"]);
+    expect(JSON.parse(sink.stored[2]!.value)).toMatchObject({ event_id: eventId, user_id: "e" });
+    expect(c).toMatchObject({ published: 3, failed: 2 });
   });
 });

@@ -148,15 +148,6 @@ describe("compileConfig", () => {
     expect(v[0]!.message).toContain("template video");
     for (const t of scenarioTemplates) expect(() => compileConfig(t)).not.toThrow();
   });
-
-  it("judging a conforming event is fast (compiled, no config parsing)", () => {
-    const e = ev({ duration: 300, video_quality: "1080p", completion_rate: 0.5 });
-    const t0 = performance.now();
-    for (let i = 0; i < 200_000; i++) judge.judge(e);
-    const perEventUs = ((performance.now() - t0) * 1000) / 200_000;
-    // Generous bound: CI machines are shared; typically well under 1 µs.
-    expect(perEventUs).toBeLessThan(20);
-  });
 });
 
 describe("RuleBook", () => {

@@ -293,7 +293,6 @@ describe("TrackingClient against the real server", () => {
     expect((err as TrackingTimeoutError).attempts).toBe(2);
     expect(proxy.count(TRACK)).toBe(2);
     expect(ms).toBeGreaterThanOrEqual(400);
-    expect(ms).toBeLessThan(2000);
   });
 
   it("network errors are retried, then TrackingNetworkError", async () => {
