@@ -13,7 +13,6 @@ import {
   validateBehaviorEvent,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { type Sink, type SinkRecord, SinkUnavailableError, type Violation } from "../contracts.js";
-import { mergeViolations } from "../rules/merge.js";
 import { newEventId } from "../../sdk/common/event-id.js";
 
 /** Judges an event against tracking configs; scenario problems come back as warnings. */
@@ -140,8 +139,10 @@ export class IngestPipeline {
       if (raw.timestamp == null) raw.timestamp = this.now();
     }
     const event = normalizeBehaviorEvent(raw);
+    // The validator judged the proto's rules, the judge only what the tenant's config adds: no overlap.
     const judged = this.judge.judge(event);
-    return { errors, warnings: mergeViolations(warnings, judged.violations), event, configVersion: judged.configVersion };
+    for (const v of judged.violations) warnings.push(v);
+    return { errors, warnings, event, configVersion: judged.configVersion };
   }
 
   /** Validation only (the validate RPC): nothing is filled, counted or published. */
