@@ -30,7 +30,7 @@ import type {
   ValidateEventResponseWire,
   ViolationWire,
 } from "../../gen/validator/recommender/v1/behavior_wire.js";
-import { dataFieldByScenarioType, recommendedActionsByScenarioType } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { dataFieldByScenarioType, recommendedActionsByScenarioType, trackBatchRequestFieldRules } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { newEventId } from "../common/event-id.js";
 
 /** Event ids in the server's format (re-exported for callers that fill their own). */
@@ -85,7 +85,7 @@ export interface TrackBatchResult {
 }
 
 /** Most events per batch request (TrackBatchRequest.events max_items in behavior.proto). */
-export const MAX_BATCH_EVENTS = 100;
+export const MAX_BATCH_EVENTS: number = trackBatchRequestFieldRules.events.max_items;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
