@@ -25,6 +25,7 @@ import {
   EventResultSchema,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { type BehaviorServiceRuntime, registerBehaviorService } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import { seedEventMessage } from "../../test/helpers/seed.js";
 import { SinkUnavailableError } from "../contracts.js";
 import { EventRejectedError } from "../ingest/pipeline.js";
 import { createConnectHandler } from "./connect.js";
@@ -116,19 +117,11 @@ function listen(server: Http2Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
 }
 
-const seedEvent = {
-  tenantId: "mymx",
-  scenarioId: "vlog_feed",
-  userId: "user_12345",
-  itemId: "video_67890",
-  actionType: ActionType.PLAY_END,
-  timestamp: 1730304000100n,
-  context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-  scenarioData: { data: { case: "videoData" as const, value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0, seekPositions: [1, 2, 3] } } },
-  position: 3,
-  experimentId: "exp_001",
-  extraData: { a: [1, "x", null, { b: true }], "0": 1 },
-};
+/** The seed's event, with a timestamp, seek positions and extra data so every value kind crosses the codecs. */
+const seedEvent = seedEventMessage();
+seedEvent.timestamp = 1730304000100n;
+if (seedEvent.scenarioData?.data.case === "videoData") seedEvent.scenarioData.data.value.seekPositions = [1, 2, 3];
+seedEvent.extraData = { a: [1, "x", null, { b: true }], "0": 1 };
 
 /** One raw HTTP/2 request; resolves with headers, trailers and body. */
 function raw(port: number, path: string, headers: Record<string, string>, body: Buffer | (() => Buffer), opts: { reset?: boolean } = {}) {
