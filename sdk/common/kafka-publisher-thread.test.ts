@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { createThreadedKafkaPublisher, fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
+import { at, createThreadedKafkaPublisher, fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
 import { KafkaUnavailableError } from "./kafka-publisher.js";
 
 describe("kafka publisher thread: worker start-up and error transport", () => {
@@ -37,9 +37,9 @@ describe("kafka publisher thread: worker start-up and error transport", () => {
     const buf = Buffer.from(bytes);
     let start = 0;
     for (let i = 0; i < keys.length; i++) {
-      expect(buf.subarray(start, ends[2 * i]).toString("utf8")).toBe(keys[i]);
-      expect(buf.subarray(ends[2 * i], ends[2 * i + 1]).toString("utf8")).toBe(values[i]);
-      start = ends[2 * i + 1];
+      expect(buf.subarray(start, at(ends, 2 * i)).toString("utf8")).toBe(keys[i]);
+      expect(buf.subarray(at(ends, 2 * i), at(ends, 2 * i + 1)).toString("utf8")).toBe(values[i]);
+      start = at(ends, 2 * i + 1);
     }
     expect(start).toBe(keys.concat(values).reduce((n, s) => n + Buffer.byteLength(s), 0));
     // A dedicated ArrayBuffer (transferable), not a slice of Buffer's shared pool.

@@ -458,7 +458,7 @@ export class TrackingClient {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new AttemptTimeout(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       try {
-        const res = await this.fetchImpl(url, { method, headers, body: payload, signal: controller.signal });
+        const res = await this.fetchImpl(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: controller.signal });
         const text = await res.text();
         let parsed: unknown = text;
         try {
