@@ -144,7 +144,7 @@ export class ApiKeyAuth {
   }
 
   /** Merges a keys file (when given) with the environment variables. */
-  static fromSources(options: { file?: string; env?: Readonly<Record<string, string | undefined>> }): ApiKeyAuth {
+  static fromSources(options: { file?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): ApiKeyAuth {
     const auth = options.file !== undefined ? ApiKeyAuth.fromFile(options.file) : new ApiKeyAuth();
     auth.#addAll(parseEnv(options.env ?? process.env));
     return auth;

@@ -17,7 +17,7 @@ import { newEventId } from "../../sdk/common/event-id.js";
 
 /** Judges an event against tracking configs; scenario problems come back as warnings. */
 export interface EventJudge {
-  judge(event: BehaviorEventWire): { violations: Violation[]; configVersion?: number };
+  judge(event: BehaviorEventWire): { violations: Violation[]; configVersion?: number | undefined };
 }
 
 /** Counters the pipeline feeds (health and /metrics read them). */
@@ -53,7 +53,7 @@ export interface CheckResult {
   /** Canonical wire form with event_id/timestamp filled; only when there are no errors. */
   event?: BehaviorEventWire;
   /** Version of the tracking config that judged the event (0: its template), if any. */
-  configVersion?: number;
+  configVersion?: number | undefined;
 }
 
 /** Outcome of one event in a batch. */
@@ -77,7 +77,7 @@ export interface PipelineOptions {
    * refused with 503 + Retry-After instead of queueing: memory and latency stay bounded when
    * the broker is slower than the offered load, and clients back off. Default 20,000.
    */
-  maxInFlightEvents?: number;
+  maxInFlightEvents?: number | undefined;
 }
 
 const SCHEMA_VERSION = behaviorEventKafka.schemaVersion;
