@@ -9,10 +9,8 @@ import { Code, ConnectError, type Transport, createClient } from "@connectrpc/co
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ActionType,
   BehaviorEventSchema,
   BehaviorService,
-  DeviceType,
   ViolationSchema,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";

@@ -65,7 +65,7 @@ describe("broker down (private second broker)", () => {
     expect(tracker.stats().spilled).toBe(200);
     const lines = (await readFile(tracker.fallbackPath, "utf8")).trim().split("\n");
     expect(lines).toHaveLength(200);
-    expect(JSON.parse(lines[0])).toMatchObject({ topic: `user-behaviors-${tenant}`, key: "user_0" });
+    expect(JSON.parse(lines[0] ?? "null")).toMatchObject({ topic: `user-behaviors-${tenant}`, key: "user_0" });
 
     await broker.start();
     const t1 = performance.now();

@@ -174,13 +174,14 @@ describe("kafka publisher on a worker thread: what crosses the thread boundary",
       const got = await readTopic(bootstrap, topic, records.length, 30_000);
       expect(got).toHaveLength(records.length);
       const byN = new Map(got.map((m) => [(JSON.parse(m.value) as { n: number }).n, m]));
-      for (let i = 0; i < records.length; i++) {
-        const m = byN.get(i)!;
-        expect(m.key).toBe(records[i].key);
-        expect(m.value).toBe(records[i].value);
-        expect(m.headers).toEqual(records[i].headers ?? {});
-        expect(m.partition).toBe(partitionForKey(records[i].key, 6));
-      }
+      records.forEach((r, i) => {
+        const m = byN.get(i);
+        expect(m, `record ${i}`).toBeDefined();
+        expect(m?.key).toBe(r.key);
+        expect(m?.value).toBe(r.value);
+        expect(m?.headers).toEqual(r.headers ?? {});
+        expect(m?.partition).toBe(partitionForKey(r.key, 6));
+      });
       expect(pub.stats().acked).toBe(records.length);
     } finally {
       await pub.close();

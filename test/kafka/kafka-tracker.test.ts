@@ -32,7 +32,7 @@ describe("KafkaTracker against the real broker", () => {
     const N = 10_000;
     const t0 = performance.now();
     const ids: string[] = [];
-    for (let i = 0; i < N; i++) ids.push(await tracker.track(sampleEvent(users[i % users.length], i)));
+    for (let i = 0; i < N; i++) ids.push(await tracker.track(sampleEvent(`user_${i % users.length}`, i)));
     await tracker.flush();
     const ms = performance.now() - t0;
     console.log(`[kafka-tracker] ${N} events tracked+acknowledged in ${ms.toFixed(0)} ms = ${Math.round((N / ms) * 1000)} events/s`);
@@ -72,7 +72,7 @@ describe("KafkaTracker against the real broker", () => {
     // maxPendingEvents), which the old tracker sent as one publish and then, timed out, sent again.
     const bursts: Promise<string[]>[] = [];
     for (let i = 0; i < N; i += 5000) {
-      bursts.push(tracker.trackBatch(Array.from({ length: 5000 }, (_, k) => sampleEvent(users[(i + k) % users.length], i + k))));
+      bursts.push(tracker.trackBatch(Array.from({ length: 5000 }, (_, k) => sampleEvent(`user_${(i + k) % users.length}`, i + k))));
     }
     await Promise.all(bursts);
     await tracker.flush();

@@ -37,7 +37,7 @@ const UPDATE_BODY = {
 };
 
 /** The seed's 支持的场景类型: core fields and 推荐行为 per scenario. */
-const SEED_SCENARIOS: Record<string, { core: string[]; actions: string[] }> = {
+const SEED_SCENARIOS = {
   video: {
     core: ["duration", "watch_duration", "completion_rate", "video_quality", "is_fullscreen", "playback_speed"],
     actions: ["impression", "click", "play", "play_end", "pause", "like", "share", "comment"],
@@ -70,7 +70,7 @@ const SEED_SCENARIOS: Record<string, { core: string[]; actions: string[] }> = {
     core: ["personalization_score", "match_reasons", "user_interests_match", "trending_score", "novelty_score", "diversity_group", "recommendation_strategy"],
     actions: ["impression", "click", "positive_feedback", "negative_feedback", "dismiss", "not_interested"],
   },
-};
+} satisfies Record<string, { core: string[]; actions: string[] }>;
 
 type Health = {
   status: string;
