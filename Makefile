@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup generate lint breaking check-generated golden test test-unit run kafka-up kafka-down bench bench-smoke typecheck
+.PHONY: setup generate lint breaking check-generated golden typecheck test run kafka-up kafka-down bench bench-smoke
 
 setup:
 	@./scripts/setup.sh

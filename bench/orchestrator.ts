@@ -86,13 +86,13 @@ export interface Phase {
   settings: string;
   /** Events the broker acknowledged per second: min(counted, offset delta) / seconds. */
   eventsPerSec: number;
-  requestsPerSec?: number;
-  offeredPerSec?: number;
-  latencyMs?: { p50: number; p99: number; p999: number; max: number };
+  requestsPerSec?: number | undefined;
+  offeredPerSec?: number | undefined;
+  latencyMs?: { p50: number; p99: number; p999: number; max: number } | undefined;
   errors: number;
-  offsets?: OffsetCheck;
-  server?: ProcUsage;
-  broker?: ProcUsage;
+  offsets?: OffsetCheck | undefined;
+  server?: ProcUsage | undefined;
+  broker?: ProcUsage | undefined;
   detail: unknown;
 }
 
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
 
   // ---- broker
   let startedBroker = false;
-  if (!(await portOpen(brokers[0]))) {
+  if (!(await portOpen(brokers[0] ?? ""))) {
     if (process.env.BENCH_BROKERS) throw new Error(`BENCH_BROKERS=${process.env.BENCH_BROKERS} is not reachable`);
     log("starting the Kafka broker (scripts/kafka/up.sh)");
     const r = await run(join(repoRoot, "scripts/kafka/up.sh"), [], { cwd: repoRoot, timeoutMs: 180_000 });

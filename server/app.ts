@@ -188,7 +188,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       behavior,
       fallback: connect,
       log: faultLog,
-      maxBodyBytes: options.maxBodyBytes,
+      ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       shutdownSignal: shutdown.signal,
     });
     grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host);

@@ -3,18 +3,13 @@
  * ingestion pipeline; the pipeline calls a Sink, a ConfigStore and Stats. Each part has
  * one implementation per backend (file or Kafka sink, SQLite store) behind these types.
  */
+import type { HealthStatsWire, ViolationWire } from "../gen/validator/recommender/v1/behavior_wire.js";
 
-/** One violated rule, the same over REST, Connect and gRPC. */
-export interface Violation {
-  /** Dotted path of the field, e.g. "context.device_type". */
-  field: string;
-  /** Rule id, e.g. "required", "range", "allowed_values". */
-  rule: string;
-  /** Human-readable explanation naming the field and the rule. */
-  message: string;
-  /** "error" rejects the event; "warning" only reports. */
-  severity: "error" | "warning";
-}
+/**
+ * One violated rule, the same over REST, Connect and gRPC: behavior.proto's Violation in wire
+ * form, every field present. The generated validators' violations are of this shape.
+ */
+export type Violation = Required<ViolationWire>;
 
 /** A record ready for the sink: the Kafka topic, key, value and headers. */
 export interface SinkRecord {
@@ -51,13 +46,5 @@ export class SinkUnavailableError extends Error {
   }
 }
 
-/** Counters behind /api/v1/behaviors/health and /metrics. */
-export interface StatsSnapshot {
-  total_events: number;
-  kafka_success: number;
-  kafka_failed: number;
-  rejected: number;
-  validation_warnings: number;
-  /** Percent of sink writes that succeeded, 2 decimals; 100 when none yet. */
-  success_rate: number;
-}
+/** Counters behind /api/v1/behaviors/health and /metrics: behavior.proto's HealthStats, every field present. */
+export type StatsSnapshot = Required<HealthStatsWire>;

@@ -1,112 +1,29 @@
 /**
  * The `tracking` command. `serve` runs the ingestion server; flags override environment
- * variables, which override defaults. With no Kafka configured it uses the embedded file
- * sink, so it runs on a fresh machine.
+ * variables, which override defaults (server/cli.ts). With no Kafka configured it uses the
+ * embedded file sink, so it runs on a fresh machine.
  */
-import { Command, InvalidArgumentError, Option } from "commander";
-import type { KafkaCompression } from "./kafka/kafka-sink.js";
 import { startServer } from "./app.js";
+import { trackingCommand } from "./cli.js";
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
-
-const env = process.env;
-const program = new Command("tracking").description("Schema-first behavior-event tracking server");
-
-program
-  .command("serve")
-  .description("serve the REST, Connect, gRPC-Web and gRPC APIs and publish events to the sink")
-  .addOption(new Option("--host <host>", "interface to listen on").env("TRACKING_HOST").default("0.0.0.0"))
-  .addOption(new Option("--http-port <port>", "REST/Connect/gRPC-Web/h2c port").env("TRACKING_HTTP_PORT").argParser(port).default(8080))
-  .addOption(new Option("--grpc-port <port>", "gRPC port").env("TRACKING_GRPC_PORT").argParser(port).default(50051))
-  .addOption(new Option("--data-dir <dir>", "data directory (config store, file sink)").env("TRACKING_DATA_DIR").default(".data"))
-  .addOption(new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"))
-  .addOption(new Option("--brokers <list>", "Kafka bootstrap servers, comma-separated (implies --sink kafka)").env("KAFKA_BROKERS"))
-  .addOption(new Option("--kafka-compression <codec>", "Kafka compression").choices(["gzip", "lz4", "zstd", "snappy", "none"]).env("KAFKA_COMPRESSION").default("gzip"))
-  .addOption(new Option("--kafka-partitions <n>", "partitions of created topics (seed: 12-24)").env("KAFKA_PARTITIONS").argParser(positiveInt).default(12))
-  .addOption(new Option("--kafka-replication <n>", "replication factor of created topics (3 in production)").env("KAFKA_REPLICATION_FACTOR").argParser(positiveInt).default(1))
-  .addOption(new Option("--kafka-retention-ms <ms>", "retention of created topics").env("KAFKA_RETENTION_MS").argParser(positiveInt).default(7 * 24 * 3600 * 1000))
-  .addOption(new Option("--kafka-timeout-ms <ms>", "longest wait for the broker's ack before 503").env("KAFKA_PUBLISH_TIMEOUT_MS").argParser(positiveInt).default(5000))
-  .addOption(new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL").env("KAFKA_SECURITY_PROTOCOL").default("PLAINTEXT"))
-  .addOption(new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512").env("KAFKA_SASL_MECHANISM").default("PLAIN"))
-  .addOption(new Option("--kafka-producer-thread", "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)").env("KAFKA_PRODUCER_THREAD").default(false))
-  .addOption(new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env("TRACKING_API_KEYS_FILE"))
-  .addOption(new Option("--max-body-bytes <n>", "largest request body").env("TRACKING_MAX_BODY_BYTES").argParser(positiveInt).default(1024 * 1024))
-  .addOption(new Option("--max-in-flight <n>", "events waiting for the sink before new ones get 503").env("TRACKING_MAX_IN_FLIGHT").argParser(positiveInt).default(20_000))
-  .action(async (o: {
-    host: string;
-    httpPort: number;
-    grpcPort: number;
-    dataDir: string;
-    sink: "file" | "kafka";
-    brokers?: string;
-    kafkaCompression: KafkaCompression;
-    kafkaPartitions: number;
-    kafkaReplication: number;
-    kafkaRetentionMs: number;
-    kafkaTimeoutMs: number;
-    kafkaSecurityProtocol: string;
-    kafkaSaslMechanism: string;
-    kafkaProducerThread: boolean;
-    apiKeysFile?: string;
-    maxBodyBytes: number;
-    maxInFlight: number;
-  }) => {
-    const useKafka = o.sink === "kafka" || o.brokers !== undefined;
-    const protocol = o.kafkaSecurityProtocol.toUpperCase();
-    const sasl = protocol.startsWith("SASL_")
-      ? {
-          mechanism: o.kafkaSaslMechanism.toUpperCase() as "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512",
-          username: env.KAFKA_USER ?? "",
-          password: env.KAFKA_PASSWORD ?? "",
-        }
-      : undefined;
-    const server = await startServer({
-      host: o.host,
-      httpPort: o.httpPort,
-      grpcPort: o.grpcPort,
-      dataDir: o.dataDir,
-      sink: useKafka ? "kafka" : "file",
-      kafka: {
-        brokers: (o.brokers ?? "127.0.0.1:9092").split(",").map((b) => b.trim()).filter(Boolean),
-        compression: o.kafkaCompression,
-        partitions: o.kafkaPartitions,
-        replicationFactor: o.kafkaReplication,
-        retentionMs: o.kafkaRetentionMs,
-        publishTimeoutMs: o.kafkaTimeoutMs,
-        producerThread: o.kafkaProducerThread,
-        sasl,
-        tls: protocol === "SSL" || protocol === "SASL_SSL" ? true : undefined,
+const program = trackingCommand(async (options) => {
+  const server = await startServer(options);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`tracking server: ${signal}, draining…`);
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error("tracking server: shutdown failed", err);
+        process.exit(1);
       },
-      apiKeysFile: o.apiKeysFile,
-      maxBodyBytes: o.maxBodyBytes,
-      maxInFlightEvents: o.maxInFlight,
-    });
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      console.error(`tracking server: ${signal}, draining…`);
-      server.stop().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          console.error("tracking server: shutdown failed", err);
-          process.exit(1);
-        },
-      );
-    };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
-  });
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+});
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

@@ -183,7 +183,14 @@ export function round(x: number, digits = 1): number {
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx];
+  return sorted[idx] ?? NaN;
+}
+
+/** list[i mod its length], for benchmarks cycling through a fixed, non-empty set of inputs. */
+export function cycle<T>(list: readonly T[], i: number): T {
+  const v = list[i % list.length];
+  if (v === undefined) throw new RangeError("cycle: empty list");
+  return v;
 }
 
 export interface LatencySummary {
@@ -207,7 +214,7 @@ export function summarize(values: Float64Array): LatencySummary {
     p90: round(percentile(values, 90), 2),
     p99: round(percentile(values, 99), 2),
     p999: round(percentile(values, 99.9), 2),
-    max: round(values.length ? values[values.length - 1] : NaN, 2),
+    max: round(values.at(-1) ?? NaN, 2),
     mean: round(values.length ? sum / values.length : NaN, 2),
   };
 }

@@ -25,7 +25,7 @@ export interface H2loadOptions {
   h1: boolean;
   clients: number;
   /** Streams per client (HTTP/2 only; HTTP/1.1 uses 1). */
-  streams?: number;
+  streams?: number | undefined;
   durationSec: number;
 }
 
@@ -60,8 +60,8 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
     status2xx: Number(codes[1]),
     status4xx: Number(codes[3]),
     status5xx: Number(codes[4]),
-    meanMs: tfr ? toMs(tfr[3]) : NaN,
-    maxMs: tfr ? toMs(tfr[2]) : NaN,
+    meanMs: tfr ? toMs(tfr[3] ?? "") : NaN,
+    maxMs: tfr ? toMs(tfr[2] ?? "") : NaN,
     raw: out.split("\n").filter((l) => /finished|requests:|status codes|time for request/.test(l)).join("\n"),
   };
 }

@@ -52,7 +52,7 @@ export interface OpenLoopResult {
   /** From the actual write to the response (excludes the wait for a free connection). */
   serviceMs: LatencySummary;
   statuses: Record<string, number>;
-  firstError?: string;
+  firstError?: string | undefined;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as OpenLoopConfig;
@@ -191,12 +191,14 @@ function grpcOpen(): Promise<void> {
 function grpcSend(scheduled: number): boolean {
   for (let k = 0; k < sessions.length; k++) {
     const i = (rr + k) % sessions.length;
-    if (sessionLoad[i] >= streamsPerConn) continue;
+    const session = sessions[i];
+    const load = sessionLoad[i] ?? 0;
+    if (session === undefined || load >= streamsPerConn) continue;
     rr = i + 1;
-    sessionLoad[i]++;
+    sessionLoad[i] = load + 1;
     inFlight++;
     const sentAt = performance.now();
-    const st = sessions[i].request({
+    const st = session.request({
       [h2c.HTTP2_HEADER_METHOD]: "POST",
       [h2c.HTTP2_HEADER_PATH]: cfg.path,
       "content-type": "application/grpc",
@@ -217,7 +219,7 @@ function grpcSend(scheduled: number): boolean {
     st.on("data", () => {});
     st.on("error", () => {});
     st.on("close", () => {
-      sessionLoad[i]--;
+      sessionLoad[i] = (sessionLoad[i] ?? 1) - 1;
       inFlight--;
       const success = httpStatus === 200 && grpcStatus === "0";
       record(scheduled, sentAt, success, `http ${httpStatus} grpc ${grpcStatus ?? "-"}`, () => `grpc-status ${grpcStatus} ${grpcMessage ?? ""}`);
@@ -234,8 +236,8 @@ const send = cfg.kind === "http1" ? h1Send : grpcSend;
 let stopping = false;
 
 function pump(): void {
-  while (backlogSize() > 0) {
-    if (!send(backlog[head])) return;
+  for (let s = backlog[head]; s !== undefined; s = backlog[head]) {
+    if (!send(s)) return;
     head++;
   }
   if (head > 4096 && head * 2 > backlog.length) {

@@ -14,7 +14,7 @@
 import { rmSync } from "node:fs";
 import { KafkaTracker } from "../../sdk/kafka/kafka-tracker.js";
 import type { KafkaPublisher } from "../../sdk/common/kafka-publisher.js";
-import { benchEvent, round, summarize, type LatencySummary } from "./common.js";
+import { benchEvent, cycle, round, summarize, type LatencySummary } from "./common.js";
 
 export interface TrackerBenchConfig {
   brokers: string[];
@@ -28,7 +28,7 @@ export interface TrackerBenchConfig {
 
 export interface TrackerBenchResult {
   mode: string;
-  offered?: number;
+  offered?: number | undefined;
   tracked: number;
   delivered: number;
   spilled: number;
@@ -53,14 +53,14 @@ async function main(): Promise<void> {
   publisher.publish = async (records, signal) => {
     await publish(records, signal);
     const now = performance.now();
-    for (let k = 0; k < records.length && acked < total; k++, acked++) lat[acked] = now - startTimes[acked];
+    for (let k = 0; k < records.length && acked < total; k++, acked++) lat[acked] = now - (startTimes[acked] ?? now);
   };
   await tracker.start();
   // One warm-up event (connection, metadata), not counted.
   const events = Array.from({ length: 1000 }, (_, i) => benchEvent(cfg.tenantId, i));
   const warm = performance.now();
   startTimes[0] = warm;
-  await tracker.track(events[0]);
+  await tracker.track(cycle(events, 0));
   await tracker.flush();
   acked = 0;
 
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   if (cfg.mode === "max") {
     for (let i = 0; i < total; i++) {
       startTimes[i] = performance.now();
-      await tracker.track(events[i % events.length]);
+      await tracker.track(cycle(events, i));
     }
     await tracker.flush();
   } else {
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
         const now = performance.now();
         while (next < total && t0 + next * interval <= now) {
           startTimes[next] = t0 + next * interval;
-          void tracker.track(events[next % events.length]);
+          void tracker.track(cycle(events, next));
           next++;
         }
         if (next < total) setTimeout(tick, 1);

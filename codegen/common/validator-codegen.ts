@@ -173,6 +173,22 @@ class Emitter {
   }
 }
 
+/** A check's bound as data (true for required). */
+function checkValue(c: Check): unknown {
+  switch (c.rule) {
+    case "required":
+      return true;
+    case "range":
+      return { min: c.min, max: c.max };
+    case "allowed_values":
+      return c.values;
+    case "pattern":
+      return c.pattern;
+    default:
+      return c.max;
+  }
+}
+
 /** Source of the validator module of `file` (imports, tables, functions). */
 export function emitValidatorModule(file: DescFile, opts: EmitOptions): string {
   const e = new Emitter(file, opts);
@@ -245,6 +261,12 @@ export function emitValidatorModule(file: DescFile, opts: EmitOptions): string {
     if (m.file === file) {
       const k = kafkaRouting(m);
       if (k) body.push(emitKafka(e, model), "");
+      // The options' bounds as data, for code that applies one itself (e.g. an SDK chunking batches).
+      const ruled = model.fields.filter((f) => f.checks.length > 0);
+      if (ruled.length > 0) {
+        const rules = Object.fromEntries(ruled.map((f) => [f.name, Object.fromEntries(f.checks.map((c) => [c.rule, checkValue(c)]))]));
+        body.push(`/** Field rules of ${m.typeName} from its options, by wire field name. */`, `export const ${lowerFirst(localName(m))}FieldRules = ${JSON.stringify(rules)} as const;`, "");
+      }
     }
   }
 

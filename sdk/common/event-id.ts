@@ -5,7 +5,8 @@
  * per id was a quarter of KafkaTracker's CPU at full speed.
  */
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** The two hex digits of byte b at [2b, 2b + 2). */
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0")).join("");
 const POOL = new Uint8Array(4096);
 let offset = POOL.length;
 
@@ -15,8 +16,8 @@ export function newEventId(): string {
     globalThis.crypto.getRandomValues(POOL);
     offset = 0;
   }
-  const b = POOL;
-  const o = offset;
+  let id = "evt_";
+  for (const b of POOL.subarray(offset, offset + 8)) id += HEX_PAIRS.slice(2 * b, 2 * b + 2);
   offset += 8;
-  return "evt_" + HEX[b[o]] + HEX[b[o + 1]] + HEX[b[o + 2]] + HEX[b[o + 3]] + HEX[b[o + 4]] + HEX[b[o + 5]] + HEX[b[o + 6]] + HEX[b[o + 7]];
+  return id;
 }

@@ -1,5 +1,6 @@
+import { type AddressInfo, createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
+import { at, createThreadedKafkaPublisher, fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
 import { KafkaUnavailableError } from "./kafka-publisher.js";
 
 describe("kafka publisher thread: worker start-up and error transport", () => {
@@ -36,12 +37,34 @@ describe("kafka publisher thread: worker start-up and error transport", () => {
     const buf = Buffer.from(bytes);
     let start = 0;
     for (let i = 0; i < keys.length; i++) {
-      expect(buf.subarray(start, ends[2 * i]).toString("utf8")).toBe(keys[i]);
-      expect(buf.subarray(ends[2 * i], ends[2 * i + 1]).toString("utf8")).toBe(values[i]);
-      start = ends[2 * i + 1];
+      expect(buf.subarray(start, at(ends, 2 * i)).toString("utf8")).toBe(keys[i]);
+      expect(buf.subarray(at(ends, 2 * i), at(ends, 2 * i + 1)).toString("utf8")).toBe(values[i]);
+      start = at(ends, 2 * i + 1);
     }
     expect(start).toBe(keys.concat(values).reduce((n, s) => n + Buffer.byteLength(s), 0));
     // A dedicated ArrayBuffer (transferable), not a slice of Buffer's shared pool.
     expect(bytes.byteLength).toBeGreaterThanOrEqual(start);
   });
+});
+
+describe("kafka publisher thread: close()", () => {
+  it("settles a publish still waiting on topic creation in the worker (rejects, does not hang)", async () => {
+    // A loopback port nobody listens on, and a long retry delay: the worker's topic creation is
+    // still between retries when close() runs, so nothing in the worker settles the publish.
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((r) => server.close(() => r()));
+    const publisher = createThreadedKafkaPublisher({ brokers: [`127.0.0.1:${port}`], retries: 3, retryDelayMs: 20_000 });
+    const outcome = publisher.publish([{ topic: "user-behaviors-close_test", key: "u1", value: "{}" }]).then(
+      () => "resolved",
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    // Let the call reach the worker and its first connection attempt fail.
+    await new Promise((r) => setTimeout(r, 500));
+    await publisher.close();
+    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r("still pending 5 s after close()"), 5000))]);
+    expect(settled).toMatch(/publisher (thread )?(is )?closed/);
+    await expect(publisher.publish([{ topic: "t", key: "k", value: "v" }])).rejects.toThrow(/closed/);
+  }, 20_000);
 });

@@ -74,6 +74,16 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/**
+ * `list[i]` of the message's parallel arrays (per call, per record), whose lengths the message
+ * format ties together; a malformed message throws instead of reading undefined.
+ */
+export function at<T>(list: ArrayLike<T>, i: number): T {
+  const v = list[i];
+  if (v === undefined) throw new RangeError(`kafka publisher thread: malformed message (no entry ${i} of ${list.length})`);
+  return v;
+}
+
 /** Rebuilds an error posted by the worker. */
 export function fromWireError(e: WireError): Error {
   if (e.unavailable) return new KafkaUnavailableError(e.message);
@@ -87,8 +97,9 @@ export function fromWireError(e: WireError): Error {
  * be transferred) and returns it with the end offset of every key and value.
  */
 export function packUtf8(keys: readonly string[], values: readonly string[]): { bytes: ArrayBuffer; ends: Int32Array } {
+  if (keys.length !== values.length) throw new RangeError("packUtf8: keys and values differ in length");
   let chars = 0;
-  for (let i = 0; i < keys.length; i++) chars += keys[i].length + values[i].length;
+  for (let i = 0; i < keys.length; i++) chars += at(keys, i).length + at(values, i).length;
   // ASCII-heavy JSON: a little over one byte per UTF-16 unit; grown when a string might not fit.
   let buf = Buffer.allocUnsafeSlow(chars + (chars >> 2) + 64);
   const ends = new Int32Array(keys.length * 2);
@@ -102,9 +113,9 @@ export function packUtf8(keys: readonly string[], values: readonly string[]): { 
     off += buf.write(s, off, "utf8");
   };
   for (let i = 0; i < keys.length; i++) {
-    put(keys[i]);
+    put(at(keys, i));
     ends[2 * i] = off;
-    put(values[i]);
+    put(at(values, i));
     ends[2 * i + 1] = off;
   }
   return { bytes: buf.buffer as ArrayBuffer, ends };
@@ -144,8 +155,9 @@ export function workerEntry(parentExecArgv: readonly string[] = process.execArgv
   const ts = moduleUrl.endsWith(".ts");
   const url = new URL(ts ? "./kafka-publisher-worker.ts" : "./kafka-publisher-worker.js", moduleUrl);
   const execArgv: string[] = [];
-  for (let i = 0; i < parentExecArgv.length; i++) {
-    const a = parentExecArgv[i];
+  const args = parentExecArgv[Symbol.iterator]();
+  for (let next = args.next(); !next.done; next = args.next()) {
+    const a = next.value;
     const eq = a.indexOf("=");
     const name = eq > 0 ? a.slice(0, eq) : a;
     if (KEPT_SWITCHES.has(a)) {
@@ -154,7 +166,10 @@ export function workerEntry(parentExecArgv: readonly string[] = process.execArgv
     }
     if (!LOADER_FLAGS.has(name)) continue;
     if (eq > 0) execArgv.push(a);
-    else if (i + 1 < parentExecArgv.length) execArgv.push(a, parentExecArgv[++i]);
+    else {
+      const value = args.next();
+      if (!value.done) execArgv.push(a, value.value);
+    }
   }
   if (ts && !execArgv.some((a) => /(^|[=/\\])tsx([/\\]|$)/.test(a) || a === "tsx")) execArgv.push("--import", "tsx");
   return { url, execArgv };
@@ -243,7 +258,7 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     if (m.t === "settled") {
       stats = m.stats;
       for (const [t, n] of m.partitions) partitions.set(t, n);
-      for (let i = 0; i < m.ok.length; i++) settle(m.ok[i]);
+      for (const id of m.ok) settle(id);
       for (const f of m.failed) settle(f.id, fromWireError(f.error));
     } else {
       for (const [t, n] of m.partitions ?? []) partitions.set(t, n);
@@ -257,10 +272,10 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     const b = batch;
     batch = emptyBatch();
     const now = performance.now();
-    for (let i = 0; i < b.timeouts.length; i++) {
+    b.timeouts.forEach((t, i) => {
       // The bounded wait counts from the caller's publish(), not from when the worker sees it.
-      if (b.timeouts[i] >= 0) b.timeouts[i] = Math.max(1, b.timeouts[i] - (now - b.starts[i]));
-    }
+      if (t >= 0) b.timeouts[i] = Math.max(1, t - (now - at(b.starts, i)));
+    });
     const { bytes, ends } = packUtf8(b.keys, b.values);
     const msg: ToWorker = { t: "publish", ids: b.ids, abortable: b.abortable, counts: b.counts, timeouts: b.timeouts, topics: b.topics, bytes, ends, headerIdx: b.headerIdx, headerSets: b.headerSets };
     start().postMessage(msg, [bytes, ends.buffer as ArrayBuffer]);
@@ -280,8 +295,7 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     b.counts.push(records.length);
     b.timeouts.push(timeoutMs ?? -1);
     b.starts.push(timeoutMs === undefined ? 0 : performance.now());
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
+    for (const r of records) {
       b.topics.push(r.topic);
       b.keys.push(r.key);
       b.values.push(r.value);
@@ -339,9 +353,9 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
     close() {
       if (closing) return closing;
       closing = (async () => {
-        if (worker) {
+        const w = worker;
+        if (w) {
           flush();
-          const w = worker;
           const id = nextId++;
           const done = new Promise<void>((resolve, reject) => {
             if (pending.size === 0) w.ref();
@@ -350,10 +364,18 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
           w.postMessage({ t: "close", id } satisfies ToWorker);
           closed = true;
           await done.catch(() => undefined);
+          // Cleared first so the worker's exit event does not count as a crash.
           worker = undefined;
           await w.terminate();
         }
         closed = true;
+        // The worker's publisher settles only what it had queued; a call still waiting on topic
+        // creation there would otherwise never settle now that the worker is gone.
+        batch = emptyBatch();
+        const left = [...pending.values()];
+        pending.clear();
+        const error = new Error("kafka: publisher is closed; the call had not settled");
+        for (const p of left) p.reject(error);
       })();
       return closing;
     },

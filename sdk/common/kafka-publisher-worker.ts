@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createKafkaPublisher, installSmallGzipSync, KafkaUnavailableError, type PublishRecord } from "./kafka-publisher.js";
-import type { FromWorker, ToWorker, WireError, WorkerInit } from "./kafka-publisher-thread.js";
+import { at, type FromWorker, type ToWorker, type WireError, type WorkerInit } from "./kafka-publisher-thread.js";
 
 const port = parentPort;
 const init = workerData as WorkerInit | undefined;
@@ -65,19 +65,19 @@ function onPublish(m: Extract<ToWorker, { t: "publish" }>): void {
   // Object.entries() and a new Map for every record.
   const headerMaps = m.headerSets.map((h) => new Map(Object.entries(h)));
   for (let c = 0; c < m.ids.length; c++) {
-    const id = m.ids[c];
-    const n = m.counts[c];
-    const records: PublishRecord[] = new Array<PublishRecord>(n);
+    const id = at(m.ids, c);
+    const n = at(m.counts, c);
+    const records: PublishRecord[] = [];
     for (let i = 0; i < n; i++, r++) {
-      const h = m.headerIdx[r];
-      const topic = m.topics[r];
+      const h = at(m.headerIdx, r);
+      const topic = at(m.topics, r);
       if (!reported.has(topic)) unreported.add(topic);
       // Buffers where the record type says string: the publisher's serializers pass Buffers through.
-      const key = bytes.subarray(r === 0 ? 0 : ends[2 * r - 1], ends[2 * r]) as unknown as string;
-      const value = bytes.subarray(ends[2 * r], ends[2 * r + 1]) as unknown as string;
-      records[i] = h < 0 ? { topic, key, value } : { topic, key, value, headers: headerMaps[h] as unknown as Record<string, string> };
+      const key = bytes.subarray(r === 0 ? 0 : at(ends, 2 * r - 1), at(ends, 2 * r)) as unknown as string;
+      const value = bytes.subarray(at(ends, 2 * r), at(ends, 2 * r + 1)) as unknown as string;
+      records.push(h < 0 ? { topic, key, value } : { topic, key, value, headers: at(headerMaps, h) as unknown as Record<string, string> });
     }
-    const timeoutMs = m.timeouts[c];
+    const timeoutMs = at(m.timeouts, c);
     let signal: AbortSignal | undefined;
     if (m.abortable.length > 0 && m.abortable.includes(id)) {
       const controller = new AbortController();

@@ -183,6 +183,12 @@ interface PendingCall {
   deadline: number;
 }
 
+/** What one produce request took from one call. */
+interface BatchPart {
+  call: PendingCall;
+  taken: number;
+}
+
 /** Options of one publish() call. */
 export interface PublishOptions {
   /** Rejects with KafkaUnavailableError when it aborts first; records not yet sent are withdrawn. */
@@ -203,7 +209,8 @@ export function publishAbortedError(cause?: unknown): KafkaUnavailableError {
 
 /** The signal and bounded wait of publish()'s second argument (an AbortSignal or PublishOptions). */
 export function publishOptionsOf(opts: AbortSignal | PublishOptions | undefined): { signal?: AbortSignal; timeoutMs?: number } {
-  return opts instanceof AbortSignal ? { signal: opts } : { signal: opts?.signal, timeoutMs: opts?.timeoutMs };
+  if (opts instanceof AbortSignal) return { signal: opts };
+  return { ...(opts?.signal ? { signal: opts.signal } : {}), ...(opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
 }
 
 /** Below this many bytes a produce batch is gzipped synchronously (see {@link installSmallGzipSync}). */
@@ -220,7 +227,7 @@ let syncGzipMaxBytes = SYNC_GZIP_MAX_BYTES;
  * batches of a lightly loaded producer (1–20 records, a few KB) that costs ~250 µs of CPU and two
  * thread wakeups per batch against ~30 µs for `zlib.gzipSync` of the same bytes, and on a busy
  * 2-core host the threadpool hop is what made the produce P99 ~25 ms (measured with
- * test/kafka/bench/publish-bench.ts: gzip P99 23–32 ms vs 5–6 ms uncompressed at 1K–5K/s).
+ * bench/kafka/publish-bench.ts: gzip P99 23–32 ms vs 5–6 ms uncompressed at 1K–5K/s).
  * `gzipSync` with the same (default) parameters produces byte-identical output, so only the
  * scheduling changes; batches of SYNC_GZIP_MAX_BYTES or more keep the async path so a large batch
  * (~4 ms to gzip 2000 records) never blocks the event loop. The codec table is a public, mutable
@@ -334,11 +341,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   /** Topics whose ensureTopic() resolved: publish() skips the await for them (hot path). */
   const readyTopics = new Set<string>();
   /** FIFO of calls with records not yet taken into a request; `qHead` avoids O(n) shift(). */
-  let queue: PendingCall[] = [];
+  let queue: (PendingCall | undefined)[] = [];
   let qHead = 0;
   let queuedRecords = 0;
   /** FIFO of calls with a deadline, oldest first, for the one shared timeout timer. */
-  let timed: PendingCall[] = [];
+  let timed: (PendingCall | undefined)[] = [];
   let tHead = 0;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let lastDeadline = 0;
@@ -440,12 +447,15 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     const now = performance.now();
     while (tHead < timed.length) {
       const c = timed[tHead];
-      if (!c.settled && c.deadline > now) break;
-      if (!c.settled) fail(c, timeoutError());
-      timed[tHead++] = undefined as unknown as PendingCall;
+      if (c !== undefined && !c.settled) {
+        if (c.deadline > now) break;
+        fail(c, timeoutError());
+      }
+      timed[tHead++] = undefined;
     }
     compactTimed();
-    if (tHead < timed.length) armTimeout(timed[tHead].deadline - now);
+    const next = timed[tHead];
+    if (next !== undefined) armTimeout(next.deadline - now);
   }
 
   function armTimeout(ms: number): void {
@@ -465,7 +475,7 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
 
   /** Drops settled calls from the head of the deadline FIFO (keeps it as small as what is pending). */
   function trimTimed(): void {
-    while (tHead < timed.length && timed[tHead].settled) timed[tHead++] = undefined as unknown as PendingCall;
+    while (tHead < timed.length && (timed[tHead]?.settled ?? true)) timed[tHead++] = undefined;
     compactTimed();
   }
 
@@ -503,28 +513,33 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   }
 
   /** Takes up to maxBatchRecords/maxBatchBytes records from the queue, in call order. */
-  function takeBatch(messages: PublishRecord[], calls: PendingCall[], counts: number[]): void {
+  function takeBatch(messages: PublishRecord[], parts: BatchPart[]): void {
     let bytes = 0;
     while (qHead < queue.length && messages.length < maxBatchRecords && (messages.length === 0 || bytes < maxBatchBytes)) {
       const call = queue[qHead];
+      if (call === undefined) {
+        qHead++;
+        continue;
+      }
       const n = call.records.length;
       if (call.settled) {
         // The caller already gave up (bounded wait / abort / earlier failure): withdraw what is unsent.
         queuedRecords -= n - call.next;
-        queue[qHead++] = undefined as unknown as PendingCall;
+        queue[qHead++] = undefined;
         continue;
       }
       let taken = 0;
-      while (call.next < n && messages.length < maxBatchRecords && (messages.length === 0 || bytes < maxBatchBytes)) {
-        const r = call.records[call.next++];
+      while (messages.length < maxBatchRecords && (messages.length === 0 || bytes < maxBatchBytes)) {
+        const r = call.records[call.next];
+        if (r === undefined) break; // all of this call's records are taken
+        call.next++;
         bytes += r.key.length + r.value.length + 64;
         messages.push(r);
         taken++;
       }
       queuedRecords -= taken;
-      calls.push(call);
-      counts.push(taken);
-      if (call.next === n) queue[qHead++] = undefined as unknown as PendingCall;
+      parts.push({ call, taken });
+      if (call.next === n) queue[qHead++] = undefined;
     }
     if (qHead === queue.length) {
       queue = [];
@@ -541,9 +556,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
    */
   async function sendOne(): Promise<void> {
     const messages: PublishRecord[] = [];
-    const calls: PendingCall[] = [];
-    const counts: number[] = [];
-    takeBatch(messages, calls, counts);
+    const parts: BatchPart[] = [];
+    takeBatch(messages, parts);
     if (!messages.length) {
       settleIdle();
       return;
@@ -559,9 +573,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     }
     if (error === undefined) {
       counters.acked += messages.length;
-      for (let i = 0; i < calls.length; i++) {
-        const call = calls[i];
-        call.unacked -= counts[i];
+      for (const { call, taken } of parts) {
+        call.unacked -= taken;
         if (call.unacked === 0 && !call.settled) {
           call.settled = true;
           call.resolve();
@@ -572,10 +585,13 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       const e = isTransientKafkaError(error)
         ? new KafkaUnavailableError(`kafka: produce failed: ${(error as Error).message}`, { cause: error })
         : error;
-      for (const call of calls) fail(call, e);
+      for (const { call } of parts) fail(call, e);
       if (rejectQueuedOnFailure) {
         const behind = new KafkaUnavailableError("kafka: not sent, an earlier produce request failed", { cause: error });
-        for (let i = qHead; i < queue.length; i++) fail(queue[i], behind);
+        for (let i = qHead; i < queue.length; i++) {
+          const call = queue[i];
+          if (call !== undefined) fail(call, behind);
+        }
       }
     }
     trimTimed();

@@ -35,10 +35,10 @@ export function murmur2(data: Uint8Array | string): number {
   const length = bytes.length;
   let h = (SEED ^ length) | 0;
   const blocks = length >>> 2;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, length);
   for (let i = 0; i < blocks; i++) {
-    const o = i << 2;
     // Little-endian 4-byte block, as Java reads it.
-    let k = bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16) | (bytes[o + 3] << 24);
+    let k = view.getInt32(i << 2, true);
     k = Math.imul(k, M);
     k ^= k >>> R;
     k = Math.imul(k, M);
@@ -49,9 +49,9 @@ export function murmur2(data: Uint8Array | string): number {
   // Java's switch falls through 3 → 2 → 1 leftover bytes; spelled out as ifs (noFallthroughCasesInSwitch).
   const rest = length & 3;
   if (rest > 0) {
-    if (rest === 3) h ^= bytes[tail + 2] << 16;
-    if (rest >= 2) h ^= bytes[tail + 1] << 8;
-    h ^= bytes[tail];
+    if (rest === 3) h ^= view.getUint8(tail + 2) << 16;
+    if (rest >= 2) h ^= view.getUint8(tail + 1) << 8;
+    h ^= view.getUint8(tail);
     h = Math.imul(h, M);
   }
   h ^= h >>> 13;

@@ -30,7 +30,7 @@ import type {
   ValidateEventResponseWire,
   ViolationWire,
 } from "../../gen/validator/recommender/v1/behavior_wire.js";
-import { dataFieldByScenarioType, recommendedActionsByScenarioType } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { dataFieldByScenarioType, recommendedActionsByScenarioType, trackBatchRequestFieldRules } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { newEventId } from "../common/event-id.js";
 
 /** Event ids in the server's format (re-exported for callers that fill their own). */
@@ -85,7 +85,7 @@ export interface TrackBatchResult {
 }
 
 /** Most events per batch request (TrackBatchRequest.events max_items in behavior.proto). */
-export const MAX_BATCH_EVENTS = 100;
+export const MAX_BATCH_EVENTS: number = trackBatchRequestFieldRules.events.max_items;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -458,7 +458,7 @@ export class TrackingClient {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new AttemptTimeout(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       try {
-        const res = await this.fetchImpl(url, { method, headers, body: payload, signal: controller.signal });
+        const res = await this.fetchImpl(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: controller.signal });
         const text = await res.text();
         let parsed: unknown = text;
         try {

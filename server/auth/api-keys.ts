@@ -7,6 +7,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { behaviorEventFieldRules } from "../../gen/validator/recommender/v1/behavior_validator.js";
 
 /** Outcome of an authorization check; maps to 200 / 401 / 403 (gRPC OK / UNAUTHENTICATED / PERMISSION_DENIED). */
 export type AuthResult = "ok" | "unauthenticated" | "forbidden";
@@ -31,7 +32,8 @@ interface KeyEntry {
   admin: boolean;
 }
 
-const TENANT_RE = /^[A-Za-z0-9_-]+$/;
+/** Tenant ids as behavior.proto's BehaviorEvent.tenant_id option allows them. */
+const TENANT_RE = new RegExp(behaviorEventFieldRules.tenant_id.pattern, "u");
 
 function digestOf(key: string): Buffer {
   return createHash("sha256").update(key, "utf8").digest();
@@ -142,7 +144,7 @@ export class ApiKeyAuth {
   }
 
   /** Merges a keys file (when given) with the environment variables. */
-  static fromSources(options: { file?: string; env?: Readonly<Record<string, string | undefined>> }): ApiKeyAuth {
+  static fromSources(options: { file?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): ApiKeyAuth {
     const auth = options.file !== undefined ? ApiKeyAuth.fromFile(options.file) : new ApiKeyAuth();
     auth.#addAll(parseEnv(options.env ?? process.env));
     return auth;

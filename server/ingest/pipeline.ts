@@ -13,12 +13,11 @@ import {
   validateBehaviorEvent,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { type Sink, type SinkRecord, SinkUnavailableError, type Violation } from "../contracts.js";
-import { mergeViolations } from "../rules/merge.js";
 import { newEventId } from "../../sdk/common/event-id.js";
 
 /** Judges an event against tracking configs; scenario problems come back as warnings. */
 export interface EventJudge {
-  judge(event: BehaviorEventWire): { violations: Violation[]; configVersion?: number };
+  judge(event: BehaviorEventWire): { violations: Violation[]; configVersion?: number | undefined };
 }
 
 /** Counters the pipeline feeds (health and /metrics read them). */
@@ -54,7 +53,7 @@ export interface CheckResult {
   /** Canonical wire form with event_id/timestamp filled; only when there are no errors. */
   event?: BehaviorEventWire;
   /** Version of the tracking config that judged the event (0: its template), if any. */
-  configVersion?: number;
+  configVersion?: number | undefined;
 }
 
 /** Outcome of one event in a batch. */
@@ -78,7 +77,7 @@ export interface PipelineOptions {
    * refused with 503 + Retry-After instead of queueing: memory and latency stay bounded when
    * the broker is slower than the offered load, and clients back off. Default 20,000.
    */
-  maxInFlightEvents?: number;
+  maxInFlightEvents?: number | undefined;
 }
 
 const SCHEMA_VERSION = behaviorEventKafka.schemaVersion;
@@ -140,8 +139,10 @@ export class IngestPipeline {
       if (raw.timestamp == null) raw.timestamp = this.now();
     }
     const event = normalizeBehaviorEvent(raw);
+    // The validator judged the proto's rules, the judge only what the tenant's config adds: no overlap.
     const judged = this.judge.judge(event);
-    return { errors, warnings: mergeViolations(warnings, judged.violations), event, configVersion: judged.configVersion };
+    for (const v of judged.violations) warnings.push(v);
+    return { errors, warnings, event, configVersion: judged.configVersion };
   }
 
   /** Validation only (the validate RPC): nothing is filled, counted or published. */

@@ -5,48 +5,18 @@
  * string formatting unless a rule is violated. All violations are warnings (the seed's Q3:
  * scenario fields never block an event).
  */
-import {
-  FieldType,
-  type FieldSpec,
-  type TrackingConfig,
-} from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import type { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
-import { actionTypeToWire, scenarioTypeByDataField, scenarioTypes } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import type { FieldSpec, FieldType, ScenarioTemplate, TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import type { ScenarioTemplate as ScenarioTemplateJson } from "../../gen/templates/scenario_templates.js";
+import { actionTypeToWire, dataFieldByScenarioType, scenarioTypeByDataField, scenarioTypes } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { fieldTypeToWire, scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
+import type { FieldTypeWire } from "../../gen/validator/recommender/v1/tracking_config_wire.js";
 import type { Violation } from "../contracts.js";
 
 /** JSON type names of FieldType, as on the wire ("integer", "number", …). */
-export type FieldKind = "integer" | "number" | "string" | "boolean" | "array" | "object";
+export type FieldKind = FieldTypeWire;
 
-/** A FieldSpec in wire (snake_case JSON) form, as in templates and REST bodies. */
-export interface FieldSpecWire {
-  field_name: string;
-  /** Wire name ("integer") or proto enum name ("FIELD_TYPE_INTEGER"). */
-  field_type: string;
-  required?: boolean;
-  description?: string;
-  /** Inclusive bounds; null or absent when unset (generated templates use null). */
-  min_value?: number | null;
-  max_value?: number | null;
-  allowed_values?: readonly string[];
-  unit?: string;
-}
-
-/**
- * A scenario template in wire form; `gen/templates/scenario_templates.ts` entries
- * (ScenarioTemplate) are assignable to it. Only the members used for judging are required.
- */
-export interface TemplateLike {
-  template_id: string;
-  scenario_type: string;
-  name?: string;
-  description?: string;
-  /** Member of scenario_data, e.g. "video_data"; defaults to `${scenario_type}_data`. */
-  data_field?: string;
-  required_fields?: readonly FieldSpecWire[];
-  optional_fields?: readonly FieldSpecWire[];
-  /** Wire names, e.g. "play_end". */
-  recommended_actions?: readonly string[];
-}
+/** A generated scenario template (gen/templates), in wire form. */
+export type TemplateJson = ScenarioTemplateJson;
 
 /**
  * The parts of an event the judge reads; a BehaviorEventWire (or any parsed request JSON)
@@ -81,25 +51,10 @@ export const KNOWN_SCENARIO_TYPES: ReadonlySet<string> = new Set(scenarioTypes);
 /** Every scenario_data member name ("video_data", …), to recognize which one an event carries. */
 const DATA_MEMBERS: ReadonlySet<string> = new Set(Object.keys(scenarioTypeByDataField));
 
-/** ActionType enum → wire name ("play_end"), from the generated tables (the wire_name option). */
-export function actionWireName(action: ActionType): string | undefined {
-  return actionTypeToWire(action);
-}
-
-const KIND_BY_ENUM: Record<number, FieldKind | undefined> = {
-  [FieldType.INTEGER]: "integer",
-  [FieldType.NUMBER]: "number",
-  [FieldType.STRING]: "string",
-  [FieldType.BOOLEAN]: "boolean",
-  [FieldType.ARRAY]: "array",
-  [FieldType.OBJECT]: "object",
-};
-
-/** Wire or enum-name field type → kind; undefined when unknown. */
-export function fieldKindOf(t: string | FieldType): FieldKind | undefined {
-  if (typeof t === "number") return KIND_BY_ENUM[t];
-  const s = t.startsWith("FIELD_TYPE_") ? t.slice("FIELD_TYPE_".length).toLowerCase() : t;
-  return (["integer", "number", "string", "boolean", "array", "object"] as const).find((k) => k === s);
+/** FieldType → wire kind ("integer", …); undefined for FIELD_TYPE_UNSPECIFIED and unknown values. */
+export function fieldKindOf(t: FieldType): FieldKind | undefined {
+  // The generated table maps exactly FieldType's wire_name options, which FieldTypeWire lists.
+  return fieldTypeToWire(t) as FieldKind | undefined;
 }
 
 /** The judge's normalized view of a FieldSpec, independent of proto vs wire form. */
@@ -107,6 +62,8 @@ interface NormSpec {
   name: string;
   kind: FieldKind;
   required: boolean;
+  /** False when the generated validator already types the member (a wrong type is an error there). */
+  checkType: boolean;
   min: number | undefined;
   max: number | undefined;
   allowed: readonly string[] | undefined;
@@ -205,6 +162,7 @@ function compileField(spec: NormSpec, dataPath: string, source: string): Check {
       return;
     }
     if (!isType(v)) {
+      if (!spec.checkType) return;
       out.push(warn(path, "type", `${path} should be ${ARTICLE[kind]}, got ${describeValue(v)} (${source})`));
       return;
     }
@@ -276,40 +234,44 @@ function build(input: CompileInput): CompiledConfig {
   };
 }
 
-function normFromProto(spec: FieldSpec, inRequiredList: boolean): NormSpec | undefined {
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((x) => set.has(x));
+}
+
+/**
+ * The judge's view of one spec. `proto` is the template's spec of the same typed scenario member:
+ * what it says (type, bounds, allowed values) the generated validator judges on every event
+ * already, so only what the spec adds or changes is judged here, and each rule is judged once.
+ */
+function norm(spec: FieldSpec, inRequiredList: boolean, proto: FieldSpec | undefined): NormSpec | undefined {
   const kind = fieldKindOf(spec.fieldType);
   if (kind === undefined) return undefined;
+  const p = proto !== undefined && proto.fieldType === spec.fieldType ? proto : undefined;
   return {
     name: spec.fieldName,
     kind,
     required: inRequiredList || spec.required,
-    min: spec.minValue,
-    max: spec.maxValue,
-    allowed: spec.allowedValues.length > 0 ? spec.allowedValues : undefined,
+    checkType: p === undefined,
+    min: p !== undefined && spec.minValue === p.minValue ? undefined : spec.minValue,
+    max: p !== undefined && spec.maxValue === p.maxValue ? undefined : spec.maxValue,
+    allowed:
+      spec.allowedValues.length === 0 || (p !== undefined && sameStrings(spec.allowedValues, p.allowedValues)) ? undefined : spec.allowedValues,
   };
 }
 
-function normFromWire(spec: FieldSpecWire, inRequiredList: boolean): NormSpec | undefined {
-  const kind = fieldKindOf(spec.field_type);
-  if (kind === undefined) return undefined;
-  return {
-    name: spec.field_name,
-    kind,
-    required: inRequiredList || spec.required === true,
-    min: typeof spec.min_value === "number" ? spec.min_value : undefined,
-    max: typeof spec.max_value === "number" ? spec.max_value : undefined,
-    allowed: spec.allowed_values !== undefined && spec.allowed_values.length > 0 ? spec.allowed_values : undefined,
-  };
-}
-
-function isTrackingConfig(x: TrackingConfig | TemplateLike): x is TrackingConfig {
+function isTrackingConfig(x: TrackingConfig | TemplateJson): x is TrackingConfig {
   return (x as TrackingConfig).$typeName === "recommender.v1.TrackingConfig";
 }
 
 /** Options of `compileConfig`. */
 export interface CompileOptions {
-  /** Template whose recommended actions apply when the config lists none. */
-  template?: TemplateLike;
+  /**
+   * The template of the config's scenario type: its recommended actions apply when the config
+   * lists none, and its fields are the proto's rules, which the generated validator judges.
+   */
+  template?: TemplateJson;
 }
 
 /**
@@ -317,56 +279,62 @@ export interface CompileOptions {
  *
  * Fields in `required_fields` are required (whatever their `required` flag); fields in
  * `optional_fields` only when their flag says so. Specs with an unknown field type are
- * skipped (validateConfigDefinition refuses them before they are stored). A template is
- * judged exactly like a config created from it (its required_fields are required), with
- * version 0 and messages naming "template <id>".
+ * skipped (validateConfigDefinition refuses them before they are stored).
+ *
+ * Rules the proto states for a typed scenario member (the template's: type, bounds, allowed
+ * values, recommended actions) are left to the generated validator, so a template judges only
+ * the presence of its core fields, and a config only what it adds or changes. Without a
+ * template (a custom scenario), the config's every rule is judged here.
  */
-export function compileConfig(source: TrackingConfig | TemplateLike, options: CompileOptions = {}): CompiledConfig {
+export function compileConfig(source: TrackingConfig | TemplateJson, options: CompileOptions = {}): CompiledConfig {
+  const isConfig = isTrackingConfig(source);
+  const templateJson = isConfig ? options.template : source;
+  const template: ScenarioTemplate | undefined = templateJson === undefined ? undefined : scenarioTemplateFromWire(templateJson);
+  const rules: TrackingConfig | ScenarioTemplate = isConfig ? source : (template ?? scenarioTemplateFromWire(source));
+  const protoSpecs = new Map<string, FieldSpec>();
+  for (const f of [...(template?.requiredFields ?? []), ...(template?.optionalFields ?? [])]) protoSpecs.set(f.fieldName, f);
+
+  const specs: NormSpec[] = [];
+  for (const [list, inRequired] of [[rules.requiredFields, true], [rules.optionalFields, false]] as const) {
+    for (const f of list) {
+      const n = norm(f, inRequired, protoSpecs.get(f.fieldName));
+      if (n) specs.push(n);
+    }
+  }
+  const wireActions = (list: readonly number[]): string[] => {
+    const out: string[] = [];
+    for (const a of list) {
+      const w = actionTypeToWire(a);
+      if (w !== undefined) out.push(w);
+    }
+    return out;
+  };
+  const protoActions = wireActions(template?.recommendedActions ?? []);
+  let actions = wireActions(rules.recommendedActions);
+  if (actions.length === 0) actions = protoActions;
+  if (template !== undefined && sameStrings(actions, protoActions)) actions = [];
+
+  const type = isTrackingConfig(source) ? source.scenarioType : source.scenario_type;
   if (isTrackingConfig(source)) {
-    const type = source.scenarioType;
-    const specs: NormSpec[] = [];
-    for (const f of source.requiredFields) {
-      const n = normFromProto(f, true);
-      if (n) specs.push(n);
-    }
-    for (const f of source.optionalFields) {
-      const n = normFromProto(f, false);
-      if (n) specs.push(n);
-    }
-    let actions: string[] = [];
-    for (const a of source.recommendedActions) {
-      const w = actionWireName(a);
-      if (w !== undefined) actions.push(w);
-    }
-    if (actions.length === 0 && options.template?.recommended_actions) actions = [...options.template.recommended_actions];
     const key = `${source.tenantId}/${source.scenarioId}`;
     return build({
       key,
       version: source.version,
       scenarioType: type,
-      dataField: `${type}_data`,
+      // validateConfigDefinition admits only known scenario types.
+      dataField: dataFieldByScenarioType[type] ?? "",
       source: `tracking config ${key} (v${source.version})`,
       specs,
       actions,
     });
   }
-  const t = source;
-  const specs: NormSpec[] = [];
-  for (const f of t.required_fields ?? []) {
-    const n = normFromWire(f, true);
-    if (n) specs.push(n);
-  }
-  for (const f of t.optional_fields ?? []) {
-    const n = normFromWire(f, false);
-    if (n) specs.push(n);
-  }
   return build({
     key: undefined,
     version: 0,
-    scenarioType: t.scenario_type,
-    dataField: t.data_field ?? `${t.scenario_type}_data`,
-    source: `template ${t.template_id}`,
+    scenarioType: type,
+    dataField: source.data_field,
+    source: `template ${source.template_id}`,
     specs,
-    actions: t.recommended_actions ?? [],
+    actions,
   });
 }

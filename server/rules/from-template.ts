@@ -6,23 +6,9 @@
 import { create } from "@bufbuild/protobuf";
 import type { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { actionTypeFromWire, actionTypeWireToProto } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import {
-  FieldSpecSchema,
-  FieldType,
-  TrackingConfigSchema,
-  type FieldSpec,
-  type TrackingConfig,
-} from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import { fieldKindOf, type FieldKind, type FieldSpecWire, type TemplateLike } from "./compile.js";
-
-const ENUM_BY_KIND: Record<FieldKind, FieldType> = {
-  integer: FieldType.INTEGER,
-  number: FieldType.NUMBER,
-  string: FieldType.STRING,
-  boolean: FieldType.BOOLEAN,
-  array: FieldType.ARRAY,
-  object: FieldType.OBJECT,
-};
+import { TrackingConfigSchema, type TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import { scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
+import type { TemplateJson } from "./compile.js";
 
 /** Wire action name ("play_end") → ActionType; undefined when unknown. */
 export function actionFromWireName(name: string): ActionType | undefined {
@@ -30,50 +16,32 @@ export function actionFromWireName(name: string): ActionType | undefined {
   return actionTypeWireToProto[name] === undefined ? undefined : actionTypeFromWire(name);
 }
 
-/** A wire FieldSpec (template or REST JSON) → protobuf-es FieldSpec. Null bounds become unset. */
-export function fieldSpecFromWire(spec: FieldSpecWire): FieldSpec {
-  const kind = fieldKindOf(spec.field_type);
-  return create(FieldSpecSchema, {
-    fieldName: spec.field_name,
-    fieldType: kind === undefined ? FieldType.UNSPECIFIED : ENUM_BY_KIND[kind],
-    required: spec.required === true,
-    description: spec.description ?? "",
-    minValue: typeof spec.min_value === "number" ? spec.min_value : undefined,
-    maxValue: typeof spec.max_value === "number" ? spec.max_value : undefined,
-    allowedValues: [...(spec.allowed_values ?? [])],
-    unit: spec.unit ?? "",
-  });
-}
-
 /** Identity and display fields of a config created from a template. */
 export interface FromTemplateInit {
   tenant_id: string;
   scenario_id: string;
   /** Defaults to the template's name. */
-  name?: string;
+  name?: string | undefined;
   /** Defaults to the template's description. */
-  description?: string;
+  description?: string | undefined;
 }
 
 /**
  * A new (not yet stored) TrackingConfig copying the template's scenario type, fields and
  * recommended actions; `template_id` records the origin. Pass it to `ConfigStore.create`.
  */
-export function configFromTemplate(template: TemplateLike, init: FromTemplateInit): TrackingConfig {
-  const actions: ActionType[] = [];
-  for (const a of template.recommended_actions ?? []) {
-    const e = actionFromWireName(a);
-    if (e !== undefined) actions.push(e);
-  }
+export function configFromTemplate(template: TemplateJson, init: FromTemplateInit): TrackingConfig {
+  // The generated codec reads the template's wire form (null bounds become unset).
+  const t = scenarioTemplateFromWire(template);
   return create(TrackingConfigSchema, {
     tenantId: init.tenant_id,
     scenarioId: init.scenario_id,
-    scenarioType: template.scenario_type,
-    name: init.name || template.name || "",
-    description: init.description || template.description || "",
-    requiredFields: (template.required_fields ?? []).map(fieldSpecFromWire),
-    optionalFields: (template.optional_fields ?? []).map(fieldSpecFromWire),
-    recommendedActions: actions,
-    templateId: template.template_id,
+    scenarioType: t.scenarioType,
+    name: init.name || t.name,
+    description: init.description || t.description,
+    requiredFields: t.requiredFields,
+    optionalFields: t.optionalFields,
+    recommendedActions: t.recommendedActions,
+    templateId: t.templateId,
   });
 }

@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { templateById } from "../../gen/templates/scenario_templates.js";
-import type { Violation } from "../contracts.js";
 import { ConfigStore, ConfigValidationError, newTrackingConfig } from "../store/config-store.js";
-import { configFromTemplate, mergeViolations, RuleBook, validateConfigDefinition } from "./index.js";
+import { configFromTemplate, RuleBook, validateConfigDefinition } from "./index.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -42,23 +41,5 @@ describe("ConfigStore + RuleBook", () => {
       expect((e as ConfigValidationError).violations.map((v) => v.field)).toEqual(["scenario_type"]);
     }
     store.close();
-  });
-});
-
-describe("mergeViolations", () => {
-  const w = (field: string, rule: string, message = "v"): Violation => ({ field, rule, message, severity: "warning" });
-  it("prefers the judge's warning for the same field and rule and drops judge warnings on error fields", () => {
-    const validator: Violation[] = [
-      w("action_type", "recommended_action", "validator"),
-      { field: "scenario_data.video_data.duration", rule: "type", message: "e", severity: "error" },
-      w("extra", "unknown_field"),
-    ];
-    const judged = [w("action_type", "recommended_action", "judge"), w("scenario_data.video_data.duration", "type")];
-    expect(mergeViolations(validator, judged).map((v) => `${v.field}:${v.rule}:${v.severity}:${v.message}`)).toEqual([
-      "scenario_data.video_data.duration:type:error:e",
-      "extra:unknown_field:warning:v",
-      "action_type:recommended_action:warning:judge",
-    ]);
-    expect(mergeViolations([], judged)).toEqual(judged);
   });
 });

@@ -6,7 +6,7 @@
 import type { TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { scenarioTemplates } from "../../gen/templates/scenario_templates.js";
 import type { Violation } from "../contracts.js";
-import { compileConfig, type CompiledConfig, type JudgeableEvent, type TemplateLike } from "./compile.js";
+import { compileConfig, type CompiledConfig, type JudgeableEvent, type TemplateJson } from "./compile.js";
 
 /** What `RuleBook.judge` found. */
 export interface JudgeResult {
@@ -26,18 +26,18 @@ export class RuleBook {
   /** tenant → scenario → judge; nested so the hot path builds no key strings. */
   readonly #configs = new Map<string, Map<string, CompiledConfig>>();
   /** scenario type → template (for a config's default recommended actions). */
-  #templatesByType = new Map<string, TemplateLike>();
+  #templatesByType = new Map<string, TemplateJson>();
   /** scenario_data member ("video_data") → template judge. */
   #fallbacks = new Map<string, CompiledConfig>();
 
   /** Creates a book with the given templates' fallback judges (default: the generated templates). */
-  constructor(templates: readonly TemplateLike[] = scenarioTemplates) {
+  constructor(templates: readonly TemplateJson[] = scenarioTemplates) {
     this.setTemplates(templates);
   }
 
   /** Replaces the templates (compiling their fallback judges). Existing configs keep their judges. */
-  setTemplates(templates: readonly TemplateLike[]): void {
-    const byType = new Map<string, TemplateLike>();
+  setTemplates(templates: readonly TemplateJson[]): void {
+    const byType = new Map<string, TemplateJson>();
     const fallbacks = new Map<string, CompiledConfig>();
     for (const t of templates) {
       byType.set(t.scenario_type, t);

@@ -39,12 +39,7 @@ const SEVERITY = { error: Severity.ERROR, warning: Severity.WARNING } as const;
 
 /** Converts pipeline violations to response messages. */
 export function violationMessages(list: readonly Violation[]): ViolationMessage[] {
-  const out: ViolationMessage[] = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    out[i] = create(ViolationSchema, { field: v.field, rule: v.rule, message: v.message, severity: SEVERITY[v.severity] });
-  }
-  return out;
+  return list.map((v) => create(ViolationSchema, { field: v.field, rule: v.rule, message: v.message, severity: SEVERITY[v.severity] }));
 }
 
 function tenantOf(event: unknown): unknown {

@@ -64,9 +64,9 @@ export interface ConfigStoreOptions {
 
 /** Filters of `list`. */
 export interface ListFilter {
-  tenant_id?: string;
-  scenario_type?: string;
-  include_inactive?: boolean;
+  tenant_id?: string | undefined;
+  scenario_type?: string | undefined;
+  include_inactive?: boolean | undefined;
 }
 
 /** Receives every config after it was durably written (create, update, softDelete). */

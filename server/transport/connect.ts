@@ -17,9 +17,9 @@ export interface ConnectHandlerOptions {
   /** Where server faults are logged. */
   log?: (msg: string, err: unknown) => void;
   /** Aborted on shutdown; handlers see it as context.signal. */
-  shutdownSignal?: AbortSignal;
+  shutdownSignal?: AbortSignal | undefined;
   /** Largest request message, bytes (default 1 MiB, like REST). */
-  readMaxBytes?: number;
+  readMaxBytes?: number | undefined;
 }
 
 /**
@@ -41,7 +41,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHandle
   return connectNodeAdapter({
     routes: options.routes,
     interceptors: [errorMappingInterceptor(options.log)],
-    shutdownSignal: options.shutdownSignal,
+    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
     readMaxBytes: options.readMaxBytes ?? 1024 * 1024,
     fallback:
       options.fallback ??

@@ -29,7 +29,7 @@ export interface ClassifiedError {
   /** Safe to show to the client. */
   message: string;
   /** Every violation, for invalid-argument errors. */
-  violations?: Violation[];
+  violations?: Violation[] | undefined;
   /** Seconds, for 503. */
   retryAfterSeconds?: number;
   /** Whether this is a server fault that must be logged. */
@@ -111,7 +111,7 @@ export function toConnectError(err: unknown, log: (msg: string, err: unknown) =>
     desc: ViolationSchema,
     value: create(ViolationSchema, { field: v.field, rule: v.rule, message: v.message, severity: severityNumber[v.severity] ?? Severity.ERROR }) as ViolationMessage,
   }));
-  const message = c.violations?.length ? `${c.message}${c.message.includes(c.violations[0].message) ? "" : `: ${c.violations.map((v) => `${v.field || "(request)"}: ${v.message}`).join("; ")}`}` : c.message;
+  const message = c.violations?.length ? `${c.message}${c.message.includes(c.violations[0]?.message ?? "") ? "" : `: ${c.violations.map((v) => `${v.field || "(request)"}: ${v.message}`).join("; ")}`}` : c.message;
   const out = new ConnectError(message, c.code, undefined, details);
   if (c.retryAfterSeconds !== undefined) out.metadata.set("retry-after", String(c.retryAfterSeconds));
   return out;

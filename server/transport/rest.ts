@@ -32,7 +32,7 @@ export function restBinding<R>(rest: RestService<R>, runtime: R): RestBinding {
 export interface RestHandlerOptions {
   services: readonly RestBinding[];
   /** Largest request body on the wire, bytes (default 1 MiB). */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** Largest gzip-decompressed body, bytes (default 4 × maxBodyBytes). */
   maxDecompressedBytes?: number;
   /** Deepest allowed JSON nesting (default 32). */
@@ -40,7 +40,7 @@ export interface RestHandlerOptions {
   /** Where server faults are logged. */
   log?: (msg: string, err: unknown) => void;
   /** Aborted when the server shuts down; handed to the runtime as HandlerContext.signal. */
-  shutdownSignal?: AbortSignal;
+  shutdownSignal?: AbortSignal | undefined;
 }
 
 /**
@@ -218,8 +218,10 @@ function toHeaders(req: Req): Headers {
   const h = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    const value = raw[i + 1];
     // HTTP/2 pseudo-headers (":path") are not valid header names for Headers.
-    if (raw[i].charCodeAt(0) !== 58) h.append(raw[i], raw[i + 1]);
+    if (name !== undefined && value !== undefined && name.charCodeAt(0) !== 58) h.append(name, value);
   }
   return h;
 }
@@ -299,7 +301,7 @@ function readCapped(req: Req, max: number): Promise<Buffer> {
     req.on("end", () => {
       if (done) return;
       done = true;
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on("error", (e) => fail(new HttpError(400, "bad_request", `cannot read request body: ${e.message}`)));
     req.on("aborted", () => fail(new HttpError(400, "bad_request", "request aborted")));

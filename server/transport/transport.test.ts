@@ -67,7 +67,7 @@ class EventRejectedError extends Error {
 
 const seen: {
   track?: unknown;
-  batch?: readonly unknown[];
+  batch?: readonly unknown[] | undefined;
   validate?: unknown;
   list?: ListTrackingConfigsRequest;
   update?: UpdateTrackingConfigRequest;

@@ -42,12 +42,12 @@ const USERS = ["user_12345", "用户_42", "u", "user_99999", "user-α", "user_7"
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 /** The seed's video event (HTTP example) as wire JSON, varied per index. */
 function seedEvent(tenant: string, i: number, transport: Transport): BehaviorEventWire {
-  const user = USERS[i % USERS.length];
+  const user = USERS[i % USERS.length] ?? "u";
   const e: BehaviorEventWire = {
     tenant_id: tenant,
     scenario_id: "vlog_feed",
@@ -301,7 +301,7 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     expect(lines).toHaveLength(sent.size);
     const ids = new Set<string>();
     for (const line of lines) {
-      const [p, h, key, ...rest] = line.split("\t");
+      const [p = "", h = "", key = "", ...rest] = line.split("\t");
       const headers = Object.fromEntries(h.split(",").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)]));
       expect(Object.keys(headers).sort()).toEqual(["schema-version", "tracking-config-version"]);
       const s = check({ key, partition: Number(p.slice("Partition:".length)), value: rest.join("\t"), headers }, 12);

@@ -196,8 +196,8 @@ describe("e2e fault: broker stopped and restarted under load", () => {
     const duplicates = consumedIds.length - consumed.size;
     const storedDespite503 = [...nonAcked].filter((id) => consumed.has(id)).length;
     const downSamples = healthLog.filter((h) => !h.up);
-    const downFrom = downSamples.length ? downSamples[0].at : NaN;
-    const downTo = downSamples.length ? downSamples[downSamples.length - 1].at : NaN;
+    const downFrom = downSamples.at(0)?.at ?? NaN;
+    const downTo = downSamples.at(-1)?.at ?? NaN;
     const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" : `${(x / 1000).toFixed(2)}s`);
 
     console.log(
@@ -218,7 +218,7 @@ describe("e2e fault: broker stopped and restarted under load", () => {
     expect(downSamples.length).toBeGreaterThan(0);
     // Health went false only after the stop began, and was true again at the end.
     expect(downFrom).toBeGreaterThanOrEqual(stopCalledAt);
-    expect(healthLog[healthLog.length - 1].up).toBe(true);
+    expect(healthLog.at(-1)?.up).toBe(true);
     // Requests succeeded again while the load was still running (no restart of the server).
     expect(firstOkAfterRestartAt).toBeDefined();
     const okAfterOutage = okTimes.filter((x) => x > lastFailureAt!).length;

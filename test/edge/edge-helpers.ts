@@ -39,7 +39,7 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 10_0
       const text = Buffer.concat(chunks).toString("utf8");
       const split = text.indexOf("\r\n\r\n");
       const head = split === -1 ? text : text.slice(0, split);
-      const [statusLine, ...lines] = head.split("\r\n");
+      const [statusLine = "", ...lines] = head.split("\r\n");
       const headers: Record<string, string> = {};
       for (const l of lines) {
         const i = l.indexOf(":");

@@ -4,18 +4,17 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
+import { type JsonObject, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ActionType,
   BehaviorEventSchema,
   BehaviorService,
-  DeviceType,
   ViolationSchema,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
+import { seedEventMessage } from "../helpers/seed.js";
 import { type TestServer, startTestServer } from "../helpers/server.js";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -36,45 +35,10 @@ function run(cmd: string, args: string[], cwd = ROOT): Promise<Run> {
 }
 
 /** The seed's gRPC example event in the protobuf JSON mapping (enum names, camelCase). */
-const seedEventJson = {
-  tenantId: "mymx",
-  scenarioId: "vlog_feed",
-  userId: "user_12345",
-  itemId: "video_67890",
-  actionType: "ACTION_TYPE_PLAY_END",
-  context: { deviceType: "DEVICE_TYPE_MOBILE", os: "iOS", location: "Beijing" },
-  scenarioData: { videoData: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 } },
-  position: 3,
-  experimentId: "exp_001",
-};
+const seedEventJson = toJson(BehaviorEventSchema, seedEventMessage());
 
 /** The same event with snake_case proto field names (also valid protobuf JSON input). */
-const seedEventSnake = {
-  tenant_id: "mymx",
-  scenario_id: "vlog_feed",
-  user_id: "user_buf_snake",
-  item_id: "video_67890",
-  action_type: "ACTION_TYPE_PLAY_END",
-  context: { device_type: "DEVICE_TYPE_MOBILE", os: "iOS", location: "Beijing" },
-  scenario_data: { video_data: { duration: 180, watch_duration: 175, completion_rate: 0.97, video_quality: "1080p", is_fullscreen: true, playback_speed: 1.0 } },
-  position: 3,
-  experiment_id: "exp_001",
-};
-
-/** The seed's event as a generated message. */
-function seedEventMessage(userId: string) {
-  return create(BehaviorEventSchema, {
-    tenantId: "mymx",
-    scenarioId: "vlog_feed",
-    userId,
-    itemId: "video_67890",
-    actionType: ActionType.PLAY_END,
-    context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-    scenarioData: { data: { case: "videoData", value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 } } },
-    position: 3,
-    experimentId: "exp_001",
-  });
-}
+const seedEventSnake = { ...(toJson(BehaviorEventSchema, seedEventMessage(), { useProtoFieldName: true }) as JsonObject), user_id: "user_buf_snake" };
 
 describe("gRPC with foreign clients", () => {
   let t: TestServer;
@@ -158,7 +122,7 @@ describe("gRPC with foreign clients", () => {
     it("TrackEvent and GetHealth succeed; an invalid event is InvalidArgument with Violation details", async () => {
       const client = createClient(BehaviorService, make());
       const userId = `user_${name.replace(/\W+/g, "_")}`;
-      const res = await client.trackEvent({ event: seedEventMessage(userId) });
+      const res = await client.trackEvent({ event: { ...seedEventMessage(), userId } });
       expect(res.success).toBe(true);
       expect(res.eventId).toMatch(/^evt_[0-9a-f]{16}$/);
       const lines = await readTopicFile(t.dataDir, "user-behaviors-mymx");
@@ -168,7 +132,7 @@ describe("gRPC with foreign clients", () => {
       expect(health.status).toBe("healthy");
       expect(health.stats?.totalEvents).toBeGreaterThan(0n);
 
-      const bad = seedEventMessage(userId);
+      const bad = seedEventMessage();
       bad.tenantId = "../etc";
       bad.userId = "";
       bad.position = -1;

@@ -1,4 +1,6 @@
 /** The seed document's request bodies, verbatim, shared by the transport and server tests. */
+import { create } from "@bufbuild/protobuf";
+import { ActionType, type BehaviorEvent, BehaviorEventSchema, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
 
 /** The seed's HTTP example `event_data` (Step 2, HTTP方式). A fresh copy per call. */
 export function seedEventData() {
@@ -22,4 +24,28 @@ export function seedEventData() {
     position: 3,
     experiment_id: "exp_001",
   };
+}
+
+/**
+ * The seed's gRPC example event (ACTION_TYPE_PLAY_END, DEVICE_TYPE_MOBILE) as a generated
+ * message, written out rather than converted so tests check the codecs against it. A fresh
+ * message per call.
+ */
+export function seedEventMessage(): BehaviorEvent {
+  return create(BehaviorEventSchema, {
+    tenantId: "mymx",
+    scenarioId: "vlog_feed",
+    userId: "user_12345",
+    itemId: "video_67890",
+    actionType: ActionType.PLAY_END,
+    context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
+    scenarioData: {
+      data: {
+        case: "videoData",
+        value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 },
+      },
+    },
+    position: 3,
+    experimentId: "exp_001",
+  });
 }

@@ -43,21 +43,16 @@ describe.each([
     await pub?.close();
   });
 
-  it("sends at once when idle: a lone publish completes in well under lingerMs(5) + RTT", async () => {
+  // Its latency (about one broker round trip) is measured by `make bench`, not asserted here.
+  it("sends at once when idle: each lone publish goes out as its own produce request", async () => {
     const topic = `user-behaviors-${uniqueTenant("publat")}`;
     await pub.ensureTopic(topic);
-    for (let i = 0; i < 20; i++) await pub.publish([rec(topic, i)]); // warm-up
-    const lat: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const t = performance.now();
-      await pub.publish([rec(topic, i)]);
-      lat.push(performance.now() - t);
-    }
-    lat.sort((a, b) => a - b);
-    const p50 = lat[100];
-    console.log(`[kafka-publisher] idle single publish p50=${p50.toFixed(2)} ms p90=${lat[180].toFixed(2)} ms`);
-    // The old publisher always waited lingerMs=5 first (p50 ≈ 6 ms here); now it is about one round trip.
-    expect(p50).toBeLessThan(3);
+    await pub.publish([rec(topic, 0)]);
+    const before = pub.stats();
+    for (let i = 1; i <= 20; i++) await pub.publish([rec(topic, i)]);
+    const after = pub.stats();
+    expect(after.requests - before.requests).toBe(20);
+    expect(after.acked - before.acked).toBe(20);
   }, 60_000);
 
   it("batches naturally under load: 5,000 concurrent single publishes share few produce requests, in order per key", async () => {
@@ -179,13 +174,14 @@ describe("kafka publisher on a worker thread: what crosses the thread boundary",
       const got = await readTopic(bootstrap, topic, records.length, 30_000);
       expect(got).toHaveLength(records.length);
       const byN = new Map(got.map((m) => [(JSON.parse(m.value) as { n: number }).n, m]));
-      for (let i = 0; i < records.length; i++) {
-        const m = byN.get(i)!;
-        expect(m.key).toBe(records[i].key);
-        expect(m.value).toBe(records[i].value);
-        expect(m.headers).toEqual(records[i].headers ?? {});
-        expect(m.partition).toBe(partitionForKey(records[i].key, 6));
-      }
+      records.forEach((r, i) => {
+        const m = byN.get(i);
+        expect(m, `record ${i}`).toBeDefined();
+        expect(m?.key).toBe(r.key);
+        expect(m?.value).toBe(r.value);
+        expect(m?.headers).toEqual(r.headers ?? {});
+        expect(m?.partition).toBe(partitionForKey(r.key, 6));
+      });
       expect(pub.stats().acked).toBe(records.length);
     } finally {
       await pub.close();

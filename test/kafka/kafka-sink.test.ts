@@ -50,7 +50,7 @@ describe.each([false, true])("kafka sink (producerThread: %s) against the real b
     try {
       await small.publish([{ topic, key: "k", value: "{}", headers: {} }]);
       const got = await readTopic(bootstrap, topic, 1);
-      expect(got[0].partition).toBe(partitionForKey("k", 3));
+      expect(got.map((m) => m.partition)).toEqual([partitionForKey("k", 3)]);
       await expect(small.publish([{ topic: "bad topic/name", key: "k", value: "{}", headers: {} }])).rejects.toThrow(/illegal topic/);
       expect(small.available()).toBe(true);
     } finally {
@@ -82,7 +82,7 @@ describe.each([false, true])("kafka sink (producerThread: %s) against the real b
       lat.push(performance.now() - s);
     }
     lat.sort((a, b) => a - b);
-    console.log(`[kafka-sink] single-record publish latency p50=${lat[25].toFixed(1)} ms p99=${lat[49].toFixed(1)} ms`);
+    console.log(`[kafka-sink] single-record publish latency p50=${lat[25]?.toFixed(1)} ms p99=${lat[49]?.toFixed(1)} ms`);
     expect(sink.stats().acked).toBeGreaterThanOrEqual(n + 50);
   }, 60_000);
 });

@@ -32,7 +32,7 @@ describe("KafkaTracker against the real broker", () => {
     const N = 10_000;
     const t0 = performance.now();
     const ids: string[] = [];
-    for (let i = 0; i < N; i++) ids.push(await tracker.track(sampleEvent(users[i % users.length], i)));
+    for (let i = 0; i < N; i++) ids.push(await tracker.track(sampleEvent(`user_${i % users.length}`, i)));
     await tracker.flush();
     const ms = performance.now() - t0;
     console.log(`[kafka-tracker] ${N} events tracked+acknowledged in ${ms.toFixed(0)} ms = ${Math.round((N / ms) * 1000)} events/s`);
@@ -72,7 +72,7 @@ describe("KafkaTracker against the real broker", () => {
     // maxPendingEvents), which the old tracker sent as one publish and then, timed out, sent again.
     const bursts: Promise<string[]>[] = [];
     for (let i = 0; i < N; i += 5000) {
-      bursts.push(tracker.trackBatch(Array.from({ length: 5000 }, (_, k) => sampleEvent(users[(i + k) % users.length], i + k))));
+      bursts.push(tracker.trackBatch(Array.from({ length: 5000 }, (_, k) => sampleEvent(`user_${(i + k) % users.length}`, i + k))));
     }
     await Promise.all(bursts);
     await tracker.flush();
@@ -95,24 +95,20 @@ describe("KafkaTracker against the real broker", () => {
     expect(seqs.size).toBe(N);
   }, 120_000);
 
-  it("at low load an event is delivered within a round trip or so, not after the 1 s flush timer", async () => {
+  // How soon (about one round trip) is measured by `make bench`; here: it does not wait for the timer.
+  it("at low load an event is delivered at once, not held for the flush timer", async () => {
     const tenant = uniqueTenant("trklat");
-    const tracker = new KafkaTracker({ brokers: [bootstrap], tenantId: tenant, codec, fallbackDir: dir });
+    // A flush timer far beyond the test timeout: delivery that waited for it would never finish here.
+    const tracker = new KafkaTracker({ brokers: [bootstrap], tenantId: tenant, codec, fallbackDir: dir, flushIntervalMs: 600_000 });
     await tracker.start();
     await tracker.track(sampleEvent("user_0", 0));
     await tracker.flush();
-    const lat: number[] = [];
     for (let i = 1; i <= 30; i++) {
-      const t = performance.now();
       await tracker.track(sampleEvent("user_0", i));
-      // No flush(): default buffer 100 / flush every 1000 ms would have held it up to a second.
+      // No flush(): the default buffer of 100 is never filled, so only an eager send delivers it.
       while (tracker.stats().delivered < i + 1) await new Promise((r) => setImmediate(r));
-      lat.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 5));
     }
-    lat.sort((a, b) => a - b);
-    console.log(`[kafka-tracker] lone event delivery p50=${lat[15].toFixed(2)} ms max=${lat[29].toFixed(2)} ms`);
-    expect(lat[15]).toBeLessThan(20);
+    expect(tracker.stats()).toMatchObject({ tracked: 31, delivered: 31, spilled: 0 });
     await tracker.close();
     expect(await topicEndOffset(bootstrap, `user-behaviors-${tenant}`)).toBe(31);
   }, 60_000);

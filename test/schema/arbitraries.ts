@@ -15,7 +15,7 @@ const text = fc.oneof(
 );
 const structValue: fc.Arbitrary<Json> = fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }));
 
-function rangeOf(checks: Check[]): { min?: number; max?: number } {
+function rangeOf(checks: Check[]): { min?: number | undefined; max?: number | undefined } {
   const r = checks.find((c) => c.rule === "range");
   return r && r.rule === "range" ? { min: r.min, max: r.max } : {};
 }
@@ -123,7 +123,7 @@ export function mutatedArb(desc: DescMessage): fc.Arbitrary<Json> {
       const x = structuredClone(value);
       for (const [n, j, addKey, k] of edits) {
         const all = [[], ...paths(x)];
-        const path = all[n % all.length];
+        const path = all[n % all.length] ?? [];
         if (addKey) {
           // add a (usually unknown) key to the object at or above path
           let target: Json = x;
@@ -139,6 +139,7 @@ export function mutatedArb(desc: DescMessage): fc.Arbitrary<Json> {
         let parent: any = x;
         for (const p of path.slice(0, -1)) parent = parent[p];
         const last = path[path.length - 1];
+        if (last === undefined) continue;
         if (j === undefined) {
           if (Array.isArray(parent)) parent.splice(last as number, 1);
           else delete parent[last];

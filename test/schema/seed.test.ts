@@ -146,7 +146,7 @@ describe("mutations", () => {
   it("completion_rate message names the full path and bound", () => {
     const e = clone(base());
     e.scenario_data.video_data.completion_rate = 1.5;
-    expect(validateBehaviorEvent(e, "request")[0].message).toBe("scenario_data.video_data.completion_rate must be between 0 and 1, got 1.5");
+    expect(validateBehaviorEvent(e, "request")[0]?.message).toBe("scenario_data.video_data.completion_rate must be between 0 and 1, got 1.5");
   });
   it("feature_importance entries are paths under the map", () => {
     const e = load("scenario_personalized.json") as Record<string, any>;

@@ -51,8 +51,19 @@ export function copy<T>(v: T): T {
 
 export { seedEventData } from "../helpers/seed.js";
 
+/** One event of the seed's batch example. */
+export interface SeedBatchEvent {
+  tenant_id: string;
+  scenario_id: string;
+  user_id: string;
+  item_id: string;
+  action_type: string;
+  context: { device_type: string };
+  position: number;
+}
+
 /** The seed's 批量上报 `events`, verbatim. */
-export function seedBatchEvents() {
+export function seedBatchEvents(): [SeedBatchEvent, SeedBatchEvent] {
   return [
     {
       tenant_id: "mymx",

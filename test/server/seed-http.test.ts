@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ActionType, BehaviorService, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
+import { seedEventMessage } from "../helpers/seed.js";
 import { type TestServer, startTestServer } from "../helpers/server.js";
 import { client, copy, seedBatchEvents, seedEventData } from "./http-helpers.js";
 
@@ -36,7 +37,7 @@ const UPDATE_BODY = {
 };
 
 /** The seed's 支持的场景类型: core fields and 推荐行为 per scenario. */
-const SEED_SCENARIOS: Record<string, { core: string[]; actions: string[] }> = {
+const SEED_SCENARIOS = {
   video: {
     core: ["duration", "watch_duration", "completion_rate", "video_quality", "is_fullscreen", "playback_speed"],
     actions: ["impression", "click", "play", "play_end", "pause", "like", "share", "comment"],
@@ -69,7 +70,7 @@ const SEED_SCENARIOS: Record<string, { core: string[]; actions: string[] }> = {
     core: ["personalization_score", "match_reasons", "user_interests_match", "trending_score", "novelty_score", "diversity_group", "recommendation_strategy"],
     actions: ["impression", "click", "positive_feedback", "negative_feedback", "dismiss", "not_interested"],
   },
-};
+} satisfies Record<string, { core: string[]; actions: string[] }>;
 
 type Health = {
   status: string;
@@ -232,24 +233,7 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
 
   it("the seed's gRPC example (ACTION_TYPE_PLAY_END, DEVICE_TYPE_MOBILE) over gRPC is published as the same JSON", async () => {
     const grpc = createClient(BehaviorService, createGrpcTransport({ baseUrl: t.grpcUrl }));
-    const res = await grpc.trackEvent({
-      event: {
-        tenantId: "mymx",
-        scenarioId: "vlog_feed",
-        userId: "user_12345",
-        itemId: "video_67890",
-        actionType: ActionType.PLAY_END,
-        context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-        scenarioData: {
-          data: {
-            case: "videoData",
-            value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 },
-          },
-        },
-        position: 3,
-        experimentId: "exp_001",
-      },
-    });
+    const res = await grpc.trackEvent({ event: seedEventMessage() });
     expect(res.success).toBe(true);
     expect(res.eventId).toMatch(EVT_ID);
     const line = (await lines()).find((l) => (l.value as any).event_id === res.eventId)!;

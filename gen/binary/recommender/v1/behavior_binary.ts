@@ -158,7 +158,7 @@ function rf32(): number {
 }
 
 /**
- * A length-delimited UTF-8 string. Measured on Node 24 (codegen/binary/decode-bench.ts):
+ * A length-delimited UTF-8 string. Measured on Node 24 (bench/decode-bench.ts):
  * ASCII up to 4 bytes is fastest concatenated, up to 24 bytes through one fromCharCode.apply,
  * longer or non-ASCII text through a fatal TextDecoder (which also rejects invalid UTF-8).
  */

@@ -206,6 +206,9 @@ export function normalizeBehaviorContext(input: unknown): BehaviorContextWire {
   return w as unknown as BehaviorContextWire;
 }
 
+/** Field rules of recommender.v1.BehaviorContext from its options, by wire field name. */
+export const behaviorContextFieldRules = {"device_type":{"required":true},"os":{"max_len":64},"location":{"max_len":128},"ip":{"max_len":64}} as const;
+
 /**
  * Validates recommender.v1.BehaviorEvent wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
@@ -523,6 +526,9 @@ export const behaviorEventKafka = {
 export function encodeBehaviorEventKafkaJson(e: BehaviorEventWire): string {
   return JSON.stringify(e);
 }
+
+/** Field rules of recommender.v1.BehaviorEvent from its options, by wire field name. */
+export const behaviorEventFieldRules = {"event_id":{"max_len":64},"tenant_id":{"required":true,"pattern":"^[A-Za-z0-9_-]+$","max_len":64},"scenario_id":{"required":true,"max_len":128},"user_id":{"required":true,"max_len":256},"item_id":{"required":true,"max_len":256},"action_type":{"required":true},"timestamp":{"range":{"min":0,"max":9007199254740991}},"context":{"required":true},"experiment_id":{"max_len":128},"experiment_group":{"max_len":128},"position":{"range":{"min":0}}} as const;
 
 /**
  * Validates recommender.v1.ScenarioSpecificData wire JSON, collecting every violation into `out`.
@@ -903,6 +909,9 @@ export function normalizeVideoScenarioData(input: unknown): VideoScenarioDataWir
   return w as unknown as VideoScenarioDataWire;
 }
 
+/** Field rules of recommender.v1.VideoScenarioData from its options, by wire field name. */
+export const videoScenarioDataFieldRules = {"duration":{"range":{"min":0}},"watch_duration":{"range":{"min":0}},"completion_rate":{"range":{"min":0,"max":1}},"video_quality":{"allowed_values":["360p","720p","1080p","4K"]},"playback_speed":{"range":{"min":0.25,"max":4}},"seek_positions":{"range":{"min":0},"max_items":1000},"buffer_time":{"range":{"min":0}}} as const;
+
 /**
  * Validates recommender.v1.EcommerceScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
@@ -1094,6 +1103,9 @@ export function normalizeEcommerceScenarioData(input: unknown): EcommerceScenari
   return w as unknown as EcommerceScenarioDataWire;
 }
 
+/** Field rules of recommender.v1.EcommerceScenarioData from its options, by wire field name. */
+export const ecommerceScenarioDataFieldRules = {"price":{"range":{"min":0}},"currency":{"allowed_values":["CNY","USD","EUR","JPY","GBP","HKD","TWD","KRW","SGD","AUD","CAD"]},"quantity":{"range":{"min":0}},"discount":{"range":{"min":0,"max":1}},"category_path":{"max_len":512},"brand":{"max_len":128},"sku_id":{"max_len":128},"product_tags":{"max_items":100},"stock_count":{"range":{"min":0}},"coupon_id":{"max_len":128}} as const;
+
 /**
  * Validates recommender.v1.NewsScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
@@ -1267,6 +1279,9 @@ export function normalizeNewsScenarioData(input: unknown): NewsScenarioDataWire 
   return w as unknown as NewsScenarioDataWire;
 }
 
+/** Field rules of recommender.v1.NewsScenarioData from its options, by wire field name. */
+export const newsScenarioDataFieldRules = {"read_duration":{"range":{"min":0}},"read_progress":{"range":{"min":0,"max":1}},"word_count":{"range":{"min":0}},"news_type":{"max_len":64},"source":{"max_len":128},"author":{"max_len":128},"keywords":{"max_items":100},"publish_time":{"range":{"min":0,"max":9007199254740991}}} as const;
+
 /**
  * Validates recommender.v1.MusicScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
@@ -1433,6 +1448,9 @@ export function normalizeMusicScenarioData(input: unknown): MusicScenarioDataWir
   if (v !== undefined && v !== null) w.audio_quality = v;
   return w as unknown as MusicScenarioDataWire;
 }
+
+/** Field rules of recommender.v1.MusicScenarioData from its options, by wire field name. */
+export const musicScenarioDataFieldRules = {"duration":{"range":{"min":0}},"play_duration":{"range":{"min":0}},"artist":{"max_len":256},"album":{"max_len":256},"genre":{"max_len":64},"bpm":{"range":{"min":1,"max":400}},"language":{"max_len":64},"audio_quality":{"allowed_values":["标准","高品","无损"]}} as const;
 
 /**
  * Validates recommender.v1.EducationScenarioData wire JSON, collecting every violation into `out`.
@@ -1614,6 +1632,9 @@ export function normalizeEducationScenarioData(input: unknown): EducationScenari
   if (v !== undefined && v !== null) w.is_certificate_course = v;
   return w as unknown as EducationScenarioDataWire;
 }
+
+/** Field rules of recommender.v1.EducationScenarioData from its options, by wire field name. */
+export const educationScenarioDataFieldRules = {"course_id":{"max_len":128},"chapter_id":{"max_len":128},"lesson_duration":{"range":{"min":0}},"study_duration":{"range":{"min":0}},"progress":{"range":{"min":0,"max":1}},"exercise_count":{"range":{"min":0}},"correct_count":{"range":{"min":0}},"score":{"range":{"min":0,"max":100}},"difficulty_level":{"allowed_values":["初级","中级","高级"]}} as const;
 
 /**
  * Validates recommender.v1.ContentScenarioData wire JSON, collecting every violation into `out`.
@@ -1826,6 +1847,9 @@ export function normalizeContentScenarioData(input: unknown): ContentScenarioDat
   return w as unknown as ContentScenarioDataWire;
 }
 
+/** Field rules of recommender.v1.ContentScenarioData from its options, by wire field name. */
+export const contentScenarioDataFieldRules = {"content_type":{"allowed_values":["post","question","answer","gallery","thread"]},"word_count":{"range":{"min":0}},"image_count":{"range":{"min":0}},"video_count":{"range":{"min":0}},"topic":{"max_len":128},"content_quality_score":{"range":{"min":0,"max":100}},"author_level":{"max_len":64},"hashtags":{"max_items":100},"engagement_rate":{"range":{"min":0,"max":1}},"read_time_estimate":{"range":{"min":0}}} as const;
+
 /**
  * Validates recommender.v1.SocialScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
@@ -2026,6 +2050,9 @@ export function normalizeSocialScenarioData(input: unknown): SocialScenarioDataW
   if (v !== undefined && v !== null) w.similarity_score = v;
   return w as unknown as SocialScenarioDataWire;
 }
+
+/** Field rules of recommender.v1.SocialScenarioData from its options, by wire field name. */
+export const socialScenarioDataFieldRules = {"relationship_type":{"allowed_values":["friend","follow","mutual","suggested"]},"mutual_friends_count":{"range":{"min":0}},"social_distance":{"range":{"min":0}},"influence_score":{"range":{"min":0,"max":100}},"interaction_frequency":{"allowed_values":["low","medium","high"]},"common_interests":{"max_items":100},"follower_count":{"range":{"min":0,"max":9007199254740991}},"following_count":{"range":{"min":0,"max":9007199254740991}},"post_count":{"range":{"min":0,"max":9007199254740991}},"similarity_score":{"range":{"min":0,"max":1}}} as const;
 
 /**
  * Validates recommender.v1.PersonalizedScenarioData wire JSON, collecting every violation into `out`.
@@ -2236,6 +2263,9 @@ export function normalizePersonalizedScenarioData(input: unknown): PersonalizedS
   }
   return w as unknown as PersonalizedScenarioDataWire;
 }
+
+/** Field rules of recommender.v1.PersonalizedScenarioData from its options, by wire field name. */
+export const personalizedScenarioDataFieldRules = {"personalization_score":{"range":{"min":0,"max":1}},"match_reasons":{"max_items":100},"user_interests_match":{"range":{"min":0,"max":1}},"trending_score":{"range":{"min":0,"max":1}},"novelty_score":{"range":{"min":0,"max":1}},"diversity_group":{"max_len":128},"recommendation_strategy":{"allowed_values":["collaborative","content_based","hybrid"]},"model_version":{"max_len":64},"feature_importance":{"range":{"min":0,"max":1},"max_items":200}} as const;
 
 /**
  * Validates recommender.v1.Violation wire JSON, collecting every violation into `out`.
@@ -2589,6 +2619,9 @@ export function normalizeTrackBatchRequest(input: unknown): TrackBatchRequestWir
   if (v !== undefined && v !== null && (v as unknown[]).length > 0) w.events = (v as unknown[]).map((x) => normalizeBehaviorEvent(x));
   return w as unknown as TrackBatchRequestWire;
 }
+
+/** Field rules of recommender.v1.TrackBatchRequest from its options, by wire field name. */
+export const trackBatchRequestFieldRules = {"events":{"max_items":100}} as const;
 
 /**
  * Validates recommender.v1.EventResult wire JSON, collecting every violation into `out`.

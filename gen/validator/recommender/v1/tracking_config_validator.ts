@@ -212,6 +212,9 @@ export function normalizeFieldSpec(input: unknown): FieldSpecWire {
   return w as unknown as FieldSpecWire;
 }
 
+/** Field rules of recommender.v1.FieldSpec from its options, by wire field name. */
+export const fieldSpecFieldRules = {"field_name":{"required":true,"pattern":"^[a-z][a-z0-9_]*$","max_len":64},"field_type":{"required":true},"description":{"max_len":1024},"allowed_values":{"max_items":1000},"unit":{"max_len":32}} as const;
+
 /**
  * Validates recommender.v1.TrackingConfig wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
@@ -473,6 +476,9 @@ export function normalizeTrackingConfig(input: unknown): TrackingConfigWire {
   if (v !== undefined && v !== null && v !== 0) w.updated_at = v;
   return w as unknown as TrackingConfigWire;
 }
+
+/** Field rules of recommender.v1.TrackingConfig from its options, by wire field name. */
+export const trackingConfigFieldRules = {"tenant_id":{"required":true,"pattern":"^[A-Za-z0-9_-]+$","max_len":64},"scenario_id":{"required":true,"pattern":"^[A-Za-z0-9_.-]+$","max_len":128},"scenario_type":{"required":true,"max_len":64},"name":{"max_len":256},"description":{"max_len":2048},"required_fields":{"max_items":200},"optional_fields":{"max_items":200}} as const;
 
 /**
  * Validates recommender.v1.ScenarioTemplate wire JSON, collecting every violation into `out`.

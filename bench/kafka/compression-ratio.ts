@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import zlib from "node:zlib";
 import { compressionsAlgorithms } from "@platformatic/kafka";
-import { generatedBehaviorCodec as codec } from "../../../sdk/common/behavior-codec.js";
+import { generatedBehaviorCodec as codec } from "../../sdk/common/behavior-codec.js";
 const seed = JSON.parse(readFileSync("test/fixtures/seed/http_event_data.json", "utf8"));
 const vals = Array.from({ length: 2000 }, (_, i) => codec.encode(codec.normalize({ ...seed, tenant_id: "t", user_id: `user_${10000 + (i % 500)}`, item_id: `video_${60000 + ((i * 7) % 20000)}`, event_id: `evt_${Math.random().toString(16).slice(2)}`, timestamp: Date.now() })));
 for (const n of [1, 5, 20, 100, 2000]) {

@@ -6,7 +6,7 @@
  * stream handler with protobuf-es fromBinary/toBinary and no error handling. Writes the seed event as a
  * length-prefixed gRPC body to BODY for h2load:
  *
- *   tsx server/transport/grpc-fast-bench.ts fast 50061 /tmp/body.bin &
+ *   tsx bench/grpc-fast-bench.ts fast 50061 /tmp/body.bin &
  *   h2load -n 50000 -c 8 -m 16 -H 'content-type: application/grpc' -H 'te: trailers' \
  *     -d /tmp/body.bin http://127.0.0.1:50061/recommender.v1.BehaviorService/TrackEvent
  */
@@ -21,12 +21,12 @@ import {
   TrackEventRequestSchema,
   TrackEventResponseSchema,
   ValidateEventResponseSchema,
-} from "../../gen/es/recommender/v1/behavior_pb.js";
-import { type BehaviorServiceRuntime, registerBehaviorService } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
-import { behaviorEventToWire } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { createConnectHandler } from "./connect.js";
-import { createGrpcServer } from "./grpc.js";
-import { createGrpcFastHandler } from "./grpc-fast.js";
+} from "../gen/es/recommender/v1/behavior_pb.js";
+import { type BehaviorServiceRuntime, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
+import { behaviorEventToWire } from "../gen/validator/recommender/v1/behavior_validator.js";
+import { createConnectHandler } from "../server/transport/connect.js";
+import { createGrpcServer } from "../server/transport/grpc.js";
+import { createGrpcFastHandler } from "../server/transport/grpc-fast.js";
 
 const [mode = "fast", portArg = "50061", bodyPath = "/tmp/grpc-fast-body.bin"] = process.argv.slice(2);
 

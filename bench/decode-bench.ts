@@ -1,14 +1,14 @@
 /**
  * Micro benchmark of the generated binary codecs (not a test):
- *   tsx codegen/binary/decode-bench.ts
+ *   tsx bench/decode-bench.ts
  * ns/op of decoding the seed TrackEventRequest with the generated decoder vs protobuf-es
  * fromBinary + the validator's toWire, of encoding a TrackEventResponse vs toBinary, and of
  * the UTF-8 string strategies the decoder chooses between.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { decodeTrackEventRequestWire, encodeTrackEventResponseBinary } from "../../gen/binary/recommender/v1/behavior_binary.js";
-import { ActionType, DeviceType, TrackEventRequestSchema, TrackEventResponseSchema } from "../../gen/es/recommender/v1/behavior_pb.js";
-import { trackEventRequestToWire } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { decodeTrackEventRequestWire, encodeTrackEventResponseBinary } from "../gen/binary/recommender/v1/behavior_binary.js";
+import { ActionType, DeviceType, TrackEventRequestSchema, TrackEventResponseSchema } from "../gen/es/recommender/v1/behavior_pb.js";
+import { trackEventRequestToWire } from "../gen/validator/recommender/v1/behavior_validator.js";
 
 const seed = create(TrackEventRequestSchema, {
   event: {
@@ -61,7 +61,7 @@ const td = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 bench(`string(${strBuf.length}B): manual ASCII loop`, () => {
   let out = "";
   for (let i = 0; i < strBuf.length; i++) {
-    const c = strBuf[i];
+    const c = strBuf[i] ?? 0; // i < length: never the default
     if (c >= 0x80) return td.decode(strBuf);
     out += String.fromCharCode(c);
   }
@@ -72,7 +72,7 @@ const codes: number[] = [];
 bench(`string(${strBuf.length}B): ASCII check + fromCharCode.apply (chosen ≤ 24 B)`, () => {
   codes.length = strBuf.length;
   for (let i = 0; i < strBuf.length; i++) {
-    const c = strBuf[i];
+    const c = strBuf[i] ?? 0; // i < length: never the default
     if (c >= 0x80) return td.decode(strBuf);
     codes[i] = c;
   }
@@ -83,7 +83,7 @@ bench(`string(${strBuf.length}B): buffer.utf8Slice (no validation)`, () => utf8S
 const long = Buffer.from("x".repeat(200));
 bench(`string(${long.length}B): manual ASCII loop`, () => {
   let out = "";
-  for (let i = 0; i < long.length; i++) out += String.fromCharCode(long[i]);
+  for (let i = 0; i < long.length; i++) out += String.fromCharCode(long[i] ?? 0);
   return out;
 });
 bench(`string(${long.length}B): TextDecoder fatal`, () => td.decode(long));

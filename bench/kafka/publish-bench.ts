@@ -1,7 +1,7 @@
 /**
  * Micro bench of the Kafka sink's publish path (not a test).
  *
- *   tsx test/kafka/bench/publish-bench.ts [mode] [n] [concurrency]
+ *   tsx bench/kafka/publish-bench.ts [mode] [n] [concurrency]
  *
  * mode "closed": `concurrency` loops each awaiting one single-record publish at a time (the server's
  *                shape: one publish per HTTP request), n publishes in total.
@@ -14,9 +14,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createKafkaSink } from "../../../server/kafka/kafka-sink.js";
-import { generatedBehaviorCodec } from "../../../sdk/common/behavior-codec.js";
-import { ROOT } from "../broker.js";
+import { createKafkaSink } from "../../server/kafka/kafka-sink.js";
+import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
+import { cycle, repoRoot as ROOT } from "../lib/common.js";
 
 const mode = process.argv[2] ?? "closed";
 const n = Number(process.argv[3] ?? 200_000);
@@ -41,7 +41,7 @@ const sink = createKafkaSink({
 });
 await sink.ready(10_000);
 await sink.ensureTopic(topic);
-for (let i = 0; i < 200; i++) await sink.publish([records[i % records.length]]); // warm-up
+for (let i = 0; i < 200; i++) await sink.publish([cycle(records, i)]); // warm-up
 
 const lat = new Float64Array(n);
 let errors = 0;
@@ -50,7 +50,7 @@ const t0 = performance.now();
 async function one(i: number, scheduled?: number): Promise<void> {
   const s = scheduled ?? performance.now();
   try {
-    await sink.publish([records[i % records.length]]);
+    await sink.publish([cycle(records, i)]);
   } catch {
     errors++;
   }
@@ -90,7 +90,7 @@ if (mode === "burst") {
 const secs = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 lat.sort();
-const pct = (p: number) => lat[Math.min(n - 1, Math.floor(n * p))].toFixed(2);
+const pct = (p: number) => (lat[Math.min(n - 1, Math.floor(n * p))] ?? NaN).toFixed(2);
 console.log(
   JSON.stringify({
     mode,
@@ -101,7 +101,7 @@ console.log(
     cpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / secs) * 100),
     p50: pct(0.5),
     p99: pct(0.99),
-    max: lat[n - 1].toFixed(1),
+    max: (lat.at(-1) ?? NaN).toFixed(1),
     errors,
     stats: sink.stats(),
   }),

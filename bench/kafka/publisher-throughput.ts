@@ -2,14 +2,14 @@
  * Producer ceiling of sdk/common/kafka-publisher.ts with pre-encoded records (no validation or
  * JSON encoding), published the way the KafkaTracker does: calls of `batch` records, `depth`
  * pipelined. Compare with kafka-producer-perf-test (same record size, acks=all, gzip).
- *   tsx test/kafka/bench/publisher-throughput.ts [records=400000] [batch=2000] [depth=4]   (env COMPRESSION; THREAD=1: the worker-thread publisher)
+ *   tsx bench/kafka/publisher-throughput.ts [records=400000] [batch=2000] [depth=4]   (env COMPRESSION; THREAD=1: the worker-thread publisher)
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createKafkaPublisher, type PublishRecord } from "../../../sdk/common/kafka-publisher.js";
-import { createThreadedKafkaPublisher } from "../../../sdk/common/kafka-publisher-thread.js";
-import { generatedBehaviorCodec as codec } from "../../../sdk/common/behavior-codec.js";
-import { ROOT } from "../broker.js";
+import { createKafkaPublisher, type PublishRecord } from "../../sdk/common/kafka-publisher.js";
+import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
+import { generatedBehaviorCodec as codec } from "../../sdk/common/behavior-codec.js";
+import { cycle, repoRoot as ROOT } from "../lib/common.js";
 
 const total = Number(process.argv[2] ?? 400_000);
 const batch = Number(process.argv[3] ?? 2000);
@@ -24,7 +24,7 @@ const pub = (process.env.THREAD ? createThreadedKafkaPublisher : createKafkaPubl
   brokers: [process.env.BENCH_BROKERS ?? "127.0.0.1:9092"],
   compression: (process.env.COMPRESSION ?? "gzip") as "gzip",
 });
-await pub.ensureTopic(records[0].topic);
+await pub.ensureTopic(cycle(records, 0).topic);
 await pub.publish(records.slice(0, 100));
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -35,7 +35,7 @@ await Promise.all(
       const from = next;
       next += batch;
       const chunk: PublishRecord[] = [];
-      for (let i = from; i < Math.min(from + batch, total); i++) chunk.push(records[i % records.length]);
+      for (let i = from; i < Math.min(from + batch, total); i++) chunk.push(cycle(records, i));
       await pub.publish(chunk);
     }
   }),
