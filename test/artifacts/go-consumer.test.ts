@@ -5,7 +5,7 @@
  * real server's gRPC port with the generated client, and the seed's sarama writer configured with
  * our partitioner puts a user on the same partition as the server (real broker). See go-runner.ts.
  */
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,16 @@ import type { WireMode } from "../../gen/validator/violation.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
 import { type TestServer, startTestServer } from "../helpers/server.js";
-import { type ConformanceVerdict, type GoConsumer, ROOT, prepareGoConsumer, runGoConformance, runGoConsumer } from "./go-runner.js";
+import {
+  type ConformanceVerdict,
+  type GoConsumer,
+  ROOT,
+  assembleGoModule,
+  goVet,
+  prepareGoConsumer,
+  runGoConformance,
+  runGoConsumer,
+} from "./go-runner.js";
 
 const SEED_DIR = join(ROOT, "test/fixtures/seed");
 const BUILD_TIMEOUT = 900_000;
@@ -133,6 +142,15 @@ describe("Go module: a fresh consumer module built from the assembled module", (
     const got = JSON.parse(await runGoConsumer(["murmur2", path, fixture.partitions.join(",")])) as Record<string, { murmur2: number; partition: number[] }>;
     for (const v of fixture.vectors) expect(got[v.key], v.key).toEqual({ murmur2: v.murmur2, partition: v.partition });
   });
+
+  it("from major version 2 on, the module path ends in /v2 (Go's import versioning) and the module still builds", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "go-artifact-v2-")), "go");
+    await assembleGoModule("2.0.0", dir);
+    const mod = readFileSync(join(dir, "go.mod"), "utf8");
+    expect(mod).toMatch(/^module github\.com\/recommender\/behavior-tracking-go\/v2$/m);
+    expect(readFileSync(join(dir, "recommender/v1/behavior.pb.go"), "utf8")).toContain('"github.com/recommender/behavior-tracking-go/v2/recommender/options/v1"');
+    await goVet(dir);
+  }, BUILD_TIMEOUT);
 
   describe("against the real server (Kafka sink) and broker", () => {
     let t: TestServer;

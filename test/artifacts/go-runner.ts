@@ -51,6 +51,16 @@ async function timed<T>(timings: Record<string, number>, name: string, f: () => 
   }
 }
 
+/** Runs the module builder, scripts/artifacts/go.sh <version> <outDir>. */
+export async function assembleGoModule(version: string, outDir: string): Promise<void> {
+  await run("bash", [join(ROOT, "scripts/artifacts/go.sh"), version, outDir], { cwd: ROOT });
+}
+
+/** `go vet ./...` in a module directory, as the module is published (go.sum complete). */
+export async function goVet(dir: string): Promise<void> {
+  await run("go", ["vet", "./..."], { cwd: dir, env: goEnv(""), timeout: 900_000 });
+}
+
 let pending: Promise<GoConsumer> | undefined;
 
 /** Builds (once per test process) the module and the consumer. */
@@ -66,10 +76,10 @@ async function build(): Promise<GoConsumer> {
   let moduleDir = process.env.GO_MODULE_DIR ? resolve(process.env.GO_MODULE_DIR) : "";
   if (moduleDir === "") {
     moduleDir = join(work, "go");
-    await timed(timings, "assemble", () => run("bash", [join(ROOT, "scripts/artifacts/go.sh"), version, moduleDir], { cwd: ROOT }));
+    await timed(timings, "assemble", () => assembleGoModule(version, moduleDir));
   }
   // The module as published: its go.sum must be complete (-mod=readonly, the default).
-  await timed(timings, "module go vet", () => run("go", ["vet", "./..."], { cwd: moduleDir, env: goEnv(""), timeout: 900_000 }));
+  await timed(timings, "module go vet", () => goVet(moduleDir));
   const tested = await timed(timings, "module go test", () => run("go", ["test", "./..."], { cwd: moduleDir, env: goEnv(""), timeout: 900_000 }));
 
   const consumerDir = join(work, "consumer");

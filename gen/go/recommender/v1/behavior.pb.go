@@ -2797,8 +2797,7 @@ const file_recommender_v1_behavior_proto_rawDesc = "" +
 	"\n" +
 	"TrackBatch\x12!.recommender.v1.TrackBatchRequest\x1a\".recommender.v1.TrackBatchResponse\",\xe8\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/api/v1/behaviors/track/batch\x12\x8b\x01\n" +
 	"\rValidateEvent\x12$.recommender.v1.ValidateEventRequest\x1a%.recommender.v1.ValidateEventResponse\"-\xe8\xf3\x18\x03\x82\xd3\xe4\x93\x02#:\x05event\"\x1a/api/v1/behaviors/validate\x12v\n" +
-	"\tGetHealth\x12 .recommender.v1.GetHealthRequest\x1a!.recommender.v1.GetHealthResponse\"$\xe8\xf3\x18\x04\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/behaviors/healthB\xc6\x01\n" +
-	"\x12com.recommender.v1B\rBehaviorProtoP\x01ZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1\xa2\x02\x03RXX\xaa\x02\x0eRecommender.V1\xca\x02\x0eRecommender\\V1\xe2\x02\x1aRecommender\\V1\\GPBMetadata\xea\x02\x0fRecommender::V1b\x06proto3"
+	"\tGetHealth\x12 .recommender.v1.GetHealthRequest\x1a!.recommender.v1.GetHealthResponse\"$\xe8\xf3\x18\x04\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/behaviors/healthBJZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1b\x06proto3"
 
 var (
 	file_recommender_v1_behavior_proto_rawDescOnce sync.Once

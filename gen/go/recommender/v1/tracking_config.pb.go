@@ -1380,8 +1380,7 @@ const file_recommender_v1_tracking_config_proto_rawDesc = "" +
 	"\x11GetTrackingConfig\x12(.recommender.v1.GetTrackingConfigRequest\x1a).recommender.v1.GetTrackingConfigResponse\"B\x82\xd3\xe4\x93\x02<b\x06config\x122/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x12\xad\x01\n" +
 	"\x13ListTrackingConfigs\x12*.recommender.v1.ListTrackingConfigsRequest\x1a+.recommender.v1.ListTrackingConfigsResponse\"=\x82\xd3\xe4\x93\x027Z\x1b\x12\x19/api/v1/tracking-configs/\x12\x18/api/v1/tracking-configs\x12\xf4\x01\n" +
 	"\x14UpdateTrackingConfig\x12+.recommender.v1.UpdateTrackingConfigRequest\x1a,.recommender.v1.UpdateTrackingConfigResponse\"\x80\x01\x82\xd3\xe4\x93\x02z:\x06configZ<:\x06config22/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x1a2/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x12\xad\x01\n" +
-	"\x14DeleteTrackingConfig\x12+.recommender.v1.DeleteTrackingConfigRequest\x1a,.recommender.v1.DeleteTrackingConfigResponse\":\x82\xd3\xe4\x93\x024*2/api/v1/tracking-configs/{tenant_id}/{scenario_id}B\xcc\x01\n" +
-	"\x12com.recommender.v1B\x13TrackingConfigProtoP\x01ZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1\xa2\x02\x03RXX\xaa\x02\x0eRecommender.V1\xca\x02\x0eRecommender\\V1\xe2\x02\x1aRecommender\\V1\\GPBMetadata\xea\x02\x0fRecommender::V1b\x06proto3"
+	"\x14DeleteTrackingConfig\x12+.recommender.v1.DeleteTrackingConfigRequest\x1a,.recommender.v1.DeleteTrackingConfigResponse\":\x82\xd3\xe4\x93\x024*2/api/v1/tracking-configs/{tenant_id}/{scenario_id}BJZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1b\x06proto3"
 
 var (
 	file_recommender_v1_tracking_config_proto_rawDescOnce sync.Once

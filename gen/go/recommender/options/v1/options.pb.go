@@ -478,8 +478,7 @@ const file_recommender_options_v1_options_proto_rawDesc = "" +
 	"\bscenario\x12\x1f.google.protobuf.MessageOptions\x18\xba\x8e\x03 \x01(\v2$.recommender.options.v1.ScenarioInfoR\bscenario:]\n" +
 	"\x05kafka\x12\x1f.google.protobuf.MessageOptions\x18\xbb\x8e\x03 \x01(\v2$.recommender.options.v1.KafkaRoutingR\x05kafka:@\n" +
 	"\twire_name\x12!.google.protobuf.EnumValueOptions\x18\xbc\x8e\x03 \x01(\tR\bwireName:\\\n" +
-	"\x06ingest\x12\x1e.google.protobuf.MethodOptions\x18\xbd\x8e\x03 \x01(\x0e2\".recommender.options.v1.IngestKindR\x06ingestB\xf2\x01\n" +
-	"\x1acom.recommender.options.v1B\fOptionsProtoP\x01ZLgithub.com/recommender/behavior-tracking-go/recommender/options/v1;optionsv1\xa2\x02\x03ROX\xaa\x02\x16Recommender.Options.V1\xca\x02\x16Recommender\\Options\\V1\xe2\x02\"Recommender\\Options\\V1\\GPBMetadata\xea\x02\x18Recommender::Options::V1b\x06proto3"
+	"\x06ingest\x12\x1e.google.protobuf.MethodOptions\x18\xbd\x8e\x03 \x01(\x0e2\".recommender.options.v1.IngestKindR\x06ingestBNZLgithub.com/recommender/behavior-tracking-go/recommender/options/v1;optionsv1b\x06proto3"
 
 var (
 	file_recommender_options_v1_options_proto_rawDescOnce sync.Once
