@@ -72,9 +72,10 @@ var (
 	cache   = map[Mode]*compiled{}
 )
 
-// Validate checks a BehaviorEvent given as JSON bytes (json.RawMessage, []byte), a decoded JSON
-// value (map[string]any), or any value encoding/json can marshal, against the schema of mode.
-// It returns the violations (none: the event is valid) or an error when the input is not JSON.
+// Validate checks a BehaviorEvent against the schema of mode. The event is JSON text ([]byte,
+// json.RawMessage) or a value encoding/json marshals: a decoded map[string]any, a struct with
+// the wire field names, ... It returns the violations, sorted by field (none: the event is
+// valid), or an error when the input is not JSON. Safe for concurrent use.
 func Validate(event any, mode Mode) ([]Violation, error) {
 	c, err := load(mode)
 	if err != nil {
@@ -103,8 +104,6 @@ func toInstance(event any) (any, error) {
 		raw = e
 	case json.RawMessage:
 		raw = e
-	case string:
-		raw = []byte(e)
 	default:
 		b, err := json.Marshal(event)
 		if err != nil {

@@ -139,3 +139,24 @@ func TestEmbeddedFiles(t *testing.T) {
 		t.Errorf("x-kafka-topic-template = %v", doc["x-kafka-topic-template"])
 	}
 }
+
+func TestGoValuesAndConcurrentUse(t *testing.T) {
+	type ctx struct {
+		DeviceType string `json:"device_type"`
+	}
+	ev := map[string]any{"tenant_id": "mymx", "scenario_id": "s", "user_id": "u", "item_id": "i",
+		"action_type": "click", "context": ctx{DeviceType: "pc"}, "position": int64(-2)}
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			vs, err := Validate(ev, Request)
+			if err != nil || len(vs) != 1 || vs[0].Field != "position" || vs[0].Rule != "range" {
+				t.Errorf("got %v, %v; want one position/range violation", vs, err)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}
