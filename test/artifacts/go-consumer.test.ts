@@ -166,27 +166,35 @@ describe("Go module: a fresh consumer module built from the assembled module", (
       await t?.stop(true);
     });
 
-    it("TrackEvent over gRPC with the generated client; the seed's sarama writer with our partitioner lands where the server's message does, sarama's default does not", async () => {
+    it("TrackEvent over gRPC (and Connect) with the generated client; the seed's sarama writer with our partitioner (and franz-go by default) lands where the server's message does, sarama's default does not", async () => {
       const user = "user_123";
-      const tracked = JSON.parse(await runGoConsumer(["track", t.grpcUrl, tenant, user])) as { success?: boolean; event_id?: string };
+      const tracked = JSON.parse(await runGoConsumer(["track", t.grpcUrl, tenant, user, "grpc"])) as { success?: boolean; event_id?: string };
       expect(tracked.success).toBe(true);
       expect(tracked.event_id).toMatch(/^evt_[0-9a-f]{16}$/);
+      // The same generated client speaks the Connect protocol to the HTTP port (the README says so).
+      const viaConnect = JSON.parse(await runGoConsumer(["track", t.baseUrl, tenant, user, "connect"])) as { success?: boolean; event_id?: string };
+      expect(viaConnect.success).toBe(true);
 
       // The server created the topic (12 partitions) when it published; now the seed's writer.
       const ours = JSON.parse(await runGoConsumer(["sarama", bootstrap, tenant, user, "murmur2"])) as { partition: number; event_id: string };
       const dflt = JSON.parse(await runGoConsumer(["sarama", bootstrap, tenant, user, "default"])) as { partition: number; event_id: string };
 
-      const records = await readTopic(bootstrap, `user-behaviors-${tenant}`, 3);
+      const franz = JSON.parse(await runGoConsumer(["franz", bootstrap, tenant, user])) as { partition: number; event_id: string };
+
+      const records = await readTopic(bootstrap, `user-behaviors-${tenant}`, 5);
       const byEvent = new Map(records.map((r) => [(JSON.parse(r.value) as { event_id: string }).event_id, r]));
       const server = byEvent.get(tracked.event_id ?? "");
       expect(server?.key).toBe(user);
       expect(server?.partition).toBe(partitionForKey(user, 12));
       // The issue's measured fact: the server puts user_123 on 11 of 12, sarama's default hash on 1.
       expect(server?.partition).toBe(11);
+      expect(byEvent.get(viaConnect.event_id ?? "")?.partition).toBe(11);
       expect(byEvent.get(ours.event_id)?.partition).toBe(server?.partition);
       expect(ours.partition).toBe(11);
       expect(byEvent.get(dflt.event_id)?.partition).toBe(1);
       expect(dflt.partition).toBe(1);
+      // franz-go's default partitioner needs nothing (the module's documentation says so).
+      expect(byEvent.get(franz.event_id)?.partition).toBe(11);
     }, 120_000);
   });
 });

@@ -3,9 +3,11 @@
 // replace directive. One binary, one subcommand per check:
 //
 //	conformance CORPUS         [{id, mode, event}] → [{id, valid, errors: [{field, rule}]}] (ARTIFACTS.md)
-//	track GRPC_URL TENANT USER  TrackEvent over gRPC (h2c) with the generated Connect client
+//	track URL TENANT USER grpc|connect   TrackEvent with the generated client: gRPC (h2c) on the
+//	                           gRPC port, or the Connect protocol (HTTP/1.1) on the HTTP port
 //	murmur2 VECTORS PARTITIONS  partitions of the fixture's keys, as JSON {key: [p...]}
 //	sarama BROKERS TENANT USER murmur2|default   the seed's sarama KafkaTracker; prints the partition
+//	franz BROKERS TENANT USER  one event with franz-go's default partitioner; prints the partition
 package main
 
 import (
@@ -36,11 +38,17 @@ func main() {
 	case "conformance":
 		err = conformance(args[0])
 	case "track":
-		err = track(args[0], args[1], args[2])
+		err = track(args[0], args[1], args[2], args[3])
 	case "murmur2":
 		err = partitions(args[0], args[1])
 	case "sarama":
 		err = seedSarama(strings.Split(args[0], ","), args[1], args[2], args[3])
+	case "franz":
+		var partition int32
+		var eventID string
+		if partition, eventID, err = franzProduce(strings.Split(args[0], ","), args[1], args[2]); err == nil {
+			err = json.NewEncoder(os.Stdout).Encode(map[string]any{"partition": partition, "event_id": eventID})
+		}
 	case "version":
 		fmt.Println(schema.Version)
 	default:
@@ -97,11 +105,19 @@ func conformance(path string) error {
 	return json.NewEncoder(os.Stdout).Encode(out)
 }
 
-func track(grpcURL, tenant, user string) error {
-	// gRPC over cleartext HTTP/2 (h2c), as the server's gRPC port speaks it.
-	tr := &http.Transport{Protocols: new(http.Protocols)}
-	tr.Protocols.SetUnencryptedHTTP2(true)
-	client := recommenderv1connect.NewBehaviorServiceClient(&http.Client{Transport: tr}, grpcURL, connect.WithGRPC())
+func track(baseURL, tenant, user, protocol string) error {
+	var client recommenderv1connect.BehaviorServiceClient
+	switch protocol {
+	case "grpc":
+		// gRPC over cleartext HTTP/2 (h2c), as the server's gRPC port speaks it.
+		tr := &http.Transport{Protocols: new(http.Protocols)}
+		tr.Protocols.SetUnencryptedHTTP2(true)
+		client = recommenderv1connect.NewBehaviorServiceClient(&http.Client{Transport: tr}, baseURL, connect.WithGRPC())
+	case "connect":
+		client = recommenderv1connect.NewBehaviorServiceClient(http.DefaultClient, baseURL)
+	default:
+		return fmt.Errorf("unknown protocol %q", protocol)
+	}
 	position := int32(3)
 	event := &recommenderv1.BehaviorEvent{
 		TenantId:   tenant,

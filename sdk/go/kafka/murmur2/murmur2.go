@@ -2,7 +2,8 @@
 // server and the seed's aiokafka/kafka-python writers use): partition =
 // (murmur2(key bytes) & 0x7fffffff) % partitions. It has no dependencies; see
 // kafka/saramapartitioner for sarama. franz-go needs neither: its default partitioner
-// (kgo.StickyKeyPartitioner(nil)) already hashes keys this way.
+// (kgo.UniformBytesPartitioner with key hashing and the default hasher) and
+// kgo.StickyKeyPartitioner(nil) already put keyed records there.
 package murmur2
 
 // Hash is Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as a signed 32-bit
