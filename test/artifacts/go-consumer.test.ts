@@ -19,6 +19,7 @@ import {
   type GoConsumer,
   ROOT,
   assembleGoModule,
+  goGetFromProxy,
   goVet,
   prepareGoConsumer,
   runGoConformance,
@@ -150,6 +151,25 @@ describe("Go module: a fresh consumer module built from the assembled module", (
     expect(mod).toMatch(/^module github\.com\/recommender\/behavior-tracking-go\/v2$/m);
     expect(readFileSync(join(dir, "recommender/v1/behavior.pb.go"), "utf8")).toContain('"github.com/recommender/behavior-tracking-go/v2/recommender/options/v1"');
     await goVet(dir);
+  }, BUILD_TIMEOUT);
+
+  it("`go get` of the module by version from a GOPROXY directory (no replace directive)", async () => {
+    const out = await goGetFromProxy(`package main
+
+import (
+	"fmt"
+
+	recommenderv1 "github.com/recommender/behavior-tracking-go/recommender/v1"
+	"github.com/recommender/behavior-tracking-go/schema"
+)
+
+func main() {
+	vs, err := schema.Validate([]byte(\`{"tenant_id": "mymx"}\`), schema.Request)
+	fmt.Println(schema.Version, recommenderv1.ActionType_ACTION_TYPE_PLAY_END, len(vs), err)
+}
+`);
+    // scenario_id, user_id, item_id, action_type and context are missing.
+    expect(out.trim()).toBe(`${consumer.version} ACTION_TYPE_PLAY_END 5 <nil>`);
   }, BUILD_TIMEOUT);
 
   describe("against the real server (Kafka sink) and broker", () => {

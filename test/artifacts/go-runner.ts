@@ -97,6 +97,34 @@ async function build(): Promise<GoConsumer> {
   return { moduleDir, consumerDir, binary, version, timings, moduleTestOutput: tested.stdout };
 }
 
+/**
+ * Publishes the built module into a directory laid out as a GOPROXY (scripts/artifacts/go-proxy.go)
+ * and has a fresh module `go get` it from there by version, without a replace directive; returns
+ * the program's output. It gets its own module cache, so an earlier build under the same version
+ * is never reused; other modules come from the machine's cache (as a file:// proxy) or the proxy.
+ */
+export async function goGetFromProxy(program: string): Promise<string> {
+  const c = await prepareGoConsumer();
+  const work = mkdtempSync(join(tmpdir(), "go-proxy-"));
+  const proxy = join(work, "proxy");
+  await run("go", ["run", join(ROOT, "scripts/artifacts/go-proxy.go"), c.moduleDir, c.version, proxy], { cwd: ROOT, env: goEnv("") });
+  const { stdout: sharedCache } = await run("go", ["env", "GOMODCACHE"], { env: goEnv("") });
+  const env = {
+    ...goEnv("-modcacherw"),
+    GOMODCACHE: join(work, "modcache"),
+    GOPROXY: `file://${proxy},file://${sharedCache.trim()}/cache/download,https://proxy.golang.org`,
+    GONOSUMDB: "github.com/recommender",
+  };
+  const app = join(work, "app");
+  await run("mkdir", ["-p", app]);
+  writeFileSync(join(app, "main.go"), program);
+  writeFileSync(join(app, "go.mod"), "module example.com/proxy-consumer\n\ngo 1.26.0\n");
+  await run("go", ["get", `${GO_MODULE_PATH}@v${c.version}`], { cwd: app, env, timeout: 900_000 });
+  await run("go", ["mod", "tidy"], { cwd: app, env, timeout: 900_000 });
+  const { stdout } = await run("go", ["run", "."], { cwd: app, env, timeout: 900_000 });
+  return stdout;
+}
+
 /** Runs a consumer subcommand; returns its stdout. */
 export async function runGoConsumer(args: string[], timeoutMs = 60_000): Promise<string> {
   const c = await prepareGoConsumer();
