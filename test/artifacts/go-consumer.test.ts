@@ -5,7 +5,7 @@
  * real server's gRPC port with the generated client, and the seed's sarama writer configured with
  * our partitioner puts a user on the same partition as the server (real broker). See go-runner.ts.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import {
   type GoConsumer,
   ROOT,
   assembleGoModule,
+  disposeGoConsumer,
   goGetFromProxy,
   goVet,
   prepareGoConsumer,
@@ -91,8 +92,11 @@ function tsVerdict(e: CorpusEntry): ConformanceVerdict {
 
 const errorSet = (v: ConformanceVerdict) => v.errors.map((e) => `${e.field}:${e.rule}`).sort();
 
+const corpusDir = mkdtempSync(join(tmpdir(), "go-conformance-"));
+afterAll(() => rmSync(corpusDir, { recursive: true, force: true }));
+
 function writeCorpus(name: string, corpus: CorpusEntry[]): string {
-  const path = join(tmpdir(), `go-conformance-${process.pid}-${name}.json`);
+  const path = join(corpusDir, `${name}.json`);
   writeFileSync(path, JSON.stringify(corpus));
   return path;
 }
@@ -104,6 +108,7 @@ describe("Go module: a fresh consumer module built from the assembled module", (
     consumer = await prepareGoConsumer();
     console.log(`go artifact timings (ms): ${JSON.stringify(consumer.timings)}`);
   }, BUILD_TIMEOUT);
+  afterAll(disposeGoConsumer);
 
   it("go vet and go test pass on the module; the version is stamped", async () => {
     expect(consumer.moduleTestOutput).toMatch(/^ok\s+github\.com\/recommender\/behavior-tracking-go\/schema\b/m);
@@ -145,12 +150,17 @@ describe("Go module: a fresh consumer module built from the assembled module", (
   });
 
   it("from major version 2 on, the module path ends in /v2 (Go's import versioning) and the module still builds", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "go-artifact-v2-")), "go");
-    await assembleGoModule("2.0.0", dir);
-    const mod = readFileSync(join(dir, "go.mod"), "utf8");
-    expect(mod).toMatch(/^module github\.com\/recommender\/behavior-tracking-go\/v2$/m);
-    expect(readFileSync(join(dir, "recommender/v1/behavior.pb.go"), "utf8")).toContain('"github.com/recommender/behavior-tracking-go/v2/recommender/options/v1"');
-    await goVet(dir);
+    const work = mkdtempSync(join(tmpdir(), "go-artifact-v2-"));
+    try {
+      const dir = join(work, "go");
+      await assembleGoModule("2.0.0", dir);
+      const mod = readFileSync(join(dir, "go.mod"), "utf8");
+      expect(mod).toMatch(/^module github\.com\/recommender\/behavior-tracking-go\/v2$/m);
+      expect(readFileSync(join(dir, "recommender/v1/behavior.pb.go"), "utf8")).toContain('"github.com/recommender/behavior-tracking-go/v2/recommender/options/v1"');
+      await goVet(dir);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   }, BUILD_TIMEOUT);
 
   it("`go get` of the module by version from a GOPROXY directory (no replace directive)", async () => {

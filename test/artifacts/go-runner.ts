@@ -10,7 +10,7 @@
  * (e.g. to dist/go) to test an already built module instead.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -62,6 +62,13 @@ export async function goVet(dir: string): Promise<void> {
 }
 
 let pending: Promise<GoConsumer> | undefined;
+const workDirs: string[] = [];
+
+/** Deletes the module copy and the consumer (~25 MB); call it from afterAll. */
+export function disposeGoConsumer(): void {
+  for (const d of workDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  pending = undefined;
+}
 
 /** Builds (once per test process) the module and the consumer. */
 export function prepareGoConsumer(): Promise<GoConsumer> {
@@ -73,6 +80,7 @@ async function build(): Promise<GoConsumer> {
   const timings: Record<string, number> = {};
   const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
   const work = mkdtempSync(join(tmpdir(), "go-artifact-"));
+  workDirs.push(work);
   let moduleDir = process.env.GO_MODULE_DIR ? resolve(process.env.GO_MODULE_DIR) : "";
   if (moduleDir === "") {
     moduleDir = join(work, "go");
@@ -116,13 +124,17 @@ export async function goGetFromProxy(program: string): Promise<string> {
     GONOSUMDB: "github.com/recommender",
   };
   const app = join(work, "app");
-  await run("mkdir", ["-p", app]);
-  writeFileSync(join(app, "main.go"), program);
-  writeFileSync(join(app, "go.mod"), "module example.com/proxy-consumer\n\ngo 1.26.0\n");
-  await run("go", ["get", `${GO_MODULE_PATH}@v${c.version}`], { cwd: app, env, timeout: 900_000 });
-  await run("go", ["mod", "tidy"], { cwd: app, env, timeout: 900_000 });
-  const { stdout } = await run("go", ["run", "."], { cwd: app, env, timeout: 900_000 });
-  return stdout;
+  try {
+    await run("mkdir", ["-p", app]);
+    writeFileSync(join(app, "main.go"), program);
+    writeFileSync(join(app, "go.mod"), "module example.com/proxy-consumer\n\ngo 1.26.0\n");
+    await run("go", ["get", `${GO_MODULE_PATH}@v${c.version}`], { cwd: app, env, timeout: 900_000 });
+    await run("go", ["mod", "tidy"], { cwd: app, env, timeout: 900_000 });
+    const { stdout } = await run("go", ["run", "."], { cwd: app, env, timeout: 900_000 });
+    return stdout;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** Runs a consumer subcommand; returns its stdout. */
