@@ -19,3 +19,8 @@ elif ! command -v node >/dev/null 2>&1 || [ "$(_node_major node)" -lt 22 ]; then
 fi
 export PATH="$PROJECT_ROOT/node_modules/.bin:$PATH"
 unset _local_node_dir
+# The machine's Go (scripts/generate-go.sh, the Go artifact tests): its usual install dir when a
+# non-login shell (CI) does not have it on PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
