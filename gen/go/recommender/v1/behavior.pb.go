@@ -377,7 +377,7 @@ func (x *BehaviorContext) GetIp() string {
 	return ""
 }
 
-// One tracked behavior. As a Kafka message it is the seed's JSON with snake_case names,
+// One tracked behavior. As a Kafka message it is JSON with snake_case names,
 // enum values as wire names ("play_end", "mobile") and timestamps as JSON numbers.
 type BehaviorEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`

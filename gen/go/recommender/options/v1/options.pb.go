@@ -105,7 +105,7 @@ type FieldRules struct {
 	MaxLen *uint32 `protobuf:"varint,6,opt,name=max_len,json=maxLen,proto3,oneof" json:"max_len,omitempty"`
 	// Maximum number of elements of a repeated or map field.
 	MaxItems *uint32 `protobuf:"varint,7,opt,name=max_items,json=maxItems,proto3,oneof" json:"max_items,omitempty"`
-	// One of the scenario's core fields (the seed's 核心字段): a config created from the
+	// One of the scenario's core fields (核心字段): a config created from the
 	// scenario's template lists it under required_fields.
 	Core bool `protobuf:"varint,8,opt,name=core,proto3" json:"core,omitempty"`
 	// Unit shown in templates and docs, e.g. "seconds", "milliseconds", "epoch_ms".
@@ -225,7 +225,7 @@ type ScenarioInfo struct {
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// What the scenario is for (适用于…).
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	// Actions the seed recommends tracking in this scenario, as ActionType value names.
+	// Actions the tracking guide recommends for this scenario, as ActionType value names.
 	RecommendedActions []string `protobuf:"bytes,4,rep,name=recommended_actions,json=recommendedActions,proto3" json:"recommended_actions,omitempty"`
 	// Free-form scenario: no fixed fields; rules come from tracking configs only.
 	FreeForm      bool `protobuf:"varint,5,opt,name=free_form,json=freeForm,proto3" json:"free_form,omitempty"`
@@ -421,7 +421,7 @@ var (
 
 // Extension fields to descriptorpb.EnumValueOptions.
 var (
-	// Name of the value in the seed's JSON wire format, e.g. "play_end".
+	// Name of the value in the JSON wire format, e.g. "play_end".
 	//
 	// optional string wire_name = 51004;
 	E_WireName = &file_recommender_options_v1_options_proto_extTypes[3]
