@@ -1,0 +1,274 @@
+/**
+ * The npm half of `make artifacts` (called by scripts/artifacts/build.sh):
+ *
+ *   tsx scripts/artifacts/npm.ts <version> <distDir>
+ *
+ * - stamps the JSON Schemas and the OpenAPI document with the version into <dist>/jsonschema
+ *   and <dist>/openapi.json;
+ * - builds the schema package (compiled gen/es, gen/validator, gen/binary, gen/templates, the
+ *   JSON Schemas, OpenAPI, the buf image <dist>/buf/recommender.binpb) and the SDK package
+ *   (compiled sdk/, importing the schema package instead of ../gen) in a temp staging dir with
+ *   the repo's tsc, writes their package.json files and packs both into <dist>/npm.
+ *
+ * Everything written is a function of the tree and the version (sorted listings, no times),
+ * and `npm pack` fixes tar mtimes, so two runs give byte-identical tarballs.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The published package names (README "Consuming the artifacts"; the SDK depends on the schema package). */
+export const SCHEMA_PACKAGE = "@recommender/behavior-schema";
+export const SDK_PACKAGE = "@recommender/behavior-sdk";
+
+/** The gen/ folders the schema package compiles (gen/handlers is server-side and not shipped). */
+const SCHEMA_GEN_DIRS = ["es", "validator", "binary", "templates"] as const;
+/** The name of the buf image (FileDescriptorSet) in dist/buf and in the schema package. */
+export const BUF_IMAGE = "recommender.binpb";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Exports = Record<string, string | { types: string; default: string }>;
+
+/** Every file under dir, as sorted paths relative to dir (posix separators). */
+function walk(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...walk(p, base));
+    else out.push(relative(base, p).split("\\").join("/"));
+  }
+  return out;
+}
+
+const readJson = (p: string): { [k: string]: Json } => JSON.parse(readFileSync(p, "utf8")) as { [k: string]: Json };
+const writeJson = (p: string, v: unknown): void => {
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, `${JSON.stringify(v, null, 2)}\n`);
+};
+
+/** A JSON Schema with `$comment` naming the package version, right after `$id`. */
+function stampSchema(schema: { [k: string]: Json }, version: string): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "$comment") continue;
+    out[k] = v;
+    if (k === "$id") out.$comment = `${SCHEMA_PACKAGE} ${version}`;
+  }
+  if (!("$comment" in out)) out.$comment = `${SCHEMA_PACKAGE} ${version}`;
+  return out;
+}
+
+/** dist/jsonschema/*.json and dist/openapi.json, carrying the version. */
+function writeDataArtifacts(version: string, dist: string): void {
+  rmSync(join(dist, "jsonschema"), { recursive: true, force: true });
+  for (const f of walk(join(root, "gen/jsonschema"))) {
+    if (!f.endsWith(".json")) continue;
+    writeJson(join(dist, "jsonschema", f), stampSchema(readJson(join(root, "gen/jsonschema", f)), version));
+  }
+  const openapi = readJson(join(root, "gen/openapi/openapi.json"));
+  const info = openapi.info;
+  if (info === null || typeof info !== "object" || Array.isArray(info)) throw new Error("gen/openapi/openapi.json has no info object");
+  // info.version is the document's version: the artifact version (the API's own version is in its paths, /api/v1).
+  writeJson(join(dist, "openapi.json"), { ...openapi, info: { ...info, version } });
+}
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+}
+
+/** tsconfig for emitting one package: ESM for Node ≥ 18 and browsers, .d.ts and source maps. */
+function tsconfig(types: string[]): Json {
+  return {
+    compilerOptions: {
+      target: "es2022",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      lib: ["es2023", "dom"],
+      types,
+      strict: true,
+      verbatimModuleSyntax: true,
+      skipLibCheck: true,
+      declaration: true,
+      declarationMap: true,
+      sourceMap: true,
+      rootDir: "src",
+      outDir: ".",
+      newLine: "lf",
+    },
+    include: ["src"],
+    // the default exclude would be the outDir, which is the package root here
+    exclude: ["node_modules"],
+  };
+}
+
+/** Compiles pkg/src into pkg with the repo's tsc (as ESM: the final package.json is written afterwards). */
+function compile(pkg: string, types: string[]): void {
+  writeJson(join(pkg, "package.json"), { type: "module" });
+  writeJson(join(pkg, "tsconfig.json"), tsconfig(types));
+  execFileSync("tsc", ["-p", "tsconfig.json"], { cwd: pkg, stdio: "inherit" });
+  rmSync(join(pkg, "tsconfig.json"));
+}
+
+/** `exports` entries for every compiled module of the package (types condition first, as TS requires). */
+function moduleExports(pkgDir: string, dirs: readonly string[]): Exports {
+  const out: Exports = {};
+  for (const d of dirs) {
+    for (const f of walk(join(pkgDir, d))) {
+      if (!f.endsWith(".js")) continue;
+      const p = `./${d}/${f}`;
+      out[p] = { types: p.replace(/\.js$/, ".d.ts"), default: p };
+    }
+  }
+  return out;
+}
+
+const rootPkg = readJson(join(root, "package.json"));
+/** A caret range on the version the repo pins, so consumers dedupe with their own copy. */
+function depRange(name: string): string {
+  const deps = rootPkg.dependencies as { [k: string]: string };
+  const v = deps[name];
+  if (!v) throw new Error(`package.json has no dependency ${name}`);
+  return `^${v.replace(/^[\^~]/, "")}`;
+}
+
+const common = (version: string) => ({
+  version,
+  license: rootPkg.license,
+  type: "module",
+  sideEffects: false,
+  engines: { node: ">=18" },
+});
+
+/** The schema package in stage/schema. */
+function buildSchemaPackage(version: string, dist: string, stage: string): string {
+  const pkg = join(stage, "schema");
+  for (const d of SCHEMA_GEN_DIRS) cpSync(join(root, "gen", d), join(pkg, "src", d), { recursive: true });
+  compile(pkg, []);
+  cpSync(join(dist, "jsonschema"), join(pkg, "jsonschema"), { recursive: true });
+  cpSync(join(dist, "openapi.json"), join(pkg, "openapi.json"));
+  cpSync(join(dist, "buf", BUF_IMAGE), join(pkg, "buf", BUF_IMAGE));
+  const exports: Exports = { ...moduleExports(pkg, SCHEMA_GEN_DIRS) };
+  exports["./templates/scenario_templates.json"] = "./templates/scenario_templates.json";
+  for (const f of walk(join(pkg, "jsonschema"))) exports[`./jsonschema/${f}`] = `./jsonschema/${f}`;
+  exports["./openapi.json"] = "./openapi.json";
+  exports[`./buf/${BUF_IMAGE}`] = `./buf/${BUF_IMAGE}`;
+  exports["./package.json"] = "./package.json";
+  writeJson(join(pkg, "package.json"), {
+    name: SCHEMA_PACKAGE,
+    description:
+      "Behavior-event schema, generated from recommender/v1/*.proto: protobuf-es types, compiled validators and Kafka JSON codec, binary codecs, scenario templates, JSON Schemas, OpenAPI and the buf image.",
+    ...common(version),
+    exports,
+    dependencies: { "@bufbuild/protobuf": depRange("@bufbuild/protobuf") },
+  });
+  writeFileSync(join(pkg, "README.md"), schemaReadme(version));
+  return pkg;
+}
+
+/**
+ * Import specifiers in sdk/ that leave sdk/: `../gen/<dir>/…` becomes the schema package's
+ * export `<schema>/<dir>/…`; anything else (server/, codegen/) cannot be shipped and stops the build.
+ */
+export function rewriteSdkImport(spec: string, fileDepth: number): string {
+  const up = "../".repeat(fileDepth + 1);
+  if (!spec.startsWith(up)) return spec;
+  const rest = spec.slice(up.length);
+  const m = /^gen\/([a-z]+)\//.exec(rest);
+  if (m && (SCHEMA_GEN_DIRS as readonly string[]).includes(m[1] ?? "")) return `${SCHEMA_PACKAGE}/${rest.slice("gen/".length)}`;
+  throw new Error(`sdk imports ${spec}, which is outside sdk/ and not in the schema package; the SDK package cannot ship it`);
+}
+
+/** The SDK package in stage/sdk. */
+function buildSdkPackage(version: string, stage: string, schemaPkg: string): string {
+  const pkg = join(stage, "sdk");
+  for (const f of walk(join(root, "sdk"))) {
+    if (!f.endsWith(".ts") || f.endsWith(".test.ts")) continue;
+    const depth = f.split("/").length - 1;
+    const src = readFileSync(join(root, "sdk", f), "utf8").replace(
+      /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g,
+      (_all, kw: string, q: string, spec: string) => `${kw}${q}${rewriteSdkImport(spec, depth)}${q}`,
+    );
+    mkdirSync(dirname(join(pkg, "src", f)), { recursive: true });
+    writeFileSync(join(pkg, "src", f), src);
+  }
+  // tsc resolves the schema package like a consumer would: through its package.json exports.
+  mkdirSync(join(pkg, "node_modules/@recommender"), { recursive: true });
+  symlinkSync(schemaPkg, join(pkg, "node_modules", SCHEMA_PACKAGE));
+  compile(pkg, ["node"]);
+  rmSync(join(pkg, "node_modules"), { recursive: true });
+  const entry = (p: string) => ({ types: `./${p}.d.ts`, default: `./${p}.js` });
+  writeJson(join(pkg, "package.json"), {
+    name: SDK_PACKAGE,
+    description:
+      "Behavior-tracking SDK: TrackingClient (HTTP, fetch only: browsers, Node ≥ 18, Deno, Bun; entry ./http) and KafkaTracker (Node, straight to Kafka; entry ./kafka).",
+    ...common(version),
+    exports: {
+      ".": entry("index"),
+      "./http": entry("http/tracking-client"),
+      "./kafka": entry("kafka/kafka-tracker"),
+      "./package.json": "./package.json",
+    },
+    dependencies: {
+      [SCHEMA_PACKAGE]: version,
+      "@platformatic/kafka": depRange("@platformatic/kafka"),
+    },
+  });
+  writeFileSync(join(pkg, "README.md"), sdkReadme(version));
+  return pkg;
+}
+
+function schemaReadme(version: string): string {
+  return `# ${SCHEMA_PACKAGE} ${version}
+
+Generated from the behavior-tracking protos (recommender/v1). ESM only; every module is an
+explicit export (types included):
+
+- \`${SCHEMA_PACKAGE}/es/recommender/v1/behavior_pb.js\` — protobuf-es message types and schemas
+- \`${SCHEMA_PACKAGE}/validator/recommender/v1/behavior_validator.js\` — \`validateBehaviorEvent(x, "request" | "kafka")\`,
+  \`normalizeBehaviorEvent\`, \`behaviorEventToWire\`/\`FromWire\`, \`behaviorEventKafka\` (topic, key)
+- \`${SCHEMA_PACKAGE}/binary/recommender/v1/behavior_binary.js\` — protobuf binary codecs of the ingest RPCs
+- \`${SCHEMA_PACKAGE}/templates/scenario_templates.js\` (and \`.json\`) — scenario templates
+- \`${SCHEMA_PACKAGE}/jsonschema/<type>[.strict|.kafka].schema.json\` — JSON Schemas (draft 2020-12)
+- \`${SCHEMA_PACKAGE}/openapi.json\`, \`${SCHEMA_PACKAGE}/buf/${BUF_IMAGE}\` (FileDescriptorSet)
+`;
+}
+
+function sdkReadme(version: string): string {
+  return `# ${SDK_PACKAGE} ${version}
+
+- \`import { TrackingClient } from "${SDK_PACKAGE}/http"\` — HTTP client of the ingestion server
+  (fetch only: browsers, Node ≥ 18, Deno, Bun).
+- \`import { KafkaTracker } from "${SDK_PACKAGE}/kafka"\` — Node only: validates with the generated
+  validator and produces straight to \`user-behaviors-{tenant_id}\` (key user_id).
+- \`"${SDK_PACKAGE}"\` — both, plus the partitioner and the codec (Node).
+`;
+}
+
+function main(argv: string[]): void {
+  const [version, distArg] = argv;
+  if (!version || !distArg) throw new Error("usage: npm.ts <version> <distDir>");
+  const dist = resolve(distArg);
+  writeDataArtifacts(version, dist);
+  // Staged under the OS temp dir; node_modules links back so tsc finds @bufbuild/protobuf, @types/node, @platformatic/kafka.
+  const stage = mkdtempSync(join(tmpdir(), "artifacts-npm-"));
+  try {
+    symlinkSync(join(root, "node_modules"), join(stage, "node_modules"));
+    const schemaPkg = buildSchemaPackage(version, dist, stage);
+    const sdkPkg = buildSdkPackage(version, stage, schemaPkg);
+    const out = join(dist, "npm");
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    for (const p of [schemaPkg, sdkPkg]) {
+      const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", out], p)) as { filename: string; size: number; entryCount: number }[];
+      for (const t of packed) console.log(`npm: ${t.filename} (${t.entryCount} files, ${t.size} bytes)`);
+    }
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2));
