@@ -148,11 +148,13 @@ function buildSchemaPackage(version: string, dist: string, stage: string): strin
   const pkg = join(stage, "schema");
   for (const d of SCHEMA_GEN_DIRS) cpSync(join(root, "gen", d), join(pkg, "src", d), { recursive: true });
   compile(pkg, []);
+  // Data files next to the modules (scenario_templates.json) ship as they are.
+  for (const d of SCHEMA_GEN_DIRS) for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) cpSync(join(root, "gen", d, f), join(pkg, d, f));
   cpSync(join(dist, "jsonschema"), join(pkg, "jsonschema"), { recursive: true });
   cpSync(join(dist, "openapi.json"), join(pkg, "openapi.json"));
   cpSync(join(dist, "buf", BUF_IMAGE), join(pkg, "buf", BUF_IMAGE));
   const exports: Exports = { ...moduleExports(pkg, SCHEMA_GEN_DIRS) };
-  exports["./templates/scenario_templates.json"] = "./templates/scenario_templates.json";
+  for (const d of SCHEMA_GEN_DIRS) for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) exports[`./${d}/${f}`] = `./${d}/${f}`;
   for (const f of walk(join(pkg, "jsonschema"))) exports[`./jsonschema/${f}`] = `./jsonschema/${f}`;
   exports["./openapi.json"] = "./openapi.json";
   exports[`./buf/${BUF_IMAGE}`] = `./buf/${BUF_IMAGE}`;

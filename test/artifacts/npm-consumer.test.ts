@@ -6,7 +6,7 @@
  * resolution; require() and non-exported paths behave as documented in the README; and an app that
  * imports only TrackingClient bundles (esbuild, minified, gzip) to at most 10 KB.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -58,12 +58,15 @@ describe("npm packages in a fresh consumer project", () => {
     expect(sdk.dependencies?.[SCHEMA]).toBe(VERSION);
     expect(sdk.dependencies).toHaveProperty("@platformatic/kafka");
     expect([schema.sideEffects, sdk.sideEffects]).toEqual([false, false]);
-    // Every module export names its types first (TypeScript picks the first matching condition).
+    // Every module export names its types first (TypeScript picks the first matching condition), and every target exists.
     for (const pkg of [schema, sdk]) {
       for (const [key, target] of Object.entries(pkg.exports)) {
-        if (typeof target === "object" && target !== null) expect(Object.keys(target), key).toEqual(["types", "default"]);
+        const targets = typeof target === "string" ? [target] : Object.values(target as Record<string, string>);
+        if (typeof target !== "string") expect(Object.keys(target as object), key).toEqual(["types", "default"]);
+        for (const t of targets) expect(existsSync(join(dir, "node_modules", pkg.name, t)), `${pkg.name} ${key} → ${t}`).toBe(true);
       }
     }
+    expect(Object.keys(schema.exports)).toEqual(expect.arrayContaining(["./templates/scenario_templates.json", "./openapi.json", "./buf/recommender.binpb"]));
   });
 
   it("plain node validates the seed's examples, round-trips protobuf, sends over HTTP (200) and to Kafka (read back)", async () => {
