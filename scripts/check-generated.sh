@@ -8,8 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$PROJECT_ROOT"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-# Tracked and untracked (not ignored) files as they are now, without gen/.
-git ls-files -z --cached --others --exclude-standard -- . ':!:gen' |
+# Tracked and untracked (not ignored) files as they are now, without gen/ (and without
+# node_modules/.tools even where they are symlinks, which .gitignore's "dir/" patterns miss).
+git ls-files -z --cached --others --exclude-standard -- . ':!:gen' ':!:node_modules' ':!:.tools' |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
   tar --null -T - -cf - | tar -xf - -C "$tmp"
 # Installed tools and caches (node_modules, .tools: proto deps, pinned generators) are shared.

@@ -23,7 +23,7 @@ exec 9>"$dist/.lock"
 flock 9
 
 # What dist/ is built from: every tracked or untracked (not ignored) file except tests, benchmarks and docs.
-inputs="$(git ls-files -z --cached --others --exclude-standard -- . ':!:test' ':!:bench' ':!:*.md' |
+inputs="$(git ls-files -z --cached --others --exclude-standard -- . ':!:test' ':!:bench' ':!:*.md' ':!:node_modules' ':!:.tools' |
   while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)"
 if [ "${1:-}" = "--reuse" ] && [ -f "$dist/.inputs" ] && [ "$(cat "$dist/.inputs")" = "$inputs" ]; then
   echo "artifacts: dist/ is up to date ($version)"

@@ -44,6 +44,8 @@ async function copyOfTree(paths: string[] = ["."]): Promise<string> {
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   symlinkSync(join(ROOT, ".tools"), join(dir, ".tools"));
   await git(dir, "init", "-q");
+  // The links are not part of the tree (.gitignore's "node_modules/" does not match a symlink).
+  writeFileSync(join(dir, ".git/info/exclude"), "node_modules\n.tools\n");
   await commit(dir, "initial");
   return dir;
 }
