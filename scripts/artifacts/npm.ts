@@ -135,12 +135,17 @@ function depRange(name: string): string {
   return `^${v.replace(/^[\^~]/, "")}`;
 }
 
-const common = (version: string) => ({
+/**
+ * Fields both package.json files share. `node` is the least Node version (measured): the schema
+ * package loads on 18; the SDK's event ids need the global Web Crypto of ES modules, Node ≥ 19 (18 with
+ * --experimental-global-webcrypto), and its ./kafka entry follows @platformatic/kafka's engines (≥ 22.22).
+ */
+const common = (version: string, node: string) => ({
   version,
   license: rootPkg.license,
   type: "module",
   sideEffects: false,
-  engines: { node: ">=18" },
+  engines: { node },
 });
 
 /** The schema package in stage/schema. */
@@ -163,7 +168,7 @@ function buildSchemaPackage(version: string, dist: string, stage: string): strin
     name: SCHEMA_PACKAGE,
     description:
       "Behavior-event schema, generated from recommender/v1/*.proto: protobuf-es types, compiled validators and Kafka JSON codec, binary codecs, scenario templates, JSON Schemas, OpenAPI and the buf image.",
-    ...common(version),
+    ...common(version, ">=18"),
     exports,
     dependencies: { "@bufbuild/protobuf": depRange("@bufbuild/protobuf") },
   });
@@ -206,8 +211,8 @@ function buildSdkPackage(version: string, stage: string, schemaPkg: string): str
   writeJson(join(pkg, "package.json"), {
     name: SDK_PACKAGE,
     description:
-      "Behavior-tracking SDK: TrackingClient (HTTP, fetch only: browsers, Node ≥ 18, Deno, Bun; entry ./http) and KafkaTracker (Node, straight to Kafka; entry ./kafka).",
-    ...common(version),
+      "Behavior-tracking SDK: TrackingClient (HTTP, fetch only: browsers, Node ≥ 20, Deno, Bun; entry ./http) and KafkaTracker (Node ≥ 22.22, straight to Kafka; entry ./kafka).",
+    ...common(version, ">=20"),
     exports: {
       ".": entry("index"),
       "./http": entry("http/tracking-client"),
@@ -243,8 +248,8 @@ function sdkReadme(version: string): string {
   return `# ${SDK_PACKAGE} ${version}
 
 - \`import { TrackingClient } from "${SDK_PACKAGE}/http"\` — HTTP client of the ingestion server
-  (fetch only: browsers, Node ≥ 18, Deno, Bun).
-- \`import { KafkaTracker } from "${SDK_PACKAGE}/kafka"\` — Node only: validates with the generated
+  (fetch only: browsers, Node ≥ 20 — Node 18 with --experimental-global-webcrypto —, Deno, Bun).
+- \`import { KafkaTracker } from "${SDK_PACKAGE}/kafka"\` — Node ≥ 22.22 only: validates with the generated
   validator and produces straight to \`user-behaviors-{tenant_id}\` (key user_id).
 - \`"${SDK_PACKAGE}"\` — both, plus the partitioner and the codec (Node).
 `;
