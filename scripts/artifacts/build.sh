@@ -42,8 +42,8 @@ buf build -o "$dist/buf/recommender.binpb"
 tsx scripts/artifacts/npm.ts "$version" "$dist"
 for lang in python go; do
   builder="scripts/artifacts/$lang.sh"
-  if [ -x "$builder" ]; then
-    "$builder" "$version" "$dist/$lang"
+  if [ -e "$builder" ]; then
+    bash "$builder" "$version" "$dist/$lang"
   else
     echo "artifacts: no $builder in this tree; dist/$lang not built"
   fi
