@@ -9,13 +9,13 @@
  * (scripts/artifacts/{python,go}.sh) and test helpers; where a tree lacks a builder the entry is
  * reported as skipped with "NOT BUILT IN THIS BRANCH" in its name rather than dropped.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CorpusEntry, buildCorpus } from "./conformance/corpus.js";
 import { type Verdict, runAjv, runTs, schemaDirOf } from "./conformance/runners.js";
-import { ROOT, builderOf, runOk } from "./dist.js";
+import { DIST, ROOT, builderOf, ensureDist, runOk } from "./dist.js";
 
 /** A runner in another process or language; `notBuilt` names why this tree cannot run it. */
 interface LanguageRunner {
@@ -40,10 +40,13 @@ const runners: LanguageRunner[] = [
     notBuilt: notBuilt("python"),
     compareRules: true,
     run: async (path) => {
-      const { ensurePythonWheel, createVenv } = await helper<{ ensurePythonWheel(): Promise<string>; createVenv(dir: string, specs: string[]): Promise<string> }>("python-wheel.ts");
+      const { createVenv } = await helper<{ createVenv(dir: string, specs: string[]): Promise<string> }>("python-wheel.ts");
+      // The wheel of dist/ (make artifacts' own build, serialized with the other artifact tests).
+      const wheels = readdirSync(join(await ensureDist(), "python")).filter((f) => f.endsWith(".whl"));
+      expect(wheels).toHaveLength(1);
       const venv = mkdtempSync(join(tmpdir(), "conformance-py-"));
       try {
-        const python = await createVenv(venv, [await ensurePythonWheel()]);
+        const python = await createVenv(venv, [join(DIST, "python", wheels[0] ?? "")]);
         const r = await runOk(python, ["-m", "recommender_behavior_tracking.conformance", path], { cwd: venv });
         return JSON.parse(r.stdout) as Verdict[];
       } finally {
