@@ -23,7 +23,10 @@ import { fileURLToPath } from "node:url";
 export const SCHEMA_PACKAGE = "@recommender/behavior-schema";
 export const SDK_PACKAGE = "@recommender/behavior-sdk";
 
-/** The gen/ folders the schema package compiles (gen/handlers is server-side and not shipped). */
+/**
+ * The gen/ folders the schema package is made of. gen/handlers (server-side route tables) is not
+ * one of them; whatever gen/ modules these import are shipped too (see genClosure).
+ */
 const SCHEMA_GEN_DIRS = ["es", "validator", "binary", "templates"] as const;
 /** The name of the buf image (FileDescriptorSet) in dist/buf and in the schema package. */
 export const BUF_IMAGE = "recommender.binpb";
@@ -126,6 +129,44 @@ function moduleExports(pkgDir: string, dirs: readonly string[]): Exports {
   return out;
 }
 
+/** Module specifiers in TypeScript source: static and dynamic imports, re-exports. */
+const IMPORT_RE = /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g;
+/** The specifiers a module imports; comments (JSDoc examples) are left out. */
+const importsOf = (src: string): string[] =>
+  [...src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|\s)\/\/[^\n]*/g, "$1").matchAll(IMPORT_RE)].map((m) => m[3] ?? "");
+
+/** "@scope/name/sub" → "@scope/name", "name/sub" → "name"; undefined for relative and node: specifiers. */
+export function packageOf(spec: string): string | undefined {
+  if (spec.startsWith(".") || spec.startsWith("node:")) return undefined;
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/**
+ * The gen/ modules (paths relative to gen/) the schema package compiles: every module of
+ * SCHEMA_GEN_DIRS and, transitively, every gen/ module they import; plus the npm packages they import.
+ */
+function genClosure(): { files: string[]; packages: Set<string> } {
+  const genDir = join(root, "gen");
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = SCHEMA_GEN_DIRS.flatMap((d) => walk(join(genDir, d)).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`));
+  while (queue.length > 0) {
+    const f = queue.pop() ?? "";
+    if (files.has(f)) continue;
+    files.add(f);
+    for (const spec of importsOf(readFileSync(join(genDir, f), "utf8"))) {
+      const pkgName = packageOf(spec);
+      if (pkgName !== undefined) packages.add(pkgName);
+      if (!spec.startsWith(".")) continue;
+      const target = relative(genDir, resolve(dirname(join(genDir, f)), spec.replace(/\.js$/, ".ts"))).split("\\").join("/");
+      if (target.startsWith("..")) throw new Error(`gen/${f} imports ${spec}, outside gen/: gen/ must be self-contained to be packaged`);
+      queue.push(target);
+    }
+  }
+  return { files: [...files].sort(), packages };
+}
+
 const rootPkg = readJson(join(root, "package.json"));
 /** A caret range on the version the repo pins, so consumers dedupe with their own copy. */
 function depRange(name: string): string {
@@ -133,6 +174,13 @@ function depRange(name: string): string {
   const v = deps[name];
   if (!v) throw new Error(`package.json has no dependency ${name}`);
   return `^${v.replace(/^[\^~]/, "")}`;
+}
+
+/** `dependencies` of a package: exactly the npm packages its modules import (type-only imports included: its .d.ts need them). */
+function dependenciesOf(packages: Iterable<string>, pinned: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of [...packages].sort()) out[p] = pinned[p] ?? depRange(p);
+  return out;
 }
 
 /**
@@ -151,14 +199,17 @@ const common = (version: string, node: string) => ({
 /** The schema package in stage/schema. */
 function buildSchemaPackage(version: string, dist: string, stage: string): string {
   const pkg = join(stage, "schema");
-  for (const d of SCHEMA_GEN_DIRS) cpSync(join(root, "gen", d), join(pkg, "src", d), { recursive: true });
-  compile(pkg, []);
+  const { files, packages } = genClosure();
+  for (const f of files) cpSync(join(root, "gen", f), join(pkg, "src", f));
+  // Node's types: gen/ modules reached through type-only imports may be server runtime (Buffer);
+  // the browser bundle test is what holds TrackingClient's runtime path to browser code.
+  compile(pkg, ["node"]);
   // Data files next to the modules (scenario_templates.json) ship as they are.
   for (const d of SCHEMA_GEN_DIRS) for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) cpSync(join(root, "gen", d, f), join(pkg, d, f));
   cpSync(join(dist, "jsonschema"), join(pkg, "jsonschema"), { recursive: true });
   cpSync(join(dist, "openapi.json"), join(pkg, "openapi.json"));
   cpSync(join(dist, "buf", BUF_IMAGE), join(pkg, "buf", BUF_IMAGE));
-  const exports: Exports = { ...moduleExports(pkg, SCHEMA_GEN_DIRS) };
+  const exports: Exports = { ...moduleExports(pkg, [...new Set(files.map((f) => f.split("/")[0] ?? ""))].sort()) };
   for (const d of SCHEMA_GEN_DIRS) for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) exports[`./${d}/${f}`] = `./${d}/${f}`;
   for (const f of walk(join(pkg, "jsonschema"))) exports[`./jsonschema/${f}`] = `./jsonschema/${f}`;
   exports["./openapi.json"] = "./openapi.json";
@@ -170,7 +221,7 @@ function buildSchemaPackage(version: string, dist: string, stage: string): strin
       "Behavior-event schema, generated from recommender/v1/*.proto: protobuf-es types, compiled validators and Kafka JSON codec, binary codecs, scenario templates, JSON Schemas, OpenAPI and the buf image.",
     ...common(version, ">=18"),
     exports,
-    dependencies: { "@bufbuild/protobuf": depRange("@bufbuild/protobuf") },
+    dependencies: dependenciesOf(packages),
   });
   writeFileSync(join(pkg, "README.md"), schemaReadme(version));
   return pkg;
@@ -192,13 +243,15 @@ export function rewriteSdkImport(spec: string, fileDepth: number): string {
 /** The SDK package in stage/sdk. */
 function buildSdkPackage(version: string, stage: string, schemaPkg: string): string {
   const pkg = join(stage, "sdk");
+  const packages = new Set<string>();
   for (const f of walk(join(root, "sdk"))) {
     if (!f.endsWith(".ts") || f.endsWith(".test.ts")) continue;
     const depth = f.split("/").length - 1;
-    const src = readFileSync(join(root, "sdk", f), "utf8").replace(
-      /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g,
-      (_all, kw: string, q: string, spec: string) => `${kw}${q}${rewriteSdkImport(spec, depth)}${q}`,
-    );
+    const src = readFileSync(join(root, "sdk", f), "utf8").replace(IMPORT_RE, (_all, kw: string, q: string, spec: string) => `${kw}${q}${rewriteSdkImport(spec, depth)}${q}`);
+    for (const spec of importsOf(src)) {
+      const name = packageOf(spec);
+      if (name !== undefined) packages.add(name);
+    }
     mkdirSync(dirname(join(pkg, "src", f)), { recursive: true });
     writeFileSync(join(pkg, "src", f), src);
   }
@@ -219,10 +272,7 @@ function buildSdkPackage(version: string, stage: string, schemaPkg: string): str
       "./kafka": entry("kafka/kafka-tracker"),
       "./package.json": "./package.json",
     },
-    dependencies: {
-      [SCHEMA_PACKAGE]: version,
-      "@platformatic/kafka": depRange("@platformatic/kafka"),
-    },
+    dependencies: dependenciesOf(packages, { [SCHEMA_PACKAGE]: version }),
   });
   writeFileSync(join(pkg, "README.md"), sdkReadme(version));
   return pkg;
