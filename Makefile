@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup generate lint breaking check-generated golden typecheck test run kafka-up kafka-down bench bench-smoke
+.PHONY: setup generate lint breaking check-generated artifacts golden typecheck test run kafka-up kafka-down bench bench-smoke
 
 setup:
 	@./scripts/setup.sh
@@ -20,8 +20,13 @@ breaking: setup
 	@./scripts/buf-breaking.sh $${BREAKING_AGAINST:-HEAD~1}
 
 ## Fails when gen/ differs from what the protos generate.
-check-generated: generate
-	@git add -N gen && git diff --exit-code --stat -- gen || { echo "gen/ is stale: run make generate and commit" >&2; exit 1; }
+check-generated: setup
+	@./scripts/check-generated.sh
+
+## dist/: npm packages, Python wheel, Go module, JSON Schemas, buf image, OpenAPI (refuses on a stale
+## gen/ or a breaking proto change without a major version bump; see scripts/artifacts/build.sh).
+artifacts: setup
+	@./scripts/artifacts/build.sh
 
 ## Rewrites the plugins' golden files from their fixture protos.
 golden: setup

@@ -17,7 +17,7 @@
  *
  * @example HTTP
  * ```ts
- * import { TrackingClient } from "@recommender/behavior-tracking/sdk";
+ * import { TrackingClient } from "@recommender/behavior-sdk/http";
  * const client = new TrackingClient({ baseUrl: "http://recommender-api:8080", tenantId: "mymx" });
  * await client.trackVideoPlay("user_12345", "video_67890", "vlog_feed", 180, 175, 0.97, { video_quality: "1080p" });
  * await client.trackScenario("ecommerce", "add_cart", { user_id: "u1", item_id: "sku1", scenario_id: "shop" }, { price: 299.9, currency: "CNY" });
@@ -28,7 +28,7 @@
  *
  * @example Kafka
  * ```ts
- * import { KafkaTracker } from "@recommender/behavior-tracking/sdk";
+ * import { KafkaTracker } from "@recommender/behavior-sdk/kafka";
  * const tracker = new KafkaTracker({ brokers: ["localhost:9092"], tenantId: "mymx" });
  * await tracker.start();
  * await tracker.track({ scenario_id: "vlog_feed", user_id: "u1", item_id: "v1", action_type: "click", context: { device_type: "mobile" } });
