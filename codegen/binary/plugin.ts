@@ -9,6 +9,7 @@
  */
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
 import { binaryFileName, decodeErrorModule, emitBinaryModule } from "./binary-codegen.js";
 
 const pluginName = "protoc-gen-tracking-binary";
@@ -42,7 +43,7 @@ function generateTs(schema: Schema<Options>) {
 export const plugin = withDefaultTarget(
   createEcmaScriptPlugin({
     name: pluginName,
-    version: "v0.1.0",
+    version: pluginVersion,
     parseOptions,
     generateTs,
   }),

@@ -18,9 +18,9 @@ import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { enumWireName, fieldRules, messageModel, scenarios, type FieldModel, type ScenarioModel } from "../common/model.js";
 import { leadingComment } from "../common/comments.js";
 import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
 
 const pluginName = "protoc-gen-tracking-templates";
-const pluginVersion = "v0.1.0";
 
 /** FieldSpec of tracking_config.proto in wire form. Unset bounds are null. */
 export interface FieldSpecJson {

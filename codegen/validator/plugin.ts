@@ -9,6 +9,7 @@
  */
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
 import { allMessages, emitValidatorModule, validatorFileName, violationModule, wireFileName } from "../common/validator-codegen.js";
 import { wireTypesSchema } from "../common/wire-schema.js";
 import { compileWireTypes } from "../common/wire-types.js";
@@ -51,7 +52,7 @@ function generateTs(schema: Schema<Options>) {
 export const plugin = withDefaultTarget(
   createEcmaScriptPlugin({
     name: "protoc-gen-tracking-validator",
-    version: "v0.1.0",
+    version: pluginVersion,
     parseOptions,
     generateTs,
   }),
