@@ -17,20 +17,13 @@
  *   occurrences' bytes were concatenated); a oneof keeps its last member.
  */
 import { type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
-import { IngestKind, type FieldModel, type WireKind, enumModel, ingestKind, messageModel } from "../common/model.js";
+import { ingestMethods } from "../common/ingest.js";
+import { type FieldModel, type WireKind, enumModel, messageModel } from "../common/model.js";
 import { localName } from "../common/validator-codegen.js";
 import { wireTypeName } from "../common/wire-schema.js";
 
 const structTypeName = "google.protobuf.Struct";
 const lit = (v: unknown) => JSON.stringify(v);
-
-/** Ingest kinds whose requests carry events over gRPC. */
-const ingestKinds = new Set([IngestKind.TRACK, IngestKind.TRACK_BATCH, IngestKind.VALIDATE]);
-
-/** The ingest RPCs of a file, in declaration order. */
-export function ingestMethods(file: DescFile): DescMethod[] {
-  return file.services.flatMap((s) => s.methods.filter((m) => m.methodKind === "unary" && ingestKinds.has(ingestKind(m))));
-}
 
 /** The generated module's name for a proto file, e.g. recommender/v1/behavior_binary.ts. */
 export function binaryFileName(file: DescFile): string {
@@ -550,7 +543,7 @@ function emitEncoder(m: Module, desc: DescMessage): string {
 
 /** Source of the binary codec module of `file`, or undefined when it has no ingest RPCs. */
 export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; esOut: string; pluginName: string }): string | undefined {
-  const methods = ingestMethods(file);
+  const methods = ingestMethods(file).map((x) => x.method);
   if (methods.length === 0) return undefined;
   const m = new Module(file, opts);
   const requests = uniq(methods.map((x) => x.input));

@@ -6,14 +6,21 @@
 // @generated from file recommender/v1/behavior.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
+import type { EnumWireNames, HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import { ingestBatchBody, ingestEventBody, wireToJson } from "../../runtime.js";
+import { behaviorEventToWire, severityToWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { GetHealthRequest, GetHealthResponse, TrackBatchResponse, TrackEventResponse, ValidateEventResponse } from "../../../es/recommender/v1/behavior_pb.js";
 import { BehaviorService, GetHealthRequestSchema, GetHealthResponseSchema, TrackBatchResponseSchema, TrackEventResponseSchema, ValidateEventResponseSchema } from "../../../es/recommender/v1/behavior_pb.js";
-import { behaviorEventToWire } from "../../../validator/recommender/v1/behavior_validator.js";
-import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../../../codegen/handlers/runtime.js";
-import { ingestBatchBody, ingestEventBody, wireToJson } from "../../../../codegen/handlers/runtime.js";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
+
+/**
+ * Wire names of the enums in this file's REST responses (the validator's tables), by enum type name.
+ */
+const enumWire: EnumWireNames = new Map<string, (value: number) => string | undefined>([
+  ["recommender.v1.Severity", severityToWire],
+]);
 
 /**
  * What the hand-written server implements for recommender.v1.BehaviorService: one method per RPC,
@@ -98,7 +105,7 @@ export function registerBehaviorService(router: ConnectRouter, runtime: Behavior
  * (the runtime validates it). Query: none.
  * Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.
  */
-export function trackEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): unknown {
+export function trackEventRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, _warnings: WireViolation[]): unknown {
   return ingestEventBody(body);
 }
 
@@ -106,7 +113,7 @@ export function trackEventRestToRequest(params: RestParams, query: URLSearchPara
  * TrackEventResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function trackEventResponseToRest(response: TrackEventResponse): JsonValue {
-  return wireToJson(TrackEventResponseSchema, response);
+  return wireToJson(TrackEventResponseSchema, response, enumWire);
 }
 
 /**
@@ -123,7 +130,7 @@ export const trackBatchEventsMaxItems = 100;
  * Unknown top-level keys go to `warnings` (rule unknown_field) and are ignored.
  * Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array events, rule "max_items" for too many items.
  */
-export function trackBatchRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): readonly unknown[] {
+export function trackBatchRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, warnings: WireViolation[]): readonly unknown[] {
   return ingestBatchBody(body, "events", trackBatchEventsMaxItems, warnings);
 }
 
@@ -131,7 +138,7 @@ export function trackBatchRestToRequest(params: RestParams, query: URLSearchPara
  * TrackBatchResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function trackBatchResponseToRest(response: TrackBatchResponse): JsonValue {
-  return wireToJson(TrackBatchResponseSchema, response);
+  return wireToJson(TrackBatchResponseSchema, response, enumWire);
 }
 
 /**
@@ -141,7 +148,7 @@ export function trackBatchResponseToRest(response: TrackBatchResponse): JsonValu
  * (the runtime validates it). Query: none.
  * Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.
  */
-export function validateEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): unknown {
+export function validateEventRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, _warnings: WireViolation[]): unknown {
   return ingestEventBody(body);
 }
 
@@ -149,7 +156,7 @@ export function validateEventRestToRequest(params: RestParams, query: URLSearchP
  * ValidateEventResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function validateEventResponseToRest(response: ValidateEventResponse): JsonValue {
-  return wireToJson(ValidateEventResponseSchema, response);
+  return wireToJson(ValidateEventResponseSchema, response, enumWire);
 }
 
 /**
@@ -159,7 +166,7 @@ export function validateEventResponseToRest(response: ValidateEventResponse): Js
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function getHealthRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): GetHealthRequest {
+export function getHealthRestToRequest(_params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): GetHealthRequest {
   const request = create(GetHealthRequestSchema);
   return request;
 }
@@ -168,7 +175,7 @@ export function getHealthRestToRequest(params: RestParams, query: URLSearchParam
  * GetHealthResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function getHealthResponseToRest(response: GetHealthResponse): JsonValue {
-  return wireToJson(GetHealthResponseSchema, response);
+  return wireToJson(GetHealthResponseSchema, response, enumWire);
 }
 
 /**
@@ -243,19 +250,19 @@ export function matchBehaviorServiceRoute(method: string, path: string): RestMat
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "track") {
         switch (method) {
           case "POST":
-            return { route: behaviorServiceRoutes[0], params: {} };
+            return { route: behaviorServiceRoutes[0]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "validate") {
         switch (method) {
           case "POST":
-            return { route: behaviorServiceRoutes[2], params: {} };
+            return { route: behaviorServiceRoutes[2]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "health") {
         switch (method) {
           case "GET":
-            return { route: behaviorServiceRoutes[3], params: {} };
+            return { route: behaviorServiceRoutes[3]!, params: {} };
         }
       }
       return undefined;
@@ -264,7 +271,7 @@ export function matchBehaviorServiceRoute(method: string, path: string): RestMat
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "track" && s[5] === "batch") {
         switch (method) {
           case "POST":
-            return { route: behaviorServiceRoutes[1], params: {} };
+            return { route: behaviorServiceRoutes[1]!, params: {} };
         }
       }
       return undefined;

@@ -5,14 +5,23 @@
 // @generated from file recommender/v1/tracking_config.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
+import type { EnumWireNames, HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors, wireToJson } from "../../runtime.js";
+import { createTrackingConfigFromTemplateRequestFromWire, fieldTypeToWire, trackingConfigFromWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
+import { actionTypeToWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import type { CreateTrackingConfigFromTemplateRequest, CreateTrackingConfigFromTemplateResponse, CreateTrackingConfigRequest, CreateTrackingConfigResponse, DeleteTrackingConfigRequest, DeleteTrackingConfigResponse, GetTrackingConfigRequest, GetTrackingConfigResponse, ListTemplatesRequest, ListTemplatesResponse, ListTrackingConfigsRequest, ListTrackingConfigsResponse, UpdateTrackingConfigRequest, UpdateTrackingConfigResponse } from "../../../es/recommender/v1/tracking_config_pb.js";
 import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigFromTemplateResponseSchema, CreateTrackingConfigRequestSchema, CreateTrackingConfigResponseSchema, DeleteTrackingConfigRequestSchema, DeleteTrackingConfigResponseSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTemplatesResponseSchema, ListTrackingConfigsRequestSchema, ListTrackingConfigsResponseSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema, UpdateTrackingConfigResponseSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../../../codegen/handlers/runtime.js";
-import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors, wireToJson } from "../../../../codegen/handlers/runtime.js";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { createTrackingConfigFromTemplateRequestFromWire, trackingConfigFromWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
+
+/**
+ * Wire names of the enums in this file's REST responses (the validator's tables), by enum type name.
+ */
+const enumWire: EnumWireNames = new Map<string, (value: number) => string | undefined>([
+  ["recommender.v1.FieldType", fieldTypeToWire],
+  ["recommender.v1.ActionType", actionTypeToWire],
+]);
 
 /**
  * What the hand-written server implements for recommender.v1.TrackingConfigService: one method per RPC,
@@ -99,7 +108,7 @@ export function registerTrackingConfigService(router: ConnectRouter, runtime: Tr
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function listTemplatesRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): ListTemplatesRequest {
+export function listTemplatesRestToRequest(_params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): ListTemplatesRequest {
   const request = create(ListTemplatesRequestSchema);
   return request;
 }
@@ -108,7 +117,7 @@ export function listTemplatesRestToRequest(params: RestParams, query: URLSearchP
  * ListTemplatesResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function listTemplatesResponseToRest(response: ListTemplatesResponse): JsonValue {
-  return wireToJson(ListTemplatesResponseSchema, response);
+  return wireToJson(ListTemplatesResponseSchema, response, enumWire);
 }
 
 /**
@@ -118,7 +127,7 @@ export function listTemplatesResponseToRest(response: ListTemplatesResponse): Js
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function createTrackingConfigFromTemplateRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigFromTemplateRequest {
+export function createTrackingConfigFromTemplateRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigFromTemplateRequest {
   const found = validateCreateTrackingConfigFromTemplateRequest(body ?? {}, "request", [], "");
   throwOnErrors(found, warnings);
   const decoded = createTrackingConfigFromTemplateRequestFromWire(body ?? {});
@@ -130,7 +139,7 @@ export function createTrackingConfigFromTemplateRestToRequest(params: RestParams
  * CreateTrackingConfigFromTemplateResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function createTrackingConfigFromTemplateResponseToRest(response: CreateTrackingConfigFromTemplateResponse): JsonValue {
-  return wireToJson(CreateTrackingConfigFromTemplateResponseSchema, response);
+  return wireToJson(CreateTrackingConfigFromTemplateResponseSchema, response, enumWire);
 }
 
 /**
@@ -141,7 +150,7 @@ export function createTrackingConfigFromTemplateResponseToRest(response: CreateT
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function createTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigRequest {
+export function createTrackingConfigRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigRequest {
   const request = create(CreateTrackingConfigRequestSchema);
   const found = validateTrackingConfig(body ?? {}, "request", [], "");
   throwOnErrors(found, warnings);
@@ -154,7 +163,7 @@ export function createTrackingConfigRestToRequest(params: RestParams, query: URL
  * CreateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function createTrackingConfigResponseToRest(response: CreateTrackingConfigResponse): JsonValue {
-  return wireToJson(CreateTrackingConfigResponseSchema, response);
+  return wireToJson(CreateTrackingConfigResponseSchema, response, enumWire);
 }
 
 /**
@@ -164,7 +173,7 @@ export function createTrackingConfigResponseToRest(response: CreateTrackingConfi
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function getTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): GetTrackingConfigRequest {
+export function getTrackingConfigRestToRequest(params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): GetTrackingConfigRequest {
   const request = create(GetTrackingConfigRequestSchema);
   if (params.tenant_id !== undefined) request.tenantId = pathParam(params, "tenant_id");
   if (params.scenario_id !== undefined) request.scenarioId = pathParam(params, "scenario_id");
@@ -175,7 +184,7 @@ export function getTrackingConfigRestToRequest(params: RestParams, query: URLSea
  * GetTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names; only the config field (response_body).
  */
 export function getTrackingConfigResponseToRest(response: GetTrackingConfigResponse): JsonValue {
-  return response.config === undefined ? {} : wireToJson(TrackingConfigSchema, response.config);
+  return response.config === undefined ? {} : wireToJson(TrackingConfigSchema, response.config, enumWire);
 }
 
 /**
@@ -186,7 +195,7 @@ export function getTrackingConfigResponseToRest(response: GetTrackingConfigRespo
  * Query: tenant_id (string), scenario_type (string), include_inactive (bool).
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function listTrackingConfigsRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): ListTrackingConfigsRequest {
+export function listTrackingConfigsRestToRequest(_params: RestParams, query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): ListTrackingConfigsRequest {
   const request = create(ListTrackingConfigsRequestSchema);
   { const v = queryString(query, "tenant_id"); if (v !== undefined) request.tenantId = v; }
   { const v = queryString(query, "scenario_type"); if (v !== undefined) request.scenarioType = v; }
@@ -198,7 +207,7 @@ export function listTrackingConfigsRestToRequest(params: RestParams, query: URLS
  * ListTrackingConfigsResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function listTrackingConfigsResponseToRest(response: ListTrackingConfigsResponse): JsonValue {
-  return wireToJson(ListTrackingConfigsResponseSchema, response);
+  return wireToJson(ListTrackingConfigsResponseSchema, response, enumWire);
 }
 
 /**
@@ -227,7 +236,7 @@ export function updateTrackingConfigRestToRequest(params: RestParams, query: URL
  * UpdateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfigResponse): JsonValue {
-  return wireToJson(UpdateTrackingConfigResponseSchema, response);
+  return wireToJson(UpdateTrackingConfigResponseSchema, response, enumWire);
 }
 
 /**
@@ -237,7 +246,7 @@ export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfi
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function deleteTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): DeleteTrackingConfigRequest {
+export function deleteTrackingConfigRestToRequest(params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): DeleteTrackingConfigRequest {
   const request = create(DeleteTrackingConfigRequestSchema);
   if (params.tenant_id !== undefined) request.tenantId = pathParam(params, "tenant_id");
   if (params.scenario_id !== undefined) request.scenarioId = pathParam(params, "scenario_id");
@@ -248,7 +257,7 @@ export function deleteTrackingConfigRestToRequest(params: RestParams, query: URL
  * DeleteTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
  */
 export function deleteTrackingConfigResponseToRest(response: DeleteTrackingConfigResponse): JsonValue {
-  return wireToJson(DeleteTrackingConfigResponseSchema, response);
+  return wireToJson(DeleteTrackingConfigResponseSchema, response, enumWire);
 }
 
 /**
@@ -414,9 +423,9 @@ export function matchTrackingConfigServiceRoute(method: string, path: string): R
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs") {
         switch (method) {
           case "POST":
-            return { route: trackingConfigServiceRoutes[3], params: {} };
+            return { route: trackingConfigServiceRoutes[3]!, params: {} };
           case "GET":
-            return { route: trackingConfigServiceRoutes[6], params: {} };
+            return { route: trackingConfigServiceRoutes[6]!, params: {} };
         }
       }
       return undefined;
@@ -425,21 +434,21 @@ export function matchTrackingConfigServiceRoute(method: string, path: string): R
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "templates") {
         switch (method) {
           case "GET":
-            return { route: trackingConfigServiceRoutes[0], params: {} };
+            return { route: trackingConfigServiceRoutes[0]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "from-template") {
         switch (method) {
           case "POST":
-            return { route: trackingConfigServiceRoutes[2], params: {} };
+            return { route: trackingConfigServiceRoutes[2]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "") {
         switch (method) {
           case "POST":
-            return { route: trackingConfigServiceRoutes[4], params: {} };
+            return { route: trackingConfigServiceRoutes[4]!, params: {} };
           case "GET":
-            return { route: trackingConfigServiceRoutes[7], params: {} };
+            return { route: trackingConfigServiceRoutes[7]!, params: {} };
         }
       }
       return undefined;
@@ -448,19 +457,19 @@ export function matchTrackingConfigServiceRoute(method: string, path: string): R
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "templates" && s[5] === "") {
         switch (method) {
           case "GET":
-            return { route: trackingConfigServiceRoutes[1], params: {} };
+            return { route: trackingConfigServiceRoutes[1]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] !== "" && s[5] !== "") {
         switch (method) {
           case "GET":
-            return { route: trackingConfigServiceRoutes[5], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[5]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
           case "PUT":
-            return { route: trackingConfigServiceRoutes[8], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[8]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
           case "PATCH":
-            return { route: trackingConfigServiceRoutes[9], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[9]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
           case "DELETE":
-            return { route: trackingConfigServiceRoutes[10], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[10]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
         }
       }
       return undefined;
