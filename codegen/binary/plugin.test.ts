@@ -24,6 +24,13 @@ describe("protoc-gen-tracking-binary golden", () => {
     expect(src).not.toContain(`encodeShapesBinary`);
   });
 
+  it("exports the ingest RPCs (and only those) as a gRPC path table", () => {
+    expect(src).toContain(`export const fixtureServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<FixtureServiceRuntime>>`);
+    expect(src).toContain(`["/fixture.v1.FixtureService/Put", {`);
+    expect(src).toContain(`runtime.put(decodePutRequestWire(buf, start, end).shapes ?? {}, context).then((res) => encodePutResponseBinary(res, reserve))`);
+    expect(src).not.toContain(`FixtureService/Other`);
+  });
+
   it("is straight-line: no descriptors, schemas, reflection or closures in decoders", () => {
     const fns = src.split(/\n(?=export function |function )/).filter((s) => /^(export )?function d_/.test(s));
     expect(fns.length).toBeGreaterThan(3);

@@ -3,9 +3,10 @@
  * (server/transport/grpc-fast.ts), one module per proto file with ingest RPCs
  * (`<file>_binary.ts`) plus the shared `decode_error.ts`. See codegen/binary/README.md.
  *
- * Options: `validator_out` (default `../validator`) and `es_out` (default `../es`): where the
- * validator plugin and protoc-gen-es write, relative to this plugin's out dir; the generated
- * code imports only types from there.
+ * Options: `validator_out` (default `../validator`), `es_out` (default `../es`) and
+ * `handlers_out` (default `../handlers`): where the validator plugin, protoc-gen-es and the
+ * handlers plugin write, relative to this plugin's out dir; the generated code imports only
+ * types from there.
  */
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
@@ -17,13 +18,15 @@ const pluginName = "protoc-gen-tracking-binary";
 interface Options {
   validatorOut: string;
   esOut: string;
+  handlersOut: string;
 }
 
 function parseOptions(options: { key: string; value: string }[]): Options {
-  const out: Options = { validatorOut: "../validator", esOut: "../es" };
+  const out: Options = { validatorOut: "../validator", esOut: "../es", handlersOut: "../handlers" };
   for (const { key, value } of options) {
     if (key === "validator_out") out.validatorOut = value;
     else if (key === "es_out") out.esOut = value;
+    else if (key === "handlers_out") out.handlersOut = value;
     else throw new Error(`unknown option ${key}`);
   }
   return out;
@@ -32,7 +35,7 @@ function parseOptions(options: { key: string; value: string }[]): Options {
 function generateTs(schema: Schema<Options>) {
   let any = false;
   for (const file of schema.files) {
-    const src = emitBinaryModule(file, { validatorOut: schema.options.validatorOut, esOut: schema.options.esOut, pluginName });
+    const src = emitBinaryModule(file, { ...schema.options, pluginName });
     if (src === undefined) continue;
     schema.generateFile(binaryFileName(file)).print(src);
     any = true;

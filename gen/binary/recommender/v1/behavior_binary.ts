@@ -2,9 +2,12 @@
 // Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.
 /* eslint-disable */
 import { DecodeError } from "../../decode_error.js";
+import type { GrpcIngestRpc } from "../../decode_error.js";
 import type { EventResult, TrackBatchResponse, TrackEventResponse, ValidateEventResponse, Violation } from "../../../es/recommender/v1/behavior_pb.js";
+import type { BehaviorServiceRuntime } from "../../../handlers/recommender/v1/behavior_handlers.js";
 import type { BehaviorContextWire, BehaviorEventWire, ContentScenarioDataWire, EcommerceScenarioDataWire, EducationScenarioDataWire, EventResultWire, MusicScenarioDataWire, NewsScenarioDataWire, PersonalizedScenarioDataWire, ScenarioSpecificDataWire, SocialScenarioDataWire, TrackBatchRequestWire, TrackBatchResponseWire, TrackEventRequestWire, TrackEventResponseWire, ValidateEventRequestWire, ValidateEventResponseWire, VideoScenarioDataWire, ViolationWire } from "../../../validator/recommender/v1/behavior_wire.js";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
 
 export { DecodeError };
 
@@ -2179,4 +2182,25 @@ export function encodeValidateEventResponseBinary(msg: ValidateEventResponse, re
   w_recommender_v1_ValidateEventResponse(msg);
   return W.slice(0, WP);
 }
+
+// ---- gRPC ingest table
+
+/**
+ * The ingest RPCs of recommender.v1.BehaviorService by gRPC request path, for a fast path that
+ * answers them on the HTTP/2 stream itself (server/transport/grpc-fast.ts).
+ */
+export const behaviorServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<BehaviorServiceRuntime>> = new Map<string, GrpcIngestRpc<BehaviorServiceRuntime>>([
+  ["/recommender.v1.BehaviorService/TrackEvent", {
+    rpc: "TrackEvent",
+    invoke: (runtime, buf, start, end, context, reserve) => runtime.trackEvent(decodeTrackEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeTrackEventResponseBinary(res, reserve)),
+  }],
+  ["/recommender.v1.BehaviorService/TrackBatch", {
+    rpc: "TrackBatch",
+    invoke: (runtime, buf, start, end, context, reserve) => runtime.trackBatch(decodeTrackBatchRequestWire(buf, start, end).events ?? [], context).then((res) => encodeTrackBatchResponseBinary(res, reserve)),
+  }],
+  ["/recommender.v1.BehaviorService/ValidateEvent", {
+    rpc: "ValidateEvent",
+    invoke: (runtime, buf, start, end, context, reserve) => runtime.validateEvent(decodeValidateEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeValidateEventResponseBinary(res, reserve)),
+  }],
+]);
 
