@@ -16,7 +16,7 @@
  * - A singular message field seen twice is merged (protobuf semantics: as if the
  *   occurrences' bytes were concatenated); a oneof keeps its last member.
  */
-import { type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
+import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { type IngestMethod, ingestMethods } from "../common/ingest.js";
 import { type FieldModel, type WireKind, enumModel, messageModel } from "../common/model.js";
 import { localName } from "../common/validator-codegen.js";
@@ -487,7 +487,7 @@ function writeTag(no: number, wt: number): string {
   return bytes.length === 1 ? `wbyte(${bytes[0]});` : `wraw(${lit(bytes)});`;
 }
 
-function encodeValue(m: Module, d: DescField, x: string): string[] {
+function encodeValue(d: DescField, x: string): string[] {
   if (d.fieldKind === "message" || (d.fieldKind === "list" && d.listKind === "message")) {
     const msg = d.message;
     if (msg.typeName === structTypeName) throw new Error(`${d.toString()}: google.protobuf.Struct is not supported in response encoders`);
@@ -506,7 +506,7 @@ function emitEncoder(m: Module, desc: DescMessage): string {
     const prop = `msg.${d.localName}`;
     if (d.oneof) {
       const o = `msg.${d.oneof.localName}`;
-      L.push(`  if (${o}.case === ${lit(d.localName)}) {`, ...encodeValue(m, d, `${o}.value`).map((x) => "    " + x), `  }`);
+      L.push(`  if (${o}.case === ${lit(d.localName)}) {`, ...encodeValue(d, `${o}.value`).map((x) => "    " + x), `  }`);
       continue;
     }
     switch (d.fieldKind) {
@@ -518,19 +518,19 @@ function emitEncoder(m: Module, desc: DescMessage): string {
           const elem = d.listKind === "enum" ? `wint32(x);` : writeScalar(d.scalar, "x");
           L.push(`  if (${prop}.length > 0) {`, `    ${writeTag(d.number, WT.len)}`, `    const at = begin();`, `    for (const x of ${prop}) ${elem}`, `    end(at);`, `  }`);
         } else {
-          L.push(`  for (const x of ${prop}) {`, ...encodeValue(m, d, "x").map((x) => "    " + x), `  }`);
+          L.push(`  for (const x of ${prop}) {`, ...encodeValue(d, "x").map((x) => "    " + x), `  }`);
         }
         break;
       }
       case "message":
-        L.push(`  if (${prop} !== undefined) {`, ...encodeValue(m, d, prop).map((x) => "    " + x), `  }`);
+        L.push(`  if (${prop} !== undefined) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       case "enum":
-        L.push(`  if (${prop} !== ${d.presence === 2 ? "0" : "undefined"}) {`, ...encodeValue(m, d, prop).map((x) => "    " + x), `  }`);
+        L.push(`  if (${prop} !== ${d.presence === 2 ? "0" : "undefined"}) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       case "scalar": {
         const test = d.presence === 2 /* IMPLICIT */ ? scalarZeroTest(d.scalar, prop) : `${prop} !== undefined`;
-        L.push(`  if (${test}) {`, ...encodeValue(m, d, prop).map((x) => "    " + x), `  }`);
+        L.push(`  if (${test}) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       }
     }
@@ -615,7 +615,8 @@ export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; e
     header.push(`import type { ${[...names].sort().join(", ")} } from ${lit(from)};`);
   }
   header.push("", `export { DecodeError };`, "");
-  return [header.join("\n"), runtimeSource(m.usesStruct), enums.join("\n\n"), "", body.join("\n")].join("\n").replace(/\n{3,}/g, "\n\n");
+  const code = [enums.join("\n\n"), "", body.join("\n")].join("\n");
+  return [header.join("\n"), usedRuntime(runtimeSource(m.usesStruct), code), code].join("\n").replace(/\n{3,}/g, "\n\n");
 }
 
 /**
@@ -629,7 +630,6 @@ function emitGrpcIngestTables(m: Module, ingest: readonly IngestMethod[]): strin
   for (const service of services) {
     const runtime = `${service.name}Runtime`;
     m.importType(`${m.up()}${m.opts.handlersOut}/${service.file.name.replace(/\.proto$/, "")}_handlers.js`, runtime);
-    m.importType("@connectrpc/connect", "HandlerContext");
     const T = `GrpcIngestRpc<${runtime}>`;
     L.push(
       `// ---- gRPC ingest table`,
@@ -658,6 +658,51 @@ function emitGrpcIngestTables(m: Module, ingest: readonly IngestMethod[]): strin
 
 function uniq(ms: DescMessage[]): DescMessage[] {
   return [...new Map(ms.map((x) => [x.typeName, x])).values()];
+}
+
+/**
+ * The parts of the reader/writer `code` uses, directly or through other parts: a top-level
+ * function or variable (with its doc comment) is dropped when nothing kept names it, so a
+ * module compiles under noUnusedLocals whatever field types its messages have.
+ */
+function usedRuntime(runtime: string, code: string): string {
+  type Unit = { lines: string[]; name: string | undefined };
+  const units: Unit[] = [];
+  let doc = false;
+  for (const line of runtime.split("\n")) {
+    const decl = /^(?:function|const|let) (\w+)/.exec(line);
+    const cur = units[units.length - 1];
+    if (cur && doc) {
+      cur.lines.push(line);
+      if (decl) {
+        cur.name = decl[1];
+        doc = false;
+      }
+    } else if (decl || line.startsWith("/**") || line.startsWith("//")) {
+      units.push({ lines: [line], name: decl?.[1] });
+      doc = line.startsWith("/**");
+    } else if (cur) {
+      cur.lines.push(line);
+    } else {
+      units.push({ lines: [line], name: undefined });
+    }
+  }
+  const kept = new Set(units.filter((u) => u.name === undefined));
+  const uses = (name: string, text: string) => new RegExp(`\\b${name}\\b`).test(text);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    const text = [code, ...[...kept].map((u) => u.lines.join("\n"))].join("\n");
+    for (const u of units) {
+      if (kept.has(u) || u.name === undefined || !uses(u.name, text)) continue;
+      kept.add(u);
+      grew = true;
+    }
+  }
+  return units
+    .filter((u) => kept.has(u))
+    .map((u) => u.lines.join("\n"))
+    .join("\n");
 }
 
 /** Source of the shared DecodeError module (also the type of the gRPC ingest tables). */
@@ -693,6 +738,8 @@ export class DecodeError extends Error {
 
 /** The reader/writer primitives every generated module carries (module-local state, no allocation per call). */
 function runtimeSource(struct: boolean): string {
+  // \`B[i]!\`: a read past the end yields undefined at run time, which every comparison
+  // below treats as a bad varint and the bounds checks reject; the \`!\` only tells tsc.
   const s = `// ---- reader (module state: one decode runs at a time, synchronously)
 
 const EMPTY = new Uint8Array(0);
@@ -714,25 +761,25 @@ function fail(msg: string): never {
 
 /** Varint → its low 32 bits, unsigned. */
 function rv32(): number {
-  const b = B[P++];
+  const b = B[P++]!;
   return b < 0x80 ? b : rv32slow(b);
 }
 
 function rv32slow(b: number): number {
   let r = b & 0x7f;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x7f) << 7;
   if (b < 0x80) return r;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x7f) << 14;
   if (b < 0x80) return r;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x7f) << 21;
   if (b < 0x80) return r >>> 0;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x0f) << 28;
   if (b < 0x80) return r >>> 0;
-  for (let i = 0; i < 5; i++) if (B[P++] < 0x80) return r >>> 0;
+  for (let i = 0; i < 5; i++) if (B[P++]! < 0x80) return r >>> 0;
   fail("invalid varint");
 }
 
@@ -742,7 +789,7 @@ function rv64(): void {
   let hi = 0;
   let b = 0;
   for (let s = 0; s < 28; s += 7) {
-    b = B[P++];
+    b = B[P++]!;
     lo |= (b & 0x7f) << s;
     if (b < 0x80) {
       LO = lo >>> 0;
@@ -750,7 +797,7 @@ function rv64(): void {
       return;
     }
   }
-  b = B[P++];
+  b = B[P++]!;
   lo |= (b & 0x0f) << 28;
   hi = (b & 0x7f) >> 4;
   if (b < 0x80) {
@@ -759,7 +806,7 @@ function rv64(): void {
     return;
   }
   for (let s = 3; s <= 31; s += 7) {
-    b = B[P++];
+    b = B[P++]!;
     hi |= (b & 0x7f) << s;
     if (b < 0x80) {
       LO = lo >>> 0;
@@ -791,7 +838,7 @@ function rzz32(): number {
   return (n >>> 1) ^ -(n & 1);
 }
 function rbool(): boolean {
-  const b = B[P];
+  const b = B[P]!;
   if (b < 0x80) {
     P++;
     return b !== 0;
@@ -802,7 +849,7 @@ function rbool(): boolean {
 function rfx32(): number {
   const p = P;
   P = p + 4;
-  return (B[p] | (B[p + 1] << 8) | (B[p + 2] << 16) | (B[p + 3] << 24)) >>> 0;
+  return (B[p]! | (B[p + 1]! << 8) | (B[p + 2]! << 16) | (B[p + 3]! << 24)) >>> 0;
 }
 function rfx64(signed: boolean): number {
   const lo = rfx32();
@@ -814,32 +861,32 @@ function rf64(): number {
   P = p + 8;
   if (P > B.length) fail("truncated double");
   if (LE) {
-    F64B[0] = B[p];
-    F64B[1] = B[p + 1];
-    F64B[2] = B[p + 2];
-    F64B[3] = B[p + 3];
-    F64B[4] = B[p + 4];
-    F64B[5] = B[p + 5];
-    F64B[6] = B[p + 6];
-    F64B[7] = B[p + 7];
+    F64B[0] = B[p]!;
+    F64B[1] = B[p + 1]!;
+    F64B[2] = B[p + 2]!;
+    F64B[3] = B[p + 3]!;
+    F64B[4] = B[p + 4]!;
+    F64B[5] = B[p + 5]!;
+    F64B[6] = B[p + 6]!;
+    F64B[7] = B[p + 7]!;
   } else {
-    for (let i = 0; i < 8; i++) F64B[7 - i] = B[p + i];
+    for (let i = 0; i < 8; i++) F64B[7 - i] = B[p + i]!;
   }
-  return F64[0];
+  return F64[0]!;
 }
 function rf32(): number {
   const p = P;
   P = p + 4;
   if (P > B.length) fail("truncated float");
   if (LE) {
-    F64B[0] = B[p];
-    F64B[1] = B[p + 1];
-    F64B[2] = B[p + 2];
-    F64B[3] = B[p + 3];
+    F64B[0] = B[p]!;
+    F64B[1] = B[p + 1]!;
+    F64B[2] = B[p + 2]!;
+    F64B[3] = B[p + 3]!;
   } else {
-    for (let i = 0; i < 4; i++) F64B[3 - i] = B[p + i];
+    for (let i = 0; i < 4; i++) F64B[3 - i] = B[p + i]!;
   }
-  return F32[0];
+  return F32[0]!;
 }
 
 /**
@@ -856,7 +903,7 @@ function rstr(end: number): string {
   if (len < 5) {
     let out = "";
     for (let i = s; i < e; i++) {
-      const c = B[i];
+      const c = B[i]!;
       if (c >= 0x80) return utf8(s, e);
       out += String.fromCharCode(c);
     }
@@ -865,7 +912,7 @@ function rstr(end: number): string {
   if (len <= 24) {
     const codes: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
-      const c = B[s + i];
+      const c = B[s + i]!;
       if (c >= 0x80) return utf8(s, e);
       codes[i] = c;
     }
@@ -1105,12 +1152,12 @@ function wfx64(v: bigint): void {
 function wf64(v: number): void {
   grow(8);
   F64[0] = v;
-  for (let i = 0; i < 8; i++) W[WP++] = F64B[LE ? i : 7 - i];
+  for (let i = 0; i < 8; i++) W[WP++] = F64B[LE ? i : 7 - i]!;
 }
 function wf32(v: number): void {
   grow(4);
   F32[0] = v;
-  for (let i = 0; i < 4; i++) W[WP++] = F64B[LE ? i : 3 - i];
+  for (let i = 0; i < 4; i++) W[WP++] = F64B[LE ? i : 3 - i]!;
 }
 function wstr(s: string): void {
   const n = s.length;

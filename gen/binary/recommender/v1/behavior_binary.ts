@@ -7,7 +7,6 @@ import type { EventResult, TrackBatchResponse, TrackEventResponse, ValidateEvent
 import type { BehaviorServiceRuntime } from "../../../handlers/recommender/v1/behavior_handlers.js";
 import type { BehaviorContextWire, BehaviorEventWire, ContentScenarioDataWire, EcommerceScenarioDataWire, EducationScenarioDataWire, EventResultWire, MusicScenarioDataWire, NewsScenarioDataWire, PersonalizedScenarioDataWire, ScenarioSpecificDataWire, SocialScenarioDataWire, TrackBatchRequestWire, TrackBatchResponseWire, TrackEventRequestWire, TrackEventResponseWire, ValidateEventRequestWire, ValidateEventResponseWire, VideoScenarioDataWire, ViolationWire } from "../../../validator/recommender/v1/behavior_wire.js";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
 
 export { DecodeError };
 
@@ -22,7 +21,6 @@ let LO = 0;
 let HI = 0;
 const F64 = new Float64Array(1);
 const F64B = new Uint8Array(F64.buffer);
-const F32 = new Float32Array(F64.buffer, 0, 1);
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const TD = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -32,25 +30,25 @@ function fail(msg: string): never {
 
 /** Varint → its low 32 bits, unsigned. */
 function rv32(): number {
-  const b = B[P++];
+  const b = B[P++]!;
   return b < 0x80 ? b : rv32slow(b);
 }
 
 function rv32slow(b: number): number {
   let r = b & 0x7f;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x7f) << 7;
   if (b < 0x80) return r;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x7f) << 14;
   if (b < 0x80) return r;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x7f) << 21;
   if (b < 0x80) return r >>> 0;
-  b = B[P++];
+  b = B[P++]!;
   r |= (b & 0x0f) << 28;
   if (b < 0x80) return r >>> 0;
-  for (let i = 0; i < 5; i++) if (B[P++] < 0x80) return r >>> 0;
+  for (let i = 0; i < 5; i++) if (B[P++]! < 0x80) return r >>> 0;
   fail("invalid varint");
 }
 
@@ -60,7 +58,7 @@ function rv64(): void {
   let hi = 0;
   let b = 0;
   for (let s = 0; s < 28; s += 7) {
-    b = B[P++];
+    b = B[P++]!;
     lo |= (b & 0x7f) << s;
     if (b < 0x80) {
       LO = lo >>> 0;
@@ -68,7 +66,7 @@ function rv64(): void {
       return;
     }
   }
-  b = B[P++];
+  b = B[P++]!;
   lo |= (b & 0x0f) << 28;
   hi = (b & 0x7f) >> 4;
   if (b < 0x80) {
@@ -77,7 +75,7 @@ function rv64(): void {
     return;
   }
   for (let s = 3; s <= 31; s += 7) {
-    b = B[P++];
+    b = B[P++]!;
     hi |= (b & 0x7f) << s;
     if (b < 0x80) {
       LO = lo >>> 0;
@@ -93,23 +91,8 @@ function rint64(): number {
   rv64();
   return (HI | 0) * 4294967296 + LO;
 }
-function ruint64(): number {
-  rv64();
-  return HI * 4294967296 + LO;
-}
-function rsint64(): number {
-  rv64();
-  const s = -(LO & 1);
-  const lo = ((LO >>> 1) | (HI << 31)) ^ s;
-  const hi = (HI >>> 1) ^ s;
-  return (hi | 0) * 4294967296 + (lo >>> 0);
-}
-function rzz32(): number {
-  const n = rv32();
-  return (n >>> 1) ^ -(n & 1);
-}
 function rbool(): boolean {
-  const b = B[P];
+  const b = B[P]!;
   if (b < 0x80) {
     P++;
     return b !== 0;
@@ -117,49 +100,24 @@ function rbool(): boolean {
   rv64();
   return LO !== 0 || HI !== 0;
 }
-function rfx32(): number {
-  const p = P;
-  P = p + 4;
-  return (B[p] | (B[p + 1] << 8) | (B[p + 2] << 16) | (B[p + 3] << 24)) >>> 0;
-}
-function rfx64(signed: boolean): number {
-  const lo = rfx32();
-  const hi = rfx32();
-  return (signed ? hi | 0 : hi) * 4294967296 + lo;
-}
 function rf64(): number {
   const p = P;
   P = p + 8;
   if (P > B.length) fail("truncated double");
   if (LE) {
-    F64B[0] = B[p];
-    F64B[1] = B[p + 1];
-    F64B[2] = B[p + 2];
-    F64B[3] = B[p + 3];
-    F64B[4] = B[p + 4];
-    F64B[5] = B[p + 5];
-    F64B[6] = B[p + 6];
-    F64B[7] = B[p + 7];
+    F64B[0] = B[p]!;
+    F64B[1] = B[p + 1]!;
+    F64B[2] = B[p + 2]!;
+    F64B[3] = B[p + 3]!;
+    F64B[4] = B[p + 4]!;
+    F64B[5] = B[p + 5]!;
+    F64B[6] = B[p + 6]!;
+    F64B[7] = B[p + 7]!;
   } else {
-    for (let i = 0; i < 8; i++) F64B[7 - i] = B[p + i];
+    for (let i = 0; i < 8; i++) F64B[7 - i] = B[p + i]!;
   }
-  return F64[0];
+  return F64[0]!;
 }
-function rf32(): number {
-  const p = P;
-  P = p + 4;
-  if (P > B.length) fail("truncated float");
-  if (LE) {
-    F64B[0] = B[p];
-    F64B[1] = B[p + 1];
-    F64B[2] = B[p + 2];
-    F64B[3] = B[p + 3];
-  } else {
-    for (let i = 0; i < 4; i++) F64B[3 - i] = B[p + i];
-  }
-  return F32[0];
-}
-
 /**
  * A length-delimited UTF-8 string. Measured on Node 24 (codegen/binary/decode-bench.ts):
  * ASCII up to 4 bytes is fastest concatenated, up to 24 bytes through one fromCharCode.apply,
@@ -174,7 +132,7 @@ function rstr(end: number): string {
   if (len < 5) {
     let out = "";
     for (let i = s; i < e; i++) {
-      const c = B[i];
+      const c = B[i]!;
       if (c >= 0x80) return utf8(s, e);
       out += String.fromCharCode(c);
     }
@@ -183,7 +141,7 @@ function rstr(end: number): string {
   if (len <= 24) {
     const codes: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
-      const c = B[s + i];
+      const c = B[s + i]!;
       if (c >= 0x80) return utf8(s, e);
       codes[i] = c;
     }
@@ -383,10 +341,6 @@ function wbyte(b: number): void {
   grow(1);
   W[WP++] = b;
 }
-function wraw(bytes: readonly number[]): void {
-  grow(bytes.length);
-  for (const b of bytes) W[WP++] = b;
-}
 function wv32(v: number): void {
   grow(5);
   while (v > 127) {
@@ -406,27 +360,6 @@ function wv64(v: bigint): void {
     v >>= 7n;
   }
   W[WP++] = Number(v);
-}
-function wfx32(v: number): void {
-  grow(4);
-  W[WP++] = v & 255;
-  W[WP++] = (v >>> 8) & 255;
-  W[WP++] = (v >>> 16) & 255;
-  W[WP++] = (v >>> 24) & 255;
-}
-function wfx64(v: bigint): void {
-  wfx32(Number(v & 0xffffffffn));
-  wfx32(Number(v >> 32n));
-}
-function wf64(v: number): void {
-  grow(8);
-  F64[0] = v;
-  for (let i = 0; i < 8; i++) W[WP++] = F64B[LE ? i : 7 - i];
-}
-function wf32(v: number): void {
-  grow(4);
-  F32[0] = v;
-  for (let i = 0; i < 4; i++) W[WP++] = F64B[LE ? i : 3 - i];
 }
 function wstr(s: string): void {
   const n = s.length;
