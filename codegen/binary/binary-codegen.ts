@@ -738,8 +738,8 @@ export class DecodeError extends Error {
 
 /** The reader/writer primitives every generated module carries (module-local state, no allocation per call). */
 function runtimeSource(struct: boolean): string {
-  // \`B[i]!\`: a read past the end yields undefined at run time, which every comparison
-  // below treats as a bad varint and the bounds checks reject; the \`!\` only tells tsc.
+  // B[i]!: a read past the end yields undefined at run time, which every comparison
+  // below treats as a bad varint and the bounds checks reject; the ! only tells tsc.
   const s = `// ---- reader (module state: one decode runs at a time, synchronously)
 
 const EMPTY = new Uint8Array(0);
