@@ -437,6 +437,21 @@ function safeProp(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `[${lit(name)}]`;
 }
 
+/**
+ * For noUnusedLocals/noUnusedParameters: drops an unused `const o = …` line and marks
+ * parameters the body never names with `_` (a message without fields uses neither).
+ * `L` is one emitted function, its doc comment first.
+ */
+function tidy(L: string[]): string[] {
+  const uses = (name: string, text: string) => new RegExp(`(?<![\\w.$"'])${name}(?![\\w$"'])`).test(text);
+  const oi = L.findIndex((l) => l.startsWith("  const o = "));
+  const out = oi >= 0 && !uses("o", L.slice(oi + 1).join("\n")) ? L.filter((_, i) => i !== oi) : [...L];
+  const sig = out.findIndex((l) => /function \w+\(/.test(l));
+  const body = out.slice(sig + 1).join("\n");
+  out[sig] = (out[sig] ?? "").replace(/\b(input|mode|msg|json)(?=: )/g, (n) => (uses(n, body) ? n : `_${n}`));
+  return out;
+}
+
 function sortedFields(model: MessageModel): FieldModel[] {
   return [...model.fields].sort((a, b) => a.desc.number - b.desc.number);
 }
@@ -499,7 +514,7 @@ function emitValidate(e: Emitter, model: MessageModel): string {
   if (model.fields.length > 0) L.push(`        break;`);
   L.push(`      default:`, `        ${push("k", "unknown_field", `"unknown field " + k + " (ignored)"`, "warning")}`, `    }`, `  }`);
   L.push(`  if (path !== "" && out.length > start) prefixViolations(out, start, path);`, `  return out;`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -568,7 +583,7 @@ function emitToWire(e: Emitter, model: MessageModel): string {
     }
   }
   L.push(`  return w as unknown as ${W};`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 function fromWireValue(e: Emitter, kind: WireKind, x: string): string {
@@ -618,7 +633,7 @@ function emitFromWire(e: Emitter, model: MessageModel): string {
     }
   }
   L.push(`  return create(${S}, init as MessageInitShape<typeof ${S}>);`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 function normalizeValue(e: Emitter, kind: WireKind, x: string): string {
@@ -652,7 +667,7 @@ function emitNormalize(e: Emitter, model: MessageModel): string {
       const conv = normalizeValue(e, f.value, "m[k]");
       L.push(`  if (v !== undefined && v !== null) {`, `    const m = v as Record<string, unknown>;`, `    let any = false;`);
       if (conv === "m[k]") {
-        L.push(`    for (const k in m) {`, `      any = true;`, `      break;`, `    }`, `    if (any) w.${key} = m;`);
+        L.push(`    for (const _k in m) {`, `      any = true;`, `      break;`, `    }`, `    if (any) w.${key} = m;`);
       } else {
         L.push(`    const r: Record<string, unknown> = {};`, `    for (const k in m) {`, `      any = true;`, `      r[k] = ${conv};`, `    }`, `    if (any) w.${key} = r;`);
       }
@@ -665,7 +680,7 @@ function emitNormalize(e: Emitter, model: MessageModel): string {
     }
   }
   L.push(`  return w as unknown as ${W};`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -687,9 +702,10 @@ function emitKafka(e: Emitter, model: MessageModel): string {
   let last = 0;
   for (let m = re.exec(k.topicTemplate); m; m = re.exec(k.topicTemplate)) {
     if (m.index > last) parts.push(lit(k.topicTemplate.slice(last, m.index)));
-    stringField(m[1]);
-    parts.push(`e.${m[1]}`);
-    used.push(m[1]);
+    const name = m[1] ?? "";
+    stringField(name);
+    parts.push(`e.${name}`);
+    used.push(name);
     last = m.index + m[0].length;
   }
   if (last < k.topicTemplate.length) parts.push(lit(k.topicTemplate.slice(last)));
@@ -746,14 +762,14 @@ export interface Violation {
 
 /** Whether any violation is an error. */
 export function hasErrors(violations: readonly Violation[]): boolean {
-  for (let i = 0; i < violations.length; i++) if (violations[i].severity === "error") return true;
+  for (const v of violations) if (v.severity === "error") return true;
   return false;
 }
 
 /** Prefixes the paths of out[start..] with \`prefix\` (used when a nested message reported violations). */
 export function prefixViolations(out: Violation[], start: number, prefix: string): void {
   for (let i = start; i < out.length; i++) {
-    const v = out[i];
+    const v = out[i]!;
     const f = v.field;
     const full = f === "" ? prefix : f.charCodeAt(0) === 91 /* [ */ ? prefix + f : prefix + "." + f;
     v.field = full;

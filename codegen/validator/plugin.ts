@@ -44,7 +44,9 @@ function generateTs(schema: Schema<Options>) {
     }),
   );
   files.forEach((file, i) => {
-    schema.generateFile(wireFileName(file)).print(wire[i]);
+    const types = wire[i];
+    if (types === undefined) throw new Error(`no wire types compiled for ${file.name}`);
+    schema.generateFile(wireFileName(file)).print(types);
     schema.generateFile(validatorFileName(file)).print(emitValidatorModule(file, { generated, esOut: schema.options.esOut }));
   });
 }

@@ -736,7 +736,7 @@ export function normalizeScenarioSpecificData(input: unknown): ScenarioSpecificD
  * Validates recommender.v1.VideoScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateVideoScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateVideoScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (VideoScenarioData)", severity: "error" });
     return out;
@@ -907,7 +907,7 @@ export function normalizeVideoScenarioData(input: unknown): VideoScenarioDataWir
  * Validates recommender.v1.EcommerceScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateEcommerceScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateEcommerceScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (EcommerceScenarioData)", severity: "error" });
     return out;
@@ -1098,7 +1098,7 @@ export function normalizeEcommerceScenarioData(input: unknown): EcommerceScenari
  * Validates recommender.v1.NewsScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateNewsScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateNewsScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (NewsScenarioData)", severity: "error" });
     return out;
@@ -1271,7 +1271,7 @@ export function normalizeNewsScenarioData(input: unknown): NewsScenarioDataWire 
  * Validates recommender.v1.MusicScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateMusicScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateMusicScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (MusicScenarioData)", severity: "error" });
     return out;
@@ -1438,7 +1438,7 @@ export function normalizeMusicScenarioData(input: unknown): MusicScenarioDataWir
  * Validates recommender.v1.EducationScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateEducationScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateEducationScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (EducationScenarioData)", severity: "error" });
     return out;
@@ -1619,7 +1619,7 @@ export function normalizeEducationScenarioData(input: unknown): EducationScenari
  * Validates recommender.v1.ContentScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateContentScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateContentScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (ContentScenarioData)", severity: "error" });
     return out;
@@ -1830,7 +1830,7 @@ export function normalizeContentScenarioData(input: unknown): ContentScenarioDat
  * Validates recommender.v1.SocialScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateSocialScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateSocialScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (SocialScenarioData)", severity: "error" });
     return out;
@@ -2031,7 +2031,7 @@ export function normalizeSocialScenarioData(input: unknown): SocialScenarioDataW
  * Validates recommender.v1.PersonalizedScenarioData wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validatePersonalizedScenarioData(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validatePersonalizedScenarioData(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (PersonalizedScenarioData)", severity: "error" });
     return out;
@@ -2228,7 +2228,7 @@ export function normalizePersonalizedScenarioData(input: unknown): PersonalizedS
   if (v !== undefined && v !== null) {
     const m = v as Record<string, unknown>;
     let any = false;
-    for (const k in m) {
+    for (const _k in m) {
       any = true;
       break;
     }
@@ -3019,7 +3019,7 @@ export function normalizeValidateEventResponse(input: unknown): ValidateEventRes
  * Validates recommender.v1.GetHealthRequest wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateGetHealthRequest(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateGetHealthRequest(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (GetHealthRequest)", severity: "error" });
     return out;
@@ -3037,21 +3037,19 @@ export function validateGetHealthRequest(input: unknown, mode: $WireMode, out: $
 }
 
 /** recommender.v1.GetHealthRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function getHealthRequestToWire(msg: GetHealthRequest): GetHealthRequestWire {
+export function getHealthRequestToWire(_msg: GetHealthRequest): GetHealthRequestWire {
   const w: Record<string, unknown> = {};
   return w as unknown as GetHealthRequestWire;
 }
 
 /** Wire JSON (request or Kafka mode, without errors) → recommender.v1.GetHealthRequest. */
-export function getHealthRequestFromWire(json: unknown): GetHealthRequest {
-  const o = json as Record<string, unknown>;
+export function getHealthRequestFromWire(_json: unknown): GetHealthRequest {
   const init: Record<string, unknown> = {};
   return create(GetHealthRequestSchema, init as MessageInitShape<typeof GetHealthRequestSchema>);
 }
 
 /** Request JSON (validated, no errors) → canonical wire JSON, without protobuf; unknown keys and nulls dropped. */
-export function normalizeGetHealthRequest(input: unknown): GetHealthRequestWire {
-  const o = input as Record<string, unknown>;
+export function normalizeGetHealthRequest(_input: unknown): GetHealthRequestWire {
   const w: Record<string, unknown> = {};
   return w as unknown as GetHealthRequestWire;
 }
@@ -3060,7 +3058,7 @@ export function normalizeGetHealthRequest(input: unknown): GetHealthRequestWire 
  * Validates recommender.v1.HealthStats wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateHealthStats(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateHealthStats(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (HealthStats)", severity: "error" });
     return out;

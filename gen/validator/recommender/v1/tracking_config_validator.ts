@@ -650,7 +650,7 @@ export function normalizeScenarioTemplate(input: unknown): ScenarioTemplateWire 
  * Validates recommender.v1.ListTemplatesRequest wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateListTemplatesRequest(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateListTemplatesRequest(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (ListTemplatesRequest)", severity: "error" });
     return out;
@@ -668,21 +668,19 @@ export function validateListTemplatesRequest(input: unknown, mode: $WireMode, ou
 }
 
 /** recommender.v1.ListTemplatesRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function listTemplatesRequestToWire(msg: ListTemplatesRequest): ListTemplatesRequestWire {
+export function listTemplatesRequestToWire(_msg: ListTemplatesRequest): ListTemplatesRequestWire {
   const w: Record<string, unknown> = {};
   return w as unknown as ListTemplatesRequestWire;
 }
 
 /** Wire JSON (request or Kafka mode, without errors) → recommender.v1.ListTemplatesRequest. */
-export function listTemplatesRequestFromWire(json: unknown): ListTemplatesRequest {
-  const o = json as Record<string, unknown>;
+export function listTemplatesRequestFromWire(_json: unknown): ListTemplatesRequest {
   const init: Record<string, unknown> = {};
   return create(ListTemplatesRequestSchema, init as MessageInitShape<typeof ListTemplatesRequestSchema>);
 }
 
 /** Request JSON (validated, no errors) → canonical wire JSON, without protobuf; unknown keys and nulls dropped. */
-export function normalizeListTemplatesRequest(input: unknown): ListTemplatesRequestWire {
-  const o = input as Record<string, unknown>;
+export function normalizeListTemplatesRequest(_input: unknown): ListTemplatesRequestWire {
   const w: Record<string, unknown> = {};
   return w as unknown as ListTemplatesRequestWire;
 }
@@ -759,7 +757,7 @@ export function normalizeListTemplatesResponse(input: unknown): ListTemplatesRes
  * Validates recommender.v1.CreateTrackingConfigFromTemplateRequest wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateCreateTrackingConfigFromTemplateRequest(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateCreateTrackingConfigFromTemplateRequest(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (CreateTrackingConfigFromTemplateRequest)", severity: "error" });
     return out;
@@ -1091,7 +1089,7 @@ export function normalizeCreateTrackingConfigResponse(input: unknown): CreateTra
  * Validates recommender.v1.GetTrackingConfigRequest wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateGetTrackingConfigRequest(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateGetTrackingConfigRequest(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (GetTrackingConfigRequest)", severity: "error" });
     return out;
@@ -1221,7 +1219,7 @@ export function normalizeGetTrackingConfigResponse(input: unknown): GetTrackingC
  * Validates recommender.v1.ListTrackingConfigsRequest wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateListTrackingConfigsRequest(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateListTrackingConfigsRequest(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (ListTrackingConfigsRequest)", severity: "error" });
     return out;
@@ -1481,7 +1479,7 @@ export function normalizeUpdateTrackingConfigRequest(input: unknown): UpdateTrac
  * Validates google.protobuf.FieldMask wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-function validate_google_protobuf_FieldMask(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+function validate_google_protobuf_FieldMask(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (FieldMask)", severity: "error" });
     return out;
@@ -1628,7 +1626,7 @@ export function normalizeUpdateTrackingConfigResponse(input: unknown): UpdateTra
  * Validates recommender.v1.DeleteTrackingConfigRequest wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateDeleteTrackingConfigRequest(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateDeleteTrackingConfigRequest(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (DeleteTrackingConfigRequest)", severity: "error" });
     return out;
@@ -1697,7 +1695,7 @@ export function normalizeDeleteTrackingConfigRequest(input: unknown): DeleteTrac
  * Validates recommender.v1.DeleteTrackingConfigResponse wire JSON, collecting every violation into `out`.
  * Field paths are relative to `path` (a dotted prefix such as "events[3]").
  */
-export function validateDeleteTrackingConfigResponse(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
+export function validateDeleteTrackingConfigResponse(input: unknown, _mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     out.push({ field: path, rule: "type", message: (path || "value") + " must be an object (DeleteTrackingConfigResponse)", severity: "error" });
     return out;
