@@ -106,7 +106,7 @@ for (const m of ["append", "delete", "set", "forEach", "entries", "keys", "value
   Object.defineProperty(RequestHeaders.prototype, m, {
     value(this: RequestHeaders, ...args: unknown[]) {
       const h = this.toHeaders() as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
-      return h[m](...args);
+      return h[m]?.(...args);
     },
   });
 }
@@ -283,7 +283,7 @@ function onData(this: StreamWithCall, chunk: Buffer): void {
 function onEnd(this: StreamWithCall): void {
   const call = this[kCall];
   if (call === undefined || call.done) return;
-  const body = call.chunks.length === 1 ? call.chunks[0] : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
+  const body = call.chunks.length === 1 ? call.chunks[0]! : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
   call.chunks = [];
   void call.fast.run(call, body);
 }
@@ -315,7 +315,7 @@ class FastPath {
       if (body.length < 5) {
         throw protocolError(body.length === 0 ? "protocol error: missing input message for unary method" : "protocol error: incomplete envelope", Code.InvalidArgument);
       }
-      const flags = body[0];
+      const flags = body[0]!; // length checked above
       const len = body.readUInt32BE(1);
       if (5 + len > body.length) throw protocolError("protocol error: promised " + len + " bytes in enveloped message, got " + (body.length - 5) + " bytes", Code.InvalidArgument);
       if (5 + len < body.length) throw protocolError("protocol error: received extra input message for unary method", Code.InvalidArgument);
