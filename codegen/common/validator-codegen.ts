@@ -4,6 +4,8 @@
  * model (model.ts) and schema rules (wire-schema.ts) as the JSON Schemas.
  */
 import type { DescEnum, DescFile, DescMessage } from "@bufbuild/protobuf";
+import type { GeneratedFile } from "@bufbuild/protoplugin";
+import { ImportTokens } from "./import-tokens.js";
 import { type Check, type FieldModel, type MessageModel, type WireKind, enumModel, kafkaRouting, messageModel, scenarios } from "./model.js";
 import { activeChecks, enumNames, recommendedActionRule, variantRules, wireTypeName } from "./wire-schema.js";
 
@@ -79,18 +81,13 @@ class Emitter {
   readonly lines: string[] = [];
   private readonly consts: string[] = [];
   private constCount = 0;
-  private readonly imports = new Map<string, { values: Set<string>; types: Set<string> }>();
+  readonly imports = new ImportTokens();
 
   constructor(readonly file: DescFile, readonly opts: EmitOptions) {}
 
-  private up(): string {
-    return "../".repeat(this.file.name.split("/").length - 1);
-  }
-
-  addImport(from: string, name: string, typeOnly: boolean) {
-    let e = this.imports.get(from);
-    if (!e) this.imports.set(from, (e = { values: new Set(), types: new Set() }));
-    (typeOnly ? e.types : e.values).add(name);
+  /** The text standing for `name` imported from `from` (a package, or a path relative to the out dir). */
+  addImport(from: string, name: string, typeOnly: boolean): string {
+    return this.imports.token(name, from, typeOnly);
   }
 
   constant(expr: string): string {
@@ -124,33 +121,27 @@ class Emitter {
 
   private ref(desc: DescMessage, name: string): string {
     if (desc.file !== this.file && this.isPublic(desc)) {
-      this.addImport(`./${this.up()}${validatorFileName(desc.file).replace(/\.ts$/, ".js")}`.replace("/./", "/"), name, false);
+      return this.addImport(`./${validatorFileName(desc.file).replace(/\.ts$/, ".js")}`, name, false);
     }
     return name;
   }
 
-  /** The protobuf-es module of a file, relative to the generated file. */
+  /** The protobuf-es module of a file, relative to the out dir. */
   esModule(file: DescFile): string {
     if (file.name.startsWith("google/protobuf/")) return "@bufbuild/protobuf/wkt";
-    return `${this.up()}${this.opts.esOut}/${file.name.replace(/\.proto$/, "")}_pb.js`;
+    return `${this.opts.esOut}/${file.name.replace(/\.proto$/, "")}_pb.js`;
   }
 
   shapeType(desc: DescMessage | DescEnum): string {
-    this.addImport(this.esModule(desc.file), localName(desc), true);
-    return localName(desc);
+    return this.addImport(this.esModule(desc.file), localName(desc), true);
   }
 
   schemaConst(desc: DescMessage): string {
-    const name = `${localName(desc)}Schema`;
-    this.addImport(this.esModule(desc.file), name, false);
-    return name;
+    return this.addImport(this.esModule(desc.file), `${localName(desc)}Schema`, false);
   }
 
   wireType(desc: DescMessage): string {
-    if (desc.file === this.file) {
-      this.addImport(`./${baseName(this.file)}_wire.js`, wireTypeName(desc), true);
-      return wireTypeName(desc);
-    }
+    if (desc.file === this.file) return this.addImport(`./${wireFileName(this.file).replace(/\.ts$/, ".js")}`, wireTypeName(desc), true);
     return "Record<string, unknown>";
   }
 
@@ -159,31 +150,17 @@ class Emitter {
     return { wire: `${id}_wire`, any: `${id}_any`, byName: `${id}_byName`, toWire: `${id}_toWire`, numToWire: `${id}_numToWire` };
   }
 
-  header(): string {
-    const out: string[] = [];
-    for (const [from, { values, types }] of [...this.imports].sort(([a], [b]) => a.localeCompare(b))) {
-      if (values.size > 0) out.push(`import { ${[...values].sort().join(", ")} } from ${lit(from)};`);
-      if (types.size > 0) out.push(`import type { ${[...types].sort().join(", ")} } from ${lit(from)};`);
-    }
-    return out.join("\n");
-  }
-
   constants(): string {
     return this.consts.join("\n");
   }
 }
 
-/** Source of the validator module of `file` (imports, tables, functions). */
-export function emitValidatorModule(file: DescFile, opts: EmitOptions): string {
+/** Prints the validator module of `file` (tables, functions; protoplugin writes the imports) into `f`. */
+export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: EmitOptions): void {
   const e = new Emitter(file, opts);
   const { messages, enums } = closure(file);
+  // The literal re-export below is relative to the generated file; imports go through tokens.
   const violationModule = `${"../".repeat(file.name.split("/").length - 1)}violation.js`.replace(/^(?!\.)/, "./");
-  e.addImport(violationModule, "prefixViolations", false);
-  e.addImport(violationModule, "hasErrors", false);
-  e.addImport(violationModule, "Violation as $Violation", true);
-  e.addImport(violationModule, "WireMode as $WireMode", true);
-  e.addImport("@bufbuild/protobuf", "create", false);
-  e.addImport("@bufbuild/protobuf", "MessageInitShape", true);
 
   const body: string[] = [];
   body.push(`export { hasErrors };`);
@@ -248,14 +225,21 @@ export function emitValidatorModule(file: DescFile, opts: EmitOptions): string {
     }
   }
 
-  const preamble = [
-    `// @generated by protoc-gen-tracking-validator from ${file.proto.name}. DO NOT EDIT.`,
-    `// Compiled validators and wire JSON codecs; see codegen/validator/API.md.`,
-    `/* eslint-disable */`,
-  ].join("\n");
-  const src = `${preamble}\n${e.header()}\n\n${e.constants()}\n\n${body.join("\n")}`.replace(/\n{3,}/g, "\n\n");
+  const src = `// Compiled validators and wire JSON codecs; see codegen/validator/API.md.\n\n${e.constants()}\n\n${body.join("\n")}`.replace(/\n{3,}/g, "\n\n");
   // Fold adjacent string literals ("a" + " b" → "a b") left by the templates above.
-  return src.replace(/"((?:[^"\\\n]|\\.)*)" \+ "/g, '"$1');
+  const folded = src.replace(/"((?:[^"\\\n]|\\.)*)" \+ "/g, '"$1');
+  // The names the templates above write literally, as import tokens.
+  const fixed: [RegExp, string, string, boolean][] = [
+    [/\$Violation\b/g, "./violation.js", "Violation", true],
+    [/\$WireMode\b/g, "./violation.js", "WireMode", true],
+    [/(?<![\w.$])prefixViolations(?=\()/g, "./violation.js", "prefixViolations", false],
+    [/(?<![\w.$])hasErrors\b/g, "./violation.js", "hasErrors", false],
+    [/(?<![\w.$])create(?=\()/g, "@bufbuild/protobuf", "create", false],
+    [/(?<![\w.$])MessageInitShape(?=<)/g, "@bufbuild/protobuf", "MessageInitShape", true],
+    [/(?<=as )JsonObject\b/g, "@bufbuild/protobuf", "JsonObject", true],
+  ];
+  f.preamble(file);
+  e.imports.print(f, fixed.reduce((text, [re, from, name, typeOnly]) => text.replace(re, () => e.addImport(from, name, typeOnly)), folded).trimEnd());
 }
 
 function findActionEnum(file: DescFile): DescEnum | undefined {
@@ -611,7 +595,6 @@ function emitFromWire(e: Emitter, model: MessageModel): string {
   if (!exported && e.isPublic(desc)) return "";
   const T = e.shapeType(desc);
   const S = e.schemaConst(desc);
-  if (model.fields.some((f) => f.value.kind === "struct")) e.addImport("@bufbuild/protobuf", "JsonObject", true);
   const L: string[] = [];
   L.push(`/** Wire JSON (request or Kafka mode, without errors) → ${desc.typeName}. */`);
   L.push(`${exported ? "export " : ""}function ${lowerFirst(e.stem(desc))}FromWire(json: unknown): ${T} {`);

@@ -47,7 +47,7 @@ function generateTs(schema: Schema<Options>) {
     const types = wire[i];
     if (types === undefined) throw new Error(`no wire types compiled for ${file.name}`);
     schema.generateFile(wireFileName(file)).print(types);
-    schema.generateFile(validatorFileName(file)).print(emitValidatorModule(file, { generated, esOut: schema.options.esOut }));
+    emitValidatorModule(schema.generateFile(validatorFileName(file)), file, { generated, esOut: schema.options.esOut });
   });
 }
 
