@@ -11,7 +11,7 @@
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
 import { pluginVersion } from "../common/plugin-version.js";
-import { binaryFileName, decodeErrorModule, emitBinaryModule } from "./binary-codegen.js";
+import { binaryFileName, emitBinaryModule, printDecodeErrorModule } from "./binary-codegen.js";
 
 const pluginName = "protoc-gen-tracking-binary";
 
@@ -35,12 +35,14 @@ function parseOptions(options: { key: string; value: string }[]): Options {
 function generateTs(schema: Schema<Options>) {
   let any = false;
   for (const file of schema.files) {
-    const src = emitBinaryModule(file, { ...schema.options, pluginName });
-    if (src === undefined) continue;
-    schema.generateFile(binaryFileName(file)).print(src);
+    const mod = emitBinaryModule(file, schema.options);
+    if (mod === undefined) continue;
+    const f = schema.generateFile(binaryFileName(file));
+    f.preamble(file);
+    mod.imports.print(f, mod.code);
     any = true;
   }
-  if (any) schema.generateFile("decode_error.ts").print(decodeErrorModule(pluginName));
+  if (any) printDecodeErrorModule(schema.generateFile("decode_error.ts"), `${pluginName} ${pluginVersion}`);
 }
 
 export const plugin = withDefaultTarget(
