@@ -8,416 +8,15 @@
 
 import type { GrpcIngestRpc } from "../../decode_error.js";
 import { DecodeError } from "../../decode_error.js";
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { BehaviorContextWire, BehaviorEventWire, ContentScenarioDataWire, EcommerceScenarioDataWire, EducationScenarioDataWire, EventResultWire, MusicScenarioDataWire, NewsScenarioDataWire, PersonalizedScenarioDataWire, ScenarioSpecificDataWire, SocialScenarioDataWire, TrackBatchRequestWire, TrackBatchResponseWire, TrackEventRequestWire, TrackEventResponseWire, ValidateEventRequestWire, ValidateEventResponseWire, VideoScenarioDataWire, ViolationWire } from "../../../validator/recommender/v1/behavior_wire.js";
+import { B, beginLen, beginRead, beginWrite, cat, dStruct, endLen, endRead, endWrite, enter, fail, leave, P, rbool, rf64, rint64, rstr, rv32, seek, skip, sub, wbyte, wint32, wstr } from "../../wire_io.js";
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { EventResult, TrackBatchResponse, TrackEventResponse, ValidateEventResponse, Violation } from "../../../es/recommender/v1/behavior_pb.js";
 import type { BehaviorServiceRuntime } from "../../../handlers/recommender/v1/behavior_handlers.js";
 
 // Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.
 
 export { DecodeError };
-
-// ---- reader (module state: one decode runs at a time, synchronously)
-
-const EMPTY = new Uint8Array(0);
-const MAX_DEPTH = 100;
-let B: Uint8Array = EMPTY;
-let P = 0;
-let D = 0;
-let LO = 0;
-let HI = 0;
-const F64 = new Float64Array(1);
-const F64B = new Uint8Array(F64.buffer);
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const TD = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function fail(msg: string): never {
-  throw new DecodeError(msg, P);
-}
-
-/** Varint → its low 32 bits, unsigned. */
-function rv32(): number {
-  const b = B[P++]!;
-  return b < 0x80 ? b : rv32slow(b);
-}
-
-function rv32slow(b: number): number {
-  let r = b & 0x7f;
-  b = B[P++]!;
-  r |= (b & 0x7f) << 7;
-  if (b < 0x80) return r;
-  b = B[P++]!;
-  r |= (b & 0x7f) << 14;
-  if (b < 0x80) return r;
-  b = B[P++]!;
-  r |= (b & 0x7f) << 21;
-  if (b < 0x80) return r >>> 0;
-  b = B[P++]!;
-  r |= (b & 0x0f) << 28;
-  if (b < 0x80) return r >>> 0;
-  for (let i = 0; i < 5; i++) if (B[P++]! < 0x80) return r >>> 0;
-  fail("invalid varint");
-}
-
-/** Varint → LO, HI (unsigned 32-bit halves). */
-function rv64(): void {
-  let lo = 0;
-  let hi = 0;
-  let b = 0;
-  for (let s = 0; s < 28; s += 7) {
-    b = B[P++]!;
-    lo |= (b & 0x7f) << s;
-    if (b < 0x80) {
-      LO = lo >>> 0;
-      HI = 0;
-      return;
-    }
-  }
-  b = B[P++]!;
-  lo |= (b & 0x0f) << 28;
-  hi = (b & 0x7f) >> 4;
-  if (b < 0x80) {
-    LO = lo >>> 0;
-    HI = hi >>> 0;
-    return;
-  }
-  for (let s = 3; s <= 31; s += 7) {
-    b = B[P++]!;
-    hi |= (b & 0x7f) << s;
-    if (b < 0x80) {
-      LO = lo >>> 0;
-      HI = hi >>> 0;
-      return;
-    }
-  }
-  fail("invalid varint");
-}
-
-/** int64 → the nearest number (what Number(bigint) gives: one rounding). */
-function rint64(): number {
-  rv64();
-  return (HI | 0) * 4294967296 + LO;
-}
-function rbool(): boolean {
-  const b = B[P]!;
-  if (b < 0x80) {
-    P++;
-    return b !== 0;
-  }
-  rv64();
-  return LO !== 0 || HI !== 0;
-}
-function rf64(): number {
-  const p = P;
-  P = p + 8;
-  if (P > B.length) fail("truncated double");
-  if (LE) {
-    F64B[0] = B[p]!;
-    F64B[1] = B[p + 1]!;
-    F64B[2] = B[p + 2]!;
-    F64B[3] = B[p + 3]!;
-    F64B[4] = B[p + 4]!;
-    F64B[5] = B[p + 5]!;
-    F64B[6] = B[p + 6]!;
-    F64B[7] = B[p + 7]!;
-  } else {
-    for (let i = 0; i < 8; i++) F64B[7 - i] = B[p + i]!;
-  }
-  return F64[0]!;
-}
-/**
- * A length-delimited UTF-8 string. Measured on Node 24 (codegen/binary/decode-bench.ts):
- * ASCII up to 4 bytes is fastest concatenated, up to 24 bytes through one fromCharCode.apply,
- * longer or non-ASCII text through a fatal TextDecoder (which also rejects invalid UTF-8).
- */
-function rstr(end: number): string {
-  const len = rv32();
-  const s = P;
-  const e = s + len;
-  if (e > end) fail("truncated string");
-  P = e;
-  if (len < 5) {
-    let out = "";
-    for (let i = s; i < e; i++) {
-      const c = B[i]!;
-      if (c >= 0x80) return utf8(s, e);
-      out += String.fromCharCode(c);
-    }
-    return out;
-  }
-  if (len <= 24) {
-    const codes: number[] = new Array(len);
-    for (let i = 0; i < len; i++) {
-      const c = B[s + i]!;
-      if (c >= 0x80) return utf8(s, e);
-      codes[i] = c;
-    }
-    return String.fromCharCode.apply(null, codes);
-  }
-  return utf8(s, e);
-}
-function utf8(s: number, e: number): string {
-  try {
-    return TD.decode(B.subarray(s, e));
-  } catch {
-    P = s;
-    fail("invalid UTF-8 in a string field");
-  }
-}
-
-/** Skips a field of an unknown number (or an unexpected wire type). */
-function skip(tag: number, end: number): void {
-  if (tag >>> 3 === 0) fail("invalid field number 0");
-  switch (tag & 7) {
-    case 0:
-      rv64();
-      break;
-    case 1:
-      P += 8;
-      break;
-    case 2: {
-      const n = rv32(); // (not `P += rv32()`: that reads P before the call)
-      P += n;
-      break;
-    }
-    case 3:
-      skipGroup(tag >>> 3, end);
-      break;
-    case 5:
-      P += 4;
-      break;
-    default:
-      fail("invalid wire type " + (tag & 7));
-  }
-  if (P > end) fail("truncated field");
-}
-function skipGroup(no: number, end: number): void {
-  if (++D > MAX_DEPTH) fail("group nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    if ((t & 7) === 4) {
-      if (t >>> 3 !== no) fail("unbalanced end group");
-      D--;
-      return;
-    }
-    skip(t, end);
-  }
-  fail("unterminated group");
-}
-
-/** a ++ b (for a singular message field seen twice: protobuf merges as if concatenated). */
-function cat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-/** Runs a decoder over another buffer. */
-function sub<T>(dec: (end: number) => T, bytes: Uint8Array): T {
-  const b = B;
-  const p = P;
-  B = bytes;
-  P = 0;
-  try {
-    return dec(bytes.length);
-  } finally {
-    B = b;
-    P = p;
-  }
-}
-
-// ---- google.protobuf.Struct / Value / ListValue → plain JSON (what protobuf-es makes of them)
-
-/** Struct entries decoded into `o` (merging, like protobuf). */
-function dStruct(end: number, o: JsonObject): JsonObject {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    if (t !== 10) {
-      skip(t, end);
-      continue;
-    }
-    const len = rv32();
-    const e = P + len;
-    if (e > end || e < P) fail("truncated map entry");
-    let k = "";
-    let v: JsonValue = null;
-    let vk = 0;
-    while (P < e) {
-      const t2 = rv32();
-      if (t2 === 10) k = rstr(e);
-      else if (t2 === 18) {
-        const l2 = rv32();
-        const e2 = P + l2;
-        if (e2 > e || e2 < P) fail("truncated message");
-        v = dValue(e2, vk, v);
-        vk = VK;
-      } else skip(t2, e);
-    }
-    if (P !== e) fail("truncated map entry");
-    if (k === "__proto__") Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-    else o[k] = v;
-  }
-  if (P !== end) fail("truncated message");
-  D--;
-  return o;
-}
-
-/** Kind of the last dValue: 0 unset, 1 null, 2 number, 3 string, 4 bool, 5 struct, 6 list. */
-let VK = 0;
-function dValue(end: number, k: number, v: JsonValue): JsonValue {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    switch (t) {
-      case 8:
-        rv64();
-        k = 1;
-        v = null;
-        break;
-      case 17:
-        v = rf64();
-        k = 2;
-        break;
-      case 26:
-        v = rstr(end);
-        k = 3;
-        break;
-      case 32:
-        v = rbool();
-        k = 4;
-        break;
-      case 42: {
-        const len = rv32();
-        const e = P + len;
-        if (e > end || e < P) fail("truncated message");
-        v = dStruct(e, k === 5 ? (v as JsonObject) : {});
-        k = 5;
-        break;
-      }
-      case 50: {
-        const len = rv32();
-        const e = P + len;
-        if (e > end || e < P) fail("truncated message");
-        v = dList(e, k === 6 ? (v as JsonValue[]) : []);
-        k = 6;
-        break;
-      }
-      default:
-        skip(t, end);
-    }
-  }
-  if (P !== end) fail("truncated message");
-  D--;
-  VK = k;
-  return k === 0 ? null : v;
-}
-
-function dList(end: number, a: JsonValue[]): JsonValue[] {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    if (t !== 10) {
-      skip(t, end);
-      continue;
-    }
-    const len = rv32();
-    const e = P + len;
-    if (e > end || e < P) fail("truncated message");
-    a.push(dValue(e, 0, null));
-  }
-  if (P !== end) fail("truncated message");
-  D--;
-  return a;
-}
-
-// ---- writer (module state: a scratch buffer reused across calls; results are copied out)
-
-let W = new Uint8Array(4096);
-let WP = 0;
-const TE = new TextEncoder();
-
-function grow(n: number): void {
-  if (WP + n > W.length) {
-    const next = new Uint8Array(Math.max(W.length * 2, WP + n));
-    next.set(W.subarray(0, WP));
-    W = next;
-  }
-}
-function wbyte(b: number): void {
-  grow(1);
-  W[WP++] = b;
-}
-function wv32(v: number): void {
-  grow(5);
-  while (v > 127) {
-    W[WP++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  W[WP++] = v;
-}
-function wint32(v: number): void {
-  if (v >= 0) wv32(v);
-  else wv64(BigInt.asUintN(64, BigInt(v)));
-}
-function wv64(v: bigint): void {
-  grow(10);
-  while (v > 127n) {
-    W[WP++] = Number(v & 127n) | 128;
-    v >>= 7n;
-  }
-  W[WP++] = Number(v);
-}
-function wstr(s: string): void {
-  const n = s.length;
-  grow(n * 3 + 5);
-  if (n < 128) {
-    // ASCII fast path: one length byte, one byte per char.
-    const at = WP;
-    let p = at + 1;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      W[p++] = c;
-    }
-    if (i === n) {
-      W[at] = n;
-      WP = p;
-      return;
-    }
-  }
-  // General path: encode after a 5-byte gap, then close it up.
-  const start = WP + 5;
-  const written = TE.encodeInto(s, W.subarray(start)).written;
-  wv32(written);
-  W.copyWithin(WP, start, start + written);
-  WP += written;
-}
-/** Reserves one byte for a length; end() fills it (moving the body when it needs more). */
-function begin(): number {
-  grow(1);
-  return WP++;
-}
-function end(at: number): void {
-  const len = WP - at - 1;
-  if (len < 128) {
-    W[at] = len;
-    return;
-  }
-  let size = 1;
-  for (let x = len; x > 127; x >>>= 7) size++;
-  grow(size - 1);
-  W.copyWithin(at + size, at + 1, WP);
-  WP += size - 1;
-  let p = at;
-  let v = len;
-  while (v > 127) {
-    W[p++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  W[p] = v;
-}
 
 /** recommender.v1.ActionType number → wire name (undefined: zero or unknown value). */
 const e_recommender_v1_ActionType_t: readonly (string | undefined)[] = [undefined, "impression", "click", "view", "play", "play_end", "pause", "like", "share", "comment", "collect", "report", "add_cart", "order", "payment", "purchase", "read", "read_end", "add_playlist", "learn", "complete", "trial", "view_profile", "follow", "add_friend", "message", "ignore", "block", "positive_feedback", "negative_feedback", "dismiss", "not_interested"];
@@ -440,7 +39,7 @@ function e_recommender_v1_Severity(n: number): string | undefined {
 // ---- decoders (protobuf binary → canonical wire JSON)
 
 function d_recommender_v1_TrackEventRequest(end: number): TrackEventRequestWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: BehaviorEventWire | undefined;
   let f1s = 0, f1e = 0;
   let f1m: Uint8Array | undefined;
@@ -459,7 +58,7 @@ function d_recommender_v1_TrackEventRequest(end: number): TrackEventRequestWire 
           f1m = cat(f1m ?? B.subarray(f1s, f1e), B.subarray(P, e));
           f1 = sub(d_recommender_v1_BehaviorEvent, f1m);
         }
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -467,14 +66,14 @@ function d_recommender_v1_TrackEventRequest(end: number): TrackEventRequestWire 
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.event = f1;
   return w as unknown as TrackEventRequestWire;
 }
 
 function d_recommender_v1_BehaviorEvent(end: number): BehaviorEventWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: string = "";
   let f2: string = "";
   let f3: string = "";
@@ -528,7 +127,7 @@ function d_recommender_v1_BehaviorEvent(end: number): BehaviorEventWire {
           f8m = cat(f8m ?? B.subarray(f8s, f8e), B.subarray(P, e));
           f8 = sub(d_recommender_v1_BehaviorContext, f8m);
         }
-        P = e;
+        seek(e);
         break;
       }
       case 74:
@@ -552,7 +151,7 @@ function d_recommender_v1_BehaviorEvent(end: number): BehaviorEventWire {
           f12m = cat(f12m ?? B.subarray(f12s, f12e), B.subarray(P, e));
           f12 = sub(d_recommender_v1_ScenarioSpecificData, f12m);
         }
-        P = e;
+        seek(e);
         break;
       }
       case 106: {
@@ -560,7 +159,7 @@ function d_recommender_v1_BehaviorEvent(end: number): BehaviorEventWire {
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         f13 = dStruct(e, f13 ?? {});
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -568,7 +167,7 @@ function d_recommender_v1_BehaviorEvent(end: number): BehaviorEventWire {
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== "") w.event_id = f1;
   if (f2 !== "") w.tenant_id = f2;
@@ -590,7 +189,7 @@ function d_recommender_v1_BehaviorEvent(end: number): BehaviorEventWire {
 }
 
 function d_recommender_v1_BehaviorContext(end: number): BehaviorContextWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1 = 0;
   let f2: string = "";
   let f3: string = "";
@@ -615,7 +214,7 @@ function d_recommender_v1_BehaviorContext(end: number): BehaviorContextWire {
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== 0) {
     const n = e_recommender_v1_DeviceType(f1);
@@ -628,7 +227,7 @@ function d_recommender_v1_BehaviorContext(end: number): BehaviorContextWire {
 }
 
 function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let o_data = 0;
   let o_datav: unknown;
   let o_datas = 0, o_datae = 0;
@@ -650,7 +249,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_VideoScenarioData(e);
         }
         o_data = 1;
-        P = e;
+        seek(e);
         break;
       }
       case 18: {
@@ -667,7 +266,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_EcommerceScenarioData(e);
         }
         o_data = 2;
-        P = e;
+        seek(e);
         break;
       }
       case 26: {
@@ -684,7 +283,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_NewsScenarioData(e);
         }
         o_data = 3;
-        P = e;
+        seek(e);
         break;
       }
       case 34: {
@@ -701,7 +300,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_MusicScenarioData(e);
         }
         o_data = 4;
-        P = e;
+        seek(e);
         break;
       }
       case 42: {
@@ -718,7 +317,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_EducationScenarioData(e);
         }
         o_data = 5;
-        P = e;
+        seek(e);
         break;
       }
       case 50: {
@@ -735,7 +334,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_ContentScenarioData(e);
         }
         o_data = 6;
-        P = e;
+        seek(e);
         break;
       }
       case 58: {
@@ -752,7 +351,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_SocialScenarioData(e);
         }
         o_data = 7;
-        P = e;
+        seek(e);
         break;
       }
       case 66: {
@@ -769,7 +368,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
           o_datav = d_recommender_v1_PersonalizedScenarioData(e);
         }
         o_data = 8;
-        P = e;
+        seek(e);
         break;
       }
       case 74: {
@@ -778,7 +377,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
         if (e > end || e < P) fail("truncated message");
         o_datav = dStruct(e, o_data === 9 ? (o_datav as JsonObject) : {});
         o_data = 9;
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -786,7 +385,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (o_data === 1) w.video_data = o_datav;
   if (o_data === 2) w.ecommerce_data = o_datav;
@@ -801,7 +400,7 @@ function d_recommender_v1_ScenarioSpecificData(end: number): ScenarioSpecificDat
 }
 
 function d_recommender_v1_VideoScenarioData(end: number): VideoScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: number | undefined;
   let f2: number | undefined;
   let f3: number | undefined;
@@ -855,7 +454,7 @@ function d_recommender_v1_VideoScenarioData(end: number): VideoScenarioDataWire 
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.duration = f1;
   if (f2 !== undefined) w.watch_duration = f2;
@@ -870,7 +469,7 @@ function d_recommender_v1_VideoScenarioData(end: number): VideoScenarioDataWire 
 }
 
 function d_recommender_v1_EcommerceScenarioData(end: number): EcommerceScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: number | undefined;
   let f2: string | undefined;
   let f3: number | undefined;
@@ -919,7 +518,7 @@ function d_recommender_v1_EcommerceScenarioData(end: number): EcommerceScenarioD
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.price = f1;
   if (f2 !== undefined) w.currency = f2;
@@ -935,7 +534,7 @@ function d_recommender_v1_EcommerceScenarioData(end: number): EcommerceScenarioD
 }
 
 function d_recommender_v1_NewsScenarioData(end: number): NewsScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: number | undefined;
   let f2: number | undefined;
   let f3: number | undefined;
@@ -980,7 +579,7 @@ function d_recommender_v1_NewsScenarioData(end: number): NewsScenarioDataWire {
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.read_duration = f1;
   if (f2 !== undefined) w.read_progress = f2;
@@ -995,7 +594,7 @@ function d_recommender_v1_NewsScenarioData(end: number): NewsScenarioDataWire {
 }
 
 function d_recommender_v1_MusicScenarioData(end: number): MusicScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: number | undefined;
   let f2: number | undefined;
   let f3: string | undefined;
@@ -1040,7 +639,7 @@ function d_recommender_v1_MusicScenarioData(end: number): MusicScenarioDataWire 
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.duration = f1;
   if (f2 !== undefined) w.play_duration = f2;
@@ -1055,7 +654,7 @@ function d_recommender_v1_MusicScenarioData(end: number): MusicScenarioDataWire 
 }
 
 function d_recommender_v1_EducationScenarioData(end: number): EducationScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: string | undefined;
   let f2: string | undefined;
   let f3: number | undefined;
@@ -1104,7 +703,7 @@ function d_recommender_v1_EducationScenarioData(end: number): EducationScenarioD
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.course_id = f1;
   if (f2 !== undefined) w.chapter_id = f2;
@@ -1120,7 +719,7 @@ function d_recommender_v1_EducationScenarioData(end: number): EducationScenarioD
 }
 
 function d_recommender_v1_ContentScenarioData(end: number): ContentScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: string | undefined;
   let f2: number | undefined;
   let f3: number | undefined;
@@ -1177,7 +776,7 @@ function d_recommender_v1_ContentScenarioData(end: number): ContentScenarioDataW
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.content_type = f1;
   if (f2 !== undefined) w.word_count = f2;
@@ -1195,7 +794,7 @@ function d_recommender_v1_ContentScenarioData(end: number): ContentScenarioDataW
 }
 
 function d_recommender_v1_SocialScenarioData(end: number): SocialScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: string | undefined;
   let f2: number | undefined;
   let f3: number | undefined;
@@ -1248,7 +847,7 @@ function d_recommender_v1_SocialScenarioData(end: number): SocialScenarioDataWir
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.relationship_type = f1;
   if (f2 !== undefined) w.mutual_friends_count = f2;
@@ -1265,7 +864,7 @@ function d_recommender_v1_SocialScenarioData(end: number): SocialScenarioDataWir
 }
 
 function d_recommender_v1_PersonalizedScenarioData(end: number): PersonalizedScenarioDataWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: number | undefined;
   let f2: (string)[] | undefined;
   let f3: number | undefined;
@@ -1326,7 +925,7 @@ function d_recommender_v1_PersonalizedScenarioData(end: number): PersonalizedSce
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.personalization_score = f1;
   if (f2 !== undefined && f2.length > 0) w.match_reasons = f2;
@@ -1341,7 +940,7 @@ function d_recommender_v1_PersonalizedScenarioData(end: number): PersonalizedSce
 }
 
 function d_recommender_v1_TrackBatchRequest(end: number): TrackBatchRequestWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: (BehaviorEventWire)[] | undefined;
   while (P < end) {
     const t = rv32();
@@ -1351,7 +950,7 @@ function d_recommender_v1_TrackBatchRequest(end: number): TrackBatchRequestWire 
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f1 ??= []).push(d_recommender_v1_BehaviorEvent(e));
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -1359,14 +958,14 @@ function d_recommender_v1_TrackBatchRequest(end: number): TrackBatchRequestWire 
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined && f1.length > 0) w.events = f1;
   return w as unknown as TrackBatchRequestWire;
 }
 
 function d_recommender_v1_ValidateEventRequest(end: number): ValidateEventRequestWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: BehaviorEventWire | undefined;
   let f1s = 0, f1e = 0;
   let f1m: Uint8Array | undefined;
@@ -1385,7 +984,7 @@ function d_recommender_v1_ValidateEventRequest(end: number): ValidateEventReques
           f1m = cat(f1m ?? B.subarray(f1s, f1e), B.subarray(P, e));
           f1 = sub(d_recommender_v1_BehaviorEvent, f1m);
         }
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -1393,14 +992,14 @@ function d_recommender_v1_ValidateEventRequest(end: number): ValidateEventReques
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== undefined) w.event = f1;
   return w as unknown as ValidateEventRequestWire;
 }
 
 function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: boolean = false;
   let f2: string = "";
   let f3: string = "";
@@ -1423,7 +1022,7 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f4 ??= []).push(d_recommender_v1_Violation(e));
-        P = e;
+        seek(e);
         break;
       }
       case 42: {
@@ -1431,7 +1030,7 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f5 ??= []).push(d_recommender_v1_Violation(e));
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -1439,7 +1038,7 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== false) w.success = f1;
   if (f2 !== "") w.event_id = f2;
@@ -1450,7 +1049,7 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
 }
 
 function d_recommender_v1_Violation(end: number): ViolationWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: string = "";
   let f2: string = "";
   let f3: string = "";
@@ -1475,7 +1074,7 @@ function d_recommender_v1_Violation(end: number): ViolationWire {
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== "") w.field = f1;
   if (f2 !== "") w.rule = f2;
@@ -1488,7 +1087,7 @@ function d_recommender_v1_Violation(end: number): ViolationWire {
 }
 
 function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: boolean = false;
   let f2: number = 0;
   let f3: number = 0;
@@ -1515,7 +1114,7 @@ function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWir
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f5 ??= []).push(d_recommender_v1_EventResult(e));
-        P = e;
+        seek(e);
         break;
       }
       case 50:
@@ -1526,7 +1125,7 @@ function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWir
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== false) w.success = f1;
   if (f2 !== 0) w.total = f2;
@@ -1538,7 +1137,7 @@ function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWir
 }
 
 function d_recommender_v1_EventResult(end: number): EventResultWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: number = 0;
   let f2: string = "";
   let f3: boolean = false;
@@ -1561,7 +1160,7 @@ function d_recommender_v1_EventResult(end: number): EventResultWire {
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f4 ??= []).push(d_recommender_v1_Violation(e));
-        P = e;
+        seek(e);
         break;
       }
       case 42: {
@@ -1569,7 +1168,7 @@ function d_recommender_v1_EventResult(end: number): EventResultWire {
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f5 ??= []).push(d_recommender_v1_Violation(e));
-        P = e;
+        seek(e);
         break;
       }
       default:
@@ -1577,7 +1176,7 @@ function d_recommender_v1_EventResult(end: number): EventResultWire {
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== 0) w.index = f1;
   if (f2 !== "") w.event_id = f2;
@@ -1588,7 +1187,7 @@ function d_recommender_v1_EventResult(end: number): EventResultWire {
 }
 
 function d_recommender_v1_ValidateEventResponse(end: number): ValidateEventResponseWire {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
+  enter();
   let f1: boolean = false;
   let f2: (ViolationWire)[] | undefined;
   let f3: (ViolationWire)[] | undefined;
@@ -1604,7 +1203,7 @@ function d_recommender_v1_ValidateEventResponse(end: number): ValidateEventRespo
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f2 ??= []).push(d_recommender_v1_Violation(e));
-        P = e;
+        seek(e);
         break;
       }
       case 26: {
@@ -1612,7 +1211,7 @@ function d_recommender_v1_ValidateEventResponse(end: number): ValidateEventRespo
         const e = P + len;
         if (e > end || e < P) fail("truncated message");
         (f3 ??= []).push(d_recommender_v1_Violation(e));
-        P = e;
+        seek(e);
         break;
       }
       case 34:
@@ -1623,7 +1222,7 @@ function d_recommender_v1_ValidateEventResponse(end: number): ValidateEventRespo
     }
   }
   if (P !== end) fail("truncated message");
-  D--;
+  leave();
   const w: Record<string, unknown> = {};
   if (f1 !== false) w.success = f1;
   if (f2 !== undefined && f2.length > 0) w.errors = f2;
@@ -1639,11 +1238,9 @@ function d_recommender_v1_ValidateEventResponse(end: number): ValidateEventRespo
  */
 export function decodeTrackEventRequestWire(buf: Uint8Array, offset = 0, end = buf.length): TrackEventRequestWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_TrackEventRequest(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1654,11 +1251,9 @@ export function decodeTrackEventRequestWire(buf: Uint8Array, offset = 0, end = b
  */
 export function decodeBehaviorEventWire(buf: Uint8Array, offset = 0, end = buf.length): BehaviorEventWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_BehaviorEvent(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1669,11 +1264,9 @@ export function decodeBehaviorEventWire(buf: Uint8Array, offset = 0, end = buf.l
  */
 export function decodeBehaviorContextWire(buf: Uint8Array, offset = 0, end = buf.length): BehaviorContextWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_BehaviorContext(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1684,11 +1277,9 @@ export function decodeBehaviorContextWire(buf: Uint8Array, offset = 0, end = buf
  */
 export function decodeScenarioSpecificDataWire(buf: Uint8Array, offset = 0, end = buf.length): ScenarioSpecificDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_ScenarioSpecificData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1699,11 +1290,9 @@ export function decodeScenarioSpecificDataWire(buf: Uint8Array, offset = 0, end 
  */
 export function decodeVideoScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): VideoScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_VideoScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1714,11 +1303,9 @@ export function decodeVideoScenarioDataWire(buf: Uint8Array, offset = 0, end = b
  */
 export function decodeEcommerceScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): EcommerceScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_EcommerceScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1729,11 +1316,9 @@ export function decodeEcommerceScenarioDataWire(buf: Uint8Array, offset = 0, end
  */
 export function decodeNewsScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): NewsScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_NewsScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1744,11 +1329,9 @@ export function decodeNewsScenarioDataWire(buf: Uint8Array, offset = 0, end = bu
  */
 export function decodeMusicScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): MusicScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_MusicScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1759,11 +1342,9 @@ export function decodeMusicScenarioDataWire(buf: Uint8Array, offset = 0, end = b
  */
 export function decodeEducationScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): EducationScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_EducationScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1774,11 +1355,9 @@ export function decodeEducationScenarioDataWire(buf: Uint8Array, offset = 0, end
  */
 export function decodeContentScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): ContentScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_ContentScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1789,11 +1368,9 @@ export function decodeContentScenarioDataWire(buf: Uint8Array, offset = 0, end =
  */
 export function decodeSocialScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): SocialScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_SocialScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1804,11 +1381,9 @@ export function decodeSocialScenarioDataWire(buf: Uint8Array, offset = 0, end = 
  */
 export function decodePersonalizedScenarioDataWire(buf: Uint8Array, offset = 0, end = buf.length): PersonalizedScenarioDataWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_PersonalizedScenarioData(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1819,11 +1394,9 @@ export function decodePersonalizedScenarioDataWire(buf: Uint8Array, offset = 0, 
  */
 export function decodeTrackBatchRequestWire(buf: Uint8Array, offset = 0, end = buf.length): TrackBatchRequestWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_TrackBatchRequest(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1834,11 +1407,9 @@ export function decodeTrackBatchRequestWire(buf: Uint8Array, offset = 0, end = b
  */
 export function decodeValidateEventRequestWire(buf: Uint8Array, offset = 0, end = buf.length): ValidateEventRequestWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_ValidateEventRequest(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1849,11 +1420,9 @@ export function decodeValidateEventRequestWire(buf: Uint8Array, offset = 0, end 
  */
 export function decodeTrackEventResponseWire(buf: Uint8Array, offset = 0, end = buf.length): TrackEventResponseWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_TrackEventResponse(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1864,11 +1433,9 @@ export function decodeTrackEventResponseWire(buf: Uint8Array, offset = 0, end = 
  */
 export function decodeViolationWire(buf: Uint8Array, offset = 0, end = buf.length): ViolationWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_Violation(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1879,11 +1446,9 @@ export function decodeViolationWire(buf: Uint8Array, offset = 0, end = buf.lengt
  */
 export function decodeTrackBatchResponseWire(buf: Uint8Array, offset = 0, end = buf.length): TrackBatchResponseWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_TrackBatchResponse(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1894,11 +1459,9 @@ export function decodeTrackBatchResponseWire(buf: Uint8Array, offset = 0, end = 
  */
 export function decodeEventResultWire(buf: Uint8Array, offset = 0, end = buf.length): EventResultWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_EventResult(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1909,11 +1472,9 @@ export function decodeEventResultWire(buf: Uint8Array, offset = 0, end = buf.len
  */
 export function decodeValidateEventResponseWire(buf: Uint8Array, offset = 0, end = buf.length): ValidateEventResponseWire {
   if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);
-  B = buf;
-  P = offset;
-  D = 0;
+  beginRead(buf, offset);
   const r = d_recommender_v1_ValidateEventResponse(end);
-  B = EMPTY;
+  endRead();
   return r;
 }
 
@@ -1935,17 +1496,17 @@ function w_recommender_v1_TrackEventResponse(msg: TrackEventResponse): void {
   for (const x of msg.validationWarnings) {
     wbyte(34);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_Violation(x);
-      end(at);
+      endLen(at);
     }
   }
   for (const x of msg.errors) {
     wbyte(42);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_Violation(x);
-      end(at);
+      endLen(at);
     }
   }
 }
@@ -1989,9 +1550,9 @@ function w_recommender_v1_TrackBatchResponse(msg: TrackBatchResponse): void {
   for (const x of msg.results) {
     wbyte(42);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_EventResult(x);
-      end(at);
+      endLen(at);
     }
   }
   if (msg.message !== "") {
@@ -2016,17 +1577,17 @@ function w_recommender_v1_EventResult(msg: EventResult): void {
   for (const x of msg.errors) {
     wbyte(34);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_Violation(x);
-      end(at);
+      endLen(at);
     }
   }
   for (const x of msg.warnings) {
     wbyte(42);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_Violation(x);
-      end(at);
+      endLen(at);
     }
   }
 }
@@ -2039,17 +1600,17 @@ function w_recommender_v1_ValidateEventResponse(msg: ValidateEventResponse): voi
   for (const x of msg.errors) {
     wbyte(18);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_Violation(x);
-      end(at);
+      endLen(at);
     }
   }
   for (const x of msg.validationWarnings) {
     wbyte(26);
     {
-      const at = begin();
+      const at = beginLen();
       w_recommender_v1_Violation(x);
-      end(at);
+      endLen(at);
     }
   }
   if (msg.message !== "") {
@@ -2063,12 +1624,9 @@ function w_recommender_v1_ValidateEventResponse(msg: ValidateEventResponse): voi
  * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.
  */
 export function encodeTrackEventResponseBinary(msg: TrackEventResponse, reserve = 0): Uint8Array {
-  WP = 0;
-  grow(reserve);
-  W.fill(0, 0, reserve);
-  WP = reserve;
+  beginWrite(reserve);
   w_recommender_v1_TrackEventResponse(msg);
-  return W.slice(0, WP);
+  return endWrite();
 }
 
 /**
@@ -2076,12 +1634,9 @@ export function encodeTrackEventResponseBinary(msg: TrackEventResponse, reserve 
  * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.
  */
 export function encodeViolationBinary(msg: Violation, reserve = 0): Uint8Array {
-  WP = 0;
-  grow(reserve);
-  W.fill(0, 0, reserve);
-  WP = reserve;
+  beginWrite(reserve);
   w_recommender_v1_Violation(msg);
-  return W.slice(0, WP);
+  return endWrite();
 }
 
 /**
@@ -2089,12 +1644,9 @@ export function encodeViolationBinary(msg: Violation, reserve = 0): Uint8Array {
  * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.
  */
 export function encodeTrackBatchResponseBinary(msg: TrackBatchResponse, reserve = 0): Uint8Array {
-  WP = 0;
-  grow(reserve);
-  W.fill(0, 0, reserve);
-  WP = reserve;
+  beginWrite(reserve);
   w_recommender_v1_TrackBatchResponse(msg);
-  return W.slice(0, WP);
+  return endWrite();
 }
 
 /**
@@ -2102,12 +1654,9 @@ export function encodeTrackBatchResponseBinary(msg: TrackBatchResponse, reserve 
  * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.
  */
 export function encodeEventResultBinary(msg: EventResult, reserve = 0): Uint8Array {
-  WP = 0;
-  grow(reserve);
-  W.fill(0, 0, reserve);
-  WP = reserve;
+  beginWrite(reserve);
   w_recommender_v1_EventResult(msg);
-  return W.slice(0, WP);
+  return endWrite();
 }
 
 /**
@@ -2115,12 +1664,9 @@ export function encodeEventResultBinary(msg: EventResult, reserve = 0): Uint8Arr
  * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.
  */
 export function encodeValidateEventResponseBinary(msg: ValidateEventResponse, reserve = 0): Uint8Array {
-  WP = 0;
-  grow(reserve);
-  W.fill(0, 0, reserve);
-  WP = reserve;
+  beginWrite(reserve);
   w_recommender_v1_ValidateEventResponse(msg);
-  return W.slice(0, WP);
+  return endWrite();
 }
 
 // ---- gRPC ingest table
