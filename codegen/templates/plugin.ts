@@ -208,7 +208,7 @@ function printTs(f: GeneratedFile, schema: Schema, templates: ScenarioTemplateJs
     ["max_value", "number | null"],
     ["allowed_values", "readonly string[]"],
     ["unit", "string"],
-  ]) {
+  ] as const) {
     f.print("  readonly ", name, ": ", type, ";");
   }
   f.print("}");
@@ -224,7 +224,7 @@ function printTs(f: GeneratedFile, schema: Schema, templates: ScenarioTemplateJs
     ["required_fields", "readonly FieldSpec[]"],
     ["optional_fields", "readonly FieldSpec[]"],
     ["recommended_actions", "readonly ActionName[]"],
-  ]) {
+  ] as const) {
     f.print("  readonly ", name, ": ", type, ";");
   }
   f.print("}");
