@@ -432,7 +432,7 @@ function tidy(L: string[]): string[] {
   const out = oi >= 0 && !uses("o", L.slice(oi + 1).join("\n")) ? L.filter((_, i) => i !== oi) : [...L];
   const sig = out.findIndex((l) => /function \w+\(/.test(l));
   const body = out.slice(sig + 1).join("\n");
-  out[sig] = (out[sig] ?? "").replace(/\b(input|mode|msg|json)(?=: )/g, (n) => (uses(n, body) ? n : `_${n}`));
+  out[sig] = (out[sig] ?? "").replace(/\b(input|mode|msg|json|defaults)(?=: | = )/g, (n) => (uses(n, body) ? n : `_${n}`));
   return out;
 }
 
@@ -527,7 +527,7 @@ function toWireValue(e: Emitter, kind: WireKind, x: string): string {
     case "enum":
       return `${e.enumTables(kind.enum.desc).numToWire}.get(${x})`;
     case "message":
-      return `${e.fnToWire(kind.message)}(${x})`;
+      return `${e.fnToWire(kind.message)}(${x}, defaults)`;
     default:
       return x;
   }
@@ -540,8 +540,13 @@ function emitToWire(e: Emitter, model: MessageModel): string {
   const T = e.shapeType(desc);
   const W = e.wireType(desc);
   const L: string[] = [];
-  L.push(`/** ${desc.typeName} → canonical wire JSON (field-number order, wire enum names, unset values omitted). */`);
-  L.push(`${exported ? "export " : ""}function ${lowerFirst(e.stem(desc))}ToWire(msg: ${T}): ${W} {`);
+  L.push(
+    `/**`,
+    ` * ${desc.typeName} → canonical wire JSON (field-number order, wire enum names, unset values omitted).`,
+    ` * \`defaults\`: also write implicit-presence zero values, as REST responses do (\`"success": false\`).`,
+    ` */`,
+  );
+  L.push(`${exported ? "export " : ""}function ${lowerFirst(e.stem(desc))}ToWire(msg: ${T}, defaults = false): ${W} {`);
   L.push(`  const w: Record<string, unknown> = {};`);
   for (const f of sortedFields(model)) {
     const prop = camel(f.desc.name) === f.desc.localName ? f.desc.localName : f.desc.localName;
@@ -561,7 +566,7 @@ function emitToWire(e: Emitter, model: MessageModel): string {
     } else if (f.value.kind === "enum") {
       L.push(`  if (${x} !== undefined && ${x} !== 0) {`, `    const n = ${toWireValue(e, f.value, x)};`, `    if (n !== undefined) w.${key} = n;`, `  }`);
     } else if (f.implicitPresence) {
-      L.push(`  if (${zeroCheck(f.value, x)}) w.${key} = ${toWireValue(e, f.value, x)};`);
+      L.push(`  if (defaults || ${zeroCheck(f.value, x)}) w.${key} = ${toWireValue(e, f.value, x)};`);
     } else {
       L.push(`  if (${x} !== undefined) w.${key} = ${toWireValue(e, f.value, x)};`);
     }

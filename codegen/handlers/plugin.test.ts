@@ -85,13 +85,15 @@ describe("protoc-gen-tracking-handlers", () => {
     expect(handlers).not.toContain("codegen/");
   });
 
-  it("uses the generated validator/codec for bodies, ingest events and enum wire names", () => {
+  it("uses the generated validator/codec for bodies, ingest events, query enums and responses", () => {
     expect(handlers).toContain('validateBook(body ?? {}, "request", [], "")');
     expect(handlers).toContain("bookFromWire(body ?? {})");
     expect(handlers).toContain("readEventToWire(request.read)");
     expect(handlers).toContain('from "../../../validator/fixture/v1/library_validator.js"');
     expect(handlers).toContain('queryEnum(query, "genre", genreFromWire, genreWireNames)');
-    expect(handlers).toContain('["fixture.v1.Genre", genreToWire]');
+    // Responses: the validator's toWire with zero values written (REST shows "success": false).
+    expect(handlers).toContain("return response.book === undefined ? {} : bookToWire(response.book, true);");
+    expect(handlers).toContain("return listBooksResponseToWire(response, true);");
   });
 
   it("ingest RPCs: runtime methods take wire JSON, REST checks only the envelope", () => {

@@ -201,24 +201,6 @@ function restResponseMessage(b: Binding): DescMessage {
   return rf.message;
 }
 
-/** Enums reachable from `roots` (well-known types excluded), in first-use order. */
-function reachableEnums(roots: readonly DescMessage[]): DescEnum[] {
-  const seen = new Set<string>();
-  const enums = new Map<string, DescEnum>();
-  const visit = (m: DescMessage) => {
-    if (seen.has(m.typeName) || m.typeName.startsWith("google.protobuf.")) return;
-    seen.add(m.typeName);
-    for (const field of m.fields) {
-      const e = field.fieldKind === "enum" ? field.enum : field.fieldKind !== "scalar" && field.fieldKind !== "message" && field.enum ? field.enum : undefined;
-      if (e) enums.set(e.typeName, e);
-      const msg = field.fieldKind === "message" ? field.message : field.fieldKind !== "scalar" && field.fieldKind !== "enum" ? field.message : undefined;
-      if (msg) visit(msg);
-    }
-  };
-  roots.forEach(visit);
-  return [...enums.values()];
-}
-
 /** The REST/Connect glue of one proto file, printed into `f`. */
 class FileGen {
   constructor(
@@ -250,16 +232,6 @@ class FileGen {
   }
 
   generate(): void {
-    // The wire names of every enum a REST response carries, from the validator's tables.
-    const responses = this.file.services.flatMap((s) => s.methods.flatMap((m) => httpBindingsOf(m).map((b) => restResponseMessage(bindingOf(b)))));
-    const enums = reachableEnums(responses);
-    if (responses.length > 0) {
-      this.f.print(this.f.jsDoc("Wire names of the enums in this file's REST responses (the validator's tables), by enum type name."));
-      this.f.print("const enumWire: ", this.rt("EnumWireNames", true), " = new Map<string, (value: number) => string | undefined>([");
-      for (const e of enums) this.f.print("  [", this.f.string(e.typeName), ", ", this.validator(e, `${lowerFirst(localName(e))}ToWire`), "],");
-      this.f.print("]);");
-      this.f.print();
-    }
     for (const service of this.file.services) new ServiceGen(this, service).generate();
   }
 
@@ -277,22 +249,29 @@ class FileGen {
     return [this.validator(desc, `${lowerFirst(desc.name)}ToWire`), "(", expr, ")"];
   }
 
+  /**
+   * Response → wire JSON with the validator's codec (the one message → wire JSON conversion),
+   * writing implicit-presence zero values as REST responses do.
+   */
   generateResponseToRest(b: Binding, fnOut: string): void {
     const { f } = this;
     const m = b.method;
     f.print(
       f.jsDoc(
-        `${m.output.name} → wire JSON for REST: snake_case keys, enums as wire names` +
+        `${m.output.name} → wire JSON for REST: snake_case keys, enums as wire names, zero values written` +
           (b.responseBody ? `; only the ${b.responseBody} field (response_body).` : "."),
       ),
     );
-    f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", f.import("JsonValue", "@bufbuild/protobuf", true), " {");
     const msg = restResponseMessage(b);
+    const wire = f.import(`${msg.name}Wire`, `${this.opts.validatorOut}/${validatorFileName(msg.file).replace(/\.ts$/, ".js")}`, true);
+    const toWire = this.validator(msg, `${lowerFirst(msg.name)}ToWire`);
     if (b.responseBody) {
       const rf = fieldByName(m.output, b.responseBody, "");
-      f.print("  return response.", rf.localName, " === undefined ? {} : ", this.rt("wireToJson"), "(", this.schemaOf(msg), ", response.", rf.localName, ", enumWire);");
+      f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", wire, " | Record<string, never> {");
+      f.print("  return response.", rf.localName, " === undefined ? {} : ", toWire, "(response.", rf.localName, ", true);");
     } else {
-      f.print("  return ", this.rt("wireToJson"), "(", this.schemaOf(msg), ", response, enumWire);");
+      f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", wire, " {");
+      f.print("  return ", toWire, "(response, true);");
     }
     f.print("}");
     f.print();

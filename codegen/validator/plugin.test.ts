@@ -29,7 +29,7 @@ describe("protoc-gen-tracking-validator golden", () => {
       expect(src).toContain(`export function validate${m}(input: unknown, ${m === "Point" || m === "AlphaData" ? "_mode" : "mode"}: WireMode, out: Violation[] = [], path = ""): Violation[] {`);
       expect(src).toContain(`export function normalize${m}(input: unknown): ${m}Wire {`);
     }
-    expect(src).toContain(`export function eventToWire(msg: Event): EventWire {`);
+    expect(src).toContain(`export function eventToWire(msg: Event, defaults = false): EventWire {`);
     expect(src).toContain(`export function eventFromWire(json: unknown): Event {`);
     expect(src).toContain(`function validate_google_protobuf_FieldMask(`);
     expect(src).not.toContain(`export function validate_google_protobuf_FieldMask(`);

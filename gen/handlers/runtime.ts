@@ -13,11 +13,11 @@
  * validator/codec (gen/validator, see codegen/validator/API.md: `validateX` then
  * `xFromWire`) and converts ingest events to wire JSON with `xToWire`. Ingest RPCs never
  * decode on the REST path: `ingestEventBody` / `ingestBatchBody` check the envelope and hand
- * the raw JSON on. Responses are written with `wireToJson` here (implicit-presence scalars
- * always present, so the seed's `"success": false` and `"failed": 0` show), with the enum
- * wire names of the validator's tables (one derivation: codegen/common/model.ts).
+ * the raw JSON on. Responses are written with the validator's `xToWire(response, true)`
+ * (implicit-presence zero values present, so the seed's `"success": false` and `"failed": 0`
+ * show) — the one message → wire JSON conversion.
  */
-import type { DescMessage, DescService, JsonValue } from "@bufbuild/protobuf";
+import type { DescMessage, DescService } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import { type FieldMask, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -64,8 +64,8 @@ export interface RestRoute<Runtime = unknown> {
   readonly toRequest: (params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]) => unknown;
   /** Calls the runtime method of this RPC. */
   readonly call: (runtime: Runtime, request: unknown, context: HandlerContext) => Promise<unknown>;
-  /** Serializes the response message to wire JSON. */
-  readonly toRest: (response: unknown) => JsonValue;
+  /** Serializes the response message to wire JSON (a JSON object). */
+  readonly toRest: (response: unknown) => object;
 }
 
 /** A successful route match. */
@@ -287,89 +287,6 @@ export interface RestService<Runtime> {
   readonly allowedMethods: (path: string) => HttpMethod[];
 }
 
-/**
- * Wire name of an enum value (undefined for the zero value and unknown numbers), by the
- * enum's full type name: the validator's `xToWire` of each enum a response carries.
- */
-export type EnumWireNames = ReadonlyMap<string, (value: number) => string | undefined>;
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/**
- * Serializes a message to wire JSON: snake_case keys, enums as wire names, int64 as JSON
- * numbers, implicit-presence scalars always present (so `"success": false` shows), empty
- * lists/maps and unset optional fields omitted (the seed shows `validation_warnings` only when any).
- */
-export function wireToJson(schema: DescMessage, message: unknown, enums: EnumWireNames): Record<string, JsonValue> {
-  const enumToWire = (typeName: string, x: unknown): JsonValue => enums.get(typeName)?.(x as number) ?? (x as number);
-  const msg = message as Record<string, unknown>;
-  const out: Record<string, JsonValue> = {};
-  for (const field of schema.fields) {
-    let value: unknown;
-    if (field.oneof) {
-      const sel = msg[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
-      if (sel?.case !== field.localName) continue;
-      value = sel.value;
-    } else {
-      value = msg[field.localName];
-    }
-    if (value === undefined || value === null) continue;
-    switch (field.fieldKind) {
-      case "scalar":
-        out[field.name] = scalarToWire(value);
-        break;
-      case "enum": {
-        if (value === 0 && !field.oneof && field.presence === 2) continue;
-        out[field.name] = enumToWire(field.enum.typeName, value);
-        break;
-      }
-      case "message":
-        out[field.name] = messageToWire(field.message, value, enums);
-        break;
-      case "list": {
-        const list = value as unknown[];
-        if (list.length === 0) continue;
-        out[field.name] = list.map((x) =>
-          field.listKind === "message"
-            ? messageToWire(field.message, x, enums)
-            : field.listKind === "enum"
-              ? enumToWire(field.enum.typeName, x)
-              : scalarToWire(x),
-        );
-        break;
-      }
-      case "map": {
-        const entries = Object.entries(value as Record<string, unknown>);
-        if (entries.length === 0) continue;
-        const obj: Record<string, JsonValue> = {};
-        for (const [k, x] of entries) {
-          obj[k] =
-            field.mapKind === "message"
-              ? messageToWire(field.message, x, enums)
-              : field.mapKind === "enum"
-                ? enumToWire(field.enum.typeName, x)
-                : scalarToWire(x);
-        }
-        out[field.name] = obj;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-function messageToWire(desc: DescMessage, value: unknown, enums: EnumWireNames): JsonValue {
-  // protobuf-es unboxes Struct into a plain JSON object already.
-  if (desc.typeName === "google.protobuf.Struct") return value as JsonValue;
-  if (desc.typeName === "google.protobuf.FieldMask") return (value as { paths: string[] }).paths.join(",");
-  return wireToJson(desc, value, enums);
-}
-
-function scalarToWire(v: unknown): JsonValue {
-  if (typeof v === "bigint") return Number(v);
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  return v as JsonValue;
 }

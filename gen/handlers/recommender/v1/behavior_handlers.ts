@@ -6,21 +6,14 @@
 // @generated from file recommender/v1/behavior.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
-import type { EnumWireNames, HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
-import { ingestBatchBody, ingestEventBody, wireToJson } from "../../runtime.js";
-import { behaviorEventToWire, severityToWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { GetHealthRequest, GetHealthResponse, TrackBatchResponse, TrackEventResponse, ValidateEventResponse } from "../../../es/recommender/v1/behavior_pb.js";
-import { BehaviorService, GetHealthRequestSchema, GetHealthResponseSchema, TrackBatchResponseSchema, TrackEventResponseSchema, ValidateEventResponseSchema } from "../../../es/recommender/v1/behavior_pb.js";
-import type { JsonValue } from "@bufbuild/protobuf";
+import { BehaviorService, GetHealthRequestSchema } from "../../../es/recommender/v1/behavior_pb.js";
+import type { GetHealthResponseWire, TrackBatchResponseWire, TrackEventResponseWire, ValidateEventResponseWire } from "../../../validator/recommender/v1/behavior_validator.js";
+import { behaviorEventToWire, getHealthResponseToWire, trackBatchResponseToWire, trackEventResponseToWire, validateEventResponseToWire } from "../../../validator/recommender/v1/behavior_validator.js";
+import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import { ingestBatchBody, ingestEventBody } from "../../runtime.js";
 import { create } from "@bufbuild/protobuf";
-
-/**
- * Wire names of the enums in this file's REST responses (the validator's tables), by enum type name.
- */
-const enumWire: EnumWireNames = new Map<string, (value: number) => string | undefined>([
-  ["recommender.v1.Severity", severityToWire],
-]);
 
 /**
  * What the hand-written server implements for recommender.v1.BehaviorService: one method per RPC,
@@ -110,10 +103,10 @@ export function trackEventRestToRequest(_params: RestParams, _query: URLSearchPa
 }
 
 /**
- * TrackEventResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * TrackEventResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function trackEventResponseToRest(response: TrackEventResponse): JsonValue {
-  return wireToJson(TrackEventResponseSchema, response, enumWire);
+export function trackEventResponseToRest(response: TrackEventResponse): TrackEventResponseWire {
+  return trackEventResponseToWire(response, true);
 }
 
 /**
@@ -135,10 +128,10 @@ export function trackBatchRestToRequest(_params: RestParams, _query: URLSearchPa
 }
 
 /**
- * TrackBatchResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * TrackBatchResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function trackBatchResponseToRest(response: TrackBatchResponse): JsonValue {
-  return wireToJson(TrackBatchResponseSchema, response, enumWire);
+export function trackBatchResponseToRest(response: TrackBatchResponse): TrackBatchResponseWire {
+  return trackBatchResponseToWire(response, true);
 }
 
 /**
@@ -153,10 +146,10 @@ export function validateEventRestToRequest(_params: RestParams, _query: URLSearc
 }
 
 /**
- * ValidateEventResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * ValidateEventResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function validateEventResponseToRest(response: ValidateEventResponse): JsonValue {
-  return wireToJson(ValidateEventResponseSchema, response, enumWire);
+export function validateEventResponseToRest(response: ValidateEventResponse): ValidateEventResponseWire {
+  return validateEventResponseToWire(response, true);
 }
 
 /**
@@ -172,10 +165,10 @@ export function getHealthRestToRequest(_params: RestParams, _query: URLSearchPar
 }
 
 /**
- * GetHealthResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * GetHealthResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function getHealthResponseToRest(response: GetHealthResponse): JsonValue {
-  return wireToJson(GetHealthResponseSchema, response, enumWire);
+export function getHealthResponseToRest(response: GetHealthResponse): GetHealthResponseWire {
+  return getHealthResponseToWire(response, true);
 }
 
 /**

@@ -5,23 +5,14 @@
 // @generated from file recommender/v1/tracking_config.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
-import type { EnumWireNames, HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
-import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors, wireToJson } from "../../runtime.js";
-import { createTrackingConfigFromTemplateRequestFromWire, fieldTypeToWire, trackingConfigFromWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
-import { actionTypeToWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import type { CreateTrackingConfigFromTemplateRequest, CreateTrackingConfigFromTemplateResponse, CreateTrackingConfigRequest, CreateTrackingConfigResponse, DeleteTrackingConfigRequest, DeleteTrackingConfigResponse, GetTrackingConfigRequest, GetTrackingConfigResponse, ListTemplatesRequest, ListTemplatesResponse, ListTrackingConfigsRequest, ListTrackingConfigsResponse, UpdateTrackingConfigRequest, UpdateTrackingConfigResponse } from "../../../es/recommender/v1/tracking_config_pb.js";
-import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigFromTemplateResponseSchema, CreateTrackingConfigRequestSchema, CreateTrackingConfigResponseSchema, DeleteTrackingConfigRequestSchema, DeleteTrackingConfigResponseSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTemplatesResponseSchema, ListTrackingConfigsRequestSchema, ListTrackingConfigsResponseSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema, UpdateTrackingConfigResponseSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
+import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigRequestSchema, DeleteTrackingConfigRequestSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTrackingConfigsRequestSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { JsonValue } from "@bufbuild/protobuf";
+import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors } from "../../runtime.js";
 import { create } from "@bufbuild/protobuf";
-
-/**
- * Wire names of the enums in this file's REST responses (the validator's tables), by enum type name.
- */
-const enumWire: EnumWireNames = new Map<string, (value: number) => string | undefined>([
-  ["recommender.v1.FieldType", fieldTypeToWire],
-  ["recommender.v1.ActionType", actionTypeToWire],
-]);
+import type { CreateTrackingConfigFromTemplateResponseWire, CreateTrackingConfigResponseWire, DeleteTrackingConfigResponseWire, ListTemplatesResponseWire, ListTrackingConfigsResponseWire, TrackingConfigWire, UpdateTrackingConfigResponseWire } from "../../../validator/recommender/v1/tracking_config_validator.js";
+import { createTrackingConfigFromTemplateRequestFromWire, createTrackingConfigFromTemplateResponseToWire, createTrackingConfigResponseToWire, deleteTrackingConfigResponseToWire, listTemplatesResponseToWire, listTrackingConfigsResponseToWire, trackingConfigFromWire, trackingConfigToWire, updateTrackingConfigResponseToWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
 
 /**
  * What the hand-written server implements for recommender.v1.TrackingConfigService: one method per RPC,
@@ -114,10 +105,10 @@ export function listTemplatesRestToRequest(_params: RestParams, _query: URLSearc
 }
 
 /**
- * ListTemplatesResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * ListTemplatesResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function listTemplatesResponseToRest(response: ListTemplatesResponse): JsonValue {
-  return wireToJson(ListTemplatesResponseSchema, response, enumWire);
+export function listTemplatesResponseToRest(response: ListTemplatesResponse): ListTemplatesResponseWire {
+  return listTemplatesResponseToWire(response, true);
 }
 
 /**
@@ -136,10 +127,10 @@ export function createTrackingConfigFromTemplateRestToRequest(_params: RestParam
 }
 
 /**
- * CreateTrackingConfigFromTemplateResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * CreateTrackingConfigFromTemplateResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function createTrackingConfigFromTemplateResponseToRest(response: CreateTrackingConfigFromTemplateResponse): JsonValue {
-  return wireToJson(CreateTrackingConfigFromTemplateResponseSchema, response, enumWire);
+export function createTrackingConfigFromTemplateResponseToRest(response: CreateTrackingConfigFromTemplateResponse): CreateTrackingConfigFromTemplateResponseWire {
+  return createTrackingConfigFromTemplateResponseToWire(response, true);
 }
 
 /**
@@ -160,10 +151,10 @@ export function createTrackingConfigRestToRequest(_params: RestParams, _query: U
 }
 
 /**
- * CreateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * CreateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function createTrackingConfigResponseToRest(response: CreateTrackingConfigResponse): JsonValue {
-  return wireToJson(CreateTrackingConfigResponseSchema, response, enumWire);
+export function createTrackingConfigResponseToRest(response: CreateTrackingConfigResponse): CreateTrackingConfigResponseWire {
+  return createTrackingConfigResponseToWire(response, true);
 }
 
 /**
@@ -181,10 +172,10 @@ export function getTrackingConfigRestToRequest(params: RestParams, _query: URLSe
 }
 
 /**
- * GetTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names; only the config field (response_body).
+ * GetTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written; only the config field (response_body).
  */
-export function getTrackingConfigResponseToRest(response: GetTrackingConfigResponse): JsonValue {
-  return response.config === undefined ? {} : wireToJson(TrackingConfigSchema, response.config, enumWire);
+export function getTrackingConfigResponseToRest(response: GetTrackingConfigResponse): TrackingConfigWire | Record<string, never> {
+  return response.config === undefined ? {} : trackingConfigToWire(response.config, true);
 }
 
 /**
@@ -204,10 +195,10 @@ export function listTrackingConfigsRestToRequest(_params: RestParams, query: URL
 }
 
 /**
- * ListTrackingConfigsResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * ListTrackingConfigsResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function listTrackingConfigsResponseToRest(response: ListTrackingConfigsResponse): JsonValue {
-  return wireToJson(ListTrackingConfigsResponseSchema, response, enumWire);
+export function listTrackingConfigsResponseToRest(response: ListTrackingConfigsResponse): ListTrackingConfigsResponseWire {
+  return listTrackingConfigsResponseToWire(response, true);
 }
 
 /**
@@ -233,10 +224,10 @@ export function updateTrackingConfigRestToRequest(params: RestParams, query: URL
 }
 
 /**
- * UpdateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * UpdateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfigResponse): JsonValue {
-  return wireToJson(UpdateTrackingConfigResponseSchema, response, enumWire);
+export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfigResponse): UpdateTrackingConfigResponseWire {
+  return updateTrackingConfigResponseToWire(response, true);
 }
 
 /**
@@ -254,10 +245,10 @@ export function deleteTrackingConfigRestToRequest(params: RestParams, _query: UR
 }
 
 /**
- * DeleteTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * DeleteTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function deleteTrackingConfigResponseToRest(response: DeleteTrackingConfigResponse): JsonValue {
-  return wireToJson(DeleteTrackingConfigResponseSchema, response, enumWire);
+export function deleteTrackingConfigResponseToRest(response: DeleteTrackingConfigResponse): DeleteTrackingConfigResponseWire {
+  return deleteTrackingConfigResponseToWire(response, true);
 }
 
 /**

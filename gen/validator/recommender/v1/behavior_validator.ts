@@ -168,16 +168,19 @@ export function validateBehaviorContext(input: unknown, mode: WireMode, out: Vio
   return out;
 }
 
-/** recommender.v1.BehaviorContext → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function behaviorContextToWire(msg: BehaviorContext): BehaviorContextWire {
+/**
+ * recommender.v1.BehaviorContext → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function behaviorContextToWire(msg: BehaviorContext, defaults = false): BehaviorContextWire {
   const w: Record<string, unknown> = {};
   if (msg.deviceType !== undefined && msg.deviceType !== 0) {
     const n = enum_recommender_v1_DeviceType_numToWire.get(msg.deviceType);
     if (n !== undefined) w.device_type = n;
   }
-  if (msg.os !== "") w.os = msg.os;
-  if (msg.location !== "") w.location = msg.location;
-  if (msg.ip !== "") w.ip = msg.ip;
+  if (defaults || msg.os !== "") w.os = msg.os;
+  if (defaults || msg.location !== "") w.location = msg.location;
+  if (defaults || msg.ip !== "") w.ip = msg.ip;
   return w as unknown as BehaviorContextWire;
 }
 
@@ -421,24 +424,27 @@ export function validateBehaviorEvent(input: unknown, mode: WireMode, out: Viola
   return out;
 }
 
-/** recommender.v1.BehaviorEvent → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function behaviorEventToWire(msg: BehaviorEvent): BehaviorEventWire {
+/**
+ * recommender.v1.BehaviorEvent → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function behaviorEventToWire(msg: BehaviorEvent, defaults = false): BehaviorEventWire {
   const w: Record<string, unknown> = {};
-  if (msg.eventId !== "") w.event_id = msg.eventId;
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
-  if (msg.userId !== "") w.user_id = msg.userId;
-  if (msg.itemId !== "") w.item_id = msg.itemId;
+  if (defaults || msg.eventId !== "") w.event_id = msg.eventId;
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
+  if (defaults || msg.userId !== "") w.user_id = msg.userId;
+  if (defaults || msg.itemId !== "") w.item_id = msg.itemId;
   if (msg.actionType !== undefined && msg.actionType !== 0) {
     const n = enum_recommender_v1_ActionType_numToWire.get(msg.actionType);
     if (n !== undefined) w.action_type = n;
   }
-  if (msg.timestamp !== 0n) w.timestamp = Number(msg.timestamp);
-  if (msg.context !== undefined) w.context = behaviorContextToWire(msg.context);
-  if (msg.experimentId !== "") w.experiment_id = msg.experimentId;
-  if (msg.experimentGroup !== "") w.experiment_group = msg.experimentGroup;
+  if (defaults || msg.timestamp !== 0n) w.timestamp = Number(msg.timestamp);
+  if (msg.context !== undefined) w.context = behaviorContextToWire(msg.context, defaults);
+  if (defaults || msg.experimentId !== "") w.experiment_id = msg.experimentId;
+  if (defaults || msg.experimentGroup !== "") w.experiment_group = msg.experimentGroup;
   if (msg.position !== undefined) w.position = msg.position;
-  if (msg.scenarioData !== undefined) w.scenario_data = scenarioSpecificDataToWire(msg.scenarioData);
+  if (msg.scenarioData !== undefined) w.scenario_data = scenarioSpecificDataToWire(msg.scenarioData, defaults);
   if (msg.extraData !== undefined) w.extra_data = msg.extraData;
   return w as unknown as BehaviorEventWire;
 }
@@ -672,17 +678,20 @@ export function validateScenarioSpecificData(input: unknown, mode: WireMode, out
   return out;
 }
 
-/** recommender.v1.ScenarioSpecificData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function scenarioSpecificDataToWire(msg: ScenarioSpecificData): ScenarioSpecificDataWire {
+/**
+ * recommender.v1.ScenarioSpecificData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function scenarioSpecificDataToWire(msg: ScenarioSpecificData, defaults = false): ScenarioSpecificDataWire {
   const w: Record<string, unknown> = {};
-  if (msg.data.case === "videoData") w.video_data = videoScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "ecommerceData") w.ecommerce_data = ecommerceScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "newsData") w.news_data = newsScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "musicData") w.music_data = musicScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "educationData") w.education_data = educationScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "contentData") w.content_data = contentScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "socialData") w.social_data = socialScenarioDataToWire(msg.data.value);
-  if (msg.data.case === "personalizedData") w.personalized_data = personalizedScenarioDataToWire(msg.data.value);
+  if (msg.data.case === "videoData") w.video_data = videoScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "ecommerceData") w.ecommerce_data = ecommerceScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "newsData") w.news_data = newsScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "musicData") w.music_data = musicScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "educationData") w.education_data = educationScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "contentData") w.content_data = contentScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "socialData") w.social_data = socialScenarioDataToWire(msg.data.value, defaults);
+  if (msg.data.case === "personalizedData") w.personalized_data = personalizedScenarioDataToWire(msg.data.value, defaults);
   if (msg.data.case === "customData") w.custom_data = msg.data.value;
   return w as unknown as ScenarioSpecificDataWire;
 }
@@ -843,8 +852,11 @@ export function validateVideoScenarioData(input: unknown, _mode: WireMode, out: 
   return out;
 }
 
-/** recommender.v1.VideoScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function videoScenarioDataToWire(msg: VideoScenarioData): VideoScenarioDataWire {
+/**
+ * recommender.v1.VideoScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function videoScenarioDataToWire(msg: VideoScenarioData, _defaults = false): VideoScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.duration !== undefined) w.duration = msg.duration;
   if (msg.watchDuration !== undefined) w.watch_duration = msg.watchDuration;
@@ -1029,8 +1041,11 @@ export function validateEcommerceScenarioData(input: unknown, _mode: WireMode, o
   return out;
 }
 
-/** recommender.v1.EcommerceScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function ecommerceScenarioDataToWire(msg: EcommerceScenarioData): EcommerceScenarioDataWire {
+/**
+ * recommender.v1.EcommerceScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function ecommerceScenarioDataToWire(msg: EcommerceScenarioData, _defaults = false): EcommerceScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.price !== undefined) w.price = msg.price;
   if (msg.currency !== undefined) w.currency = msg.currency;
@@ -1207,8 +1222,11 @@ export function validateNewsScenarioData(input: unknown, _mode: WireMode, out: V
   return out;
 }
 
-/** recommender.v1.NewsScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function newsScenarioDataToWire(msg: NewsScenarioData): NewsScenarioDataWire {
+/**
+ * recommender.v1.NewsScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function newsScenarioDataToWire(msg: NewsScenarioData, _defaults = false): NewsScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.readDuration !== undefined) w.read_duration = msg.readDuration;
   if (msg.readProgress !== undefined) w.read_progress = msg.readProgress;
@@ -1374,8 +1392,11 @@ export function validateMusicScenarioData(input: unknown, _mode: WireMode, out: 
   return out;
 }
 
-/** recommender.v1.MusicScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function musicScenarioDataToWire(msg: MusicScenarioData): MusicScenarioDataWire {
+/**
+ * recommender.v1.MusicScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function musicScenarioDataToWire(msg: MusicScenarioData, _defaults = false): MusicScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.duration !== undefined) w.duration = msg.duration;
   if (msg.playDuration !== undefined) w.play_duration = msg.playDuration;
@@ -1550,8 +1571,11 @@ export function validateEducationScenarioData(input: unknown, _mode: WireMode, o
   return out;
 }
 
-/** recommender.v1.EducationScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function educationScenarioDataToWire(msg: EducationScenarioData): EducationScenarioDataWire {
+/**
+ * recommender.v1.EducationScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function educationScenarioDataToWire(msg: EducationScenarioData, _defaults = false): EducationScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.courseId !== undefined) w.course_id = msg.courseId;
   if (msg.chapterId !== undefined) w.chapter_id = msg.chapterId;
@@ -1751,8 +1775,11 @@ export function validateContentScenarioData(input: unknown, _mode: WireMode, out
   return out;
 }
 
-/** recommender.v1.ContentScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function contentScenarioDataToWire(msg: ContentScenarioData): ContentScenarioDataWire {
+/**
+ * recommender.v1.ContentScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function contentScenarioDataToWire(msg: ContentScenarioData, _defaults = false): ContentScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.contentType !== undefined) w.content_type = msg.contentType;
   if (msg.wordCount !== undefined) w.word_count = msg.wordCount;
@@ -1957,8 +1984,11 @@ export function validateSocialScenarioData(input: unknown, _mode: WireMode, out:
   return out;
 }
 
-/** recommender.v1.SocialScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function socialScenarioDataToWire(msg: SocialScenarioData): SocialScenarioDataWire {
+/**
+ * recommender.v1.SocialScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function socialScenarioDataToWire(msg: SocialScenarioData, _defaults = false): SocialScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.relationshipType !== undefined) w.relationship_type = msg.relationshipType;
   if (msg.mutualFriendsCount !== undefined) w.mutual_friends_count = msg.mutualFriendsCount;
@@ -2155,8 +2185,11 @@ export function validatePersonalizedScenarioData(input: unknown, _mode: WireMode
   return out;
 }
 
-/** recommender.v1.PersonalizedScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function personalizedScenarioDataToWire(msg: PersonalizedScenarioData): PersonalizedScenarioDataWire {
+/**
+ * recommender.v1.PersonalizedScenarioData → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function personalizedScenarioDataToWire(msg: PersonalizedScenarioData, _defaults = false): PersonalizedScenarioDataWire {
   const w: Record<string, unknown> = {};
   if (msg.personalizationScore !== undefined) w.personalization_score = msg.personalizationScore;
   if (msg.matchReasons.length > 0) w.match_reasons = msg.matchReasons.slice();
@@ -2297,12 +2330,15 @@ export function validateViolation(input: unknown, mode: WireMode, out: Violation
   return out;
 }
 
-/** recommender.v1.Violation → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function violationToWire(msg: Violation$1): ViolationWire {
+/**
+ * recommender.v1.Violation → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function violationToWire(msg: Violation$1, defaults = false): ViolationWire {
   const w: Record<string, unknown> = {};
-  if (msg.field !== "") w.field = msg.field;
-  if (msg.rule !== "") w.rule = msg.rule;
-  if (msg.message !== "") w.message = msg.message;
+  if (defaults || msg.field !== "") w.field = msg.field;
+  if (defaults || msg.rule !== "") w.rule = msg.rule;
+  if (defaults || msg.message !== "") w.message = msg.message;
   if (msg.severity !== undefined && msg.severity !== 0) {
     const n = enum_recommender_v1_Severity_numToWire.get(msg.severity);
     if (n !== undefined) w.severity = n;
@@ -2376,10 +2412,13 @@ export function validateTrackEventRequest(input: unknown, mode: WireMode, out: V
   return out;
 }
 
-/** recommender.v1.TrackEventRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function trackEventRequestToWire(msg: TrackEventRequest): TrackEventRequestWire {
+/**
+ * recommender.v1.TrackEventRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function trackEventRequestToWire(msg: TrackEventRequest, defaults = false): TrackEventRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.event !== undefined) w.event = behaviorEventToWire(msg.event);
+  if (msg.event !== undefined) w.event = behaviorEventToWire(msg.event, defaults);
   return w as unknown as TrackEventRequestWire;
 }
 
@@ -2481,14 +2520,17 @@ export function validateTrackEventResponse(input: unknown, mode: WireMode, out: 
   return out;
 }
 
-/** recommender.v1.TrackEventResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function trackEventResponseToWire(msg: TrackEventResponse): TrackEventResponseWire {
+/**
+ * recommender.v1.TrackEventResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function trackEventResponseToWire(msg: TrackEventResponse, defaults = false): TrackEventResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.eventId !== "") w.event_id = msg.eventId;
-  if (msg.message !== "") w.message = msg.message;
-  if (msg.validationWarnings.length > 0) w.validation_warnings = msg.validationWarnings.map((x) => violationToWire(x));
-  if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x));
+  if (defaults || msg.success) w.success = msg.success;
+  if (defaults || msg.eventId !== "") w.event_id = msg.eventId;
+  if (defaults || msg.message !== "") w.message = msg.message;
+  if (msg.validationWarnings.length > 0) w.validation_warnings = msg.validationWarnings.map((x) => violationToWire(x, defaults));
+  if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x, defaults));
   return w as unknown as TrackEventResponseWire;
 }
 
@@ -2570,10 +2612,13 @@ export function validateTrackBatchRequest(input: unknown, mode: WireMode, out: V
   return out;
 }
 
-/** recommender.v1.TrackBatchRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function trackBatchRequestToWire(msg: TrackBatchRequest): TrackBatchRequestWire {
+/**
+ * recommender.v1.TrackBatchRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function trackBatchRequestToWire(msg: TrackBatchRequest, defaults = false): TrackBatchRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.events.length > 0) w.events = msg.events.map((x) => behaviorEventToWire(x));
+  if (msg.events.length > 0) w.events = msg.events.map((x) => behaviorEventToWire(x, defaults));
   return w as unknown as TrackBatchRequestWire;
 }
 
@@ -2675,14 +2720,17 @@ export function validateEventResult(input: unknown, mode: WireMode, out: Violati
   return out;
 }
 
-/** recommender.v1.EventResult → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function eventResultToWire(msg: EventResult): EventResultWire {
+/**
+ * recommender.v1.EventResult → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function eventResultToWire(msg: EventResult, defaults = false): EventResultWire {
   const w: Record<string, unknown> = {};
-  if (msg.index !== 0) w.index = msg.index;
-  if (msg.eventId !== "") w.event_id = msg.eventId;
-  if (msg.success) w.success = msg.success;
-  if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x));
-  if (msg.warnings.length > 0) w.warnings = msg.warnings.map((x) => violationToWire(x));
+  if (defaults || msg.index !== 0) w.index = msg.index;
+  if (defaults || msg.eventId !== "") w.event_id = msg.eventId;
+  if (defaults || msg.success) w.success = msg.success;
+  if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x, defaults));
+  if (msg.warnings.length > 0) w.warnings = msg.warnings.map((x) => violationToWire(x, defaults));
   return w as unknown as EventResultWire;
 }
 
@@ -2796,15 +2844,18 @@ export function validateTrackBatchResponse(input: unknown, mode: WireMode, out: 
   return out;
 }
 
-/** recommender.v1.TrackBatchResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function trackBatchResponseToWire(msg: TrackBatchResponse): TrackBatchResponseWire {
+/**
+ * recommender.v1.TrackBatchResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function trackBatchResponseToWire(msg: TrackBatchResponse, defaults = false): TrackBatchResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.total !== 0) w.total = msg.total;
-  if (msg.succeeded !== 0) w.succeeded = msg.succeeded;
-  if (msg.failed !== 0) w.failed = msg.failed;
-  if (msg.results.length > 0) w.results = msg.results.map((x) => eventResultToWire(x));
-  if (msg.message !== "") w.message = msg.message;
+  if (defaults || msg.success) w.success = msg.success;
+  if (defaults || msg.total !== 0) w.total = msg.total;
+  if (defaults || msg.succeeded !== 0) w.succeeded = msg.succeeded;
+  if (defaults || msg.failed !== 0) w.failed = msg.failed;
+  if (msg.results.length > 0) w.results = msg.results.map((x) => eventResultToWire(x, defaults));
+  if (defaults || msg.message !== "") w.message = msg.message;
   return w as unknown as TrackBatchResponseWire;
 }
 
@@ -2882,10 +2933,13 @@ export function validateValidateEventRequest(input: unknown, mode: WireMode, out
   return out;
 }
 
-/** recommender.v1.ValidateEventRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function validateEventRequestToWire(msg: ValidateEventRequest): ValidateEventRequestWire {
+/**
+ * recommender.v1.ValidateEventRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function validateEventRequestToWire(msg: ValidateEventRequest, defaults = false): ValidateEventRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.event !== undefined) w.event = behaviorEventToWire(msg.event);
+  if (msg.event !== undefined) w.event = behaviorEventToWire(msg.event, defaults);
   return w as unknown as ValidateEventRequestWire;
 }
 
@@ -2980,13 +3034,16 @@ export function validateValidateEventResponse(input: unknown, mode: WireMode, ou
   return out;
 }
 
-/** recommender.v1.ValidateEventResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function validateEventResponseToWire(msg: ValidateEventResponse): ValidateEventResponseWire {
+/**
+ * recommender.v1.ValidateEventResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function validateEventResponseToWire(msg: ValidateEventResponse, defaults = false): ValidateEventResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x));
-  if (msg.validationWarnings.length > 0) w.validation_warnings = msg.validationWarnings.map((x) => violationToWire(x));
-  if (msg.message !== "") w.message = msg.message;
+  if (defaults || msg.success) w.success = msg.success;
+  if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x, defaults));
+  if (msg.validationWarnings.length > 0) w.validation_warnings = msg.validationWarnings.map((x) => violationToWire(x, defaults));
+  if (defaults || msg.message !== "") w.message = msg.message;
   return w as unknown as ValidateEventResponseWire;
 }
 
@@ -3043,8 +3100,11 @@ export function validateGetHealthRequest(input: unknown, _mode: WireMode, out: V
   return out;
 }
 
-/** recommender.v1.GetHealthRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function getHealthRequestToWire(_msg: GetHealthRequest): GetHealthRequestWire {
+/**
+ * recommender.v1.GetHealthRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function getHealthRequestToWire(_msg: GetHealthRequest, _defaults = false): GetHealthRequestWire {
   const w: Record<string, unknown> = {};
   return w as unknown as GetHealthRequestWire;
 }
@@ -3126,15 +3186,18 @@ export function validateHealthStats(input: unknown, _mode: WireMode, out: Violat
   return out;
 }
 
-/** recommender.v1.HealthStats → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function healthStatsToWire(msg: HealthStats): HealthStatsWire {
+/**
+ * recommender.v1.HealthStats → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function healthStatsToWire(msg: HealthStats, defaults = false): HealthStatsWire {
   const w: Record<string, unknown> = {};
-  if (msg.totalEvents !== 0n) w.total_events = Number(msg.totalEvents);
-  if (msg.kafkaSuccess !== 0n) w.kafka_success = Number(msg.kafkaSuccess);
-  if (msg.kafkaFailed !== 0n) w.kafka_failed = Number(msg.kafkaFailed);
-  if (msg.rejected !== 0n) w.rejected = Number(msg.rejected);
-  if (msg.validationWarnings !== 0n) w.validation_warnings = Number(msg.validationWarnings);
-  if (msg.successRate !== 0) w.success_rate = msg.successRate;
+  if (defaults || msg.totalEvents !== 0n) w.total_events = Number(msg.totalEvents);
+  if (defaults || msg.kafkaSuccess !== 0n) w.kafka_success = Number(msg.kafkaSuccess);
+  if (defaults || msg.kafkaFailed !== 0n) w.kafka_failed = Number(msg.kafkaFailed);
+  if (defaults || msg.rejected !== 0n) w.rejected = Number(msg.rejected);
+  if (defaults || msg.validationWarnings !== 0n) w.validation_warnings = Number(msg.validationWarnings);
+  if (defaults || msg.successRate !== 0) w.success_rate = msg.successRate;
   return w as unknown as HealthStatsWire;
 }
 
@@ -3224,12 +3287,15 @@ export function validateGetHealthResponse(input: unknown, mode: WireMode, out: V
   return out;
 }
 
-/** recommender.v1.GetHealthResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function getHealthResponseToWire(msg: GetHealthResponse): GetHealthResponseWire {
+/**
+ * recommender.v1.GetHealthResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function getHealthResponseToWire(msg: GetHealthResponse, defaults = false): GetHealthResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.status !== "") w.status = msg.status;
-  if (msg.kafkaAvailable) w.kafka_available = msg.kafkaAvailable;
-  if (msg.stats !== undefined) w.stats = healthStatsToWire(msg.stats);
+  if (defaults || msg.status !== "") w.status = msg.status;
+  if (defaults || msg.kafkaAvailable) w.kafka_available = msg.kafkaAvailable;
+  if (msg.stats !== undefined) w.stats = healthStatsToWire(msg.stats, defaults);
   return w as unknown as GetHealthResponseWire;
 }
 

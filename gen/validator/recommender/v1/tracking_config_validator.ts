@@ -153,20 +153,23 @@ export function validateFieldSpec(input: unknown, mode: WireMode, out: Violation
   return out;
 }
 
-/** recommender.v1.FieldSpec → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function fieldSpecToWire(msg: FieldSpec): FieldSpecWire {
+/**
+ * recommender.v1.FieldSpec → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function fieldSpecToWire(msg: FieldSpec, defaults = false): FieldSpecWire {
   const w: Record<string, unknown> = {};
-  if (msg.fieldName !== "") w.field_name = msg.fieldName;
+  if (defaults || msg.fieldName !== "") w.field_name = msg.fieldName;
   if (msg.fieldType !== undefined && msg.fieldType !== 0) {
     const n = enum_recommender_v1_FieldType_numToWire.get(msg.fieldType);
     if (n !== undefined) w.field_type = n;
   }
-  if (msg.required) w.required = msg.required;
-  if (msg.description !== "") w.description = msg.description;
+  if (defaults || msg.required) w.required = msg.required;
+  if (defaults || msg.description !== "") w.description = msg.description;
   if (msg.minValue !== undefined) w.min_value = msg.minValue;
   if (msg.maxValue !== undefined) w.max_value = msg.maxValue;
   if (msg.allowedValues.length > 0) w.allowed_values = msg.allowedValues.slice();
-  if (msg.unit !== "") w.unit = msg.unit;
+  if (defaults || msg.unit !== "") w.unit = msg.unit;
   return w as unknown as FieldSpecWire;
 }
 
@@ -393,22 +396,25 @@ export function validateTrackingConfig(input: unknown, mode: WireMode, out: Viol
   return out;
 }
 
-/** recommender.v1.TrackingConfig → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function trackingConfigToWire(msg: TrackingConfig): TrackingConfigWire {
+/**
+ * recommender.v1.TrackingConfig → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function trackingConfigToWire(msg: TrackingConfig, defaults = false): TrackingConfigWire {
   const w: Record<string, unknown> = {};
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
-  if (msg.scenarioType !== "") w.scenario_type = msg.scenarioType;
-  if (msg.name !== "") w.name = msg.name;
-  if (msg.description !== "") w.description = msg.description;
-  if (msg.requiredFields.length > 0) w.required_fields = msg.requiredFields.map((x) => fieldSpecToWire(x));
-  if (msg.optionalFields.length > 0) w.optional_fields = msg.optionalFields.map((x) => fieldSpecToWire(x));
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
+  if (defaults || msg.scenarioType !== "") w.scenario_type = msg.scenarioType;
+  if (defaults || msg.name !== "") w.name = msg.name;
+  if (defaults || msg.description !== "") w.description = msg.description;
+  if (msg.requiredFields.length > 0) w.required_fields = msg.requiredFields.map((x) => fieldSpecToWire(x, defaults));
+  if (msg.optionalFields.length > 0) w.optional_fields = msg.optionalFields.map((x) => fieldSpecToWire(x, defaults));
   if (msg.recommendedActions.length > 0) w.recommended_actions = msg.recommendedActions.map((x) => enum_recommender_v1_ActionType_numToWire.get(x));
-  if (msg.templateId !== "") w.template_id = msg.templateId;
-  if (msg.isActive) w.is_active = msg.isActive;
-  if (msg.version !== 0) w.version = msg.version;
-  if (msg.createdAt !== 0n) w.created_at = Number(msg.createdAt);
-  if (msg.updatedAt !== 0n) w.updated_at = Number(msg.updatedAt);
+  if (defaults || msg.templateId !== "") w.template_id = msg.templateId;
+  if (defaults || msg.isActive) w.is_active = msg.isActive;
+  if (defaults || msg.version !== 0) w.version = msg.version;
+  if (defaults || msg.createdAt !== 0n) w.created_at = Number(msg.createdAt);
+  if (defaults || msg.updatedAt !== 0n) w.updated_at = Number(msg.updatedAt);
   return w as unknown as TrackingConfigWire;
 }
 
@@ -590,16 +596,19 @@ export function validateScenarioTemplate(input: unknown, mode: WireMode, out: Vi
   return out;
 }
 
-/** recommender.v1.ScenarioTemplate → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function scenarioTemplateToWire(msg: ScenarioTemplate): ScenarioTemplateWire {
+/**
+ * recommender.v1.ScenarioTemplate → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function scenarioTemplateToWire(msg: ScenarioTemplate, defaults = false): ScenarioTemplateWire {
   const w: Record<string, unknown> = {};
-  if (msg.templateId !== "") w.template_id = msg.templateId;
-  if (msg.scenarioType !== "") w.scenario_type = msg.scenarioType;
-  if (msg.name !== "") w.name = msg.name;
-  if (msg.description !== "") w.description = msg.description;
-  if (msg.dataField !== "") w.data_field = msg.dataField;
-  if (msg.requiredFields.length > 0) w.required_fields = msg.requiredFields.map((x) => fieldSpecToWire(x));
-  if (msg.optionalFields.length > 0) w.optional_fields = msg.optionalFields.map((x) => fieldSpecToWire(x));
+  if (defaults || msg.templateId !== "") w.template_id = msg.templateId;
+  if (defaults || msg.scenarioType !== "") w.scenario_type = msg.scenarioType;
+  if (defaults || msg.name !== "") w.name = msg.name;
+  if (defaults || msg.description !== "") w.description = msg.description;
+  if (defaults || msg.dataField !== "") w.data_field = msg.dataField;
+  if (msg.requiredFields.length > 0) w.required_fields = msg.requiredFields.map((x) => fieldSpecToWire(x, defaults));
+  if (msg.optionalFields.length > 0) w.optional_fields = msg.optionalFields.map((x) => fieldSpecToWire(x, defaults));
   if (msg.recommendedActions.length > 0) w.recommended_actions = msg.recommendedActions.map((x) => enum_recommender_v1_ActionType_numToWire.get(x));
   return w as unknown as ScenarioTemplateWire;
 }
@@ -673,8 +682,11 @@ export function validateListTemplatesRequest(input: unknown, _mode: WireMode, ou
   return out;
 }
 
-/** recommender.v1.ListTemplatesRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function listTemplatesRequestToWire(_msg: ListTemplatesRequest): ListTemplatesRequestWire {
+/**
+ * recommender.v1.ListTemplatesRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function listTemplatesRequestToWire(_msg: ListTemplatesRequest, _defaults = false): ListTemplatesRequestWire {
   const w: Record<string, unknown> = {};
   return w as unknown as ListTemplatesRequestWire;
 }
@@ -732,10 +744,13 @@ export function validateListTemplatesResponse(input: unknown, mode: WireMode, ou
   return out;
 }
 
-/** recommender.v1.ListTemplatesResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function listTemplatesResponseToWire(msg: ListTemplatesResponse): ListTemplatesResponseWire {
+/**
+ * recommender.v1.ListTemplatesResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function listTemplatesResponseToWire(msg: ListTemplatesResponse, defaults = false): ListTemplatesResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.templates.length > 0) w.templates = msg.templates.map((x) => scenarioTemplateToWire(x));
+  if (msg.templates.length > 0) w.templates = msg.templates.map((x) => scenarioTemplateToWire(x, defaults));
   return w as unknown as ListTemplatesResponseWire;
 }
 
@@ -817,14 +832,17 @@ export function validateCreateTrackingConfigFromTemplateRequest(input: unknown, 
   return out;
 }
 
-/** recommender.v1.CreateTrackingConfigFromTemplateRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function createTrackingConfigFromTemplateRequestToWire(msg: CreateTrackingConfigFromTemplateRequest): CreateTrackingConfigFromTemplateRequestWire {
+/**
+ * recommender.v1.CreateTrackingConfigFromTemplateRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function createTrackingConfigFromTemplateRequestToWire(msg: CreateTrackingConfigFromTemplateRequest, defaults = false): CreateTrackingConfigFromTemplateRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
-  if (msg.templateId !== "") w.template_id = msg.templateId;
-  if (msg.name !== "") w.name = msg.name;
-  if (msg.description !== "") w.description = msg.description;
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
+  if (defaults || msg.templateId !== "") w.template_id = msg.templateId;
+  if (defaults || msg.name !== "") w.name = msg.name;
+  if (defaults || msg.description !== "") w.description = msg.description;
   return w as unknown as CreateTrackingConfigFromTemplateRequestWire;
 }
 
@@ -910,12 +928,15 @@ export function validateCreateTrackingConfigFromTemplateResponse(input: unknown,
   return out;
 }
 
-/** recommender.v1.CreateTrackingConfigFromTemplateResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function createTrackingConfigFromTemplateResponseToWire(msg: CreateTrackingConfigFromTemplateResponse): CreateTrackingConfigFromTemplateResponseWire {
+/**
+ * recommender.v1.CreateTrackingConfigFromTemplateResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function createTrackingConfigFromTemplateResponseToWire(msg: CreateTrackingConfigFromTemplateResponse, defaults = false): CreateTrackingConfigFromTemplateResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.message !== "") w.message = msg.message;
-  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config);
+  if (defaults || msg.success) w.success = msg.success;
+  if (defaults || msg.message !== "") w.message = msg.message;
+  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config, defaults);
   return w as unknown as CreateTrackingConfigFromTemplateResponseWire;
 }
 
@@ -981,10 +1002,13 @@ export function validateCreateTrackingConfigRequest(input: unknown, mode: WireMo
   return out;
 }
 
-/** recommender.v1.CreateTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function createTrackingConfigRequestToWire(msg: CreateTrackingConfigRequest): CreateTrackingConfigRequestWire {
+/**
+ * recommender.v1.CreateTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function createTrackingConfigRequestToWire(msg: CreateTrackingConfigRequest, defaults = false): CreateTrackingConfigRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config);
+  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config, defaults);
   return w as unknown as CreateTrackingConfigRequestWire;
 }
 
@@ -1054,12 +1078,15 @@ export function validateCreateTrackingConfigResponse(input: unknown, mode: WireM
   return out;
 }
 
-/** recommender.v1.CreateTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function createTrackingConfigResponseToWire(msg: CreateTrackingConfigResponse): CreateTrackingConfigResponseWire {
+/**
+ * recommender.v1.CreateTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function createTrackingConfigResponseToWire(msg: CreateTrackingConfigResponse, defaults = false): CreateTrackingConfigResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.message !== "") w.message = msg.message;
-  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config);
+  if (defaults || msg.success) w.success = msg.success;
+  if (defaults || msg.message !== "") w.message = msg.message;
+  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config, defaults);
   return w as unknown as CreateTrackingConfigResponseWire;
 }
 
@@ -1128,11 +1155,14 @@ export function validateGetTrackingConfigRequest(input: unknown, _mode: WireMode
   return out;
 }
 
-/** recommender.v1.GetTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function getTrackingConfigRequestToWire(msg: GetTrackingConfigRequest): GetTrackingConfigRequestWire {
+/**
+ * recommender.v1.GetTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function getTrackingConfigRequestToWire(msg: GetTrackingConfigRequest, defaults = false): GetTrackingConfigRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
   return w as unknown as GetTrackingConfigRequestWire;
 }
 
@@ -1194,10 +1224,13 @@ export function validateGetTrackingConfigResponse(input: unknown, mode: WireMode
   return out;
 }
 
-/** recommender.v1.GetTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function getTrackingConfigResponseToWire(msg: GetTrackingConfigResponse): GetTrackingConfigResponseWire {
+/**
+ * recommender.v1.GetTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function getTrackingConfigResponseToWire(msg: GetTrackingConfigResponse, defaults = false): GetTrackingConfigResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config);
+  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config, defaults);
   return w as unknown as GetTrackingConfigResponseWire;
 }
 
@@ -1263,12 +1296,15 @@ export function validateListTrackingConfigsRequest(input: unknown, _mode: WireMo
   return out;
 }
 
-/** recommender.v1.ListTrackingConfigsRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function listTrackingConfigsRequestToWire(msg: ListTrackingConfigsRequest): ListTrackingConfigsRequestWire {
+/**
+ * recommender.v1.ListTrackingConfigsRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function listTrackingConfigsRequestToWire(msg: ListTrackingConfigsRequest, defaults = false): ListTrackingConfigsRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioType !== "") w.scenario_type = msg.scenarioType;
-  if (msg.includeInactive) w.include_inactive = msg.includeInactive;
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioType !== "") w.scenario_type = msg.scenarioType;
+  if (defaults || msg.includeInactive) w.include_inactive = msg.includeInactive;
   return w as unknown as ListTrackingConfigsRequestWire;
 }
 
@@ -1348,11 +1384,14 @@ export function validateListTrackingConfigsResponse(input: unknown, mode: WireMo
   return out;
 }
 
-/** recommender.v1.ListTrackingConfigsResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function listTrackingConfigsResponseToWire(msg: ListTrackingConfigsResponse): ListTrackingConfigsResponseWire {
+/**
+ * recommender.v1.ListTrackingConfigsResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function listTrackingConfigsResponseToWire(msg: ListTrackingConfigsResponse, defaults = false): ListTrackingConfigsResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.configs.length > 0) w.configs = msg.configs.map((x) => trackingConfigToWire(x));
-  if (msg.total !== 0) w.total = msg.total;
+  if (msg.configs.length > 0) w.configs = msg.configs.map((x) => trackingConfigToWire(x, defaults));
+  if (defaults || msg.total !== 0) w.total = msg.total;
   return w as unknown as ListTrackingConfigsResponseWire;
 }
 
@@ -1439,13 +1478,16 @@ export function validateUpdateTrackingConfigRequest(input: unknown, mode: WireMo
   return out;
 }
 
-/** recommender.v1.UpdateTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function updateTrackingConfigRequestToWire(msg: UpdateTrackingConfigRequest): UpdateTrackingConfigRequestWire {
+/**
+ * recommender.v1.UpdateTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function updateTrackingConfigRequestToWire(msg: UpdateTrackingConfigRequest, defaults = false): UpdateTrackingConfigRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
-  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config);
-  if (msg.updateMask !== undefined) w.update_mask = _google_protobuf_FieldMaskToWire(msg.updateMask);
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
+  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config, defaults);
+  if (msg.updateMask !== undefined) w.update_mask = _google_protobuf_FieldMaskToWire(msg.updateMask, defaults);
   return w as unknown as UpdateTrackingConfigRequestWire;
 }
 
@@ -1518,8 +1560,11 @@ function validate_google_protobuf_FieldMask(input: unknown, _mode: WireMode, out
   return out;
 }
 
-/** google.protobuf.FieldMask → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-function _google_protobuf_FieldMaskToWire(msg: FieldMask): Record<string, unknown> {
+/**
+ * google.protobuf.FieldMask → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+function _google_protobuf_FieldMaskToWire(msg: FieldMask, _defaults = false): Record<string, unknown> {
   const w: Record<string, unknown> = {};
   if (msg.paths.length > 0) w.paths = msg.paths.slice();
   return w as unknown as Record<string, unknown>;
@@ -1591,12 +1636,15 @@ export function validateUpdateTrackingConfigResponse(input: unknown, mode: WireM
   return out;
 }
 
-/** recommender.v1.UpdateTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function updateTrackingConfigResponseToWire(msg: UpdateTrackingConfigResponse): UpdateTrackingConfigResponseWire {
+/**
+ * recommender.v1.UpdateTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function updateTrackingConfigResponseToWire(msg: UpdateTrackingConfigResponse, defaults = false): UpdateTrackingConfigResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.message !== "") w.message = msg.message;
-  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config);
+  if (defaults || msg.success) w.success = msg.success;
+  if (defaults || msg.message !== "") w.message = msg.message;
+  if (msg.config !== undefined) w.config = trackingConfigToWire(msg.config, defaults);
   return w as unknown as UpdateTrackingConfigResponseWire;
 }
 
@@ -1665,11 +1713,14 @@ export function validateDeleteTrackingConfigRequest(input: unknown, _mode: WireM
   return out;
 }
 
-/** recommender.v1.DeleteTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function deleteTrackingConfigRequestToWire(msg: DeleteTrackingConfigRequest): DeleteTrackingConfigRequestWire {
+/**
+ * recommender.v1.DeleteTrackingConfigRequest → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function deleteTrackingConfigRequestToWire(msg: DeleteTrackingConfigRequest, defaults = false): DeleteTrackingConfigRequestWire {
   const w: Record<string, unknown> = {};
-  if (msg.tenantId !== "") w.tenant_id = msg.tenantId;
-  if (msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
+  if (defaults || msg.tenantId !== "") w.tenant_id = msg.tenantId;
+  if (defaults || msg.scenarioId !== "") w.scenario_id = msg.scenarioId;
   return w as unknown as DeleteTrackingConfigRequestWire;
 }
 
@@ -1732,11 +1783,14 @@ export function validateDeleteTrackingConfigResponse(input: unknown, _mode: Wire
   return out;
 }
 
-/** recommender.v1.DeleteTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted). */
-export function deleteTrackingConfigResponseToWire(msg: DeleteTrackingConfigResponse): DeleteTrackingConfigResponseWire {
+/**
+ * recommender.v1.DeleteTrackingConfigResponse → canonical wire JSON (field-number order, wire enum names, unset values omitted).
+ * `defaults`: also write implicit-presence zero values, as REST responses do (`"success": false`).
+ */
+export function deleteTrackingConfigResponseToWire(msg: DeleteTrackingConfigResponse, defaults = false): DeleteTrackingConfigResponseWire {
   const w: Record<string, unknown> = {};
-  if (msg.success) w.success = msg.success;
-  if (msg.message !== "") w.message = msg.message;
+  if (defaults || msg.success) w.success = msg.success;
+  if (defaults || msg.message !== "") w.message = msg.message;
   return w as unknown as DeleteTrackingConfigResponseWire;
 }
 
