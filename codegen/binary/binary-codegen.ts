@@ -138,7 +138,6 @@ function tsTypeOf(kind: WireKind): string {
 
 class Module {
   readonly enums = new Map<string, DescEnum>();
-  usesStruct = false;
   readonly imports = new ImportTokens();
 
   constructor(readonly file: DescFile, readonly opts: { validatorOut: string; esOut: string; handlersOut: string }) {}
@@ -213,7 +212,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
     } else if (d.fieldKind === "message") {
       L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x));
       if (d.message.typeName === structTypeName) {
-        m.usesStruct = true;
         L.push(`  ${o}v = dStruct(e, ${o} === ${no} ? (${o}v as JsonObject) : {});`);
       } else {
         L.push(
@@ -242,7 +240,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
     case "message":
       L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x));
       if (d.message.typeName === structTypeName) {
-        m.usesStruct = true;
         L.push(`  ${v} = dStruct(e, ${v} ?? {});`);
       } else {
         L.push(
@@ -262,7 +259,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
       if (d.listKind === "message") {
         L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x));
         if (d.message.typeName === structTypeName) {
-          m.usesStruct = true;
           L.push(`  (${v} ??= []).push(dStruct(e, {}));`);
         } else {
           L.push(`  (${v} ??= []).push(${decName(d.message)}(e));`);
@@ -297,7 +293,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
         valueTag = (2 << 3) | WT.len;
         const head = [`const l2 = rv32();`, `const e2 = P + l2;`, `if (e2 > e || e2 < P) fail("truncated message");`];
         if (d.message.typeName === structTypeName) {
-          m.usesStruct = true;
           read = [...head, `mv = dStruct(e2, (mv ?? {}) as JsonObject);`];
         } else {
           read = [
