@@ -16,21 +16,16 @@
  * - A singular message field seen twice is merged (protobuf semantics: as if the
  *   occurrences' bytes were concatenated); a oneof keeps its last member.
  */
-import { type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
-import { IngestKind, type FieldModel, type WireKind, enumModel, ingestKind, messageModel } from "../common/model.js";
+import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { readFileSync } from "node:fs";
+import { ImportTokens } from "../common/import-tokens.js";
+import { type IngestMethod, ingestMethods } from "../common/ingest.js";
+import { type FieldModel, type WireKind, enumModel, messageModel } from "../common/model.js";
 import { localName } from "../common/validator-codegen.js";
 import { wireTypeName } from "../common/wire-schema.js";
 
 const structTypeName = "google.protobuf.Struct";
 const lit = (v: unknown) => JSON.stringify(v);
-
-/** Ingest kinds whose requests carry events over gRPC. */
-const ingestKinds = new Set([IngestKind.TRACK, IngestKind.TRACK_BATCH, IngestKind.VALIDATE]);
-
-/** The ingest RPCs of a file, in declaration order. */
-export function ingestMethods(file: DescFile): DescMethod[] {
-  return file.services.flatMap((s) => s.methods.filter((m) => m.methodKind === "unary" && ingestKinds.has(ingestKind(m))));
-}
 
 /** The generated module's name for a proto file, e.g. recommender/v1/behavior_binary.ts. */
 export function binaryFileName(file: DescFile): string {
@@ -142,34 +137,26 @@ function tsTypeOf(kind: WireKind): string {
 }
 
 class Module {
-  readonly types = new Map<string, Set<string>>();
   readonly enums = new Map<string, DescEnum>();
-  usesStruct = false;
+  readonly imports = new ImportTokens();
 
-  constructor(readonly file: DescFile, readonly opts: { validatorOut: string; esOut: string }) {}
+  constructor(readonly file: DescFile, readonly opts: { validatorOut: string; esOut: string; handlersOut: string }) {}
 
-  private up(): string {
-    return "../".repeat(this.file.name.split("/").length - 1);
-  }
-
-  importType(from: string, name: string) {
-    let s = this.types.get(from);
-    if (!s) this.types.set(from, (s = new Set()));
-    s.add(name);
+  /** The text standing for type `name` from `from` (a package, or a path relative to the out dir). */
+  importType(from: string, name: string): string {
+    return this.imports.token(name, from, true);
   }
 
   /** Wire JSON type of a message (from the validator plugin's `<file>_wire.ts`). */
   wireType(desc: DescMessage): string {
     if (desc.file !== this.file) return "Record<string, unknown>";
-    this.importType(`./${this.up()}${this.opts.validatorOut}/${desc.file.name.replace(/\.proto$/, "")}_wire.js`.replace(/^\.\/\.\.\//, "../"), wireTypeName(desc));
-    return wireTypeName(desc);
+    return this.importType(`${this.opts.validatorOut}/${desc.file.name.replace(/\.proto$/, "")}_wire.js`, wireTypeName(desc));
   }
 
   /** protobuf-es type of a message. */
   esType(desc: DescMessage): string {
-    const from = desc.file.name.startsWith("google/protobuf/") ? "@bufbuild/protobuf/wkt" : `${this.up()}${this.opts.esOut}/${desc.file.name.replace(/\.proto$/, "")}_pb.js`;
-    this.importType(from, localName(desc));
-    return localName(desc);
+    const from = desc.file.name.startsWith("google/protobuf/") ? "@bufbuild/protobuf/wkt" : `${this.opts.esOut}/${desc.file.name.replace(/\.proto$/, "")}_pb.js`;
+    return this.importType(from, localName(desc));
   }
 
   enumTable(desc: DescEnum): string {
@@ -225,7 +212,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
     } else if (d.fieldKind === "message") {
       L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x));
       if (d.message.typeName === structTypeName) {
-        m.usesStruct = true;
         L.push(`  ${o}v = dStruct(e, ${o} === ${no} ? (${o}v as JsonObject) : {});`);
       } else {
         L.push(
@@ -240,7 +226,7 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
           `  }`,
         );
       }
-      L.push(`  ${o} = ${no};`, `  P = e;`, `  break;`, `}`);
+      L.push(`  ${o} = ${no};`, `  seek(e);`, `  break;`, `}`);
     }
     return L;
   }
@@ -254,7 +240,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
     case "message":
       L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x));
       if (d.message.typeName === structTypeName) {
-        m.usesStruct = true;
         L.push(`  ${v} = dStruct(e, ${v} ?? {});`);
       } else {
         L.push(
@@ -268,18 +253,17 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
           `  }`,
         );
       }
-      L.push(`  P = e;`, `  break;`, `}`);
+      L.push(`  seek(e);`, `  break;`, `}`);
       break;
     case "list": {
       if (d.listKind === "message") {
         L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x));
         if (d.message.typeName === structTypeName) {
-          m.usesStruct = true;
           L.push(`  (${v} ??= []).push(dStruct(e, {}));`);
         } else {
           L.push(`  (${v} ??= []).push(${decName(d.message)}(e));`);
         }
-        L.push(`  P = e;`, `  break;`, `}`);
+        L.push(`  seek(e);`, `  break;`, `}`);
         break;
       }
       const scalar = d.listKind === "enum" ? ScalarType.INT32 : d.scalar;
@@ -309,7 +293,6 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
         valueTag = (2 << 3) | WT.len;
         const head = [`const l2 = rv32();`, `const e2 = P + l2;`, `if (e2 > e || e2 < P) fail("truncated message");`];
         if (d.message.typeName === structTypeName) {
-          m.usesStruct = true;
           read = [...head, `mv = dStruct(e2, (mv ?? {}) as JsonObject);`];
         } else {
           read = [
@@ -321,7 +304,7 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
             `} else {`,
             `  mm = cat(mm ?? B.subarray(ms, me), B.subarray(P, e2));`,
             `  mv = sub(${decName(d.message)}, mm);`,
-            `  P = e2;`,
+            `  seek(e2);`,
             `}`,
           ];
         }
@@ -379,7 +362,7 @@ function emitDecoder(m: Module, desc: DescMessage): string {
   const fields = [...model.fields].sort((a, b) => a.desc.number - b.desc.number);
   const W = m.wireType(desc);
   const L: string[] = [];
-  L.push(`function ${decName(desc)}(end: number): ${W} {`, `  if (++D > MAX_DEPTH) fail("message nesting too deep");`);
+  L.push(`function ${decName(desc)}(end: number): ${W} {`, `  enter();`);
   const vars = new Map<FieldModel, string>();
   for (const f of fields) {
     if (f.oneof) continue;
@@ -414,7 +397,7 @@ function emitDecoder(m: Module, desc: DescMessage): string {
   }
   L.push(`  while (P < end) {`, `    const t = rv32();`, `    switch (t) {`);
   for (const f of fields) for (const line of decodeField(m, f, vars.get(f) ?? "")) L.push(`      ${line}`);
-  L.push(`      default:`, `        skip(t, end);`, `    }`, `  }`, `  if (P !== end) fail("truncated message");`, `  D--;`);
+  L.push(`      default:`, `        skip(t, end);`, `    }`, `  }`, `  if (P !== end) fail("truncated message");`, `  leave();`);
   L.push(`  const w: Record<string, unknown> = {};`);
   for (const f of fields) for (const line of finishField(m, f, vars.get(f) ?? "")) L.push(`  ${line}`);
   L.push(`  return w as unknown as ${W};`, `}`);
@@ -493,11 +476,11 @@ function writeTag(no: number, wt: number): string {
   return bytes.length === 1 ? `wbyte(${bytes[0]});` : `wraw(${lit(bytes)});`;
 }
 
-function encodeValue(m: Module, d: DescField, x: string): string[] {
+function encodeValue(d: DescField, x: string): string[] {
   if (d.fieldKind === "message" || (d.fieldKind === "list" && d.listKind === "message")) {
     const msg = d.message;
     if (msg.typeName === structTypeName) throw new Error(`${d.toString()}: google.protobuf.Struct is not supported in response encoders`);
-    return [writeTag(d.number, WT.len), `{`, `  const at = begin();`, `  ${encName(msg)}(${x});`, `  end(at);`, `}`];
+    return [writeTag(d.number, WT.len), `{`, `  const at = beginLen();`, `  ${encName(msg)}(${x});`, `  endLen(at);`, `}`];
   }
   if (d.fieldKind === "enum" || (d.fieldKind === "list" && d.listKind === "enum")) return [writeTag(d.number, WT.varint), `wint32(${x});`];
   if (d.fieldKind === "scalar" || d.fieldKind === "list") return [writeTag(d.number, scalarWireType(d.scalar)), writeScalar(d.scalar, x)];
@@ -512,7 +495,7 @@ function emitEncoder(m: Module, desc: DescMessage): string {
     const prop = `msg.${d.localName}`;
     if (d.oneof) {
       const o = `msg.${d.oneof.localName}`;
-      L.push(`  if (${o}.case === ${lit(d.localName)}) {`, ...encodeValue(m, d, `${o}.value`).map((x) => "    " + x), `  }`);
+      L.push(`  if (${o}.case === ${lit(d.localName)}) {`, ...encodeValue(d, `${o}.value`).map((x) => "    " + x), `  }`);
       continue;
     }
     switch (d.fieldKind) {
@@ -522,21 +505,21 @@ function emitEncoder(m: Module, desc: DescMessage): string {
         const numeric = d.listKind === "enum" || (d.listKind === "scalar" && scalarWireType(d.scalar) !== WT.len);
         if (numeric && d.packed) {
           const elem = d.listKind === "enum" ? `wint32(x);` : writeScalar(d.scalar, "x");
-          L.push(`  if (${prop}.length > 0) {`, `    ${writeTag(d.number, WT.len)}`, `    const at = begin();`, `    for (const x of ${prop}) ${elem}`, `    end(at);`, `  }`);
+          L.push(`  if (${prop}.length > 0) {`, `    ${writeTag(d.number, WT.len)}`, `    const at = beginLen();`, `    for (const x of ${prop}) ${elem}`, `    endLen(at);`, `  }`);
         } else {
-          L.push(`  for (const x of ${prop}) {`, ...encodeValue(m, d, "x").map((x) => "    " + x), `  }`);
+          L.push(`  for (const x of ${prop}) {`, ...encodeValue(d, "x").map((x) => "    " + x), `  }`);
         }
         break;
       }
       case "message":
-        L.push(`  if (${prop} !== undefined) {`, ...encodeValue(m, d, prop).map((x) => "    " + x), `  }`);
+        L.push(`  if (${prop} !== undefined) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       case "enum":
-        L.push(`  if (${prop} !== ${d.presence === 2 ? "0" : "undefined"}) {`, ...encodeValue(m, d, prop).map((x) => "    " + x), `  }`);
+        L.push(`  if (${prop} !== ${d.presence === 2 ? "0" : "undefined"}) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       case "scalar": {
         const test = d.presence === 2 /* IMPLICIT */ ? scalarZeroTest(d.scalar, prop) : `${prop} !== undefined`;
-        L.push(`  if (${test}) {`, ...encodeValue(m, d, prop).map((x) => "    " + x), `  }`);
+        L.push(`  if (${test}) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       }
     }
@@ -548,9 +531,13 @@ function emitEncoder(m: Module, desc: DescMessage): string {
 // ---------------------------------------------------------------------------------------
 // module
 
-/** Source of the binary codec module of `file`, or undefined when it has no ingest RPCs. */
-export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; esOut: string; pluginName: string }): string | undefined {
-  const methods = ingestMethods(file);
+/**
+ * The binary codec module of `file` — its code, and the imports as tokens in it (see
+ * import-tokens.ts) — or undefined when it has no ingest RPCs.
+ */
+export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; esOut: string; handlersOut: string }): { code: string; imports: ImportTokens } | undefined {
+  const ingest = ingestMethods(file);
+  const methods = ingest.map((x) => x.method);
   if (methods.length === 0) return undefined;
   const m = new Module(file, opts);
   const requests = uniq(methods.map((x) => x.input));
@@ -572,11 +559,9 @@ export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; e
       ` */`,
       `export function decode${localName(d)}Wire(buf: Uint8Array, offset = 0, end = buf.length): ${W} {`,
       `  if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);`,
-      `  B = buf;`,
-      `  P = offset;`,
-      `  D = 0;`,
+      `  beginRead(buf, offset);`,
       `  const r = ${decName(d)}(end);`,
-      `  B = EMPTY;`,
+      `  endRead();`,
       `  return r;`,
       `}`,
       "",
@@ -593,525 +578,108 @@ export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; e
       ` * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.`,
       ` */`,
       `export function encode${localName(d)}Binary(msg: ${T}, reserve = 0): Uint8Array {`,
-      `  WP = 0;`,
-      `  grow(reserve);`,
-      `  W.fill(0, 0, reserve);`,
-      `  WP = reserve;`,
+      `  beginWrite(reserve);`,
       `  ${encName(d)}(msg);`,
-      `  return W.slice(0, WP);`,
+      `  return endWrite();`,
       `}`,
       "",
     );
   }
 
+  body.push(...emitGrpcIngestTables(m, ingest));
+
   const enums = [...m.enums.values()].map((e) => enumTableSource(m, e));
-  const header: string[] = [
-    `// @generated by ${opts.pluginName} from ${file.proto.name}. DO NOT EDIT.`,
-    `// Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.`,
-    `/* eslint-disable */`,
-  ];
-  const up = "../".repeat(file.name.split("/").length - 1);
-  header.push(`import { DecodeError } from ${lit(`${up || "./"}decode_error.js`)};`);
-  if (m.usesStruct) m.importType("@bufbuild/protobuf", "JsonObject"), m.importType("@bufbuild/protobuf", "JsonValue");
-  for (const [from, names] of [...m.types].sort(([a], [b]) => a.localeCompare(b))) {
-    header.push(`import type { ${[...names].sort().join(", ")} } from ${lit(from)};`);
+  const header = [`// Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.`, "", `export { DecodeError };`, ""];
+  const text = [header.join("\n"), enums.join("\n\n"), "", body.join("\n")].join("\n").replace(/\n{3,}/g, "\n\n");
+  // The names the templates write literally (reader/writer calls and state), as import tokens.
+  const withImports = replaceInCode(text, /(?<![\w.$])[A-Za-z_$][\w$]*(?![\w$])/g, (name) => {
+    if (name === "DecodeError") return m.imports.token(name, "./decode_error.js", false);
+    if (name === "JsonObject" || name === "JsonValue") return m.importType("@bufbuild/protobuf", name);
+    return wireIoExports.has(name) ? m.imports.token(name, "./wire_io.js", false) : name;
+  });
+  return { code: withImports.trimEnd(), imports: m.imports };
+}
+
+/** The files emitted verbatim into the out dir, next to the generated modules. */
+export const runtimeFiles: readonly { name: string; source: string }[] = ["decode_error.ts", "wire_io.ts"].map((name) => ({
+  name,
+  source: readFileSync(new URL(`./runtime/${name}`, import.meta.url), "utf8"),
+}));
+
+/** What wire_io.ts exports: the names generated code may call or read. */
+const wireIoExports = new Set([...(runtimeFiles.find((f) => f.name === "wire_io.ts")?.source ?? "").matchAll(/^export (?:function|let|const) (\w+)/gm)].map((x) => x[1] ?? ""));
+
+/** Applies `replace` to the code of `text` only: string literals and comments stay as written. */
+function replaceInCode(text: string, re: RegExp, replace: (match: string) => string): string {
+  let out = "";
+  let code = "";
+  const flush = () => {
+    out += code.replace(re, replace);
+    code = "";
+  };
+  for (let i = 0; i < text.length; ) {
+    const c = text[i];
+    const two = text.slice(i, i + 2);
+    let end = -1;
+    if (c === '"' || c === "'" || c === "`") {
+      end = i + 1;
+      while (end < text.length && text[end] !== c) end += text[end] === "\\" ? 2 : 1;
+      end++;
+    } else if (two === "//") {
+      end = text.indexOf("\n", i);
+      if (end < 0) end = text.length;
+    } else if (two === "/*") {
+      end = text.indexOf("*/", i + 2) + 2;
+    }
+    if (end > i) {
+      flush();
+      out += text.slice(i, end);
+      i = end;
+    } else {
+      code += c;
+      i++;
+    }
   }
-  header.push("", `export { DecodeError };`, "");
-  return [header.join("\n"), runtimeSource(m.usesStruct), enums.join("\n\n"), "", body.join("\n")].join("\n").replace(/\n{3,}/g, "\n\n");
+  flush();
+  return out;
+}
+
+/**
+ * Per service with ingest RPCs, `<service>GrpcIngest`: request path → decode, runtime call,
+ * encode. server/transport/grpc-fast.ts serves exactly these paths, so the list of ingest
+ * RPCs is the proto's (codegen/common/ingest.ts), not a hand-written one.
+ */
+function emitGrpcIngestTables(m: Module, ingest: readonly IngestMethod[]): string[] {
+  const L: string[] = [];
+  const services = [...new Set(ingest.map((x) => x.method.parent))];
+  for (const service of services) {
+    const runtime = `${service.name}Runtime`;
+    const T = `${m.importType("./decode_error.js", "GrpcIngestRpc")}<${m.importType(`${m.opts.handlersOut}/${service.file.name.replace(/\.proto$/, "")}_handlers.js`, runtime)}>`;
+    L.push(
+      `// ---- gRPC ingest table`,
+      "",
+      `/**`,
+      ` * The ingest RPCs of ${service.typeName} by gRPC request path, for a fast path that`,
+      ` * answers them on the HTTP/2 stream itself (server/transport/grpc-fast.ts).`,
+      ` */`,
+      `export const ${lowerFirst(service.name)}GrpcIngest: ReadonlyMap<string, ${T}> = new Map<string, ${T}>([`,
+    );
+    for (const im of ingest.filter((x) => x.method.parent === service)) {
+      const meth = im.method;
+      if (meth.input.file !== m.file || meth.output.file !== m.file) throw new Error(`${service.typeName}.${meth.name}: request and response must be declared in ${m.file.name}`);
+      const input = `decode${localName(meth.input)}Wire(buf, start, end).${im.field.name} ?? ${im.repeated ? "[]" : "{}"}`;
+      L.push(
+        `  [${lit(`/${service.typeName}/${meth.name}`)}, {`,
+        `    rpc: ${lit(meth.name)},`,
+        `    invoke: (runtime, buf, start, end, context, reserve) => runtime.${meth.localName}(${input}, context).then((res) => encode${localName(meth.output)}Binary(res, reserve)),`,
+        `  }],`,
+      );
+    }
+    L.push(`]);`, "");
+  }
+  return L;
 }
 
 function uniq(ms: DescMessage[]): DescMessage[] {
   return [...new Map(ms.map((x) => [x.typeName, x])).values()];
-}
-
-/** Source of the shared DecodeError module. */
-export function decodeErrorModule(pluginName: string): string {
-  return `// @generated by ${pluginName}. DO NOT EDIT.
-
-/** Invalid protobuf binary data: truncated, a bad varint or wire type, invalid UTF-8, too deep. */
-export class DecodeError extends Error {
-  override readonly name = "DecodeError";
-  /** Byte offset where decoding failed. */
-  readonly offset: number;
-  constructor(message: string, offset: number) {
-    super(\`cannot decode protobuf binary: \${message} at byte \${offset}\`);
-    this.offset = offset;
-  }
-}
-`;
-}
-
-/** The reader/writer primitives every generated module carries (module-local state, no allocation per call). */
-function runtimeSource(struct: boolean): string {
-  const s = `// ---- reader (module state: one decode runs at a time, synchronously)
-
-const EMPTY = new Uint8Array(0);
-const MAX_DEPTH = 100;
-let B: Uint8Array = EMPTY;
-let P = 0;
-let D = 0;
-let LO = 0;
-let HI = 0;
-const F64 = new Float64Array(1);
-const F64B = new Uint8Array(F64.buffer);
-const F32 = new Float32Array(F64.buffer, 0, 1);
-const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const TD = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-function fail(msg: string): never {
-  throw new DecodeError(msg, P);
-}
-
-/** Varint → its low 32 bits, unsigned. */
-function rv32(): number {
-  const b = B[P++];
-  return b < 0x80 ? b : rv32slow(b);
-}
-
-function rv32slow(b: number): number {
-  let r = b & 0x7f;
-  b = B[P++];
-  r |= (b & 0x7f) << 7;
-  if (b < 0x80) return r;
-  b = B[P++];
-  r |= (b & 0x7f) << 14;
-  if (b < 0x80) return r;
-  b = B[P++];
-  r |= (b & 0x7f) << 21;
-  if (b < 0x80) return r >>> 0;
-  b = B[P++];
-  r |= (b & 0x0f) << 28;
-  if (b < 0x80) return r >>> 0;
-  for (let i = 0; i < 5; i++) if (B[P++] < 0x80) return r >>> 0;
-  fail("invalid varint");
-}
-
-/** Varint → LO, HI (unsigned 32-bit halves). */
-function rv64(): void {
-  let lo = 0;
-  let hi = 0;
-  let b = 0;
-  for (let s = 0; s < 28; s += 7) {
-    b = B[P++];
-    lo |= (b & 0x7f) << s;
-    if (b < 0x80) {
-      LO = lo >>> 0;
-      HI = 0;
-      return;
-    }
-  }
-  b = B[P++];
-  lo |= (b & 0x0f) << 28;
-  hi = (b & 0x7f) >> 4;
-  if (b < 0x80) {
-    LO = lo >>> 0;
-    HI = hi >>> 0;
-    return;
-  }
-  for (let s = 3; s <= 31; s += 7) {
-    b = B[P++];
-    hi |= (b & 0x7f) << s;
-    if (b < 0x80) {
-      LO = lo >>> 0;
-      HI = hi >>> 0;
-      return;
-    }
-  }
-  fail("invalid varint");
-}
-
-/** int64 → the nearest number (what Number(bigint) gives: one rounding). */
-function rint64(): number {
-  rv64();
-  return (HI | 0) * 4294967296 + LO;
-}
-function ruint64(): number {
-  rv64();
-  return HI * 4294967296 + LO;
-}
-function rsint64(): number {
-  rv64();
-  const s = -(LO & 1);
-  const lo = ((LO >>> 1) | (HI << 31)) ^ s;
-  const hi = (HI >>> 1) ^ s;
-  return (hi | 0) * 4294967296 + (lo >>> 0);
-}
-function rzz32(): number {
-  const n = rv32();
-  return (n >>> 1) ^ -(n & 1);
-}
-function rbool(): boolean {
-  const b = B[P];
-  if (b < 0x80) {
-    P++;
-    return b !== 0;
-  }
-  rv64();
-  return LO !== 0 || HI !== 0;
-}
-function rfx32(): number {
-  const p = P;
-  P = p + 4;
-  return (B[p] | (B[p + 1] << 8) | (B[p + 2] << 16) | (B[p + 3] << 24)) >>> 0;
-}
-function rfx64(signed: boolean): number {
-  const lo = rfx32();
-  const hi = rfx32();
-  return (signed ? hi | 0 : hi) * 4294967296 + lo;
-}
-function rf64(): number {
-  const p = P;
-  P = p + 8;
-  if (P > B.length) fail("truncated double");
-  if (LE) {
-    F64B[0] = B[p];
-    F64B[1] = B[p + 1];
-    F64B[2] = B[p + 2];
-    F64B[3] = B[p + 3];
-    F64B[4] = B[p + 4];
-    F64B[5] = B[p + 5];
-    F64B[6] = B[p + 6];
-    F64B[7] = B[p + 7];
-  } else {
-    for (let i = 0; i < 8; i++) F64B[7 - i] = B[p + i];
-  }
-  return F64[0];
-}
-function rf32(): number {
-  const p = P;
-  P = p + 4;
-  if (P > B.length) fail("truncated float");
-  if (LE) {
-    F64B[0] = B[p];
-    F64B[1] = B[p + 1];
-    F64B[2] = B[p + 2];
-    F64B[3] = B[p + 3];
-  } else {
-    for (let i = 0; i < 4; i++) F64B[3 - i] = B[p + i];
-  }
-  return F32[0];
-}
-
-/**
- * A length-delimited UTF-8 string. Measured on Node 24 (bench/decode-bench.ts):
- * ASCII up to 4 bytes is fastest concatenated, up to 24 bytes through one fromCharCode.apply,
- * longer or non-ASCII text through a fatal TextDecoder (which also rejects invalid UTF-8).
- */
-function rstr(end: number): string {
-  const len = rv32();
-  const s = P;
-  const e = s + len;
-  if (e > end) fail("truncated string");
-  P = e;
-  if (len < 5) {
-    let out = "";
-    for (let i = s; i < e; i++) {
-      const c = B[i];
-      if (c >= 0x80) return utf8(s, e);
-      out += String.fromCharCode(c);
-    }
-    return out;
-  }
-  if (len <= 24) {
-    const codes: number[] = new Array(len);
-    for (let i = 0; i < len; i++) {
-      const c = B[s + i];
-      if (c >= 0x80) return utf8(s, e);
-      codes[i] = c;
-    }
-    return String.fromCharCode.apply(null, codes);
-  }
-  return utf8(s, e);
-}
-function utf8(s: number, e: number): string {
-  try {
-    return TD.decode(B.subarray(s, e));
-  } catch {
-    P = s;
-    fail("invalid UTF-8 in a string field");
-  }
-}
-
-/** Skips a field of an unknown number (or an unexpected wire type). */
-function skip(tag: number, end: number): void {
-  if (tag >>> 3 === 0) fail("invalid field number 0");
-  switch (tag & 7) {
-    case 0:
-      rv64();
-      break;
-    case 1:
-      P += 8;
-      break;
-    case 2: {
-      const n = rv32(); // (not \`P += rv32()\`: that reads P before the call)
-      P += n;
-      break;
-    }
-    case 3:
-      skipGroup(tag >>> 3, end);
-      break;
-    case 5:
-      P += 4;
-      break;
-    default:
-      fail("invalid wire type " + (tag & 7));
-  }
-  if (P > end) fail("truncated field");
-}
-function skipGroup(no: number, end: number): void {
-  if (++D > MAX_DEPTH) fail("group nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    if ((t & 7) === 4) {
-      if (t >>> 3 !== no) fail("unbalanced end group");
-      D--;
-      return;
-    }
-    skip(t, end);
-  }
-  fail("unterminated group");
-}
-
-/** a ++ b (for a singular message field seen twice: protobuf merges as if concatenated). */
-function cat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-/** Runs a decoder over another buffer. */
-function sub<T>(dec: (end: number) => T, bytes: Uint8Array): T {
-  const b = B;
-  const p = P;
-  B = bytes;
-  P = 0;
-  try {
-    return dec(bytes.length);
-  } finally {
-    B = b;
-    P = p;
-  }
-}
-`;
-  const structSrc = `
-// ---- google.protobuf.Struct / Value / ListValue → plain JSON (what protobuf-es makes of them)
-
-/** Struct entries decoded into \`o\` (merging, like protobuf). */
-function dStruct(end: number, o: JsonObject): JsonObject {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    if (t !== 10) {
-      skip(t, end);
-      continue;
-    }
-    const len = rv32();
-    const e = P + len;
-    if (e > end || e < P) fail("truncated map entry");
-    let k = "";
-    let v: JsonValue = null;
-    let vk = 0;
-    while (P < e) {
-      const t2 = rv32();
-      if (t2 === 10) k = rstr(e);
-      else if (t2 === 18) {
-        const l2 = rv32();
-        const e2 = P + l2;
-        if (e2 > e || e2 < P) fail("truncated message");
-        v = dValue(e2, vk, v);
-        vk = VK;
-      } else skip(t2, e);
-    }
-    if (P !== e) fail("truncated map entry");
-    if (k === "__proto__") Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-    else o[k] = v;
-  }
-  if (P !== end) fail("truncated message");
-  D--;
-  return o;
-}
-
-/** Kind of the last dValue: 0 unset, 1 null, 2 number, 3 string, 4 bool, 5 struct, 6 list. */
-let VK = 0;
-function dValue(end: number, k: number, v: JsonValue): JsonValue {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    switch (t) {
-      case 8:
-        rv64();
-        k = 1;
-        v = null;
-        break;
-      case 17:
-        v = rf64();
-        k = 2;
-        break;
-      case 26:
-        v = rstr(end);
-        k = 3;
-        break;
-      case 32:
-        v = rbool();
-        k = 4;
-        break;
-      case 42: {
-        const len = rv32();
-        const e = P + len;
-        if (e > end || e < P) fail("truncated message");
-        v = dStruct(e, k === 5 ? (v as JsonObject) : {});
-        k = 5;
-        break;
-      }
-      case 50: {
-        const len = rv32();
-        const e = P + len;
-        if (e > end || e < P) fail("truncated message");
-        v = dList(e, k === 6 ? (v as JsonValue[]) : []);
-        k = 6;
-        break;
-      }
-      default:
-        skip(t, end);
-    }
-  }
-  if (P !== end) fail("truncated message");
-  D--;
-  VK = k;
-  return k === 0 ? null : v;
-}
-
-function dList(end: number, a: JsonValue[]): JsonValue[] {
-  if (++D > MAX_DEPTH) fail("message nesting too deep");
-  while (P < end) {
-    const t = rv32();
-    if (t !== 10) {
-      skip(t, end);
-      continue;
-    }
-    const len = rv32();
-    const e = P + len;
-    if (e > end || e < P) fail("truncated message");
-    a.push(dValue(e, 0, null));
-  }
-  if (P !== end) fail("truncated message");
-  D--;
-  return a;
-}
-`;
-  const w = `
-// ---- writer (module state: a scratch buffer reused across calls; results are copied out)
-
-let W = new Uint8Array(4096);
-let WP = 0;
-const TE = new TextEncoder();
-
-function grow(n: number): void {
-  if (WP + n > W.length) {
-    const next = new Uint8Array(Math.max(W.length * 2, WP + n));
-    next.set(W.subarray(0, WP));
-    W = next;
-  }
-}
-function wbyte(b: number): void {
-  grow(1);
-  W[WP++] = b;
-}
-function wraw(bytes: readonly number[]): void {
-  grow(bytes.length);
-  for (const b of bytes) W[WP++] = b;
-}
-function wv32(v: number): void {
-  grow(5);
-  while (v > 127) {
-    W[WP++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  W[WP++] = v;
-}
-function wint32(v: number): void {
-  if (v >= 0) wv32(v);
-  else wv64(BigInt.asUintN(64, BigInt(v)));
-}
-function wv64(v: bigint): void {
-  grow(10);
-  while (v > 127n) {
-    W[WP++] = Number(v & 127n) | 128;
-    v >>= 7n;
-  }
-  W[WP++] = Number(v);
-}
-function wfx32(v: number): void {
-  grow(4);
-  W[WP++] = v & 255;
-  W[WP++] = (v >>> 8) & 255;
-  W[WP++] = (v >>> 16) & 255;
-  W[WP++] = (v >>> 24) & 255;
-}
-function wfx64(v: bigint): void {
-  wfx32(Number(v & 0xffffffffn));
-  wfx32(Number(v >> 32n));
-}
-function wf64(v: number): void {
-  grow(8);
-  F64[0] = v;
-  for (let i = 0; i < 8; i++) W[WP++] = F64B[LE ? i : 7 - i];
-}
-function wf32(v: number): void {
-  grow(4);
-  F32[0] = v;
-  for (let i = 0; i < 4; i++) W[WP++] = F64B[LE ? i : 3 - i];
-}
-function wstr(s: string): void {
-  const n = s.length;
-  grow(n * 3 + 5);
-  if (n < 128) {
-    // ASCII fast path: one length byte, one byte per char.
-    const at = WP;
-    let p = at + 1;
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) break;
-      W[p++] = c;
-    }
-    if (i === n) {
-      W[at] = n;
-      WP = p;
-      return;
-    }
-  }
-  // General path: encode after a 5-byte gap, then close it up.
-  const start = WP + 5;
-  const written = TE.encodeInto(s, W.subarray(start)).written;
-  wv32(written);
-  W.copyWithin(WP, start, start + written);
-  WP += written;
-}
-/** Reserves one byte for a length; end() fills it (moving the body when it needs more). */
-function begin(): number {
-  grow(1);
-  return WP++;
-}
-function end(at: number): void {
-  const len = WP - at - 1;
-  if (len < 128) {
-    W[at] = len;
-    return;
-  }
-  let size = 1;
-  for (let x = len; x > 127; x >>>= 7) size++;
-  grow(size - 1);
-  W.copyWithin(at + size, at + 1, WP);
-  WP += size - 1;
-  let p = at;
-  let v = len;
-  while (v > 127) {
-    W[p++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  W[p] = v;
-}
-`;
-  return s + (struct ? structSrc : "") + w;
 }

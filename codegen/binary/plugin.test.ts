@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compareGolden, fixtureRequest, repoRequest, runPlugin } from "../common/plugin-harness.js";
+import { runtimeFiles } from "./binary-codegen.js";
 import { plugin } from "./plugin.js";
 
 const testdata = "codegen/binary/testdata";
@@ -9,10 +10,20 @@ describe("protoc-gen-tracking-binary golden", () => {
   const src = files.get("fixture/v1/fixture_binary.ts")!;
 
   it("matches the golden files for the fixture protos", () => {
-    expect([...files.keys()].sort()).toEqual(["decode_error.ts", "fixture/v1/fixture_binary.ts"]);
-    const diffs = compareGolden(`${testdata}/golden`, files);
+    expect([...files.keys()].sort()).toEqual(["decode_error.ts", "fixture/v1/fixture_binary.ts", "wire_io.ts"]);
+    // The runtime files are codegen/binary/runtime/*.ts verbatim (checked below); the modules are golden.
+    const diffs = compareGolden(`${testdata}/golden`, new Map([...files].filter(([name]) => !runtimeFiles.some((r) => r.name === name))));
     for (const d of diffs) expect(d.actual, `${d.name} differs from its golden copy (make golden)`).toEqual(d.expected);
     expect(diffs).toEqual([]);
+  });
+
+  it("emits the shared reader/writer and DecodeError once, verbatim, and the modules import them", () => {
+    for (const { name, source } of runtimeFiles) {
+      const out = files.get(name) ?? "";
+      expect(out.slice(out.indexOf("\n") + 1)).toBe(`${source.trimEnd()}\n`);
+    }
+    expect(src).toMatch(/^import \{[^}]*\brv32\b[^}]*\} from "\.\.\/\.\.\/wire_io\.js";$/m);
+    expect(src).not.toMatch(/^function rv32\(/m);
   });
 
   it("exports decoders for request and response messages, encoders for responses only", () => {
@@ -22,6 +33,13 @@ describe("protoc-gen-tracking-binary golden", () => {
     expect(src).toContain(`export function encodePutResponseBinary(msg: PutResponse, reserve = 0): Uint8Array {`);
     expect(src).toContain(`export function encodeInnerBinary(msg: Inner, reserve = 0): Uint8Array {`);
     expect(src).not.toContain(`encodeShapesBinary`);
+  });
+
+  it("exports the ingest RPCs (and only those) as a gRPC path table", () => {
+    expect(src).toContain(`export const fixtureServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<FixtureServiceRuntime>>`);
+    expect(src).toContain(`["/fixture.v1.FixtureService/Put", {`);
+    expect(src).toContain(`runtime.put(decodePutRequestWire(buf, start, end).shapes ?? {}, context).then((res) => encodePutResponseBinary(res, reserve))`);
+    expect(src).not.toContain(`FixtureService/Other`);
   });
 
   it("is straight-line: no descriptors, schemas, reflection or closures in decoders", () => {
@@ -35,6 +53,6 @@ describe("protoc-gen-tracking-binary golden", () => {
 
   it("generates one module for recommender.v1 (only behavior.proto has ingest RPCs)", () => {
     const repo = runPlugin(plugin, repoRequest());
-    expect([...repo.keys()].sort()).toEqual(["decode_error.ts", "recommender/v1/behavior_binary.ts"]);
+    expect([...repo.keys()].sort()).toEqual(["decode_error.ts", "recommender/v1/behavior_binary.ts", "wire_io.ts"]);
   });
 });

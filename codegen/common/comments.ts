@@ -24,7 +24,7 @@ export function fileComment(file: DescFile): string {
 
 /** The first sentence (or line) of a comment, for one-line summaries. */
 export function firstSentence(text: string): string {
-  const line = text.split("\n\n")[0].replace(/\n/g, " ").trim();
+  const line = (text.split("\n\n")[0] ?? "").replace(/\n/g, " ").trim();
   const m = /^(.+?[.。!?！？])(\s|$)/.exec(line);
-  return (m ? m[1] : line).trim();
+  return (m?.[1] ?? line).trim();
 }

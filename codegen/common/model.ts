@@ -70,7 +70,7 @@ export interface EnumModel {
 /** One check on a field's value, already resolved to a severity. */
 export type Check =
   | { rule: "required"; severity: Severity }
-  | { rule: "range"; severity: Severity; min?: number; max?: number }
+  | { rule: "range"; severity: Severity; min?: number | undefined; max?: number | undefined }
   | { rule: "allowed_values"; severity: Severity; values: string[] }
   | { rule: "pattern"; severity: Severity; pattern: string }
   | { rule: "max_len"; severity: Severity; max: number }
@@ -85,14 +85,14 @@ export interface FieldModel {
   value: WireKind;
   cardinality: "single" | "list" | "map";
   /** The oneof this field belongs to, if any (synthetic oneofs of `optional` excluded). */
-  oneof?: DescOneof;
+  oneof?: DescOneof | undefined;
   /** Checks in the order they are evaluated. */
   checks: Check[];
   /** Filled by the server when absent in a request; required in a Kafka message. */
   serverFilled: boolean;
   /** Whether the wire value is absent when it equals the zero value (no explicit presence). */
   implicitPresence: boolean;
-  rules?: FieldRules;
+  rules?: FieldRules | undefined;
 }
 
 /** A message as it appears on the wire. */
@@ -103,8 +103,8 @@ export interface MessageModel {
   oneofs: DescOneof[];
   /** Severity of this message's own rules. */
   severity: Severity;
-  scenario?: ScenarioModel;
-  kafka?: KafkaRouting;
+  scenario?: ScenarioModel | undefined;
+  kafka?: KafkaRouting | undefined;
 }
 
 /** A scenario: one member of ScenarioSpecificData's oneof. */

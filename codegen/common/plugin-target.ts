@@ -1,20 +1,22 @@
 /**
- * protoplugin's default targets are `js,dts`: without an explicit `target=` option it
- * transpiles everything generateTs printed and drops the originals, which breaks plugins
- * whose output is not TypeScript (JSON, HTML) and is not what buf.gen.yaml wants for
- * ours. This wrapper makes `target=ts` the default while still honouring an explicit one.
+ * protoplugin's defaults are `target=js,dts` and extensionless imports: without explicit
+ * options it transpiles everything generateTs printed and drops the originals (which breaks
+ * plugins whose output is not TypeScript) and writes imports Node's ESM resolution cannot
+ * load. This wrapper makes `target=ts` and `import_extension=js` the defaults, what our
+ * TS-only ESM tree wants, while an explicit option (as protoc-gen-es takes it) still wins.
  */
 import type { CodeGeneratorRequest } from "@bufbuild/protobuf/wkt";
 import type { Plugin } from "@bufbuild/protoplugin";
 
+/** `plugin` with `target=<target>` and `import_extension=js` as defaults for options the request does not give. */
 export function withDefaultTarget(plugin: Plugin, target: "ts" | "js" | "dts" = "ts"): Plugin {
   return {
     name: plugin.name,
     version: plugin.version,
     run(req: CodeGeneratorRequest) {
-      if (!/(^|,)\s*target=/.test(req.parameter)) {
-        req.parameter = req.parameter ? `${req.parameter},target=${target}` : `target=${target}`;
-      }
+      const given = req.parameter;
+      const extra = [!/(^|,)\s*target=/.test(given) ? `target=${target}` : "", !/(^|,)\s*import_extension=/.test(given) ? "import_extension=js" : ""];
+      req.parameter = [given, ...extra].filter((x) => x !== "").join(",");
       return plugin.run(req);
     },
   };

@@ -4,6 +4,8 @@
  * model (model.ts) and schema rules (wire-schema.ts) as the JSON Schemas.
  */
 import type { DescEnum, DescFile, DescMessage } from "@bufbuild/protobuf";
+import type { GeneratedFile } from "@bufbuild/protoplugin";
+import { ImportTokens } from "./import-tokens.js";
 import { type Check, type FieldModel, type MessageModel, type WireKind, enumModel, kafkaRouting, messageModel, scenarios } from "./model.js";
 import { activeChecks, enumNames, recommendedActionRule, variantRules, wireTypeName } from "./wire-schema.js";
 
@@ -79,18 +81,13 @@ class Emitter {
   readonly lines: string[] = [];
   private readonly consts: string[] = [];
   private constCount = 0;
-  private readonly imports = new Map<string, { values: Set<string>; types: Set<string> }>();
+  readonly imports = new ImportTokens();
 
   constructor(readonly file: DescFile, readonly opts: EmitOptions) {}
 
-  private up(): string {
-    return "../".repeat(this.file.name.split("/").length - 1);
-  }
-
-  addImport(from: string, name: string, typeOnly: boolean) {
-    let e = this.imports.get(from);
-    if (!e) this.imports.set(from, (e = { values: new Set(), types: new Set() }));
-    (typeOnly ? e.types : e.values).add(name);
+  /** The text standing for `name` imported from `from` (a package, or a path relative to the out dir). */
+  addImport(from: string, name: string, typeOnly: boolean): string {
+    return this.imports.token(name, from, typeOnly);
   }
 
   constant(expr: string): string {
@@ -124,48 +121,33 @@ class Emitter {
 
   private ref(desc: DescMessage, name: string): string {
     if (desc.file !== this.file && this.isPublic(desc)) {
-      this.addImport(`./${this.up()}${validatorFileName(desc.file).replace(/\.ts$/, ".js")}`.replace("/./", "/"), name, false);
+      return this.addImport(`./${validatorFileName(desc.file).replace(/\.ts$/, ".js")}`, name, false);
     }
     return name;
   }
 
-  /** The protobuf-es module of a file, relative to the generated file. */
+  /** The protobuf-es module of a file, relative to the out dir. */
   esModule(file: DescFile): string {
     if (file.name.startsWith("google/protobuf/")) return "@bufbuild/protobuf/wkt";
-    return `${this.up()}${this.opts.esOut}/${file.name.replace(/\.proto$/, "")}_pb.js`;
+    return `${this.opts.esOut}/${file.name.replace(/\.proto$/, "")}_pb.js`;
   }
 
   shapeType(desc: DescMessage | DescEnum): string {
-    this.addImport(this.esModule(desc.file), localName(desc), true);
-    return localName(desc);
+    return this.addImport(this.esModule(desc.file), localName(desc), true);
   }
 
   schemaConst(desc: DescMessage): string {
-    const name = `${localName(desc)}Schema`;
-    this.addImport(this.esModule(desc.file), name, false);
-    return name;
+    return this.addImport(this.esModule(desc.file), `${localName(desc)}Schema`, false);
   }
 
   wireType(desc: DescMessage): string {
-    if (desc.file === this.file) {
-      this.addImport(`./${baseName(this.file)}_wire.js`, wireTypeName(desc), true);
-      return wireTypeName(desc);
-    }
+    if (desc.file === this.file) return this.addImport(`./${wireFileName(this.file).replace(/\.ts$/, ".js")}`, wireTypeName(desc), true);
     return "Record<string, unknown>";
   }
 
   enumTables(desc: DescEnum): { wire: string; any: string; byName: string; toWire: string; numToWire: string } {
     const id = `enum_${ident(desc.typeName)}`;
     return { wire: `${id}_wire`, any: `${id}_any`, byName: `${id}_byName`, toWire: `${id}_toWire`, numToWire: `${id}_numToWire` };
-  }
-
-  header(): string {
-    const out: string[] = [];
-    for (const [from, { values, types }] of [...this.imports].sort(([a], [b]) => a.localeCompare(b))) {
-      if (values.size > 0) out.push(`import { ${[...values].sort().join(", ")} } from ${lit(from)};`);
-      if (types.size > 0) out.push(`import type { ${[...types].sort().join(", ")} } from ${lit(from)};`);
-    }
-    return out.join("\n");
   }
 
   constants(): string {
@@ -189,17 +171,12 @@ function checkValue(c: Check): unknown {
   }
 }
 
-/** Source of the validator module of `file` (imports, tables, functions). */
-export function emitValidatorModule(file: DescFile, opts: EmitOptions): string {
+/** Prints the validator module of `file` (tables, functions; protoplugin writes the imports) into `f`. */
+export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: EmitOptions): void {
   const e = new Emitter(file, opts);
   const { messages, enums } = closure(file);
+  // The literal re-export below is relative to the generated file; imports go through tokens.
   const violationModule = `${"../".repeat(file.name.split("/").length - 1)}violation.js`.replace(/^(?!\.)/, "./");
-  e.addImport(violationModule, "prefixViolations", false);
-  e.addImport(violationModule, "hasErrors", false);
-  e.addImport(violationModule, "Violation as $Violation", true);
-  e.addImport(violationModule, "WireMode as $WireMode", true);
-  e.addImport("@bufbuild/protobuf", "create", false);
-  e.addImport("@bufbuild/protobuf", "MessageInitShape", true);
 
   const body: string[] = [];
   body.push(`export { hasErrors };`);
@@ -270,14 +247,21 @@ export function emitValidatorModule(file: DescFile, opts: EmitOptions): string {
     }
   }
 
-  const preamble = [
-    `// @generated by protoc-gen-tracking-validator from ${file.proto.name}. DO NOT EDIT.`,
-    `// Compiled validators and wire JSON codecs; see codegen/validator/API.md.`,
-    `/* eslint-disable */`,
-  ].join("\n");
-  const src = `${preamble}\n${e.header()}\n\n${e.constants()}\n\n${body.join("\n")}`.replace(/\n{3,}/g, "\n\n");
+  const src = `// Compiled validators and wire JSON codecs; see codegen/validator/API.md.\n\n${e.constants()}\n\n${body.join("\n")}`.replace(/\n{3,}/g, "\n\n");
   // Fold adjacent string literals ("a" + " b" → "a b") left by the templates above.
-  return src.replace(/"((?:[^"\\\n]|\\.)*)" \+ "/g, '"$1');
+  const folded = src.replace(/"((?:[^"\\\n]|\\.)*)" \+ "/g, '"$1');
+  // The names the templates above write literally, as import tokens.
+  const fixed: [RegExp, string, string, boolean][] = [
+    [/\$Violation\b/g, "./violation.js", "Violation", true],
+    [/\$WireMode\b/g, "./violation.js", "WireMode", true],
+    [/(?<![\w.$])prefixViolations(?=\()/g, "./violation.js", "prefixViolations", false],
+    [/(?<![\w.$])hasErrors\b/g, "./violation.js", "hasErrors", false],
+    [/(?<![\w.$])create(?=\()/g, "@bufbuild/protobuf", "create", false],
+    [/(?<![\w.$])MessageInitShape(?=<)/g, "@bufbuild/protobuf", "MessageInitShape", true],
+    [/(?<=as )JsonObject\b/g, "@bufbuild/protobuf", "JsonObject", true],
+  ];
+  f.preamble(file);
+  e.imports.print(f, fixed.reduce((text, [re, from, name, typeOnly]) => text.replace(re, () => e.addImport(from, name, typeOnly)), folded).trimEnd());
 }
 
 function findActionEnum(file: DescFile): DescEnum | undefined {
@@ -459,6 +443,21 @@ function safeProp(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `[${lit(name)}]`;
 }
 
+/**
+ * For noUnusedLocals/noUnusedParameters: drops an unused `const o = …` line and marks
+ * parameters the body never names with `_` (a message without fields uses neither).
+ * `L` is one emitted function, its doc comment first.
+ */
+function tidy(L: string[]): string[] {
+  const uses = (name: string, text: string) => new RegExp(`(?<![\\w.$"'])${name}(?![\\w$"'])`).test(text);
+  const oi = L.findIndex((l) => l.startsWith("  const o = "));
+  const out = oi >= 0 && !uses("o", L.slice(oi + 1).join("\n")) ? L.filter((_, i) => i !== oi) : [...L];
+  const sig = out.findIndex((l) => /function \w+\(/.test(l));
+  const body = out.slice(sig + 1).join("\n");
+  out[sig] = (out[sig] ?? "").replace(/\b(input|mode|msg|json|defaults)(?=: | = )/g, (n) => (uses(n, body) ? n : `_${n}`));
+  return out;
+}
+
 function sortedFields(model: MessageModel): FieldModel[] {
   return [...model.fields].sort((a, b) => a.desc.number - b.desc.number);
 }
@@ -521,7 +520,7 @@ function emitValidate(e: Emitter, model: MessageModel): string {
   if (model.fields.length > 0) L.push(`        break;`);
   L.push(`      default:`, `        ${push("k", "unknown_field", `"unknown field " + k + " (ignored)"`, "warning")}`, `    }`, `  }`);
   L.push(`  if (path !== "" && out.length > start) prefixViolations(out, start, path);`, `  return out;`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -550,7 +549,7 @@ function toWireValue(e: Emitter, kind: WireKind, x: string): string {
     case "enum":
       return `${e.enumTables(kind.enum.desc).numToWire}.get(${x})`;
     case "message":
-      return `${e.fnToWire(kind.message)}(${x})`;
+      return `${e.fnToWire(kind.message)}(${x}, defaults)`;
     default:
       return x;
   }
@@ -563,8 +562,13 @@ function emitToWire(e: Emitter, model: MessageModel): string {
   const T = e.shapeType(desc);
   const W = e.wireType(desc);
   const L: string[] = [];
-  L.push(`/** ${desc.typeName} → canonical wire JSON (field-number order, wire enum names, unset values omitted). */`);
-  L.push(`${exported ? "export " : ""}function ${lowerFirst(e.stem(desc))}ToWire(msg: ${T}): ${W} {`);
+  L.push(
+    `/**`,
+    ` * ${desc.typeName} → canonical wire JSON (field-number order, wire enum names, unset values omitted).`,
+    ` * \`defaults\`: also write implicit-presence zero values, as REST responses do (\`"success": false\`).`,
+    ` */`,
+  );
+  L.push(`${exported ? "export " : ""}function ${lowerFirst(e.stem(desc))}ToWire(msg: ${T}, defaults = false): ${W} {`);
   L.push(`  const w: Record<string, unknown> = {};`);
   for (const f of sortedFields(model)) {
     const prop = camel(f.desc.name) === f.desc.localName ? f.desc.localName : f.desc.localName;
@@ -584,13 +588,13 @@ function emitToWire(e: Emitter, model: MessageModel): string {
     } else if (f.value.kind === "enum") {
       L.push(`  if (${x} !== undefined && ${x} !== 0) {`, `    const n = ${toWireValue(e, f.value, x)};`, `    if (n !== undefined) w.${key} = n;`, `  }`);
     } else if (f.implicitPresence) {
-      L.push(`  if (${zeroCheck(f.value, x)}) w.${key} = ${toWireValue(e, f.value, x)};`);
+      L.push(`  if (defaults || ${zeroCheck(f.value, x)}) w.${key} = ${toWireValue(e, f.value, x)};`);
     } else {
       L.push(`  if (${x} !== undefined) w.${key} = ${toWireValue(e, f.value, x)};`);
     }
   }
   L.push(`  return w as unknown as ${W};`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 function fromWireValue(e: Emitter, kind: WireKind, x: string): string {
@@ -618,7 +622,6 @@ function emitFromWire(e: Emitter, model: MessageModel): string {
   if (!exported && e.isPublic(desc)) return "";
   const T = e.shapeType(desc);
   const S = e.schemaConst(desc);
-  if (model.fields.some((f) => f.value.kind === "struct")) e.addImport("@bufbuild/protobuf", "JsonObject", true);
   const L: string[] = [];
   L.push(`/** Wire JSON (request or Kafka mode, without errors) → ${desc.typeName}. */`);
   L.push(`${exported ? "export " : ""}function ${lowerFirst(e.stem(desc))}FromWire(json: unknown): ${T} {`);
@@ -640,7 +643,7 @@ function emitFromWire(e: Emitter, model: MessageModel): string {
     }
   }
   L.push(`  return create(${S}, init as MessageInitShape<typeof ${S}>);`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 function normalizeValue(e: Emitter, kind: WireKind, x: string): string {
@@ -674,7 +677,7 @@ function emitNormalize(e: Emitter, model: MessageModel): string {
       const conv = normalizeValue(e, f.value, "m[k]");
       L.push(`  if (v !== undefined && v !== null) {`, `    const m = v as Record<string, unknown>;`, `    let any = false;`);
       if (conv === "m[k]") {
-        L.push(`    for (const k in m) {`, `      any = true;`, `      break;`, `    }`, `    if (any) w.${key} = m;`);
+        L.push(`    for (const _k in m) {`, `      any = true;`, `      break;`, `    }`, `    if (any) w.${key} = m;`);
       } else {
         L.push(`    const r: Record<string, unknown> = {};`, `    for (const k in m) {`, `      any = true;`, `      r[k] = ${conv};`, `    }`, `    if (any) w.${key} = r;`);
       }
@@ -687,7 +690,7 @@ function emitNormalize(e: Emitter, model: MessageModel): string {
     }
   }
   L.push(`  return w as unknown as ${W};`, `}`);
-  return L.join("\n");
+  return tidy(L).join("\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -709,9 +712,10 @@ function emitKafka(e: Emitter, model: MessageModel): string {
   let last = 0;
   for (let m = re.exec(k.topicTemplate); m; m = re.exec(k.topicTemplate)) {
     if (m.index > last) parts.push(lit(k.topicTemplate.slice(last, m.index)));
-    stringField(m[1]);
-    parts.push(`e.${m[1]}`);
-    used.push(m[1]);
+    const name = m[1] ?? "";
+    stringField(name);
+    parts.push(`e.${name}`);
+    used.push(name);
     last = m.index + m[0].length;
   }
   if (last < k.topicTemplate.length) parts.push(lit(k.topicTemplate.slice(last)));
@@ -768,14 +772,14 @@ export interface Violation {
 
 /** Whether any violation is an error. */
 export function hasErrors(violations: readonly Violation[]): boolean {
-  for (let i = 0; i < violations.length; i++) if (violations[i].severity === "error") return true;
+  for (const v of violations) if (v.severity === "error") return true;
   return false;
 }
 
 /** Prefixes the paths of out[start..] with \`prefix\` (used when a nested message reported violations). */
 export function prefixViolations(out: Violation[], start: number, prefix: string): void {
   for (let i = start; i < out.length; i++) {
-    const v = out[i];
+    const v = out[i]!;
     const f = v.field;
     const full = f === "" ? prefix : f.charCodeAt(0) === 91 /* [ */ ? prefix + f : prefix + "." + f;
     v.field = full;

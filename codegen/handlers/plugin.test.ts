@@ -1,6 +1,6 @@
-// Golden tests of protoc-gen-tracking-handlers: a fixture proto compiled with the pinned buf
-// (temp v2 workspace with the repo's proto/ and .tools/proto-deps), fed to plugin.run as a
-// CodeGeneratorRequest, output compared with testdata/golden/. UPDATE_GOLDEN=1 rewrites.
+// Golden tests of protoc-gen-tracking-handlers: the fixture proto compiled with the pinned buf
+// (codegen/common/plugin-harness.ts), fed to plugin.run as a CodeGeneratorRequest, the output
+// compared with testdata/golden/ (UPDATE_GOLDEN=1, `make golden`, rewrites it).
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { CodeGeneratorRequestSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
+import { compareGolden, fixtureRequest, runPlugin } from "../common/plugin-harness.js";
 import { parseTemplate, plugin } from "./plugin.js";
 
 const here = import.meta.dirname;
@@ -19,7 +20,7 @@ function buildRequest(parameter = "", extra?: { path: string; content: string })
   const ws = mkdtempSync(join(tmpdir(), "handlers-golden-"));
   cpSync(join(root, "proto"), join(ws, "proto"), { recursive: true });
   cpSync(join(root, ".tools/proto-deps"), join(ws, "deps"), { recursive: true });
-  cpSync(join(here, "testdata/fixture"), join(ws, "fixture/fixture"), { recursive: true });
+  cpSync(join(here, "testdata/protos"), join(ws, "fixture"), { recursive: true });
   if (extra) {
     mkdirSync(dirname(join(ws, "fixture", extra.path)), { recursive: true });
     writeFileSync(join(ws, "fixture", extra.path), extra.content);
@@ -66,43 +67,43 @@ service S {
 }
 
 describe("protoc-gen-tracking-handlers", () => {
+  const files = runPlugin(plugin, fixtureRequest("codegen/handlers/testdata/protos"));
+  const handlers = files.get("fixture/v1/library_handlers.ts") ?? "";
+
   it("matches the golden output", () => {
-    const res = plugin.run(buildRequest());
-    expect(res.error ?? "").toBe("");
-    expect(res.file.map((f) => f.name)).toEqual(["fixture/v1/library_handlers.ts"]);
-    for (const f of res.file) {
-      // ".golden" suffix: tsconfig includes codegen/, and the fixture output imports paths that only exist under gen/.
-      const golden = join(here, "testdata/golden", `${f.name}.golden`);
-      if (process.env.UPDATE_GOLDEN) {
-        mkdirSync(dirname(golden), { recursive: true });
-        writeFileSync(golden, f.content);
-      }
-      expect(f.content).toBe(readFileSync(golden, "utf8"));
-    }
+    expect([...files.keys()].sort()).toEqual(["fixture/v1/library_handlers.ts", "runtime.ts"]);
+    // runtime.ts is codegen/handlers/runtime.ts verbatim (checked below), so only the handlers are golden.
+    const diffs = compareGolden("codegen/handlers/testdata/golden", new Map([["fixture/v1/library_handlers.ts", handlers]]));
+    for (const d of diffs) expect(d.actual, `${d.name} differs from its golden copy (make golden)`).toEqual(d.expected);
+    expect(diffs).toEqual([]);
   }, 60_000);
 
-  it("uses the generated validator/codec by default (golden) and protobuf-es with codec=placeholder", () => {
-    const golden = readFileSync(join(here, "testdata/golden/fixture/v1/library_handlers.ts.golden"), "utf8");
-    expect(golden).toContain('validateBook(body ?? {}, "request", [], "")');
-    expect(golden).toContain("bookFromWire(body ?? {})");
-    expect(golden).toContain("readEventToWire(request.read)");
-    expect(golden).toContain('from "../../../validator/fixture/v1/library_validator.js"');
-    const content = plugin.run(buildRequest("codec=placeholder")).file[0].content;
-    expect(content).toContain('wireFromJson<Book>(BookSchema, body ?? {}, "", found)');
-    expect(content).toContain("runtime.recordRead(request.read ? wireToJson(ReadEventSchema, request.read) : {}, context)");
-    expect(content).toContain("runtime.recordReads(request.reads.map((x) => wireToJson(ReadEventSchema, x)), context)");
-    expect(content).not.toContain("validator");
-  }, 60_000);
+  it("emits the runtime once, verbatim, and imports it from the out dir (gen/ never imports codegen/)", () => {
+    const runtime = files.get("runtime.ts") ?? "";
+    expect(runtime.slice(runtime.indexOf("\n") + 1)).toBe(`${readFileSync(join(here, "runtime.ts"), "utf8").trimEnd()}\n`);
+    expect(handlers).toContain('from "../../runtime.js"');
+    expect(handlers).not.toContain("codegen/");
+  });
 
-  it("ingest RPCs: runtime methods take wire JSON, REST checks only the envelope (golden)", () => {
-    const golden = readFileSync(join(here, "testdata/golden/fixture/v1/library_handlers.ts.golden"), "utf8");
-    expect(golden).toContain("recordRead(read: unknown, context: HandlerContext): Promise<RecordReadResponse>;");
-    expect(golden).toContain("recordReads(reads: readonly unknown[], context: HandlerContext): Promise<RecordReadsResponse>;");
-    expect(golden).toContain("getBook(request: GetBookRequest, context: HandlerContext): Promise<GetBookResponse>;");
-    expect(golden).toContain("export const recordReadsReadsMaxItems = 50;");
-    expect(golden).toContain('return ingestBatchBody(body, "reads", recordReadsReadsMaxItems, warnings);');
-    expect(golden).toContain("return ingestEventBody(body);");
-    expect(golden).not.toContain("RecordReadRequestSchema");
+  it("uses the generated validator/codec for bodies, ingest events, query enums and responses", () => {
+    expect(handlers).toContain('validateBook(body ?? {}, "request", [], "")');
+    expect(handlers).toContain("bookFromWire(body ?? {})");
+    expect(handlers).toContain("readEventToWire(request.read)");
+    expect(handlers).toContain('from "../../../validator/fixture/v1/library_validator.js"');
+    expect(handlers).toContain('queryEnum(query, "genre", genreFromWire, genreWireNames)');
+    // Responses: the validator's toWire with zero values written (REST shows "success": false).
+    expect(handlers).toContain("return response.book === undefined ? {} : bookToWire(response.book, true);");
+    expect(handlers).toContain("return listBooksResponseToWire(response, true);");
+  });
+
+  it("ingest RPCs: runtime methods take wire JSON, REST checks only the envelope", () => {
+    expect(handlers).toContain("recordRead(read: unknown, context: HandlerContext): Promise<RecordReadResponse>;");
+    expect(handlers).toContain("recordReads(reads: readonly unknown[], context: HandlerContext): Promise<RecordReadsResponse>;");
+    expect(handlers).toContain("getBook(request: GetBookRequest, context: HandlerContext): Promise<GetBookResponse>;");
+    expect(handlers).toContain("export const recordReadsReadsMaxItems = 50;");
+    expect(handlers).toContain('return ingestBatchBody(body, "reads", recordReadsReadsMaxItems, warnings);');
+    expect(handlers).toContain("return ingestEventBody(body);");
+    expect(handlers).not.toContain("RecordReadRequestSchema");
   });
 
   it.each([
@@ -119,6 +120,8 @@ describe("protoc-gen-tracking-handlers", () => {
 
   it("rejects templates the matcher does not implement", () => {
     expect(() => parseTemplate("/v1/{name=shelves/*}", "x")).toThrow(/only \{field\}/);
+    expect(() => parseTemplate("/v1/{book.name}", "x")).toThrow(/only \{field\}/);
+    expect(() => parseTemplate("/v1/*", "x")).toThrow(/unsupported segment/);
     expect(() => parseTemplate("/v1/books:batch", "x")).toThrow(/custom verbs/);
     expect(parseTemplate("/v1/a/{b}/", "x")).toEqual([{ literal: "v1" }, { literal: "a" }, { param: "b" }, { literal: "" }]);
   });

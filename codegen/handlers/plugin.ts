@@ -21,34 +21,47 @@
  *   pipeline) validates each event, so a batch with some invalid events still gets 200
  *   with per-event results.
  *
- * Shared helpers the generated code calls live in codegen/handlers/runtime.ts.
+ * Plus `runtime.ts`, once: codegen/handlers/runtime.ts copied verbatim, the helpers the
+ * generated files call, so gen/ imports nothing from codegen/. Request bodies are decoded
+ * and enum wire names come from the validator plugin's output (gen/validator).
+ *
+ * Options: `es_out` (default `../es`) and `validator_out` (default `../validator`): where
+ * protoc-gen-es and the validator plugin write, relative to this plugin's out dir.
  */
-import { type DescExtension, type DescField, type DescFile, type DescMessage, type DescMethod, type DescService, ScalarType, getOption, hasOption } from "@bufbuild/protobuf";
-import type { CodeGeneratorRequest, CodeGeneratorResponse } from "@bufbuild/protobuf/wkt";
-import { type GeneratedFile, type Plugin, type Printable, type Schema, createEcmaScriptPlugin, getComments } from "@bufbuild/protoplugin";
-import { IngestKind, fieldRules, ingestKind, kafkaRouting } from "../common/model.js";
+import { readFileSync } from "node:fs";
+import { type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod, type DescService, ScalarType } from "@bufbuild/protobuf";
+import { type GeneratedFile, type Printable, type Schema, createEcmaScriptPlugin, getComments } from "@bufbuild/protoplugin";
+import { type HttpBinding, httpBindingsOf, parsePathTemplate } from "../common/http-rule.js";
+import { type IngestMethod, ingestMethodOf } from "../common/ingest.js";
+import { IngestKind, ingestKind } from "../common/model.js";
+import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
+import { localName, validatorFileName } from "../common/validator-codegen.js";
+import type { QueryKind } from "./runtime.js";
 
-/** Root-relative (to the plugin's out dir, gen/handlers) import of the shared runtime. */
-const RUNTIME_IMPORT = "../../codegen/handlers/runtime.js";
+const pluginName = "protoc-gen-tracking-handlers";
 
-/**
- * Which codec decodes request bodies. "validator" calls the generated validator/codec
- * (gen/validator, codegen/validator/API.md): `validateM(json, "request", out, path)` then
- * `mFromWire(json)`. "placeholder" calls runtime.ts `wireFromJson` (protobuf-es fromJson)
- * for trees where gen/validator is not generated yet. Switching is this one setting (or the
- * plugin option codec=validator|placeholder).
- */
-const DEFAULT_CODEC: "validator" | "placeholder" = "validator";
+/** The shared runtime, emitted once as `runtime.ts` at the root of the out dir. */
+const runtimeSource = readFileSync(new URL("./runtime.ts", import.meta.url), "utf8");
+/** Root-relative (to the out dir) import of the emitted runtime; protoplugin makes it file-relative. */
+const RUNTIME_IMPORT = "./runtime.js";
 
-/** The shape of google.api.HttpRule we read (protobuf-es v2 message, local names). */
-interface HttpRuleShape {
-  pattern: { case: "get" | "put" | "post" | "delete" | "patch"; value: string } | { case: "custom"; value: { kind: string; path: string } } | { case: undefined };
-  body: string;
-  responseBody: string;
-  additionalBindings: HttpRuleShape[];
+interface Options {
+  esOut: string;
+  validatorOut: string;
 }
 
-/** A parsed path template segment. */
+function parseOptions(raw: { key: string; value: string }[]): Options {
+  const out: Options = { esOut: "../es", validatorOut: "../validator" };
+  for (const { key, value } of raw) {
+    if (key === "es_out") out.esOut = value;
+    else if (key === "validator_out") out.validatorOut = value;
+    else throw new Error(`unknown option ${key}=${value}`);
+  }
+  return out;
+}
+
+/** A parsed path template segment, as the generated matcher uses it. */
 export type Segment = { literal: string } | { param: string };
 
 /** One REST binding of an RPC, resolved at generation time. */
@@ -62,107 +75,66 @@ export interface Binding {
   responseBody: string | undefined;
 }
 
-/** Query kinds, as in runtime.ts QueryKind. */
-type QueryKind = "string" | "bool" | "int32" | "uint32" | "int64" | "uint64" | "double" | "enum" | "field_mask";
-
-const base = createEcmaScriptPlugin({
-  name: "protoc-gen-tracking-handlers",
-  version: "v0.1.0",
-  parseOptions(raw: { key: string; value: string }[]): { codec: "validator" | "placeholder" } {
-    let codec: "validator" | "placeholder" = DEFAULT_CODEC;
-    for (const { key, value } of raw) {
-      if (key !== "codec" || (value !== "validator" && value !== "placeholder")) throw new Error(`unknown option ${key}=${value}`);
-      codec = value;
-    }
-    return { codec };
-  },
-  generateTs(schema: Schema<{ codec: "validator" | "placeholder" }>) {
-    const codec = schema.options.codec;
-    const httpExt = findHttpExtension(schema);
-    for (const file of schema.files) {
-      if (file.services.length === 0) continue;
-      const f = schema.generateFile(`${file.name}_handlers.ts`);
-      f.preamble(file);
-      generateFile(f, file, httpExt, codec);
-    }
-  },
-});
-
 /**
- * The generator: one `<file>_handlers.ts` per proto file that declares services.
- * buf.gen.yaml passes no options, and protoplugin's defaults (js+dts, extensionless
- * imports) do not fit a TS-only ESM tree, so target=ts and import_extension=js are the
- * defaults here; explicit options still win.
+ * Parses "/a/{b}/c" into segments (codegen/common/http-rule.ts) and rejects what our
+ * matcher does not implement: custom verbs, wildcards, nested field paths and variables
+ * with a pattern other than `*`.
  */
-export const plugin: Plugin = {
-  name: base.name,
-  version: base.version,
-  run(request: CodeGeneratorRequest): CodeGeneratorResponse {
-    const given = request.parameter;
-    const extra = [!/(^|,)target=/.test(given) ? "target=ts" : "", !/(^|,)import_extension=/.test(given) ? "import_extension=js" : ""].filter((x) => x !== "");
-    const parameter = [given, ...extra].filter((x) => x !== "").join(",");
-    return base.run({ ...request, parameter });
-  },
-};
-
-/**
- * The google.api.http extension, taken from the request's own descriptors rather than
- * from gen/es: `make generate` wipes gen/ and buf runs plugins side by side, so the es
- * output for google/api is not there when this plugin runs.
- */
-function findHttpExtension(schema: Schema): DescExtension | undefined {
-  for (const file of schema.allFiles) {
-    for (const ext of file.extensions) {
-      if (ext.typeName === "google.api.http") return ext;
+export function parseTemplate(template: string, where: string): Segment[] {
+  const t = parsePathTemplate(template, where);
+  if (t.verb !== undefined) throw new Error(`${where}: custom verbs (":verb") are not supported in ${template}`);
+  return t.segments.map((s): Segment => {
+    switch (s.kind) {
+      case "literal":
+        return { literal: s.value };
+      case "variable": {
+        const star = s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
+        if (!star || s.fieldPath.includes(".")) throw new Error(`${where}: only {field} and {field=*} path variables are supported, got {${s.fieldPath}=…} in ${template}`);
+        return { param: s.fieldPath };
+      }
+      case "wildcard":
+        throw new Error(`${where}: unsupported segment ${s.deep ? "**" : "*"} in ${template}`);
     }
-  }
-  return undefined;
+  });
 }
+
+function bindingOf(b: HttpBinding): Binding {
+  const where = `${b.method.parent.typeName}.${b.method.name}`;
+  return {
+    method: b.method,
+    httpMethod: b.verb.toUpperCase(),
+    pathTemplate: b.template.source,
+    segments: parseTemplate(b.template.source, where),
+    body: b.body,
+    responseBody: b.responseBody,
+  };
+}
+
+export const plugin = withDefaultTarget(
+  createEcmaScriptPlugin({
+    name: pluginName,
+    version: pluginVersion,
+    parseOptions,
+    generateTs(schema: Schema<Options>) {
+      let any = false;
+      for (const file of schema.files) {
+        if (file.services.length === 0) continue;
+        const f = schema.generateFile(`${file.name}_handlers.ts`);
+        f.preamble(file);
+        new FileGen(f, file, schema.options).generate();
+        any = true;
+      }
+      if (any) {
+        const f = schema.generateFile("runtime.ts");
+        f.print(`// @generated by ${pluginName} ${pluginVersion} from codegen/handlers/runtime.ts. DO NOT EDIT.`);
+        f.print(runtimeSource.trimEnd());
+      }
+    },
+  }),
+);
 
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
-}
-
-/** Parses "/a/{b}/c" into segments; rejects what our matcher does not implement. */
-export function parseTemplate(template: string, where: string): Segment[] {
-  if (!template.startsWith("/")) throw new Error(`${where}: path template ${template} must start with /`);
-  if (template.includes(":")) throw new Error(`${where}: custom verbs (":verb") are not supported in ${template}`);
-  return template
-    .slice(1)
-    .split("/")
-    .map((seg): Segment => {
-      if (seg.startsWith("{")) {
-        const m = /^\{([a-z_][a-z0-9_]*)(=\*)?\}$/.exec(seg);
-        if (!m) throw new Error(`${where}: only {field} and {field=*} path variables are supported, got ${seg} in ${template}`);
-        return { param: m[1] };
-      }
-      if (seg.includes("{") || seg.includes("}") || seg.includes("*")) throw new Error(`${where}: unsupported segment ${seg} in ${template}`);
-      return { literal: seg };
-    });
-}
-
-function bindingsOf(method: DescMethod, httpExt: DescExtension | undefined): Binding[] {
-  if (!httpExt || !hasOption(method, httpExt)) return [];
-  const rule = getOption(method, httpExt) as unknown as HttpRuleShape;
-  const out: Binding[] = [];
-  const add = (r: HttpRuleShape) => {
-    const p = r.pattern;
-    if (p.case === undefined) return;
-    const where = `${method.parent.typeName}.${method.name}`;
-    if (p.case === "custom") throw new Error(`${where}: custom HTTP methods are not supported`);
-    const template = p.value;
-    out.push({
-      method,
-      httpMethod: p.case.toUpperCase(),
-      pathTemplate: template,
-      segments: parseTemplate(template, where),
-      body: r.body === "" ? undefined : r.body,
-      responseBody: r.responseBody === "" ? undefined : r.responseBody,
-    });
-  };
-  add(rule);
-  for (const extra of rule.additionalBindings) add(extra);
-  return out;
 }
 
 function queryKindOf(field: DescField): QueryKind | undefined {
@@ -215,112 +187,103 @@ function fieldByName(desc: DescMessage, name: string, where: string): DescField 
   return field;
 }
 
-/** An ingest RPC (TRACK, TRACK_BATCH, VALIDATE) and its event field, resolved at generation time. */
-export interface IngestMethod {
-  kind: IngestKind.TRACK | IngestKind.TRACK_BATCH | IngestKind.VALIDATE;
-  /** The request field whose message type carries the kafka option. */
-  field: DescField;
-  /** That message type. */
-  event: DescMessage;
-  /** TRACK_BATCH: the field is repeated. */
-  repeated: boolean;
-  /** TRACK_BATCH: the field's max_items option, if set. */
-  maxItems: number | undefined;
-}
-
-/**
- * The event field of an ingest RPC: exactly one request field whose message type carries
- * the (recommender.options.v1.kafka) option — singular for TRACK/VALIDATE, repeated for
- * TRACK_BATCH — and no other request field (the runtime receives only the event wire JSON,
- * so anything else would be dropped silently). Undefined for other RPCs.
- */
-export function ingestMethodOf(m: DescMethod): IngestMethod | undefined {
-  const kind = ingestKind(m);
-  if (kind !== IngestKind.TRACK && kind !== IngestKind.TRACK_BATCH && kind !== IngestKind.VALIDATE) return undefined;
-  const where = `${m.parent.typeName}.${m.name} (ingest ${IngestKind[kind]})`;
-  const candidates = m.input.fields.filter(
-    (f) => (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && kafkaRouting(f.message) !== undefined,
-  );
-  if (candidates.length !== 1) {
-    throw new Error(
-      `${where}: ${m.input.typeName} must have exactly one field whose message type has the (recommender.options.v1.kafka) option, found ${candidates.length}` +
-        (candidates.length ? ` (${candidates.map((f) => f.name).join(", ")})` : ""),
-    );
-  }
-  const field = candidates[0];
-  const repeated = field.fieldKind === "list";
-  if (kind === IngestKind.TRACK_BATCH && !repeated) throw new Error(`${where}: event field ${field.name} must be repeated`);
-  if (kind !== IngestKind.TRACK_BATCH && repeated) throw new Error(`${where}: event field ${field.name} must not be repeated`);
-  const others = m.input.fields.filter((f) => f !== field);
-  if (others.length) throw new Error(`${where}: ${m.input.typeName} may carry only the event field ${field.name}, but also has ${others.map((f) => f.name).join(", ")}`);
-  const event = field.fieldKind === "list" && field.listKind === "message" ? field.message : field.fieldKind === "message" ? field.message : undefined;
-  if (!event) throw new Error(`${where}: unreachable`);
-  return { kind, field, event, repeated, maxItems: repeated ? fieldRules(field)?.maxItems : undefined };
-}
-
 /** Key identifying a URL shape: bindings with the same key differ only by HTTP method. */
 function shapeKey(segments: Segment[]): string {
   return segments.map((s) => ("literal" in s ? `L${s.literal}` : "P")).join("/");
 }
 
-function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension | undefined, codec: "validator" | "placeholder") {
-  const rt = (name: string, typeOnly = false) => f.import(name, RUNTIME_IMPORT, typeOnly);
-  const esPath = (d: DescMessage | DescService) => `../es/${d.file.name}_pb.js`;
-  const schemaOf = (d: DescMessage) => (d.file.name === "google/protobuf/field_mask" ? f.import("FieldMaskSchema", "@bufbuild/protobuf/wkt") : f.import(`${d.name}Schema`, esPath(d)));
-  const shapeOf = (d: DescMessage) => f.import(d.name, esPath(d), true);
-  const connect = (name: string) => f.import(name, "@connectrpc/connect", true);
-  const create = f.import("create", "@bufbuild/protobuf");
-  const JsonValue = f.import("JsonValue", "@bufbuild/protobuf", true);
-  // The one place that names the body codec (see DEFAULT_CODEC).
-  // `partial`: the body is a partial update (the request has an update_mask), so a
-  // top-level "required" error for a key the body does not carry is not an error.
-  const decodeBody = (desc: DescMessage, into: string, partial = false) => {
-    const found: Printable = partial ? [rt("dropAbsentRequired"), "(found, body)"] : "found";
-    if (codec === "validator") {
-      const from = `../validator/${desc.file.name}_validator.js`;
-      f.print("  const found = ", f.import(`validate${desc.name}`, from), "(body ?? {}, \"request\", [], \"\");");
-      f.print("  ", rt("throwOnErrors"), "(", found, ", warnings);");
-      f.print("  const ", into, " = ", f.import(`${lowerFirst(desc.name)}FromWire`, from), "(body ?? {});");
-    } else {
-      f.print("  const found: ", rt("WireViolation", true), "[] = [];");
-      f.print("  const ", into, " = ", rt("wireFromJson"), "<", shapeOf(desc), ">(", schemaOf(desc), ", body ?? {}, \"\", found);");
-      f.print("  ", rt("throwOnErrors"), "(", found, ", warnings);");
-    }
-  };
-  // The other place that names the codec: message → request-mode wire JSON for ingest RPCs
-  // over Connect/gRPC/gRPC-Web. Both codecs omit absent optional fields and empty lists.
-  const toWire = (desc: DescMessage, expr: string): Printable => {
-    if (codec === "validator") {
-      return [f.import(`${lowerFirst(desc.name)}ToWire`, `../validator/${desc.file.name}_validator.js`), "(", expr, ")"];
-    }
-    return [rt("wireToJson"), "(", schemaOf(desc), ", ", expr, ")"];
-  };
+/** The message a REST response serializes: the response_body field's type, else the output. */
+function restResponseMessage(b: Binding): DescMessage {
+  if (!b.responseBody) return b.method.output;
+  const where = `${b.method.parent.typeName}.${b.method.name}`;
+  const rf = fieldByName(b.method.output, b.responseBody, where);
+  if (rf.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a singular message field`);
+  return rf.message;
+}
 
-  const generateResponseToRest = (b: Binding, fnOut: string) => {
+/** The REST/Connect glue of one proto file, printed into `f`. */
+class FileGen {
+  constructor(
+    readonly f: GeneratedFile,
+    private readonly file: DescFile,
+    private readonly opts: Options,
+  ) {}
+
+  /** A symbol of the emitted runtime.ts. */
+  rt(name: string, typeOnly = false): Printable {
+    return this.f.import(name, RUNTIME_IMPORT, typeOnly);
+  }
+
+  /** protoc-gen-es output module of a descriptor, root-relative. */
+  esPath(d: DescMessage | DescEnum | DescService): string {
+    return `${this.opts.esOut}/${d.file.name}_pb.js`;
+  }
+
+  private validator(d: DescMessage | DescEnum, name: string): Printable {
+    return this.f.import(name, `${this.opts.validatorOut}/${validatorFileName(d.file).replace(/\.ts$/, ".js")}`);
+  }
+
+  schemaOf(d: DescMessage): Printable {
+    return d.file.name === "google/protobuf/field_mask" ? this.f.import("FieldMaskSchema", "@bufbuild/protobuf/wkt") : this.f.import(`${d.name}Schema`, this.esPath(d));
+  }
+
+  shapeOf(d: DescMessage): Printable {
+    return this.f.import(d.name, this.esPath(d), true);
+  }
+
+  generate(): void {
+    for (const service of this.file.services) new ServiceGen(this, service).generate();
+  }
+
+  /** Request-body decoding with the generated validator/codec. `partial`: the body is a partial update (the request has an update_mask), so a top-level "required" error for a key the body does not carry is not an error. */
+  decodeBody(desc: DescMessage, into: string, partial = false): void {
+    const { f } = this;
+    const found: Printable = partial ? [this.rt("dropAbsentRequired"), "(found, body)"] : "found";
+    f.print("  const found = ", this.validator(desc, `validate${desc.name}`), '(body ?? {}, "request", [], "");');
+    f.print("  ", this.rt("throwOnErrors"), "(", found, ", warnings);");
+    f.print("  const ", into, " = ", this.validator(desc, `${lowerFirst(desc.name)}FromWire`), "(body ?? {});");
+  }
+
+  /** message → request-mode wire JSON for ingest RPCs over Connect/gRPC/gRPC-Web. */
+  toWire(desc: DescMessage, expr: string): Printable {
+    return [this.validator(desc, `${lowerFirst(desc.name)}ToWire`), "(", expr, ")"];
+  }
+
+  /**
+   * Response → wire JSON with the validator's codec (the one message → wire JSON conversion),
+   * writing implicit-presence zero values as REST responses do.
+   */
+  generateResponseToRest(b: Binding, fnOut: string): void {
+    const { f } = this;
     const m = b.method;
-    const where = `${m.parent.typeName}.${m.name}`;
     f.print(
       f.jsDoc(
-        `${m.output.name} → wire JSON for REST: snake_case keys, enums as wire names` +
+        `${m.output.name} → wire JSON for REST: snake_case keys, enums as wire names, zero values written` +
           (b.responseBody ? `; only the ${b.responseBody} field (response_body).` : "."),
       ),
     );
-    f.print(f.export("function", fnOut), "(response: ", shapeOf(m.output), "): ", JsonValue, " {");
+    const msg = restResponseMessage(b);
+    const wire = f.import(`${msg.name}Wire`, `${this.opts.validatorOut}/${validatorFileName(msg.file).replace(/\.ts$/, ".js")}`, true);
+    const toWire = this.validator(msg, `${lowerFirst(msg.name)}ToWire`);
     if (b.responseBody) {
-      const rf = fieldByName(m.output, b.responseBody, where);
-      if (rf.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a singular message field`);
-      f.print("  return response.", rf.localName, " === undefined ? {} : ", rt("wireToJson"), "(", schemaOf(rf.message), ", response.", rf.localName, ");");
+      const rf = fieldByName(m.output, b.responseBody, "");
+      f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", wire, " | Record<string, never> {");
+      f.print("  return response.", rf.localName, " === undefined ? {} : ", toWire, "(response.", rf.localName, ", true);");
     } else {
-      f.print("  return ", rt("wireToJson"), "(", schemaOf(m.output), ", response);");
+      f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", wire, " {");
+      f.print("  return ", toWire, "(response, true);");
     }
     f.print("}");
     f.print();
-  };
+  }
 
-  // REST glue of an ingest RPC: checks the envelope only and returns the raw event JSON
-  // (TRACK/VALIDATE: the body object; TRACK_BATCH: the body's event array). Unknown
-  // top-level keys of a batch body are reported as warnings (restWarningsKey), not errors.
-  const generateIngestGlue = (b: Binding, variants: Binding[], im: IngestMethod) => {
+  /**
+   * REST glue of an ingest RPC: checks the envelope only and returns the raw event JSON
+   * (TRACK/VALIDATE: the body object; TRACK_BATCH: the body's event array). Unknown
+   * top-level keys of a batch body are reported as warnings, not errors.
+   */
+  generateIngestGlue(b: Binding, variants: Binding[], im: IngestMethod): void {
+    const { f } = this;
     const m = b.method;
     const where = `${m.parent.typeName}.${m.name}`;
     const kindName = IngestKind[im.kind];
@@ -331,6 +294,16 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
     if (!im.repeated && b.body !== im.field.name) throw new Error(`${where}: ingest ${kindName} needs body: "${im.field.name}" (the event is the whole body)`);
     const fnIn = `${m.localName}RestToRequest`;
     const variantsDoc = variants.map((v) => `${v.httpMethod} ${v.pathTemplate}`);
+    const signature = (ret: string): Printable[] => [
+      f.export("function", fnIn),
+      "(_params: ",
+      this.rt("RestParams", true),
+      ", _query: URLSearchParams, body: unknown, ",
+      im.repeated ? "warnings" : "_warnings",
+      ": ",
+      this.rt("WireViolation", true),
+      `[]): ${ret} {`,
+    ];
     if (im.repeated) {
       const maxName = `${m.localName}${im.field.localName.charAt(0).toUpperCase()}${im.field.localName.slice(1)}MaxItems`;
       if (im.maxItems !== undefined) {
@@ -348,15 +321,8 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
         `Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array ${im.field.name}` + (im.maxItems !== undefined ? `, rule "max_items" for too many items.` : "."),
       ];
       f.print(f.jsDoc(doc.join("\n")));
-      f.print(
-        f.export("function", fnIn),
-        "(params: ",
-        rt("RestParams", true),
-        ", query: URLSearchParams, body: unknown, warnings: ",
-        rt("WireViolation", true),
-        "[]): readonly unknown[] {",
-      );
-      f.print("  return ", rt("ingestBatchBody"), "(body, ", f.string(im.field.name), ", ", im.maxItems !== undefined ? maxName : "undefined", ", warnings);");
+      f.print(...signature("readonly unknown[]"));
+      f.print("  return ", this.rt("ingestBatchBody"), "(body, ", f.string(im.field.name), ", ", im.maxItems !== undefined ? maxName : "undefined", ", warnings);");
       f.print("}");
     } else {
       const doc = [
@@ -367,38 +333,164 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
         `Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.`,
       ];
       f.print(f.jsDoc(doc.join("\n")));
-      f.print(
-        f.export("function", fnIn),
-        "(params: ",
-        rt("RestParams", true),
-        ", query: URLSearchParams, body: unknown, warnings: ",
-        rt("WireViolation", true),
-        "[]): unknown {",
-      );
-      f.print("  return ", rt("ingestEventBody"), "(body);");
+      f.print(...signature("unknown"));
+      f.print("  return ", this.rt("ingestEventBody"), "(body);");
       f.print("}");
     }
     f.print();
-    generateResponseToRest(b, `${m.localName}ResponseToRest`);
-  };
+    this.generateResponseToRest(b, `${m.localName}ResponseToRest`);
+  }
 
-  for (const service of file.services) {
-    const svc = service.name;
-    const svcLower = lowerFirst(svc);
-    const runtimeName = `${svc}Runtime`;
-    const allBindings = service.methods.flatMap((m) => {
+  /** REST glue of a non-ingest RPC: path, query and body → request message, response → wire JSON. */
+  generateRestGlue(b: Binding, variants: Binding[]): void {
+    const { f } = this;
+    const m = b.method;
+    const where = `${m.parent.typeName}.${m.name}`;
+    const pathParams = new Set(variants.flatMap((v) => v.segments.flatMap((s) => ("param" in s ? [s.param] : []))));
+    for (const p of pathParams) {
+      const pf = fieldByName(m.input, p, where);
+      if (pf.fieldKind !== "scalar" || pf.scalar !== ScalarType.STRING) throw new Error(`${where}: path variable ${p} must be a string field`);
+    }
+    const queryFields = queryFieldsOf(b);
+    const bodyField = b.body !== undefined && b.body !== "*" ? fieldByName(m.input, b.body, where) : undefined;
+    const doc = [
+      `REST → ${m.input.name} for ${where}.`,
+      ...variants.map((v) => `${v.httpMethod} ${v.pathTemplate}`),
+      b.body === "*" ? "Body: the whole request." : b.body ? `Body: field ${b.body}.` : "Body: none (ignored).",
+      queryFields.length ? `Query: ${queryFields.map((q) => `${q.field.name} (${q.kind})`).join(", ")}.` : "Query: none.",
+      "Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.",
+    ];
+    const used = (yes: boolean, name: string) => (yes ? name : `_${name}`);
+    f.print(f.jsDoc(doc.join("\n")));
+    f.print(
+      f.export("function", `${m.localName}RestToRequest`),
+      "(",
+      used(pathParams.size > 0, "params"),
+      ": ",
+      this.rt("RestParams", true),
+      ", ",
+      used(queryFields.length > 0, "query"),
+      ": URLSearchParams, ",
+      used(b.body !== undefined, "body"),
+      ": unknown, ",
+      used(b.body !== undefined, "warnings"),
+      ": ",
+      this.rt("WireViolation", true),
+      "[]): ",
+      this.shapeOf(m.input),
+      " {",
+    );
+    const create = f.import("create", "@bufbuild/protobuf");
+    if (b.body === "*") {
+      this.decodeBody(m.input, "decoded");
+      f.print("  const request = decoded ?? ", create, "(", this.schemaOf(m.input), ");");
+    } else {
+      f.print("  const request = ", create, "(", this.schemaOf(m.input), ");");
+    }
+    for (const p of pathParams) {
+      const pf = fieldByName(m.input, p, where);
+      // Path variables win over the body, as in grpc-gateway.
+      f.print("  if (params.", p, " !== undefined) request.", pf.localName, " = ", this.rt("pathParam"), "(params, ", f.string(p), ");");
+    }
+    for (const q of queryFields) this.generateQueryField(q.field, q.kind);
+    if (bodyField) {
+      if (bodyField.fieldKind !== "message") throw new Error(`${where}: body field ${b.body} must be a singular message field`);
+      const mask = m.input.fields.find((x) => x.name === "update_mask" && x.fieldKind === "message" && x.message.typeName === "google.protobuf.FieldMask");
+      this.decodeBody(bodyField.message, "decoded", mask !== undefined);
+      f.print("  request.", bodyField.localName, " = decoded;");
+      if (mask) {
+        f.print("  // grpc-gateway: without an explicit update_mask, the body's top-level keys are the mask.");
+        f.print("  if (request.", mask.localName, " === undefined) request.", mask.localName, " = ", this.rt("fieldMaskFromBody"), "(", this.schemaOf(bodyField.message), ", body);");
+      }
+    }
+    f.print("  return request;");
+    f.print("}");
+    f.print();
+    this.generateResponseToRest(b, `${m.localName}ResponseToRest`);
+  }
+
+  private generateQueryField(field: DescField, kind: QueryKind): void {
+    const { f } = this;
+    const name = f.string(field.name);
+    const parse: Printable[] = (() => {
+      switch (kind) {
+        case "string":
+          return [this.rt("queryString"), "(query, ", name, ")"];
+        case "bool":
+          return [this.rt("queryBool"), "(query, ", name, ")"];
+        case "int32":
+        case "uint32":
+          return [this.rt("queryInt32"), "(query, ", name, ", ", kind === "uint32", ")"];
+        case "int64":
+        case "uint64":
+          return [this.rt("queryInt64"), "(query, ", name, ", ", kind === "uint64", ")"];
+        case "double":
+          return [this.rt("queryDouble"), "(query, ", name, ")"];
+        case "enum": {
+          if (field.fieldKind !== "enum") throw new Error(`${field.parent.typeName}.${field.name}: not an enum`);
+          const n = lowerFirst(localName(field.enum));
+          return [this.rt("queryEnum"), "(query, ", name, ", ", this.validator(field.enum, `${n}FromWire`), ", ", this.validator(field.enum, `${n}WireNames`), ")"];
+        }
+        case "field_mask":
+          return [this.rt("queryFieldMask"), "(query, ", name, ")"];
+      }
+    })();
+    f.print("  { const v = ", parse, "; if (v !== undefined) request.", field.localName, " = v; }");
+  }
+}
+
+/** The runtime interface, Connect registration, REST glue, route table and matcher of one service. */
+class ServiceGen {
+  private readonly f: GeneratedFile;
+  private readonly svc: string;
+  private readonly svcLower: string;
+  private readonly runtimeName: string;
+  private readonly bindings: Binding[];
+  private readonly ingestOf = new Map<DescMethod, IngestMethod>();
+
+  constructor(
+    private readonly file: FileGen,
+    private readonly service: DescService,
+  ) {
+    this.f = file.f;
+    this.svc = service.name;
+    this.svcLower = lowerFirst(service.name);
+    this.runtimeName = `${service.name}Runtime`;
+    this.bindings = service.methods.flatMap((m) => {
       if (m.methodKind !== "unary") throw new Error(`${m.parent.typeName}.${m.name}: only unary RPCs are supported`);
-      return bindingsOf(m, httpExt);
+      return httpBindingsOf(m).map(bindingOf);
     });
-    const ingestOf = new Map<DescMethod, IngestMethod>();
     for (const m of service.methods) {
       const im = ingestMethodOf(m);
-      if (im) ingestOf.set(m, im);
+      if (im) this.ingestOf.set(m, im);
     }
-    // The runtime parameter of an ingest method is named after its event field.
-    const paramOf = (im: IngestMethod) => (im.field.localName === "context" || im.field.localName === "runtime" ? "input" : im.field.localName);
+  }
 
-    // --- Runtime interface and Connect registration -------------------------------------
+  private rt(name: string, typeOnly = false): Printable {
+    return this.file.rt(name, typeOnly);
+  }
+
+  generate(): void {
+    this.generateRuntimeInterface();
+    this.generateRegister();
+    if (this.bindings.length === 0) return;
+    this.generateGlue();
+    this.generateRouteTable();
+    this.generateMatcher();
+    this.generateRestService();
+  }
+
+  /** The runtime parameter of an ingest method is named after its event field. */
+  private paramOf(im: IngestMethod): string {
+    return im.field.localName === "context" || im.field.localName === "runtime" ? "input" : im.field.localName;
+  }
+
+  private shapeOf(d: DescMessage): Printable {
+    return this.file.shapeOf(d);
+  }
+
+  private generateRuntimeInterface(): void {
+    const { f, service, svc, svcLower, runtimeName, ingestOf } = this;
     f.print(
       f.jsDoc(
         `What the hand-written server implements for ${service.typeName}: one method per RPC,\n` +
@@ -414,191 +506,127 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
     );
     f.print(f.export("interface", runtimeName), " {");
     for (const m of service.methods) {
-      const rest = allBindings.filter((b) => b.method === m).map((b) => `${b.httpMethod} ${b.pathTemplate}${b.body ? ` (body: ${b.body})` : ""}`);
+      const rest = this.bindings.filter((b) => b.method === m).map((b) => `${b.httpMethod} ${b.pathTemplate}${b.body ? ` (body: ${b.body})` : ""}`);
       const kind = ingestKind(m);
       const im = ingestOf.get(m);
-      const ingestDoc = !im
-        ? []
-        : im.repeated
-          ? [
-              "",
-              `\`${paramOf(im)}\`: the items of ${m.input.name}.${im.field.name} (${im.event.typeName}) as request-mode wire JSON,`,
-              "each un-validated (an item may not even be an object).",
-              `REST: the body's \`${im.field.name}\` array as parsed; only the envelope was checked (a JSON object,`,
-              `\`${im.field.name}\` an array${im.maxItems !== undefined ? ` of at most ${im.maxItems} items` : ""}; unknown top-level keys are warnings).`,
-              `Connect/gRPC/gRPC-Web: each message converted with ${lowerFirst(im.event.name)}ToWire (absent fields omitted,`,
-              "so a missing required field is still reported).",
-              "Validate each item and answer per item (the ingest pipeline does).",
-            ]
-          : [
-              "",
-              `\`${paramOf(im)}\`: ${m.input.name}.${im.field.name} (${im.event.typeName}) as request-mode wire JSON, un-validated.`,
-              "REST: the body object as parsed.",
-              `Connect/gRPC/gRPC-Web: the message converted with ${lowerFirst(im.event.name)}ToWire (absent fields omitted,`,
-              `so a missing required field is still reported); \`{}\` when the request has no ${im.field.name}.`,
-              "Validate it before use (the ingest pipeline does).",
-            ];
       const lines = [
         getComments(m).leading?.trim() || `Handles ${m.name}.`,
         "",
         ...rest.map((r) => `REST: ${r}`),
         ...(kind !== IngestKind.UNSPECIFIED ? [`Ingest kind: ${IngestKind[kind]}`] : []),
-        ...ingestDoc,
+        ...(im ? this.ingestDoc(im) : []),
         `@generated from rpc ${service.typeName}.${m.name}`,
       ];
       f.print(f.jsDoc(lines.join("\n"), "  "));
-      if (im) {
-        const param = im.repeated ? `${paramOf(im)}: readonly unknown[]` : `${paramOf(im)}: unknown`;
-        f.print("  ", m.localName, "(", param, ", context: ", connect("HandlerContext"), "): Promise<", shapeOf(m.output), ">;");
-      } else {
-        f.print("  ", m.localName, "(request: ", shapeOf(m.input), ", context: ", connect("HandlerContext"), "): Promise<", shapeOf(m.output), ">;");
-      }
+      const param: Printable = im ? `${this.paramOf(im)}: ${im.repeated ? "readonly unknown[]" : "unknown"}` : ["request: ", this.shapeOf(m.input)];
+      f.print("  ", m.localName, "(", param, ", context: ", this.connect("HandlerContext"), "): Promise<", this.shapeOf(m.output), ">;");
     }
     f.print("}");
     f.print();
+  }
+
+  private ingestDoc(im: IngestMethod): string[] {
+    const m = im.method;
+    return im.repeated
+      ? [
+          "",
+          `\`${this.paramOf(im)}\`: the items of ${m.input.name}.${im.field.name} (${im.event.typeName}) as request-mode wire JSON,`,
+          "each un-validated (an item may not even be an object).",
+          `REST: the body's \`${im.field.name}\` array as parsed; only the envelope was checked (a JSON object,`,
+          `\`${im.field.name}\` an array${im.maxItems !== undefined ? ` of at most ${im.maxItems} items` : ""}; unknown top-level keys are warnings).`,
+          `Connect/gRPC/gRPC-Web: each message converted with ${lowerFirst(im.event.name)}ToWire (absent fields omitted,`,
+          "so a missing required field is still reported).",
+          "Validate each item and answer per item (the ingest pipeline does).",
+        ]
+      : [
+          "",
+          `\`${this.paramOf(im)}\`: ${m.input.name}.${im.field.name} (${im.event.typeName}) as request-mode wire JSON, un-validated.`,
+          "REST: the body object as parsed.",
+          `Connect/gRPC/gRPC-Web: the message converted with ${lowerFirst(im.event.name)}ToWire (absent fields omitted,`,
+          `so a missing required field is still reported); \`{}\` when the request has no ${im.field.name}.`,
+          "Validate it before use (the ingest pipeline does).",
+        ];
+  }
+
+  private connect(name: string): Printable {
+    return this.f.import(name, "@connectrpc/connect", true);
+  }
+
+  private serviceDesc(): Printable {
+    return this.f.import(this.svc, this.file.esPath(this.service));
+  }
+
+  private generateRegister(): void {
+    const { f, service, svc, runtimeName, ingestOf } = this;
     f.print(
       f.jsDoc(
         `Mounts ${service.typeName} on a connect router (Connect, gRPC and gRPC-Web protocols).` +
           (ingestOf.size ? `\nIngest RPCs hand the runtime their event message(s) converted to request-mode wire JSON.` : ""),
       ),
     );
-    f.print(f.export("function", `register${svc}`), "(router: ", connect("ConnectRouter"), ", runtime: ", runtimeName, "): ", connect("ConnectRouter"), " {");
-    f.print("  return router.service(", f.import(svc, esPath(service)), ", {");
+    f.print(f.export("function", `register${svc}`), "(router: ", this.connect("ConnectRouter"), ", runtime: ", runtimeName, "): ", this.connect("ConnectRouter"), " {");
+    f.print("  return router.service(", this.serviceDesc(), ", {");
     for (const m of service.methods) {
       const im = ingestOf.get(m);
       if (!im) {
         f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request, context),");
       } else if (im.repeated) {
-        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request.", im.field.localName, ".map((x) => ", toWire(im.event, "x"), "), context),");
+        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request.", im.field.localName, ".map((x) => ", this.file.toWire(im.event, "x"), "), context),");
       } else {
         const fl = `request.${im.field.localName}`;
-        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(", fl, " ? ", toWire(im.event, fl), " : {}, context),");
+        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(", fl, " ? ", this.file.toWire(im.event, fl), " : {}, context),");
       }
     }
     f.print("  });");
     f.print("}");
     f.print();
+  }
 
-    if (allBindings.length === 0) continue;
-
-    // --- Transcoding glue per RPC --------------------------------------------------------
+  /** Transcoding glue per RPC, in declaration order. */
+  private generateGlue(): void {
     const seen = new Set<DescMethod>();
-    for (const b of allBindings) {
+    for (const b of this.bindings) {
       if (seen.has(b.method)) continue;
       seen.add(b.method);
       const m = b.method;
-      const where = `${service.typeName}.${m.name}`;
-      const variants = allBindings.filter((x) => x.method === m);
+      const variants = this.bindings.filter((x) => x.method === m);
       // Additional bindings may differ in body/response_body; one function per distinct pair
       // would be needed then. Our APIs keep them equal, so insist on it rather than guess.
       for (const v of variants) {
         if (v.body !== b.body || v.responseBody !== b.responseBody) {
-          throw new Error(`${where}: additional_bindings with a different body/response_body are not supported`);
+          throw new Error(`${this.service.typeName}.${m.name}: additional_bindings with a different body/response_body are not supported`);
         }
       }
-      const im = ingestOf.get(m);
-      if (im) {
-        generateIngestGlue(b, variants, im);
-        continue;
-      }
-      const pathParams = new Set(variants.flatMap((v) => v.segments.flatMap((s) => ("param" in s ? [s.param] : []))));
-      for (const p of pathParams) {
-        const pf = fieldByName(m.input, p, where);
-        if (pf.fieldKind !== "scalar" || pf.scalar !== ScalarType.STRING) throw new Error(`${where}: path variable ${p} must be a string field`);
-      }
-      const queryFields = queryFieldsOf(b);
-      const reqShape = shapeOf(m.input);
-      const fnIn = `${m.localName}RestToRequest`;
-      const fnOut = `${m.localName}ResponseToRest`;
-      const doc = [
-        `REST → ${m.input.name} for ${where}.`,
-        ...variants.map((v) => `${v.httpMethod} ${v.pathTemplate}`),
-        b.body === "*" ? "Body: the whole request." : b.body ? `Body: field ${b.body}.` : "Body: none (ignored).",
-        queryFields.length ? `Query: ${queryFields.map((q) => `${q.field.name} (${q.kind})`).join(", ")}.` : "Query: none.",
-        "Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.",
-      ];
-      f.print(f.jsDoc(doc.join("\n")));
-      f.print(
-        f.export("function", fnIn),
-        "(params: ",
-        rt("RestParams", true),
-        ", query: URLSearchParams, body: unknown, warnings: ",
-        rt("WireViolation", true),
-        "[]): ",
-        reqShape,
-        " {",
-      );
-      if (b.body === "*") {
-        decodeBody(m.input, "decoded");
-        f.print("  const request = decoded ?? ", create, "(", schemaOf(m.input), ");");
-      } else {
-        f.print("  const request = ", create, "(", schemaOf(m.input), ");");
-      }
-      for (const p of pathParams) {
-        const pf = fieldByName(m.input, p, where);
-        // Path variables win over the body, as in grpc-gateway.
-        f.print("  if (params.", p, " !== undefined) request.", pf.localName, " = ", rt("pathParam"), "(params, ", f.string(p), ");");
-      }
-      for (const q of queryFields) {
-        const ln = q.field.localName;
-        const name = f.string(q.field.name);
-        switch (q.kind) {
-          case "string":
-            f.print("  { const v = ", rt("queryString"), "(query, ", name, "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-          case "bool":
-            f.print("  { const v = ", rt("queryBool"), "(query, ", name, "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-          case "int32":
-          case "uint32":
-            f.print("  { const v = ", rt("queryInt32"), "(query, ", name, ", ", q.kind === "uint32", "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-          case "int64":
-          case "uint64":
-            f.print("  { const v = ", rt("queryInt64"), "(query, ", name, ", ", q.kind === "uint64", "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-          case "double":
-            f.print("  { const v = ", rt("queryDouble"), "(query, ", name, "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-          case "enum":
-            if (q.field.fieldKind !== "enum") break;
-            f.print("  { const v = ", rt("queryEnum"), "(query, ", name, ", ", f.import(`${q.field.enum.name}Schema`, `../es/${q.field.enum.file.name}_pb.js`), "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-          case "field_mask":
-            f.print("  { const v = ", rt("queryFieldMask"), "(query, ", name, "); if (v !== undefined) request.", ln, " = v; }");
-            break;
-        }
-      }
-      if (b.body !== undefined && b.body !== "*") {
-        const bf = fieldByName(m.input, b.body, where);
-        if (bf.fieldKind !== "message") throw new Error(`${where}: body field ${b.body} must be a singular message field`);
-        const mask = m.input.fields.find((x) => x.name === "update_mask" && x.fieldKind === "message" && x.message.typeName === "google.protobuf.FieldMask");
-        decodeBody(bf.message, "decoded", mask !== undefined);
-        f.print("  request.", bf.localName, " = decoded;");
-        if (mask) {
-          f.print("  // grpc-gateway: without an explicit update_mask, the body's top-level keys are the mask.");
-          f.print("  if (request.", mask.localName, " === undefined) request.", mask.localName, " = ", rt("fieldMaskFromBody"), "(", schemaOf(bf.message), ", body);");
-        }
-      }
-      f.print("  return request;");
-      f.print("}");
-      f.print();
-      generateResponseToRest(b, fnOut);
+      const im = this.ingestOf.get(m);
+      if (im) this.file.generateIngestGlue(b, variants, im);
+      else this.file.generateRestGlue(b, variants);
     }
+  }
 
-    // --- Route table --------------------------------------------------------------------
+  private get routesName(): string {
+    return `${this.svcLower}Routes`;
+  }
+
+  private get matchName(): string {
+    return `match${this.svc}Route`;
+  }
+
+  private get allowedName(): string {
+    return `${this.svcLower}AllowedMethods`;
+  }
+
+  private generateRouteTable(): void {
+    const { f, service, runtimeName } = this;
     const restInputOf = (m: DescMethod): Printable => {
-      const im = ingestOf.get(m);
-      if (!im) return shapeOf(m.input);
+      const im = this.ingestOf.get(m);
+      if (!im) return this.shapeOf(m.input);
       return im.repeated ? "readonly unknown[]" : "unknown";
     };
-    const routesName = `${svcLower}Routes`;
     f.print(f.jsDoc(`REST bindings of ${service.typeName}, from google.api.http (additional_bindings included), in declaration order.`));
-    f.print(f.export("const", routesName), ": readonly ", rt("RestRoute", true), "<", runtimeName, ">[] = [");
-    for (const b of allBindings) {
+    f.print(f.export("const", this.routesName), ": readonly ", this.rt("RestRoute", true), "<", runtimeName, ">[] = [");
+    for (const b of this.bindings) {
       const m = b.method;
       const reqShape = restInputOf(m);
-      const resShape = shapeOf(m.output);
       f.print("  {");
       f.print("    rpc: ", f.string(m.name), ",");
       f.print("    service: ", f.string(service.typeName), ",");
@@ -611,14 +639,15 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
       f.print("    toRequest: ", m.localName, "RestToRequest,");
       if (reqShape === "unknown") f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request, context),");
       else f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request as ", reqShape, ", context),");
-      f.print("    toRest: (response) => ", m.localName, "ResponseToRest(response as ", resShape, "),");
+      f.print("    toRest: (response) => ", m.localName, "ResponseToRest(response as ", this.shapeOf(m.output), "),");
       f.print("  },");
     }
     f.print("];");
     f.print();
+  }
 
-    // --- Matcher ------------------------------------------------------------------------
-    const matchName = `match${svc}Route`;
+  private generateMatcher(): void {
+    const { f, service, runtimeName } = this;
     f.print(
       f.jsDoc(
         `Finds the ${service.typeName} route for a method and a path (without query string).\n` +
@@ -626,13 +655,13 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
           `non-empty segment and are returned raw (pathParam decodes them).`,
       ),
     );
-    f.print(f.export("function", matchName), "(method: string, path: string): ", rt("RestMatch", true), "<", runtimeName, "> | undefined {");
-    f.print("  const s = path.split(\"/\");");
+    f.print(f.export("function", this.matchName), "(method: string, path: string): ", this.rt("RestMatch", true), "<", runtimeName, "> | undefined {");
+    f.print('  const s = path.split("/");');
     f.print("  // s[0] is the empty string before the leading slash.");
-    f.print("  if (s[0] !== \"\") return undefined;");
+    f.print('  if (s[0] !== "") return undefined;');
     f.print("  switch (s.length) {");
     const byLen = new Map<number, Binding[]>();
-    for (const b of allBindings) {
+    for (const b of this.bindings) {
       const n = b.segments.length + 1;
       byLen.set(n, [...(byLen.get(n) ?? []), b]);
     }
@@ -642,17 +671,19 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
       // first, so a literal beats a variable at the same position.
       const shapes = new Map<string, Binding[]>();
       for (const b of group) shapes.set(shapeKey(b.segments), [...(shapes.get(shapeKey(b.segments)) ?? []), b]);
-      const ordered = [...shapes.values()].sort((a, b) => b[0].segments.filter((s) => "literal" in s).length - a[0].segments.filter((s) => "literal" in s).length);
+      const literals = (bs: Binding[]) => bs[0]?.segments.filter((s) => "literal" in s).length ?? 0;
+      const ordered = [...shapes.values()].sort((a, b) => literals(b) - literals(a));
       for (const shape of ordered) {
-        const segs = shape[0].segments;
+        const segs = shape[0]?.segments ?? [];
         const conds = segs.map((s, i) => ("literal" in s ? `s[${i + 1}] === ${JSON.stringify(s.literal)}` : `s[${i + 1}] !== ""`));
         f.print("      if (", conds.join(" && "), ") {");
         f.print("        switch (method) {");
         for (const b of shape) {
-          const idx = allBindings.indexOf(b);
-          const params = b.segments.flatMap((s, i) => ("param" in s ? [`${s.param}: s[${i + 1}]`] : []));
+          const idx = this.bindings.indexOf(b);
+          // `!`: the length case guarantees s[i + 1] exists.
+          const params = b.segments.flatMap((s, i) => ("param" in s ? [`${s.param}: s[${i + 1}]!`] : []));
           f.print("          case ", f.string(b.httpMethod), ":");
-          f.print("            return { route: ", routesName, "[", idx, "], params: ", params.length ? `{ ${params.join(", ")} }` : "{}", " };");
+          f.print("            return { route: ", this.routesName, "[", idx, "]!, params: ", params.length ? `{ ${params.join(", ")} }` : "{}", " };");
         }
         f.print("        }");
         f.print("      }");
@@ -665,23 +696,25 @@ function generateFile(f: GeneratedFile, file: DescFile, httpExt: DescExtension |
     f.print("  }");
     f.print("}");
     f.print();
+  }
 
-    const methods = [...new Set(allBindings.map((b) => b.httpMethod))];
-    const allowedName = `${svcLower}AllowedMethods`;
+  private generateRestService(): void {
+    const { f, service, runtimeName } = this;
+    const methods = [...new Set(this.bindings.map((b) => b.httpMethod))];
     f.print(f.jsDoc(`HTTP methods ${service.typeName} accepts at a path; for 405 responses (cold path).`));
-    f.print(f.export("function", allowedName), "(path: string): ", rt("HttpMethod", true), "[] {");
-    f.print("  const all: ", rt("HttpMethod", true), "[] = [", methods.map((x) => JSON.stringify(x)).join(", "), "];");
-    f.print("  return all.filter((m) => ", matchName, "(m, path) !== undefined);");
+    f.print(f.export("function", this.allowedName), "(path: string): ", this.rt("HttpMethod", true), "[] {");
+    f.print("  const all: ", this.rt("HttpMethod", true), "[] = [", methods.map((x) => JSON.stringify(x)).join(", "), "];");
+    f.print("  return all.filter((m) => ", this.matchName, "(m, path) !== undefined);");
     f.print("}");
     f.print();
 
     f.print(f.jsDoc(`${service.typeName} for the REST transport: route table, matcher and allowed methods.`));
-    f.print(f.export("const", `${svcLower}Rest`), ": ", rt("RestService", true), "<", runtimeName, "> = {");
+    f.print(f.export("const", `${this.svcLower}Rest`), ": ", this.rt("RestService", true), "<", runtimeName, "> = {");
     f.print("  service: ", f.string(service.typeName), ",");
-    f.print("  desc: ", f.import(svc, esPath(service)), ",");
-    f.print("  routes: ", routesName, ",");
-    f.print("  match: ", matchName, ",");
-    f.print("  allowedMethods: ", allowedName, ",");
+    f.print("  desc: ", this.serviceDesc(), ",");
+    f.print("  routes: ", this.routesName, ",");
+    f.print("  match: ", this.matchName, ",");
+    f.print("  allowedMethods: ", this.allowedName, ",");
     f.print("};");
     f.print();
   }

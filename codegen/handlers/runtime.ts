@@ -1,34 +1,25 @@
 /**
- * Runtime support for the generated REST transcoding code in gen/handlers/.
+ * Runtime support for the generated REST transcoding code in gen/handlers/. The handlers
+ * plugin emits this file verbatim as gen/handlers/runtime.ts, so it imports only packages
+ * (never codegen/ or another gen/ tree) and is type-checked here as well as there.
  *
  * Generated files keep the per-route knowledge (segments, fields, kinds) as plain
  * constants and straight-line code; what is the same for every route lives here once:
- * the route types, path/query parsing helpers with 400-worthy errors, and the wire codec
- * adapter. Nothing here parses google.api.http annotations at runtime.
+ * the route types, path/query parsing helpers with 400-worthy errors, and the response
+ * writer. Nothing here parses google.api.http annotations at runtime.
  *
- * Bodies: with the plugin's default codec ("validator") generated code decodes request
- * bodies of non-ingest RPCs with the generated validator/codec (gen/validator, see
- * codegen/validator/API.md: `validateX` then `xFromWire`) and converts ingest events to
- * wire JSON with `xToWire`. `wireFromJson` below is the protobuf-es placeholder used with
- * codec=placeholder (trees without gen/validator). Ingest RPCs never decode on the REST
- * path: `ingestEventBody` / `ingestBatchBody` check the envelope and hand the raw JSON on.
- * Responses are always written with `wireToJson` here (implicit-presence scalars always
- * present, so the seed's `"success": false` and `"failed": 0` show).
+ * Bodies: generated code decodes request bodies of non-ingest RPCs with the generated
+ * validator/codec (gen/validator, see codegen/validator/API.md: `validateX` then
+ * `xFromWire`) and converts ingest events to wire JSON with `xToWire`. Ingest RPCs never
+ * decode on the REST path: `ingestEventBody` / `ingestBatchBody` check the envelope and hand
+ * the raw JSON on. Responses are written with the validator's `xToWire(response, true)`
+ * (implicit-presence zero values present, so the seed's `"success": false` and `"failed": 0`
+ * show) — the one message → wire JSON conversion.
  */
-import {
-  type DescEnum,
-  type DescField,
-  type DescMessage,
-  type DescService,
-  type JsonValue,
-  fromJson,
-  getOption,
-  hasOption,
-  create,
-} from "@bufbuild/protobuf";
+import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { type FieldMask, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
-import { wire_name as wireNameExt } from "../../gen/es/recommender/options/v1/options_pb.js";
 
 /** HTTP methods a google.api.http rule can bind. */
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -72,8 +63,8 @@ export interface RestRoute<Runtime = unknown> {
   readonly toRequest: (params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]) => unknown;
   /** Calls the runtime method of this RPC. */
   readonly call: (runtime: Runtime, request: unknown, context: HandlerContext) => Promise<unknown>;
-  /** Serializes the response message to wire JSON. */
-  readonly toRest: (response: unknown) => JsonValue;
+  /** Serializes the response message to wire JSON (a JSON object). */
+  readonly toRest: (response: unknown) => object;
 }
 
 /** A successful route match. */
@@ -181,12 +172,15 @@ export function queryDouble(query: URLSearchParams, name: string): number | unde
   return n;
 }
 
-/** An enum query parameter by wire name or proto name; the zero value is not accepted. */
-export function queryEnum(query: URLSearchParams, name: string, desc: DescEnum): number | undefined {
+/**
+ * An enum query parameter by wire name or proto name; the zero value is not accepted.
+ * `fromWire` and `wireNames` are the validator's tables of the enum.
+ */
+export function queryEnum<E extends number>(query: URLSearchParams, name: string, fromWire: (name: string) => E | undefined, wireNames: readonly string[]): E | undefined {
   const v = single(query, name);
   if (v === undefined) return undefined;
-  const n = enumWireTable(desc).fromWire.get(v);
-  if (n === undefined) throw queryError(name, `must be one of ${[...enumWireTable(desc).toWire.values()].join(", ")}`);
+  const n = fromWire(v);
+  if (n === undefined) throw queryError(name, `must be one of ${wireNames.join(", ")}`);
   return n;
 }
 
@@ -292,175 +286,6 @@ export interface RestService<Runtime> {
   readonly allowedMethods: (path: string) => HttpMethod[];
 }
 
-// ---------------------------------------------------------------------------------------
-// Wire codec adapter (placeholder on protobuf-es; see the file comment).
-
-interface EnumWireTable {
-  /** wire name and proto name → number (zero value excluded). */
-  fromWire: Map<string, number>;
-  /** number → wire name. */
-  toWire: Map<number, string>;
-}
-
-const enumTables = new WeakMap<DescEnum, EnumWireTable>();
-
-/** Wire names of an enum (wire_name option, else the proto name minus prefix, lowercased), cached. */
-function enumWireTable(desc: DescEnum): EnumWireTable {
-  let t = enumTables.get(desc);
-  if (t) return t;
-  t = { fromWire: new Map(), toWire: new Map() };
-  for (const v of desc.values) {
-    if (v.number === 0) continue;
-    const wire = hasOption(v, wireNameExt) ? getOption(v, wireNameExt) : v.name.slice(desc.sharedPrefix?.length ?? 0).toLowerCase();
-    t.fromWire.set(wire, v.number);
-    t.fromWire.set(v.name, v.number);
-    t.toWire.set(v.number, wire);
-  }
-  enumTables.set(desc, t);
-  return t;
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
-
-/** Rewrites enum wire names to proto names so protobuf-es fromJson accepts them; reports unknown keys. */
-function prepareForFromJson(desc: DescMessage, json: unknown, path: string, out: WireViolation[]): unknown {
-  if (!isPlainObject(json)) return json;
-  if (desc.typeName === "google.protobuf.Struct") return json;
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(json)) {
-    const field = desc.fields.find((f) => f.name === key || f.jsonName === key);
-    const fieldPath = path === "" ? key : `${path}.${key}`;
-    if (!field) {
-      out.push({ field: fieldPath, rule: "unknown_field", message: `${fieldPath} is not a known field and was dropped`, severity: "warning" });
-      continue;
-    }
-    copy[key] = prepareValue(field, json[key], fieldPath, out);
-  }
-  return copy;
-}
-
-function prepareValue(field: DescField, v: unknown, path: string, out: WireViolation[]): unknown {
-  if (v === null || v === undefined) return v;
-  const enumOf = (e: DescEnum, x: unknown) => {
-    if (typeof x !== "string") return x;
-    const n = enumWireTable(e).fromWire.get(x);
-    return n === undefined ? x : n;
-  };
-  switch (field.fieldKind) {
-    case "enum":
-      return enumOf(field.enum, v);
-    case "message":
-      return prepareForFromJson(field.message, v, path, out);
-    case "list":
-      if (!Array.isArray(v)) return v;
-      if (field.listKind === "enum") return v.map((x) => enumOf(field.enum, x));
-      if (field.listKind === "message") return v.map((x, i) => prepareForFromJson(field.message, x, `${path}[${i}]`, out));
-      return v;
-    case "map":
-      if (!isPlainObject(v)) return v;
-      if (field.mapKind === "enum") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, enumOf(field.enum, x)]));
-      if (field.mapKind === "message") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepareForFromJson(field.message, x, `${path}.${k}`, out)]));
-      return v;
-    default:
-      return v;
-  }
-}
-
-/**
- * Validates a request body (request mode) and decodes it into a message. Errors go to
- * `out` and the result is undefined; warnings (e.g. dropped unknown keys) go to `out` too.
- * PLACEHOLDER: protobuf-es fromJson reports only the first type error.
- */
-export function wireFromJson<T>(schema: DescMessage, json: unknown, path: string, out: WireViolation[]): T | undefined {
-  if (!isPlainObject(json)) {
-    out.push({ field: path, rule: "type", message: `${path || "body"} must be a JSON object`, severity: "error" });
-    return undefined;
-  }
-  const prepared = prepareForFromJson(schema, json, path, out) as JsonValue;
-  try {
-    return fromJson(schema, prepared, { ignoreUnknownFields: true }) as T;
-  } catch (e) {
-    const message = e instanceof Error ? e.message.replace(/^cannot decode (message|field) [\w.]+ from JSON: /, "") : String(e);
-    out.push({ field: path, rule: "type", message, severity: "error" });
-    return undefined;
-  }
-}
-
-/**
- * Serializes a message to wire JSON: snake_case keys, enums as wire names, int64 as JSON
- * numbers, implicit-presence scalars always present (so `"success": false` shows), empty
- * lists/maps and unset optional fields omitted (the seed shows `validation_warnings` only when any).
- */
-export function wireToJson(schema: DescMessage, message: unknown): Record<string, JsonValue> {
-  const msg = message as Record<string, unknown>;
-  const out: Record<string, JsonValue> = {};
-  for (const field of schema.fields) {
-    let value: unknown;
-    if (field.oneof) {
-      const sel = msg[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
-      if (sel?.case !== field.localName) continue;
-      value = sel.value;
-    } else {
-      value = msg[field.localName];
-    }
-    if (value === undefined || value === null) continue;
-    switch (field.fieldKind) {
-      case "scalar":
-        out[field.name] = scalarToWire(value);
-        break;
-      case "enum": {
-        if (value === 0 && !field.oneof && field.presence === 2) continue;
-        out[field.name] = enumWireTable(field.enum).toWire.get(value as number) ?? (value as number);
-        break;
-      }
-      case "message":
-        out[field.name] = messageToWire(field.message, value);
-        break;
-      case "list": {
-        const list = value as unknown[];
-        if (list.length === 0) continue;
-        out[field.name] = list.map((x) =>
-          field.listKind === "message"
-            ? messageToWire(field.message, x)
-            : field.listKind === "enum"
-              ? (enumWireTable(field.enum).toWire.get(x as number) ?? (x as number))
-              : scalarToWire(x),
-        );
-        break;
-      }
-      case "map": {
-        const entries = Object.entries(value as Record<string, unknown>);
-        if (entries.length === 0) continue;
-        const obj: Record<string, JsonValue> = {};
-        for (const [k, x] of entries) {
-          obj[k] =
-            field.mapKind === "message"
-              ? messageToWire(field.message, x)
-              : field.mapKind === "enum"
-                ? (enumWireTable(field.enum).toWire.get(x as number) ?? (x as number))
-                : scalarToWire(x);
-        }
-        out[field.name] = obj;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-function messageToWire(desc: DescMessage, value: unknown): JsonValue {
-  // protobuf-es unboxes Struct into a plain JSON object already.
-  if (desc.typeName === "google.protobuf.Struct") return value as JsonValue;
-  if (desc.typeName === "google.protobuf.FieldMask") return (value as { paths: string[] }).paths.join(",");
-  return wireToJson(desc, value);
-}
-
-function scalarToWire(v: unknown): JsonValue {
-  if (typeof v === "bigint") return Number(v);
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("base64");
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  return v as JsonValue;
-}
-

@@ -14,6 +14,7 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { kafkaRouting } from "../common/model.js";
 import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
 import { messageSchema, schemaFileName } from "../common/wire-schema.js";
 
 function allMessages(messages: readonly DescMessage[]): DescMessage[] {
@@ -36,7 +37,7 @@ function generateTs(schema: Schema) {
 export const plugin = withDefaultTarget(
   createEcmaScriptPlugin({
     name: "protoc-gen-tracking-jsonschema",
-    version: "v0.1.0",
+    version: pluginVersion,
     generateTs,
   }),
 );

@@ -6,11 +6,11 @@
  */
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
 import { renderHtml } from "./html.js";
 import { buildOpenApi } from "./openapi.js";
 
 const pluginName = "protoc-gen-tracking-openapi";
-const pluginVersion = "v0.1.0";
 
 function generateTs(schema: Schema): void {
   const doc = buildOpenApi(schema);

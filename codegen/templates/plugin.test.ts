@@ -18,7 +18,8 @@ describe("protoc-gen-tracking-templates golden", () => {
     const files = runPlugin(plugin, fixtureRequest(`${testdata}/protos`));
     const templates = JSON.parse(files.get("scenario_templates.json")!) as ScenarioTemplateJson[];
     expect(templates.map((t) => t.template_id)).toEqual(["alpha", "beta", "free"]);
-    const alpha = templates[0];
+    const [alpha, beta, free] = templates;
+    if (!alpha || !beta || !free) throw new Error("expected three templates");
     expect(alpha.recommended_actions).toEqual(["seen", "tapped_twice"]);
     expect(alpha.required_fields.map((f) => [f.field_name, f.field_type])).toEqual([
       ["length", "integer"],
@@ -44,10 +45,10 @@ describe("protoc-gen-tracking-templates golden", () => {
       allowed_values: [],
       unit: "seconds",
     });
-    expect(alpha.required_fields[1].description).toBe("A ratio.\nSecond line of the comment.");
-    expect(alpha.required_fields[3].allowed_values).toEqual(["happy", "sad"]);
-    expect(templates[1].description).toBe("Beta has no description option, so its comment is used.");
-    expect(templates[2]).toEqual({
+    expect(alpha.required_fields[1]?.description).toBe("A ratio.\nSecond line of the comment.");
+    expect(alpha.required_fields[3]?.allowed_values).toEqual(["happy", "sad"]);
+    expect(beta.description).toBe("Beta has no description option, so its comment is used.");
+    expect(free).toEqual({
       template_id: "free",
       scenario_type: "free",
       name: "free",

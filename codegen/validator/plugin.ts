@@ -9,6 +9,7 @@
  */
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
+import { pluginVersion } from "../common/plugin-version.js";
 import { allMessages, emitValidatorModule, validatorFileName, violationModule, wireFileName } from "../common/validator-codegen.js";
 import { wireTypesSchema } from "../common/wire-schema.js";
 import { compileWireTypes } from "../common/wire-types.js";
@@ -43,15 +44,17 @@ function generateTs(schema: Schema<Options>) {
     }),
   );
   files.forEach((file, i) => {
-    schema.generateFile(wireFileName(file)).print(wire[i]);
-    schema.generateFile(validatorFileName(file)).print(emitValidatorModule(file, { generated, esOut: schema.options.esOut }));
+    const types = wire[i];
+    if (types === undefined) throw new Error(`no wire types compiled for ${file.name}`);
+    schema.generateFile(wireFileName(file)).print(types);
+    emitValidatorModule(schema.generateFile(validatorFileName(file)), file, { generated, esOut: schema.options.esOut });
   });
 }
 
 export const plugin = withDefaultTarget(
   createEcmaScriptPlugin({
     name: "protoc-gen-tracking-validator",
-    version: "v0.1.0",
+    version: pluginVersion,
     parseOptions,
     generateTs,
   }),

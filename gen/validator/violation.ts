@@ -31,14 +31,14 @@ export interface Violation {
 
 /** Whether any violation is an error. */
 export function hasErrors(violations: readonly Violation[]): boolean {
-  for (let i = 0; i < violations.length; i++) if (violations[i].severity === "error") return true;
+  for (const v of violations) if (v.severity === "error") return true;
   return false;
 }
 
 /** Prefixes the paths of out[start..] with `prefix` (used when a nested message reported violations). */
 export function prefixViolations(out: Violation[], start: number, prefix: string): void {
   for (let i = start; i < out.length; i++) {
-    const v = out[i];
+    const v = out[i]!;
     const f = v.field;
     const full = f === "" ? prefix : f.charCodeAt(0) === 91 /* [ */ ? prefix + f : prefix + "." + f;
     v.field = full;

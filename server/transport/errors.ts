@@ -14,7 +14,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { TranscodeError } from "../../codegen/handlers/runtime.js";
+import { TranscodeError } from "../../gen/handlers/runtime.js";
 import { type Violation as ViolationMessage, ViolationSchema, Severity } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { SinkUnavailableError, type Violation } from "../contracts.js";
 

@@ -25,16 +25,9 @@ import { gunzipSync } from "node:zlib";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type HandlerContext, createContextValues } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import {
-  DecodeError,
-  decodeTrackBatchRequestWire,
-  decodeTrackEventRequestWire,
-  decodeValidateEventRequestWire,
-  encodeTrackBatchResponseBinary,
-  encodeTrackEventResponseBinary,
-  encodeValidateEventResponseBinary,
-} from "../../gen/binary/recommender/v1/behavior_binary.js";
-import { BehaviorService, type TrackBatchResponse, type TrackEventResponse, type ValidateEventResponse } from "../../gen/es/recommender/v1/behavior_pb.js";
+import type { GrpcIngestRpc } from "../../gen/binary/decode_error.js";
+import { DecodeError, behaviorServiceGrpcIngest } from "../../gen/binary/recommender/v1/behavior_binary.js";
+import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { NodeHandlerFn } from "./connect.js";
 import { defaultLog, toConnectError } from "./errors.js";
@@ -56,18 +49,20 @@ export interface GrpcFastOptions {
   shutdownSignal?: AbortSignal;
 }
 
-/** Ingest RPC ids. */
-const TRACK = 1;
-const BATCH = 2;
-const VALIDATE = 3;
+/** An ingest RPC the fast path serves: the generated codec glue and its descriptor (for HandlerContext). */
+interface IngestRpc {
+  readonly glue: GrpcIngestRpc<BehaviorServiceRuntime>;
+  readonly method: DescMethod;
+}
 
-const PREFIX = "/recommender.v1.BehaviorService/";
-const pathToRpc: Readonly<Record<string, number>> = {
-  [`${PREFIX}TrackEvent`]: TRACK,
-  [`${PREFIX}TrackBatch`]: BATCH,
-  [`${PREFIX}ValidateEvent`]: VALIDATE,
-};
-const rpcMethod: readonly DescMethod[] = [BehaviorService.method.trackEvent, BehaviorService.method.trackEvent, BehaviorService.method.trackBatch, BehaviorService.method.validateEvent];
+/** The ingest RPCs by request path, from the generated table (the proto's ingest options decide which). */
+const pathToRpc: ReadonlyMap<string, IngestRpc> = new Map(
+  [...behaviorServiceGrpcIngest].map(([path, glue]): [string, IngestRpc] => {
+    const method = BehaviorService.methods.find((m) => m.name === glue.rpc);
+    if (method === undefined) throw new Error(`gen/binary names ${glue.rpc}, which BehaviorService does not have: regenerate`);
+    return [path, { glue, method }];
+  }),
+);
 
 const RESPONSE_CONTENT_TYPE = "application/grpc+proto";
 const ACCEPT_ENCODING = "gzip";
@@ -111,7 +106,7 @@ for (const m of ["append", "delete", "set", "forEach", "entries", "keys", "value
   Object.defineProperty(RequestHeaders.prototype, m, {
     value(this: RequestHeaders, ...args: unknown[]) {
       const h = this.toHeaders() as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
-      return h[m](...args);
+      return h[m]?.(...args);
     },
   });
 }
@@ -136,7 +131,7 @@ class Call implements HandlerContext {
 
   constructor(
     readonly fast: FastPath,
-    readonly rpc: number,
+    readonly rpc: IngestRpc,
     readonly stream: ServerHttp2Stream,
     readonly headers: IncomingHttpHeaders,
     readonly compressed: boolean,
@@ -145,7 +140,7 @@ class Call implements HandlerContext {
   }
 
   get method(): DescMethod {
-    return rpcMethod[this.rpc];
+    return this.rpc.method;
   }
   get url(): string {
     return `http://${String(this.headers[":authority"] ?? "localhost")}${String(this.headers[":path"])}`;
@@ -288,7 +283,7 @@ function onData(this: StreamWithCall, chunk: Buffer): void {
 function onEnd(this: StreamWithCall): void {
   const call = this[kCall];
   if (call === undefined || call.done) return;
-  const body = call.chunks.length === 1 ? call.chunks[0] : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
+  const body = call.chunks.length === 1 ? call.chunks[0]! : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
   call.chunks = [];
   void call.fast.run(call, body);
 }
@@ -320,7 +315,7 @@ class FastPath {
       if (body.length < 5) {
         throw protocolError(body.length === 0 ? "protocol error: missing input message for unary method" : "protocol error: incomplete envelope", Code.InvalidArgument);
       }
-      const flags = body[0];
+      const flags = body[0]!; // length checked above
       const len = body.readUInt32BE(1);
       if (5 + len > body.length) throw protocolError("protocol error: promised " + len + " bytes in enveloped message, got " + (body.length - 5) + " bytes", Code.InvalidArgument);
       if (5 + len < body.length) throw protocolError("protocol error: received extra input message for unary method", Code.InvalidArgument);
@@ -342,26 +337,8 @@ class FastPath {
       } else if (len > this.maxBodyBytes) {
         throw protocolError(`message size is larger than configured readMaxBytes ${this.maxBodyBytes}`, Code.ResourceExhausted);
       }
-      const b = this.behavior;
-      switch (call.rpc) {
-        case TRACK: {
-          const event = decodeTrackEventRequestWire(buf, start, end).event;
-          const res: TrackEventResponse = await b.trackEvent(event ?? {}, call);
-          call.ok(encodeTrackEventResponseBinary(res, 5));
-          break;
-        }
-        case BATCH: {
-          const events = decodeTrackBatchRequestWire(buf, start, end).events;
-          const res: TrackBatchResponse = await b.trackBatch(events ?? [], call);
-          call.ok(encodeTrackBatchResponseBinary(res, 5));
-          break;
-        }
-        default: {
-          const event = decodeValidateEventRequestWire(buf, start, end).event;
-          const res: ValidateEventResponse = await b.validateEvent(event ?? {}, call);
-          call.ok(encodeValidateEventResponseBinary(res, 5));
-        }
-      }
+      // 5: room for the gRPC length prefix call.ok fills in.
+      call.ok(await call.rpc.glue.invoke(this.behavior, buf, start, end, call, 5));
     } catch (err) {
       if (err instanceof DecodeError) call.fail(new ConnectError(`invalid request message: ${err.message}`, Code.InvalidArgument), true);
       else if (err instanceof ConnectError && err.cause === PROTOCOL) call.fail(err, true);
@@ -385,7 +362,7 @@ export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamList
   const fast = new FastPath(options);
   const fallback = options.fallback;
   return function grpcFastStream(this: Http2Server | undefined, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void {
-    const rpc = pathToRpc[headers[":path"] as string];
+    const rpc = pathToRpc.get(headers[":path"] as string);
     // Expect headers go the compat way too: node's 100-continue/417 handling lives there.
     if (rpc === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"]) || headers.expect !== undefined) {
       serveCompat(this, stream, headers, rawHeaders, fallback);

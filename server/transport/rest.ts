@@ -14,7 +14,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { gunzip } from "node:zlib";
 import { type ContextKey, type ContextValues, type HandlerContext, createContextKey, createContextValues } from "@connectrpc/connect";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import type { RestRoute, RestService, WireViolation } from "../../codegen/handlers/runtime.js";
+import type { RestRoute, RestService, WireViolation } from "../../gen/handlers/runtime.js";
 import { classifyError, defaultLog } from "./errors.js";
 
 /** A service's generated REST table bound to the object that implements it. */

@@ -47,8 +47,6 @@ beforeAll(() => {
   cpSync(join(repoRoot, ".tools/proto-deps"), join(dir, ".tools/proto-deps"), { recursive: true });
   cpSync(join(repoRoot, "buf.yaml"), join(dir, "buf.yaml"));
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
-  // Generated handlers import their runtime support from codegen/handlers/runtime.ts.
-  symlinkSync(join(repoRoot, "codegen"), join(dir, "codegen"), "dir");
   const protoPath = join(dir, "proto/recommender/v1/behavior.proto");
   const proto = readFileSync(protoPath, "utf8");
   const edited = proto.replace(/(google\.protobuf\.Struct custom_data = 9;\n)/, "$1    LiveScenarioData live_data = 10;\n") + liveMessage;

@@ -8,11 +8,11 @@
 
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { GetHealthRequest, GetHealthResponse, TrackBatchResponse, TrackEventResponse, ValidateEventResponse } from "../../../es/recommender/v1/behavior_pb.js";
-import { BehaviorService, GetHealthRequestSchema, GetHealthResponseSchema, TrackBatchResponseSchema, TrackEventResponseSchema, ValidateEventResponseSchema } from "../../../es/recommender/v1/behavior_pb.js";
-import { behaviorEventToWire } from "../../../validator/recommender/v1/behavior_validator.js";
-import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../../../codegen/handlers/runtime.js";
-import { ingestBatchBody, ingestEventBody, wireToJson } from "../../../../codegen/handlers/runtime.js";
-import type { JsonValue } from "@bufbuild/protobuf";
+import { BehaviorService, GetHealthRequestSchema } from "../../../es/recommender/v1/behavior_pb.js";
+import type { GetHealthResponseWire, TrackBatchResponseWire, TrackEventResponseWire, ValidateEventResponseWire } from "../../../validator/recommender/v1/behavior_validator.js";
+import { behaviorEventToWire, getHealthResponseToWire, trackBatchResponseToWire, trackEventResponseToWire, validateEventResponseToWire } from "../../../validator/recommender/v1/behavior_validator.js";
+import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import { ingestBatchBody, ingestEventBody } from "../../runtime.js";
 import { create } from "@bufbuild/protobuf";
 
 /**
@@ -98,15 +98,15 @@ export function registerBehaviorService(router: ConnectRouter, runtime: Behavior
  * (the runtime validates it). Query: none.
  * Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.
  */
-export function trackEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): unknown {
+export function trackEventRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, _warnings: WireViolation[]): unknown {
   return ingestEventBody(body);
 }
 
 /**
- * TrackEventResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * TrackEventResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function trackEventResponseToRest(response: TrackEventResponse): JsonValue {
-  return wireToJson(TrackEventResponseSchema, response);
+export function trackEventResponseToRest(response: TrackEventResponse): TrackEventResponseWire {
+  return trackEventResponseToWire(response, true);
 }
 
 /**
@@ -123,15 +123,15 @@ export const trackBatchEventsMaxItems = 100;
  * Unknown top-level keys go to `warnings` (rule unknown_field) and are ignored.
  * Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array events, rule "max_items" for too many items.
  */
-export function trackBatchRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): readonly unknown[] {
+export function trackBatchRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, warnings: WireViolation[]): readonly unknown[] {
   return ingestBatchBody(body, "events", trackBatchEventsMaxItems, warnings);
 }
 
 /**
- * TrackBatchResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * TrackBatchResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function trackBatchResponseToRest(response: TrackBatchResponse): JsonValue {
-  return wireToJson(TrackBatchResponseSchema, response);
+export function trackBatchResponseToRest(response: TrackBatchResponse): TrackBatchResponseWire {
+  return trackBatchResponseToWire(response, true);
 }
 
 /**
@@ -141,15 +141,15 @@ export function trackBatchResponseToRest(response: TrackBatchResponse): JsonValu
  * (the runtime validates it). Query: none.
  * Throws TranscodeError (HTTP 400, rule "type") when the body is not a JSON object.
  */
-export function validateEventRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): unknown {
+export function validateEventRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, _warnings: WireViolation[]): unknown {
   return ingestEventBody(body);
 }
 
 /**
- * ValidateEventResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * ValidateEventResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function validateEventResponseToRest(response: ValidateEventResponse): JsonValue {
-  return wireToJson(ValidateEventResponseSchema, response);
+export function validateEventResponseToRest(response: ValidateEventResponse): ValidateEventResponseWire {
+  return validateEventResponseToWire(response, true);
 }
 
 /**
@@ -159,16 +159,16 @@ export function validateEventResponseToRest(response: ValidateEventResponse): Js
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function getHealthRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): GetHealthRequest {
+export function getHealthRestToRequest(_params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): GetHealthRequest {
   const request = create(GetHealthRequestSchema);
   return request;
 }
 
 /**
- * GetHealthResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * GetHealthResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function getHealthResponseToRest(response: GetHealthResponse): JsonValue {
-  return wireToJson(GetHealthResponseSchema, response);
+export function getHealthResponseToRest(response: GetHealthResponse): GetHealthResponseWire {
+  return getHealthResponseToWire(response, true);
 }
 
 /**
@@ -243,19 +243,19 @@ export function matchBehaviorServiceRoute(method: string, path: string): RestMat
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "track") {
         switch (method) {
           case "POST":
-            return { route: behaviorServiceRoutes[0], params: {} };
+            return { route: behaviorServiceRoutes[0]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "validate") {
         switch (method) {
           case "POST":
-            return { route: behaviorServiceRoutes[2], params: {} };
+            return { route: behaviorServiceRoutes[2]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "health") {
         switch (method) {
           case "GET":
-            return { route: behaviorServiceRoutes[3], params: {} };
+            return { route: behaviorServiceRoutes[3]!, params: {} };
         }
       }
       return undefined;
@@ -264,7 +264,7 @@ export function matchBehaviorServiceRoute(method: string, path: string): RestMat
       if (s[1] === "api" && s[2] === "v1" && s[3] === "behaviors" && s[4] === "track" && s[5] === "batch") {
         switch (method) {
           case "POST":
-            return { route: behaviorServiceRoutes[1], params: {} };
+            return { route: behaviorServiceRoutes[1]!, params: {} };
         }
       }
       return undefined;

@@ -6,13 +6,13 @@
 /* eslint-disable */
 
 import type { CreateTrackingConfigFromTemplateRequest, CreateTrackingConfigFromTemplateResponse, CreateTrackingConfigRequest, CreateTrackingConfigResponse, DeleteTrackingConfigRequest, DeleteTrackingConfigResponse, GetTrackingConfigRequest, GetTrackingConfigResponse, ListTemplatesRequest, ListTemplatesResponse, ListTrackingConfigsRequest, ListTrackingConfigsResponse, UpdateTrackingConfigRequest, UpdateTrackingConfigResponse } from "../../../es/recommender/v1/tracking_config_pb.js";
-import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigFromTemplateResponseSchema, CreateTrackingConfigRequestSchema, CreateTrackingConfigResponseSchema, DeleteTrackingConfigRequestSchema, DeleteTrackingConfigResponseSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTemplatesResponseSchema, ListTrackingConfigsRequestSchema, ListTrackingConfigsResponseSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema, UpdateTrackingConfigResponseSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
+import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigRequestSchema, DeleteTrackingConfigRequestSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTrackingConfigsRequestSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../../../codegen/handlers/runtime.js";
-import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors, wireToJson } from "../../../../codegen/handlers/runtime.js";
-import type { JsonValue } from "@bufbuild/protobuf";
+import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors } from "../../runtime.js";
 import { create } from "@bufbuild/protobuf";
-import { createTrackingConfigFromTemplateRequestFromWire, trackingConfigFromWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
+import type { CreateTrackingConfigFromTemplateResponseWire, CreateTrackingConfigResponseWire, DeleteTrackingConfigResponseWire, ListTemplatesResponseWire, ListTrackingConfigsResponseWire, TrackingConfigWire, UpdateTrackingConfigResponseWire } from "../../../validator/recommender/v1/tracking_config_validator.js";
+import { createTrackingConfigFromTemplateRequestFromWire, createTrackingConfigFromTemplateResponseToWire, createTrackingConfigResponseToWire, deleteTrackingConfigResponseToWire, listTemplatesResponseToWire, listTrackingConfigsResponseToWire, trackingConfigFromWire, trackingConfigToWire, updateTrackingConfigResponseToWire, validateCreateTrackingConfigFromTemplateRequest, validateTrackingConfig } from "../../../validator/recommender/v1/tracking_config_validator.js";
 
 /**
  * What the hand-written server implements for recommender.v1.TrackingConfigService: one method per RPC,
@@ -99,16 +99,16 @@ export function registerTrackingConfigService(router: ConnectRouter, runtime: Tr
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function listTemplatesRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): ListTemplatesRequest {
+export function listTemplatesRestToRequest(_params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): ListTemplatesRequest {
   const request = create(ListTemplatesRequestSchema);
   return request;
 }
 
 /**
- * ListTemplatesResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * ListTemplatesResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function listTemplatesResponseToRest(response: ListTemplatesResponse): JsonValue {
-  return wireToJson(ListTemplatesResponseSchema, response);
+export function listTemplatesResponseToRest(response: ListTemplatesResponse): ListTemplatesResponseWire {
+  return listTemplatesResponseToWire(response, true);
 }
 
 /**
@@ -118,7 +118,7 @@ export function listTemplatesResponseToRest(response: ListTemplatesResponse): Js
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function createTrackingConfigFromTemplateRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigFromTemplateRequest {
+export function createTrackingConfigFromTemplateRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigFromTemplateRequest {
   const found = validateCreateTrackingConfigFromTemplateRequest(body ?? {}, "request", [], "");
   throwOnErrors(found, warnings);
   const decoded = createTrackingConfigFromTemplateRequestFromWire(body ?? {});
@@ -127,10 +127,10 @@ export function createTrackingConfigFromTemplateRestToRequest(params: RestParams
 }
 
 /**
- * CreateTrackingConfigFromTemplateResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * CreateTrackingConfigFromTemplateResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function createTrackingConfigFromTemplateResponseToRest(response: CreateTrackingConfigFromTemplateResponse): JsonValue {
-  return wireToJson(CreateTrackingConfigFromTemplateResponseSchema, response);
+export function createTrackingConfigFromTemplateResponseToRest(response: CreateTrackingConfigFromTemplateResponse): CreateTrackingConfigFromTemplateResponseWire {
+  return createTrackingConfigFromTemplateResponseToWire(response, true);
 }
 
 /**
@@ -141,7 +141,7 @@ export function createTrackingConfigFromTemplateResponseToRest(response: CreateT
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function createTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigRequest {
+export function createTrackingConfigRestToRequest(_params: RestParams, _query: URLSearchParams, body: unknown, warnings: WireViolation[]): CreateTrackingConfigRequest {
   const request = create(CreateTrackingConfigRequestSchema);
   const found = validateTrackingConfig(body ?? {}, "request", [], "");
   throwOnErrors(found, warnings);
@@ -151,10 +151,10 @@ export function createTrackingConfigRestToRequest(params: RestParams, query: URL
 }
 
 /**
- * CreateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * CreateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function createTrackingConfigResponseToRest(response: CreateTrackingConfigResponse): JsonValue {
-  return wireToJson(CreateTrackingConfigResponseSchema, response);
+export function createTrackingConfigResponseToRest(response: CreateTrackingConfigResponse): CreateTrackingConfigResponseWire {
+  return createTrackingConfigResponseToWire(response, true);
 }
 
 /**
@@ -164,7 +164,7 @@ export function createTrackingConfigResponseToRest(response: CreateTrackingConfi
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function getTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): GetTrackingConfigRequest {
+export function getTrackingConfigRestToRequest(params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): GetTrackingConfigRequest {
   const request = create(GetTrackingConfigRequestSchema);
   if (params.tenant_id !== undefined) request.tenantId = pathParam(params, "tenant_id");
   if (params.scenario_id !== undefined) request.scenarioId = pathParam(params, "scenario_id");
@@ -172,10 +172,10 @@ export function getTrackingConfigRestToRequest(params: RestParams, query: URLSea
 }
 
 /**
- * GetTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names; only the config field (response_body).
+ * GetTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written; only the config field (response_body).
  */
-export function getTrackingConfigResponseToRest(response: GetTrackingConfigResponse): JsonValue {
-  return response.config === undefined ? {} : wireToJson(TrackingConfigSchema, response.config);
+export function getTrackingConfigResponseToRest(response: GetTrackingConfigResponse): TrackingConfigWire | Record<string, never> {
+  return response.config === undefined ? {} : trackingConfigToWire(response.config, true);
 }
 
 /**
@@ -186,7 +186,7 @@ export function getTrackingConfigResponseToRest(response: GetTrackingConfigRespo
  * Query: tenant_id (string), scenario_type (string), include_inactive (bool).
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function listTrackingConfigsRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): ListTrackingConfigsRequest {
+export function listTrackingConfigsRestToRequest(_params: RestParams, query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): ListTrackingConfigsRequest {
   const request = create(ListTrackingConfigsRequestSchema);
   { const v = queryString(query, "tenant_id"); if (v !== undefined) request.tenantId = v; }
   { const v = queryString(query, "scenario_type"); if (v !== undefined) request.scenarioType = v; }
@@ -195,10 +195,10 @@ export function listTrackingConfigsRestToRequest(params: RestParams, query: URLS
 }
 
 /**
- * ListTrackingConfigsResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * ListTrackingConfigsResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function listTrackingConfigsResponseToRest(response: ListTrackingConfigsResponse): JsonValue {
-  return wireToJson(ListTrackingConfigsResponseSchema, response);
+export function listTrackingConfigsResponseToRest(response: ListTrackingConfigsResponse): ListTrackingConfigsResponseWire {
+  return listTrackingConfigsResponseToWire(response, true);
 }
 
 /**
@@ -224,10 +224,10 @@ export function updateTrackingConfigRestToRequest(params: RestParams, query: URL
 }
 
 /**
- * UpdateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * UpdateTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfigResponse): JsonValue {
-  return wireToJson(UpdateTrackingConfigResponseSchema, response);
+export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfigResponse): UpdateTrackingConfigResponseWire {
+  return updateTrackingConfigResponseToWire(response, true);
 }
 
 /**
@@ -237,7 +237,7 @@ export function updateTrackingConfigResponseToRest(response: UpdateTrackingConfi
  * Query: none.
  * Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.
  */
-export function deleteTrackingConfigRestToRequest(params: RestParams, query: URLSearchParams, body: unknown, warnings: WireViolation[]): DeleteTrackingConfigRequest {
+export function deleteTrackingConfigRestToRequest(params: RestParams, _query: URLSearchParams, _body: unknown, _warnings: WireViolation[]): DeleteTrackingConfigRequest {
   const request = create(DeleteTrackingConfigRequestSchema);
   if (params.tenant_id !== undefined) request.tenantId = pathParam(params, "tenant_id");
   if (params.scenario_id !== undefined) request.scenarioId = pathParam(params, "scenario_id");
@@ -245,10 +245,10 @@ export function deleteTrackingConfigRestToRequest(params: RestParams, query: URL
 }
 
 /**
- * DeleteTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names.
+ * DeleteTrackingConfigResponse → wire JSON for REST: snake_case keys, enums as wire names, zero values written.
  */
-export function deleteTrackingConfigResponseToRest(response: DeleteTrackingConfigResponse): JsonValue {
-  return wireToJson(DeleteTrackingConfigResponseSchema, response);
+export function deleteTrackingConfigResponseToRest(response: DeleteTrackingConfigResponse): DeleteTrackingConfigResponseWire {
+  return deleteTrackingConfigResponseToWire(response, true);
 }
 
 /**
@@ -414,9 +414,9 @@ export function matchTrackingConfigServiceRoute(method: string, path: string): R
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs") {
         switch (method) {
           case "POST":
-            return { route: trackingConfigServiceRoutes[3], params: {} };
+            return { route: trackingConfigServiceRoutes[3]!, params: {} };
           case "GET":
-            return { route: trackingConfigServiceRoutes[6], params: {} };
+            return { route: trackingConfigServiceRoutes[6]!, params: {} };
         }
       }
       return undefined;
@@ -425,21 +425,21 @@ export function matchTrackingConfigServiceRoute(method: string, path: string): R
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "templates") {
         switch (method) {
           case "GET":
-            return { route: trackingConfigServiceRoutes[0], params: {} };
+            return { route: trackingConfigServiceRoutes[0]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "from-template") {
         switch (method) {
           case "POST":
-            return { route: trackingConfigServiceRoutes[2], params: {} };
+            return { route: trackingConfigServiceRoutes[2]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "") {
         switch (method) {
           case "POST":
-            return { route: trackingConfigServiceRoutes[4], params: {} };
+            return { route: trackingConfigServiceRoutes[4]!, params: {} };
           case "GET":
-            return { route: trackingConfigServiceRoutes[7], params: {} };
+            return { route: trackingConfigServiceRoutes[7]!, params: {} };
         }
       }
       return undefined;
@@ -448,19 +448,19 @@ export function matchTrackingConfigServiceRoute(method: string, path: string): R
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] === "templates" && s[5] === "") {
         switch (method) {
           case "GET":
-            return { route: trackingConfigServiceRoutes[1], params: {} };
+            return { route: trackingConfigServiceRoutes[1]!, params: {} };
         }
       }
       if (s[1] === "api" && s[2] === "v1" && s[3] === "tracking-configs" && s[4] !== "" && s[5] !== "") {
         switch (method) {
           case "GET":
-            return { route: trackingConfigServiceRoutes[5], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[5]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
           case "PUT":
-            return { route: trackingConfigServiceRoutes[8], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[8]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
           case "PATCH":
-            return { route: trackingConfigServiceRoutes[9], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[9]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
           case "DELETE":
-            return { route: trackingConfigServiceRoutes[10], params: { tenant_id: s[4], scenario_id: s[5] } };
+            return { route: trackingConfigServiceRoutes[10]!, params: { tenant_id: s[4]!, scenario_id: s[5]! } };
         }
       }
       return undefined;
