@@ -129,9 +129,9 @@ describe("adding a scenario is editing one proto", () => {
       paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } }>;
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
-    expect(doc.paths["/api/v1/behaviors/track"].post?.requestBody?.content["application/json"].schema.$ref).toBe("#/components/schemas/BehaviorEvent");
-    expect(Object.keys(doc.components.schemas.ScenarioSpecificData.properties ?? {})).toContain("live_data");
-    expect(Object.keys(doc.components.schemas.LiveScenarioData.properties ?? {})).toEqual(["viewer_count", "stream_state"]);
+    expect(doc.paths["/api/v1/behaviors/track"]?.post?.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/BehaviorEvent");
+    expect(Object.keys(doc.components.schemas["ScenarioSpecificData"]?.properties ?? {})).toContain("live_data");
+    expect(Object.keys(doc.components.schemas["LiveScenarioData"]?.properties ?? {})).toEqual(["viewer_count", "stream_state"]);
 
     // The generated gRPC/Connect adapter hands the runtime the event as wire JSON, live_data included.
     const handlers = await importGen("handlers/recommender/v1/behavior_handlers.ts");
@@ -149,7 +149,9 @@ describe("adding a scenario is editing one proto", () => {
     const request = create(es.TrackEventRequestSchema, {
       event: { tenantId: "t", scenarioData: { data: { case: "liveData", value: { viewerCount: 3, streamState: "live" } } } },
     });
-    await services["recommender.v1.BehaviorService"].trackEvent(request, {});
+    const trackEvent = services["recommender.v1.BehaviorService"]?.["trackEvent"];
+    if (!trackEvent) throw new Error("registerBehaviorService did not register trackEvent");
+    await trackEvent(request, {});
     expect(seen).toEqual({ tenant_id: "t", scenario_data: { live_data: { viewer_count: 3, stream_state: "live" } } });
   });
 });
