@@ -33,7 +33,7 @@ message LiveScenarioData {
 function template(): string {
   const repoTemplate = readFileSync(join(repoRoot, "buf.gen.yaml"), "utf8");
   const want = ["protoc-gen-es", "codegen/jsonschema/bin.ts", "codegen/validator/bin.ts", "codegen/templates/bin.ts", "codegen/handlers/bin.ts", "codegen/openapi/bin.ts"];
-  const blocks = repoTemplate.split(/\n(?=  - local:)/).slice(1).filter((b) => want.some((w) => b.includes(w)));
+  const blocks = repoTemplate.split(/\n(?= {2}- local:)/).slice(1).filter((b) => want.some((w) => b.includes(w)));
   expect(blocks).toHaveLength(6);
   const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
   return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
