@@ -104,7 +104,10 @@ function portOpen(hostPort: string): Promise<boolean> {
   const [host, port] = hostPort.split(":");
   return new Promise((resolve) => {
     const s = connect({ host, port: Number(port) });
-    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }

@@ -16,7 +16,6 @@ import {
   encodeValidateEventResponseBinary,
 } from "../../gen/binary/recommender/v1/behavior_binary.js";
 import {
-  type BehaviorEvent,
   BehaviorEventSchema,
   EventResultSchema,
   TrackBatchRequestSchema,
@@ -85,7 +84,7 @@ const eventInit = fc.record(
   { requiredKeys: [] },
 );
 
-// biome-ignore lint: the init shapes are checked by create at run time
+// `as never`: the init shapes are checked by create at run time.
 const event = eventInit.map((init) => create(BehaviorEventSchema, init as never));
 
 /** Random unknown fields of every wire type (field numbers the schema does not use). */
@@ -242,5 +241,3 @@ describe("generated binary encoders = toBinary", () => {
     expect(encodeTrackEventResponseBinary(r)).toEqual(toBinary(TrackEventResponseSchema, r));
   });
 });
-
-export type { BehaviorEvent };

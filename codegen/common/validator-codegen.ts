@@ -410,7 +410,7 @@ function emitField(e: Emitter, f: FieldModel): string[] {
         : reqSev
       : undefined;
   if (f.cardinality === "single") {
-    if (strReq && strReq.startsWith("(mode")) {
+    if (strReq !== undefined && reqSev === "kafka-only") {
       // only required in kafka mode: emit the empty-string check conditionally
       const lines = valueChecks(e, f.value, all, "v", P, `"error"`, "    ");
       L.push(...lines.map((l) => l.replace(`if (v.length === 0)`, `if (mode === "kafka" && v.length === 0)`)));
@@ -703,7 +703,7 @@ function emitKafka(e: Emitter, model: MessageModel): string {
   const W = e.wireType(desc);
   const stringField = (name: string) => {
     const f = model.fields.find((x) => x.name === name);
-    if (!f || f.cardinality !== "single" || f.value.kind !== "string") throw new Error(`${desc.typeName}: kafka option names ${name}, which is not a top-level string field`);
+    if (f?.cardinality !== "single" || f.value.kind !== "string") throw new Error(`${desc.typeName}: kafka option names ${name}, which is not a top-level string field`);
     return f;
   };
   const parts: string[] = [];

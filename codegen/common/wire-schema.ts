@@ -218,6 +218,7 @@ class Builder {
           const others = names.filter((n) => n !== name);
           allOf.push({
             if: { required: [name], properties: { [name]: { not: { type: "null" } } } },
+            // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword in a plain schema object, never awaited
             then: { properties: Object.fromEntries(others.map((n) => [n, { type: "null" }])) },
           });
         }
@@ -232,6 +233,7 @@ class Builder {
                 [rec.scenarioField.name]: { type: "object", required: [member.name], properties: { [member.name]: { not: { type: "null" } } } },
               },
             },
+            // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword in a plain schema object, never awaited
             then: { properties: { [rec.actionField.name]: { enum: enumNamesOf(rec.actionField.value.enum.desc, actions, this.rules.protoEnumNames) } } },
           });
         }

@@ -84,17 +84,11 @@ export function parseTemplate(template: string, where: string): Segment[] {
   const t = parsePathTemplate(template, where);
   if (t.verb !== undefined) throw new Error(`${where}: custom verbs (":verb") are not supported in ${template}`);
   return t.segments.map((s): Segment => {
-    switch (s.kind) {
-      case "literal":
-        return { literal: s.value };
-      case "variable": {
-        const star = s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
-        if (!star || s.fieldPath.includes(".")) throw new Error(`${where}: only {field} and {field=*} path variables are supported, got {${s.fieldPath}=…} in ${template}`);
-        return { param: s.fieldPath };
-      }
-      case "wildcard":
-        throw new Error(`${where}: unsupported segment ${s.deep ? "**" : "*"} in ${template}`);
-    }
+    if (s.kind === "literal") return { literal: s.value };
+    if (s.kind === "wildcard") throw new Error(`${where}: unsupported segment ${s.deep ? "**" : "*"} in ${template}`);
+    const star = s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
+    if (!star || s.fieldPath.includes(".")) throw new Error(`${where}: only {field} and {field=*} path variables are supported, got {${s.fieldPath}=…} in ${template}`);
+    return { param: s.fieldPath };
   });
 }
 

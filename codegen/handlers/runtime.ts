@@ -264,8 +264,10 @@ export function dropAbsentRequired(found: WireViolation[], body: unknown): WireV
 export function throwOnErrors(found: WireViolation[], warnings: WireViolation[]): void {
   let errors: WireViolation[] | undefined;
   for (const v of found) {
-    if (v.severity === "error") (errors ??= []).push(v);
-    else warnings.push(v);
+    // Allocated only when there is an error: the valid-request path stays allocation-free.
+    if (v.severity !== "error") warnings.push(v);
+    else if (errors === undefined) errors = [v];
+    else errors.push(v);
   }
   if (errors) {
     const summary = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join("; ");

@@ -432,7 +432,9 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
     const prev = seen.get(key);
     if (prev) throw new Error(`${b.method.toString()}: ${key} is already bound to ${prev}`);
     seen.set(key, b.method.toString());
-    (paths[b.path] ??= {})[b.verb] = operationOf(b, components, service);
+    const item = paths[b.path] ?? {};
+    item[b.verb] = operationOf(b, components, service);
+    paths[b.path] = item;
   }
   // Path items list their operations in a fixed verb order.
   for (const [p, item] of Object.entries(paths)) {

@@ -46,7 +46,7 @@ function digestOf(key: string): Buffer {
 export function apiKeyFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
   const x = first(headers["x-api-key"]);
   if (x !== undefined && x.trim() !== "") return x.trim();
-  const auth = first(headers["authorization"]);
+  const auth = first(headers.authorization);
   if (auth !== undefined) return stripBearer(auth);
   return undefined;
 }
@@ -208,14 +208,18 @@ export class ApiKeyAuth {
 function parseEnv(env: Readonly<Record<string, string | undefined>>): ApiKeysFile {
   const tenants: Record<string, string[]> = {};
   const admin: string[] = [];
-  for (const item of splitList(env["TRACKING_API_KEYS"])) {
+  for (const item of splitList(env.TRACKING_API_KEYS)) {
     const colon = item.indexOf(":");
     if (colon <= 0 || colon === item.length - 1) {
       throw new ApiKeyConfigError('TRACKING_API_KEYS entries must look like "tenant:key"');
     }
-    (tenants[item.slice(0, colon)] ??= []).push(item.slice(colon + 1));
+    const tenant = item.slice(0, colon);
+    const key = item.slice(colon + 1);
+    const keys = tenants[tenant];
+    if (keys === undefined) tenants[tenant] = [key];
+    else keys.push(key);
   }
-  for (const item of splitList(env["TRACKING_ADMIN_KEYS"])) admin.push(item);
+  for (const item of splitList(env.TRACKING_ADMIN_KEYS)) admin.push(item);
   return { tenants, admin };
 }
 

@@ -214,7 +214,11 @@ describe("RuleBook", () => {
   it("follows a config source: updates recompile, soft deletes fall back", () => {
     type L = (c: TrackingConfig) => void;
     const listeners: L[] = [];
-    const source = { list: () => [vlogConfig()], subscribe: (l: L) => (listeners.push(l), () => undefined) };
+    const source = { list: () => [vlogConfig()], subscribe: (l: L) => {
+        listeners.push(l);
+        return () => undefined;
+      },
+    };
     const book = new RuleBook(scenarioTemplates);
     book.attach(source);
     expect(book.compiledFor("mymx", "vlog_feed")?.version).toBe(3);

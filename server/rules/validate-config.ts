@@ -35,7 +35,9 @@ export function validateConfigDefinition(
     ["required_fields", config.requiredFields],
     ["optional_fields", config.optionalFields],
   ];
-  for (const [listName, specs] of lists) specs.forEach((spec, i) => checkSpec(out, `${listName}[${i}]`, spec, seen));
+  for (const [listName, specs] of lists) {
+    for (const [i, spec] of specs.entries()) checkSpec(out, `${listName}[${i}]`, spec, seen);
+  }
   return out;
 }
 

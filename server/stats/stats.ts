@@ -44,7 +44,8 @@ export class LatencyHistogram {
 
   /** Records one request that took `seconds`. Negative or NaN values count as 0 (clock steps). */
   observe(seconds: number): void {
-    const v = seconds > 0 ? seconds : 0;
+    // Not Math.max(seconds, 0): that is NaN for NaN.
+    const v = Number.isNaN(seconds) ? 0 : Math.max(seconds, 0);
     const bounds = LATENCY_BUCKETS_SECONDS;
     let i = 0;
     // Linear scan: 14 bounds, most requests land in the first few, cheaper than a binary search.

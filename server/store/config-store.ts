@@ -150,7 +150,7 @@ export class ConfigStore {
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     for (const row of this.#db.prepare("SELECT config FROM tracking_configs").iterate()) {
-      const cfg = fromBinary(TrackingConfigSchema, row["config"] as Uint8Array);
+      const cfg = fromBinary(TrackingConfigSchema, row.config as Uint8Array);
       this.#cache.set(keyOf(cfg.tenantId, cfg.scenarioId), cfg);
     }
   }
@@ -162,14 +162,14 @@ export class ConfigStore {
 
   /** Schema version (`PRAGMA user_version`) after migrations. */
   schemaVersion(): number {
-    return Number(this.#db.prepare("PRAGMA user_version").get()!["user_version"]);
+    return Number(this.#db.prepare("PRAGMA user_version").get()!.user_version);
   }
 
   #migrate(): void {
     this.#db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     );
-    const current = Number(this.#db.prepare("PRAGMA user_version").get()!["user_version"]);
+    const current = Number(this.#db.prepare("PRAGMA user_version").get()!.user_version);
     if (current > MIGRATIONS.length) {
       throw new Error(`configs.db schema version ${current} is newer than this server (${MIGRATIONS.length})`);
     }
@@ -320,7 +320,7 @@ export class ConfigStore {
    */
   activeConfig(tenant: string, scenario: string): Readonly<TrackingConfig> | undefined {
     const c = this.#cache.get(keyOf(tenant, scenario));
-    return c !== undefined && c.isActive ? c : undefined;
+    return c?.isActive ? c : undefined;
   }
 
   /** Every stored version of a config, oldest first (for auditing changes). */
@@ -331,10 +331,10 @@ export class ConfigStore {
       )
       .all(tenant, scenario);
     return rows.map((r) => ({
-      version: Number(r["version"]),
-      changed_at: Number(r["changed_at"]),
-      change: String(r["change"]),
-      config: fromBinary(TrackingConfigSchema, r["config"] as Uint8Array),
+      version: Number(r.version),
+      changed_at: Number(r.changed_at),
+      change: String(r.change),
+      config: fromBinary(TrackingConfigSchema, r.config as Uint8Array),
     }));
   }
 

@@ -169,13 +169,16 @@ class Call implements HandlerContext {
     return this.deadline === 0 ? undefined : this.deadline - Date.now();
   }
   get responseHeader(): Headers {
-    return (this.resHeader ??= new Headers());
+    this.resHeader ??= new Headers();
+    return this.resHeader;
   }
   get responseTrailer(): Headers {
-    return (this.resTrailer ??= new Headers());
+    this.resTrailer ??= new Headers();
+    return this.resTrailer;
   }
   get values(): ContextValues {
-    return (this.ctxValues ??= createContextValues());
+    this.ctxValues ??= createContextValues();
+    return this.ctxValues;
   }
 
   /** Ends the call: aborts a signal someone asked for, clears the deadline timer. */
@@ -188,7 +191,7 @@ class Call implements HandlerContext {
   /** Response headers: content type plus anything the runtime put in responseHeader. */
   responseHeaders(): Record<string, string | number> {
     const h: Record<string, string | number> = { ":status": 200, "content-type": RESPONSE_CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING };
-    if (this.resHeader !== undefined) this.resHeader.forEach((v, k) => (h[k] = v));
+    if (this.resHeader !== undefined) for (const [k, v] of this.resHeader) h[k] = v;
     return h;
   }
 
@@ -203,7 +206,7 @@ class Call implements HandlerContext {
     frame[0] = 0;
     frame.writeUInt32BE(len, 1);
     const t: Record<string, string> = { "grpc-status": "0" };
-    if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => (t[k] = v));
+    if (this.resTrailer !== undefined) for (const [k, v] of this.resTrailer) t[k] = v;
     this.trailers = t;
     try {
       s.on("wantTrailers", onWantTrailers);
@@ -225,9 +228,9 @@ class Call implements HandlerContext {
     const s = this.stream;
     if (s.destroyed || s.closed) return;
     const trailer = setTrailerStatus(new Headers(), cerr);
-    if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => trailer.set(k, v));
+    if (this.resTrailer !== undefined) for (const [k, v] of this.resTrailer) trailer.set(k, v);
     const t: Record<string, string> = {};
-    trailer.forEach((v, k) => (t[k] = v));
+    for (const [k, v] of trailer) t[k] = v;
     this.trailers = t;
     try {
       // Only ok() responds, and it marks the call done first; the guard keeps a second

@@ -198,19 +198,23 @@ class RestContext implements HandlerContext {
   }
 
   get requestHeader(): Headers {
-    return (this.#requestHeader ??= toHeaders(this.#req));
+    this.#requestHeader ??= toHeaders(this.#req);
+    return this.#requestHeader;
   }
 
   get responseHeader(): Headers {
-    return (this.#responseHeader ??= new Headers());
+    this.#responseHeader ??= new Headers();
+    return this.#responseHeader;
   }
 
   get responseTrailer(): Headers {
-    return (this.#responseTrailer ??= new Headers());
+    this.#responseTrailer ??= new Headers();
+    return this.#responseTrailer;
   }
 
   get values(): ContextValues {
-    return (this.#values ??= createContextValues());
+    this.#values ??= createContextValues();
+    return this.#values;
   }
 }
 

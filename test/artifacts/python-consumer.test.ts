@@ -43,7 +43,10 @@ function pythonBlock(seed: string, heading: string): string {
  */
 function mutations(base: Record<string, unknown>, count: number): [string, unknown][] {
   let state = 20261128;
-  const rnd = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const values: unknown[] = [null, "", "x", "a b", "ab\n", "😀".repeat(33), "x".repeat(65), "x".repeat(300), 0, -1, 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e20, true, [], [1, "x"], {}, { a: 1 }, "play_end", "ACTION_TYPE_CLICK", "mobile", "DEVICE_TYPE_PC", "watch", 0.97, 2, "1080p"];
   const baseKeys = ["event_id", "tenant_id", "scenario_id", "user_id", "item_id", "action_type", "timestamp", "context", "experiment_id", "experiment_group", "position", "scenario_data", "extra_data", "unknown_x"];
@@ -65,7 +68,8 @@ function mutations(base: Record<string, unknown>, count: number): [string, unkno
         if (rnd() < 0.2) delete e[k];
         else e[k] = pick(values);
       } else if (r < 0.65) {
-        const ctx = (typeof e.context === "object" && e.context !== null && !Array.isArray(e.context) ? e.context : (e.context = {})) as Record<string, unknown>;
+        if (typeof e.context !== "object" || e.context === null || Array.isArray(e.context)) e.context = {};
+        const ctx = e.context as Record<string, unknown>;
         const k = pick(contextKeys);
         if (rnd() < 0.3) delete ctx[k];
         else ctx[k] = pick(values);

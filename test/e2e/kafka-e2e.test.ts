@@ -78,7 +78,10 @@ function seedEvent(tenant: string, i: number, transport: Transport): BehaviorEve
 
 /** Every object key in the value (recursively, except inside extra_data) is snake_case. */
 function assertSnakeCase(v: unknown, path = ""): void {
-  if (Array.isArray(v)) return v.forEach((x, i) => assertSnakeCase(x, `${path}[${i}]`));
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) assertSnakeCase(x, `${path}[${i}]`);
+    return;
+  }
   if (v === null || typeof v !== "object") return;
   for (const [k, x] of Object.entries(v)) {
     expect(k, `${path}.${k}`).toMatch(/^[a-z][a-z0-9_]*$/);

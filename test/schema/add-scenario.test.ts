@@ -130,8 +130,8 @@ describe("adding a scenario is editing one proto", () => {
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
     expect(doc.paths["/api/v1/behaviors/track"]?.post?.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/BehaviorEvent");
-    expect(Object.keys(doc.components.schemas["ScenarioSpecificData"]?.properties ?? {})).toContain("live_data");
-    expect(Object.keys(doc.components.schemas["LiveScenarioData"]?.properties ?? {})).toEqual(["viewer_count", "stream_state"]);
+    expect(Object.keys(doc.components.schemas.ScenarioSpecificData?.properties ?? {})).toContain("live_data");
+    expect(Object.keys(doc.components.schemas.LiveScenarioData?.properties ?? {})).toEqual(["viewer_count", "stream_state"]);
 
     // The generated gRPC/Connect adapter hands the runtime the event as wire JSON, live_data included.
     const handlers = await importGen("handlers/recommender/v1/behavior_handlers.ts");
@@ -139,9 +139,17 @@ describe("adding a scenario is editing one proto", () => {
     const { create } = await import("@bufbuild/protobuf");
     let seen: unknown;
     const services: Record<string, Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>> = {};
-    const router = { service: (desc: { typeName: string }, impl: Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>) => ((services[desc.typeName] = impl), router) };
+    const router = {
+      service: (desc: { typeName: string }, impl: Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>) => {
+        services[desc.typeName] = impl;
+        return router;
+      },
+    };
     handlers.registerBehaviorService(router, {
-      trackEvent: async (event: unknown) => ((seen = event), create(es.TrackEventResponseSchema, { success: true })),
+      trackEvent: async (event: unknown) => {
+        seen = event;
+        return create(es.TrackEventResponseSchema, { success: true });
+      },
       trackBatch: async () => create(es.TrackBatchResponseSchema, {}),
       validateEvent: async () => create(es.ValidateEventResponseSchema, {}),
       getHealth: async () => create(es.GetHealthResponseSchema, {}),
@@ -149,7 +157,7 @@ describe("adding a scenario is editing one proto", () => {
     const request = create(es.TrackEventRequestSchema, {
       event: { tenantId: "t", scenarioData: { data: { case: "liveData", value: { viewerCount: 3, streamState: "live" } } } },
     });
-    const trackEvent = services["recommender.v1.BehaviorService"]?.["trackEvent"];
+    const trackEvent = services["recommender.v1.BehaviorService"]?.trackEvent;
     if (!trackEvent) throw new Error("registerBehaviorService did not register trackEvent");
     await trackEvent(request, {});
     expect(seen).toEqual({ tenant_id: "t", scenario_data: { live_data: { viewer_count: 3, stream_state: "live" } } });

@@ -110,8 +110,11 @@ const junk: fc.Arbitrary<Json | undefined> = fc.oneof<fc.Arbitrary<Json | undefi
 );
 
 function paths(x: Json, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
-  if (Array.isArray(x)) x.forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
-  else if (x !== null && typeof x === "object") for (const [k, v] of Object.entries(x)) (out.push([...prefix, k]), paths(v, [...prefix, k], out));
+  const entries: [string | number, Json][] = Array.isArray(x) ? [...x.entries()] : x !== null && typeof x === "object" ? Object.entries(x) : [];
+  for (const [k, v] of entries) {
+    out.push([...prefix, k]);
+    paths(v, [...prefix, k], out);
+  }
   return out;
 }
 

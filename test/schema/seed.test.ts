@@ -110,23 +110,39 @@ const cases: Case[] = [
   ["unknown action", (e) => (e.action_type = "jump"), [["action_type", "enum", "error"]]],
   ["unknown device", (e) => (e.context.device_type = "watch"), [["context.device_type", "enum", "error"]]],
   ["zero enum value", (e) => (e.context.device_type = "DEVICE_TYPE_UNSPECIFIED"), [["context.device_type", "enum", "error"]]],
-  ["proto enum names in a request", (e) => ((e.action_type = "ACTION_TYPE_PLAY_END"), (e.context.device_type = "DEVICE_TYPE_MOBILE")), []],
+  ["proto enum names in a request", (e) => {
+      e.action_type = "ACTION_TYPE_PLAY_END";
+      e.context.device_type = "DEVICE_TYPE_MOBILE";
+    }, []],
   [
     "proto enum names in a Kafka message",
-    (e) => ((e.action_type = "ACTION_TYPE_PLAY_END"), (e.context.device_type = "DEVICE_TYPE_MOBILE")),
+    (e) => {
+      e.action_type = "ACTION_TYPE_PLAY_END";
+      e.context.device_type = "DEVICE_TYPE_MOBILE";
+    },
     [["action_type", "enum", "error"], ["context.device_type", "enum", "error"]],
     "kafka",
   ],
   ["two scenario members", (e) => (e.scenario_data.ecommerce_data = { price: 1 }), [["scenario_data", "oneof", "error"], ["action_type", "recommended_action", "warning"]]],
   ["two members, one null", (e) => (e.scenario_data.ecommerce_data = null), []],
   ["action not recommended", (e) => (e.action_type = "purchase"), [["action_type", "recommended_action", "warning"]]],
-  ["unknown keys", (e) => ((e.foo = 1), (e.context.bar = 2), (e.scenario_data.video_data.baz = 3)), [
+  ["unknown keys", (e) => {
+    e.foo = 1;
+    e.context.bar = 2;
+    e.scenario_data.video_data.baz = 3;
+  }, [
     ["context.bar", "unknown_field", "warning"],
     ["scenario_data.video_data.baz", "unknown_field", "warning"],
     ["foo", "unknown_field", "warning"],
   ]],
-  ["nulls for unset optional fields", (e) => ((e.position = null), (e.experiment_id = null), (e.scenario_data.video_data.duration = null)), []],
-  ["not an object", (e) => Object.keys(e).forEach((k) => delete e[k]), [
+  ["nulls for unset optional fields", (e) => {
+    e.position = null;
+    e.experiment_id = null;
+    e.scenario_data.video_data.duration = null;
+  }, []],
+  ["not an object", (e) => {
+    for (const k of Object.keys(e)) delete e[k];
+  }, [
     ["tenant_id", "required", "error"], ["scenario_id", "required", "error"], ["user_id", "required", "error"],
     ["item_id", "required", "error"], ["action_type", "required", "error"], ["context", "required", "error"],
   ]],

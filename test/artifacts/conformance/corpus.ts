@@ -115,8 +115,8 @@ export function buildCorpus(generated = 240, seed = CORPUS_SEED): CorpusEntry[] 
   const half = Math.ceil(generated / 2);
   const valid = fc.sample(messageArb(BehaviorEventSchema), { seed, numRuns: half });
   const broken = fc.sample(mutatedArb(BehaviorEventSchema), { seed: seed + 1, numRuns: generated - half });
-  valid.forEach((event, i) => out.push({ id: `gen/valid/${i}`, mode: i % 2 ? "kafka" : "request", event }));
-  broken.forEach((event, i) => out.push({ id: `gen/mutated/${i}`, mode: i % 2 ? "request" : "kafka", event }));
+  for (const [i, event] of valid.entries()) out.push({ id: `gen/valid/${i}`, mode: i % 2 ? "kafka" : "request", event });
+  for (const [i, event] of broken.entries()) out.push({ id: `gen/mutated/${i}`, mode: i % 2 ? "request" : "kafka", event });
   // JSON text is what crosses to the other runners: every entry must survive it unchanged.
   return JSON.parse(JSON.stringify(out)) as CorpusEntry[];
 }
