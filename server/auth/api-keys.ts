@@ -43,7 +43,9 @@ function digestOf(key: string): Buffer {
  * Extracts the presented key from the `X-API-Key` header or `Authorization: Bearer <key>`.
  * Accepts Node's IncomingHttpHeaders or any lowercase-keyed record (gRPC metadata flattened).
  */
-export function apiKeyFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
+export function apiKeyFromHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
   const x = first(headers["x-api-key"]);
   if (x !== undefined && x.trim() !== "") return x.trim();
   const auth = first(headers.authorization);
@@ -144,7 +146,10 @@ export class ApiKeyAuth {
   }
 
   /** Merges a keys file (when given) with the environment variables. */
-  static fromSources(options: { file?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): ApiKeyAuth {
+  static fromSources(options: {
+    file?: string | undefined;
+    env?: Readonly<Record<string, string | undefined>>;
+  }): ApiKeyAuth {
     const auth = options.file !== undefined ? ApiKeyAuth.fromFile(options.file) : new ApiKeyAuth();
     auth.#addAll(parseEnv(options.env ?? process.env));
     return auth;
@@ -199,7 +204,9 @@ export class ApiKeyAuth {
   startupWarnings(): string[] {
     if (this.isOpen()) return [openModeWarning()];
     if (!this.hasAdminKeys()) {
-      return ["WARNING: tenant API keys are configured but no admin key (TRACKING_ADMIN_KEYS); the tracking-config API will refuse every request."];
+      return [
+        "WARNING: tenant API keys are configured but no admin key (TRACKING_ADMIN_KEYS); the tracking-config API will refuse every request.",
+      ];
     }
     return [];
   }

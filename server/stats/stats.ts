@@ -202,7 +202,9 @@ export class Stats {
         const labels = `transport="${escapeLabel(h.transport)}",rpc="${escapeLabel(h.rpc)}"`;
         const cum = h.cumulative();
         for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
-          lines.push(`tracking_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_SECONDS[i]}"} ${cum[i]}`);
+          lines.push(
+            `tracking_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_SECONDS[i]}"} ${cum[i]}`,
+          );
         }
         lines.push(`tracking_request_duration_seconds_bucket{${labels},le="+Inf"} ${cum[cum.length - 1]}`);
         lines.push(`tracking_request_duration_seconds_sum{${labels}} ${formatFloat(h.sum)}`);

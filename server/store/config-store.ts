@@ -13,11 +13,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { clone, create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-  TrackingConfigSchema,
-  type TrackingConfig,
-} from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import { clone, create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { type TrackingConfig, TrackingConfigSchema } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import type { Violation } from "../contracts.js";
 
 /** Thrown by `create` when an active config already exists for (tenant, scenario). HTTP 409. */
@@ -209,8 +206,14 @@ export class ConfigStore {
     const bin = toBinary(TrackingConfigSchema, cfg);
     this.#tx(() => {
       this.#upsert.run(
-        cfg.tenantId, cfg.scenarioId, cfg.scenarioType, cfg.isActive ? 1 : 0, cfg.version,
-        cfg.createdAt, cfg.updatedAt, bin,
+        cfg.tenantId,
+        cfg.scenarioId,
+        cfg.scenarioType,
+        cfg.isActive ? 1 : 0,
+        cfg.version,
+        cfg.createdAt,
+        cfg.updatedAt,
+        bin,
       );
       this.#history.run(cfg.tenantId, cfg.scenarioId, cfg.version, cfg.updatedAt, change, bin);
     });
@@ -256,9 +259,7 @@ export class ConfigStore {
       if (!filter.include_inactive && !c.isActive) continue;
       out.push(clone(TrackingConfigSchema, c));
     }
-    out.sort((a, b) =>
-      a.tenantId === b.tenantId ? cmp(a.scenarioId, b.scenarioId) : cmp(a.tenantId, b.tenantId),
-    );
+    out.sort((a, b) => (a.tenantId === b.tenantId ? cmp(a.scenarioId, b.scenarioId) : cmp(a.tenantId, b.tenantId)));
     return out;
   }
 
@@ -279,13 +280,23 @@ export class ConfigStore {
     for (const p of paths) {
       const f = FIELD_BY_PATH.get(p);
       if (f === undefined) {
-        problems.push({ field: p, rule: "unknown_field", message: `${p} is not a field of TrackingConfig`, severity: "error" });
+        problems.push({
+          field: p,
+          rule: "unknown_field",
+          message: `${p} is not a field of TrackingConfig`,
+          severity: "error",
+        });
         continue;
       }
       if (SERVER_MANAGED.has(f.name)) continue;
       if (IDENTITY.has(f.name)) {
         if (source[f.localName] !== "" && source[f.localName] !== target[f.localName]) {
-          problems.push({ field: f.name, rule: "immutable", message: `${f.name} cannot be changed by an update`, severity: "error" });
+          problems.push({
+            field: f.name,
+            rule: "immutable",
+            message: `${f.name} cannot be changed by an update`,
+            severity: "error",
+          });
         }
         continue;
       }
@@ -324,7 +335,10 @@ export class ConfigStore {
   }
 
   /** Every stored version of a config, oldest first (for auditing changes). */
-  history(tenant: string, scenario: string): Array<{ version: number; changed_at: number; change: string; config: TrackingConfig }> {
+  history(
+    tenant: string,
+    scenario: string,
+  ): Array<{ version: number; changed_at: number; change: string; config: TrackingConfig }> {
     const rows = this.#db
       .prepare(
         "SELECT version, changed_at, change, config FROM tracking_config_history WHERE tenant_id = ? AND scenario_id = ? ORDER BY version",
