@@ -12,8 +12,10 @@ setup:
 generate: setup
 	@./scripts/generate.sh
 
+## Biome (biome.jsonc: lint + format + import order of the TS/JS/JSON; warnings fail too, so
+## they cannot pile up), then buf lint and buf format of the protos.
 lint: setup
-	@$(ENV) buf lint && buf format --diff --exit-code
+	@$(ENV) biome ci --error-on-warnings . && buf lint && buf format --diff --exit-code
 
 ## buf breaking against the previous commit of main (or BREAKING_AGAINST=<ref>).
 breaking: setup

@@ -6,8 +6,16 @@
  * the UTF-8 string strategies the decoder chooses between.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { decodeTrackEventRequestWire, encodeTrackEventResponseBinary } from "../gen/binary/recommender/v1/behavior_binary.js";
-import { ActionType, DeviceType, TrackEventRequestSchema, TrackEventResponseSchema } from "../gen/es/recommender/v1/behavior_pb.js";
+import {
+  decodeTrackEventRequestWire,
+  encodeTrackEventResponseBinary,
+} from "../gen/binary/recommender/v1/behavior_binary.js";
+import {
+  ActionType,
+  DeviceType,
+  TrackEventRequestSchema,
+  TrackEventResponseSchema,
+} from "../gen/es/recommender/v1/behavior_pb.js";
 import { trackEventRequestToWire } from "../gen/validator/recommender/v1/behavior_validator.js";
 
 const seed = create(TrackEventRequestSchema, {
@@ -19,13 +27,29 @@ const seed = create(TrackEventRequestSchema, {
     actionType: ActionType.PLAY_END,
     timestamp: 1730304000100n,
     context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-    scenarioData: { data: { case: "videoData", value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 } } },
+    scenarioData: {
+      data: {
+        case: "videoData",
+        value: {
+          duration: 180,
+          watchDuration: 175,
+          completionRate: 0.97,
+          videoQuality: "1080p",
+          isFullscreen: true,
+          playbackSpeed: 1.0,
+        },
+      },
+    },
     position: 3,
     experimentId: "exp_001",
   },
 });
 const bytes = toBinary(TrackEventRequestSchema, seed);
-const response = create(TrackEventResponseSchema, { success: true, eventId: "evt_00000000000000a1", message: "Event tracked successfully" });
+const response = create(TrackEventResponseSchema, {
+  success: true,
+  eventId: "evt_00000000000000a1",
+  message: "Event tracked successfully",
+});
 
 let sink: unknown;
 function bench(name: string, fn: () => unknown, ms = 700): number {
@@ -49,9 +73,13 @@ function bench(name: string, fn: () => unknown, ms = 700): number {
 
 console.log(`seed TrackEventRequest: ${bytes.length} bytes (best of 5 rounds)`);
 const gen = bench("decode: generated decodeTrackEventRequestWire", () => decodeTrackEventRequestWire(bytes));
-const ref = bench("decode: fromBinary + trackEventRequestToWire", () => trackEventRequestToWire(fromBinary(TrackEventRequestSchema, bytes)));
+const ref = bench("decode: fromBinary + trackEventRequestToWire", () =>
+  trackEventRequestToWire(fromBinary(TrackEventRequestSchema, bytes)),
+);
 console.log(`  → ${(ref / gen).toFixed(1)}x`);
-const genE = bench("encode: generated encodeTrackEventResponseBinary", () => encodeTrackEventResponseBinary(response, 5));
+const genE = bench("encode: generated encodeTrackEventResponseBinary", () =>
+  encodeTrackEventResponseBinary(response, 5),
+);
 const refE = bench("encode: toBinary(TrackEventResponseSchema)", () => toBinary(TrackEventResponseSchema, response));
 console.log(`  → ${(refE / genE).toFixed(1)}x`);
 

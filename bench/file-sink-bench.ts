@@ -17,8 +17,14 @@ async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 20000);
   const dir = process.argv[3] ?? mkdtempSync(join(tmpdir(), "file-sink-bench-"));
   const value = JSON.stringify({
-    event_id: "evt_0123456789abcdef", tenant_id: "mymx", scenario_id: "vlog_feed", user_id: "u", item_id: "video_12345",
-    action_type: "play_end", timestamp: Date.now(), context: { device_type: "mobile", os: "iOS" },
+    event_id: "evt_0123456789abcdef",
+    tenant_id: "mymx",
+    scenario_id: "vlog_feed",
+    user_id: "u",
+    item_id: "video_12345",
+    action_type: "play_end",
+    timestamp: Date.now(),
+    context: { device_type: "mobile", os: "iOS" },
     scenario_data: { video_data: { duration: 300, watch_duration: 240, completion_rate: 0.8, video_quality: "1080p" } },
   });
   for (const trustValues of [false, true]) {
@@ -27,12 +33,16 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const ps: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      ps.push(sink.publish([{ topic: "user-behaviors-mymx", key: `u${i % 1000}`, value, headers: { schema_version: "1" } }]));
+      ps.push(
+        sink.publish([{ topic: "user-behaviors-mymx", key: `u${i % 1000}`, value, headers: { schema_version: "1" } }]),
+      );
     }
     await Promise.all(ps);
     const ms = performance.now() - t0;
     await sink.close();
-    console.log(`trustValues=${trustValues}: ${n} concurrent single-record publishes in ${ms.toFixed(0)} ms → ${Math.round((n / ms) * 1000)} records/s`);
+    console.log(
+      `trustValues=${trustValues}: ${n} concurrent single-record publishes in ${ms.toFixed(0)} ms → ${Math.round((n / ms) * 1000)} records/s`,
+    );
   }
   // Closed loop: 256 clients, each awaiting its previous publish (like HTTP keep-alive clients).
   {
@@ -49,7 +59,9 @@ async function main(): Promise<void> {
     );
     const ms = performance.now() - t0;
     await sink.close();
-    console.log(`closed loop: ${clients} clients × ${per} sequential publishes in ${ms.toFixed(0)} ms → ${Math.round(((clients * per) / ms) * 1000)} records/s`);
+    console.log(
+      `closed loop: ${clients} clients × ${per} sequential publishes in ${ms.toFixed(0)} ms → ${Math.round(((clients * per) / ms) * 1000)} records/s`,
+    );
   }
   if (process.argv[3] === undefined) rmSync(dir, { recursive: true, force: true });
 }

@@ -11,7 +11,7 @@
  *     -d /tmp/body.bin http://127.0.0.1:50061/recommender.v1.BehaviorService/TrackEvent
  */
 import { writeFileSync } from "node:fs";
-import { type ServerHttp2Stream, createServer } from "node:http2";
+import { createServer, type ServerHttp2Stream } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   ActionType,
@@ -22,7 +22,10 @@ import {
   TrackEventResponseSchema,
   ValidateEventResponseSchema,
 } from "../gen/es/recommender/v1/behavior_pb.js";
-import { type BehaviorServiceRuntime, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
+import {
+  type BehaviorServiceRuntime,
+  registerBehaviorService,
+} from "../gen/handlers/recommender/v1/behavior_handlers.js";
 import { behaviorEventToWire } from "../gen/validator/recommender/v1/behavior_validator.js";
 import { createConnectHandler } from "../server/transport/connect.js";
 import { createGrpcServer } from "../server/transport/grpc.js";
@@ -36,7 +39,11 @@ const runtime: BehaviorServiceRuntime = {
   async trackEvent(event, ctx) {
     ctx.requestHeader.get("x-api-key");
     if (typeof event !== "object" || event === null || !("tenant_id" in event)) throw new Error("bad");
-    return create(TrackEventResponseSchema, { success: true, eventId: `evt_${(n++).toString(16).padStart(16, "0")}`, message: "Event tracked successfully" });
+    return create(TrackEventResponseSchema, {
+      success: true,
+      eventId: `evt_${(n++).toString(16).padStart(16, "0")}`,
+      message: "Event tracked successfully",
+    });
   },
   async trackBatch(events) {
     return create(TrackBatchResponseSchema, { success: true, total: events.length, succeeded: events.length });
@@ -58,7 +65,19 @@ const seed = create(TrackEventRequestSchema, {
     actionType: ActionType.PLAY_END,
     timestamp: 1730304000100n,
     context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-    scenarioData: { data: { case: "videoData", value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 } } },
+    scenarioData: {
+      data: {
+        case: "videoData",
+        value: {
+          duration: 180,
+          watchDuration: 175,
+          completionRate: 0.97,
+          videoQuality: "1080p",
+          isFullscreen: true,
+          playbackSpeed: 1.0,
+        },
+      },
+    },
     position: 3,
     experimentId: "exp_001",
   },
@@ -70,7 +89,12 @@ body.set(msg, 5);
 writeFileSync(bodyPath, body);
 
 const connect = createConnectHandler({ routes: (r) => void registerBehaviorService(r, runtime) });
-const server = mode === "fast" ? createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect })) : mode === "raw" ? createServer() : createServer(connect);
+const server =
+  mode === "fast"
+    ? createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect }))
+    : mode === "raw"
+      ? createServer()
+      : createServer(connect);
 if (mode === "raw") {
   server.on("stream", (stream: ServerHttp2Stream, headers) => {
     const chunks: Buffer[] = [];
@@ -78,7 +102,9 @@ if (mode === "raw") {
     stream.on("end", async () => {
       const b = Buffer.concat(chunks);
       const req = fromBinary(TrackEventRequestSchema, b.subarray(5));
-      const res = await runtime.trackEvent(req.event ? behaviorEventToWire(req.event) : {}, { requestHeader: new Headers() } as never);
+      const res = await runtime.trackEvent(req.event ? behaviorEventToWire(req.event) : {}, {
+        requestHeader: new Headers(),
+      } as never);
       const out = toBinary(TrackEventResponseSchema, res);
       const f = Buffer.alloc(5 + out.length);
       f.writeUInt32BE(out.length, 1);
@@ -90,5 +116,7 @@ if (mode === "raw") {
     });
   });
 }
-server.listen(Number(portArg), "127.0.0.1", () => console.error(`${mode} listening on ${portArg}; body ${bodyPath} (${body.length} bytes)`));
+server.listen(Number(portArg), "127.0.0.1", () =>
+  console.error(`${mode} listening on ${portArg}; body ${bodyPath} (${body.length} bytes)`),
+);
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

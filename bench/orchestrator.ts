@@ -5,18 +5,20 @@
  *
  *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,tracker,perftest,bare,baseline] [--duration S]
  */
-import { create, fromJson, toBinary, type JsonObject } from "@bufbuild/protobuf";
+
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { create, fromJson, type JsonObject, toBinary } from "@bufbuild/protobuf";
 import { BehaviorEventSchema, TrackEventRequestSchema } from "../gen/es/recommender/v1/behavior_pb.js";
 import { generatedBehaviorCodec } from "../sdk/common/behavior-codec.js";
 import { createKafkaPublisher } from "../sdk/common/kafka-publisher.js";
 import {
-  ProcSampler,
   benchEvent,
   freePort,
+  ProcSampler,
+  type ProcUsage,
   repoRoot,
   round,
   run,
@@ -26,9 +28,8 @@ import {
   startProcess,
   stopChild,
   waitHttp,
-  type ProcUsage,
 } from "./lib/common.js";
-import { h2load, type H2loadResult } from "./lib/h2load.js";
+import { type H2loadResult, h2load } from "./lib/h2load.js";
 import { BenchKafka } from "./lib/kafka-admin.js";
 import type { OpenLoopConfig, OpenLoopResult } from "./lib/openloop.js";
 import { renderMarkdown } from "./lib/report.js";
@@ -49,8 +50,26 @@ const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]
 const enabled = (g: Group) => only.has(g);
 
 const plan = smoke
-  ? { closedSec: 1, openSec: 1, warmSec: 1, brokerWarmSec: 1, rates: [200, 500], trackerEvents: 2000, trackerRates: [500], perfRecords: 2000 }
-  : { closedSec: 12, openSec: 8, warmSec: 4, brokerWarmSec: 8, rates: [1000, 5000, 10000], trackerEvents: 200_000, trackerRates: [1000, 10000], perfRecords: 400_000 };
+  ? {
+      closedSec: 1,
+      openSec: 1,
+      warmSec: 1,
+      brokerWarmSec: 1,
+      rates: [200, 500],
+      trackerEvents: 2000,
+      trackerRates: [500],
+      perfRecords: 2000,
+    }
+  : {
+      closedSec: 12,
+      openSec: 8,
+      warmSec: 4,
+      brokerWarmSec: 8,
+      rates: [1000, 5000, 10000],
+      trackerEvents: 200_000,
+      trackerRates: [1000, 10000],
+      perfRecords: 400_000,
+    };
 if (value("--duration")) plan.closedSec = plan.openSec = Number(value("--duration"));
 
 const resultsDir = join(repoRoot, "bench/results");
@@ -104,7 +123,10 @@ function portOpen(hostPort: string): Promise<boolean> {
   const [host, port] = hostPort.split(":");
   return new Promise((resolve) => {
     const s = connect({ host, port: Number(port) });
-    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }
@@ -125,7 +147,14 @@ async function measured<T>(
   topic: string | undefined,
   pid: number | undefined,
   body: () => Promise<T>,
-  figures: (r: T) => { counted: number; seconds: number; errors: number; eventsPerRequest?: number; inFlight?: number; extra?: Partial<Phase> },
+  figures: (r: T) => {
+    counted: number;
+    seconds: number;
+    errors: number;
+    eventsPerRequest?: number;
+    inFlight?: number;
+    extra?: Partial<Phase>;
+  },
 ): Promise<Phase> {
   log(`${base.name} …`);
   const before = topic ? await kafka.endOffset(topic) : 0;
@@ -139,10 +168,23 @@ async function measured<T>(
   if (topic) {
     await sleep(200);
     const after = await kafka.endOffset(topic);
-    offsets = { topic, before, after, delta: after - before, counted: f.counted, consistent: after - before >= f.counted };
+    offsets = {
+      topic,
+      before,
+      after,
+      delta: after - before,
+      counted: f.counted,
+      consistent: after - before >= f.counted,
+    };
     acked = Math.min(f.counted, after - before);
-    if (after - before > f.counted * 1.01 + (f.inFlight ?? 0) + 100) notes.push(`${base.name}: the broker log grew by ${after - before} for ${f.counted} acknowledged events: duplicates (retried sends that had in fact been written) beyond what was in flight at the cut-off`);
-    if (!offsets.consistent) notes.push(`${base.name}: the broker log grew by ${after - before} but the client counted ${f.counted} acknowledged events`);
+    if (after - before > f.counted * 1.01 + (f.inFlight ?? 0) + 100)
+      notes.push(
+        `${base.name}: the broker log grew by ${after - before} for ${f.counted} acknowledged events: duplicates (retried sends that had in fact been written) beyond what was in flight at the cut-off`,
+      );
+    if (!offsets.consistent)
+      notes.push(
+        `${base.name}: the broker log grew by ${after - before} but the client counted ${f.counted} acknowledged events`,
+      );
   }
   const phase: Phase = {
     ...base,
@@ -156,7 +198,9 @@ async function measured<T>(
   };
   if (f.eventsPerRequest) phase.requestsPerSec = round(acked / f.eventsPerRequest / f.seconds, 0);
   phases.push(phase);
-  log(`${base.name}: ${phase.eventsPerSec} events/s${phase.latencyMs ? `, p50 ${phase.latencyMs.p50} ms p99 ${phase.latencyMs.p99} ms` : ""}, errors ${phase.errors}${offsets ? `, offsets Δ ${offsets.delta} (counted ${offsets.counted})` : ""}`);
+  log(
+    `${base.name}: ${phase.eventsPerSec} events/s${phase.latencyMs ? `, p50 ${phase.latencyMs.p50} ms p99 ${phase.latencyMs.p99} ms` : ""}, errors ${phase.errors}${offsets ? `, offsets Δ ${offsets.delta} (counted ${offsets.counted})` : ""}`,
+  );
   return phase;
 }
 
@@ -168,13 +212,39 @@ interface Target {
   pid: number | undefined;
 }
 
-async function closedH2load(t: Target, path: Phase["path"], name: string, o: { url: string; body: string; headers: string[]; h1: boolean; clients: number; streams?: number; eventsPerRequest: number; topic: string; warm?: boolean }): Promise<Phase> {
-  const h = (sec: number) => h2load({ url: o.url, bodyFile: o.body, headers: o.headers, h1: o.h1, clients: o.clients, streams: o.streams, durationSec: sec });
+async function closedH2load(
+  t: Target,
+  path: Phase["path"],
+  name: string,
+  o: {
+    url: string;
+    body: string;
+    headers: string[];
+    h1: boolean;
+    clients: number;
+    streams?: number;
+    eventsPerRequest: number;
+    topic: string;
+    warm?: boolean;
+  },
+): Promise<Phase> {
+  const h = (sec: number) =>
+    h2load({
+      url: o.url,
+      bodyFile: o.body,
+      headers: o.headers,
+      h1: o.h1,
+      clients: o.clients,
+      streams: o.streams,
+      durationSec: sec,
+    });
   if (o.warm !== false) {
     log(`${name}: warm-up ${plan.warmSec}s`);
     await h(plan.warmSec);
   }
-  const settings = o.h1 ? `h2load --h1 -c ${o.clients} -D ${plan.closedSec}` : `h2load -c ${o.clients} -m ${o.streams} -D ${plan.closedSec}`;
+  const settings = o.h1
+    ? `h2load --h1 -c ${o.clients} -D ${plan.closedSec}`
+    : `h2load -c ${o.clients} -m ${o.streams} -D ${plan.closedSec}`;
   return measured<H2loadResult>(
     { name, group: t.group, subject: t.subject, path, loop: "closed", tool: "h2load", settings },
     o.topic,
@@ -194,7 +264,13 @@ async function closedH2load(t: Target, path: Phase["path"], name: string, o: { u
   );
 }
 
-async function openLoop(t: Target, path: Phase["path"], name: string, cfg: Omit<OpenLoopConfig, "durationSec">, topic: string): Promise<Phase> {
+async function openLoop(
+  t: Target,
+  path: Phase["path"],
+  name: string,
+  cfg: Omit<OpenLoopConfig, "durationSec">,
+  topic: string,
+): Promise<Phase> {
   const full: OpenLoopConfig = { ...cfg, durationSec: plan.openSec };
   return measured<OpenLoopResult>(
     {
@@ -213,7 +289,10 @@ async function openLoop(t: Target, path: Phase["path"], name: string, cfg: Omit<
       counted: r.ok,
       seconds: Math.max(r.durationSec, r.ok / Math.max(r.achievedRps, 1)),
       errors: r.failed + r.dropped + r.timedOut,
-      extra: { offeredPerSec: r.offeredRps, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max } },
+      extra: {
+        offeredPerSec: r.offeredRps,
+        latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max },
+      },
     }),
   );
 }
@@ -221,9 +300,23 @@ async function openLoop(t: Target, path: Phase["path"], name: string, cfg: Omit<
 /** REST single (closed + open rates) against any server exposing POST /api/v1/behaviors/track. */
 async function restSuite(t: Target, label: string, body: string, topic: string): Promise<void> {
   const url = `http://${t.host}:${t.port}/api/v1/behaviors/track`;
-  await closedH2load(t, "rest", `${label} REST single, max (closed loop)`, { url, body, headers: ["content-type: application/json"], h1: true, clients: 64, eventsPerRequest: 1, topic });
+  await closedH2load(t, "rest", `${label} REST single, max (closed loop)`, {
+    url,
+    body,
+    headers: ["content-type: application/json"],
+    h1: true,
+    clients: 64,
+    eventsPerRequest: 1,
+    topic,
+  });
   for (const rate of plan.rates) {
-    await openLoop(t, "rest", `${label} REST single @ ${rate}/s`, { kind: "http1", host: t.host, port: t.port, path: "/api/v1/behaviors/track", bodyFile: body, rate, conns: 128 }, topic);
+    await openLoop(
+      t,
+      "rest",
+      `${label} REST single @ ${rate}/s`,
+      { kind: "http1", host: t.host, port: t.port, path: "/api/v1/behaviors/track", bodyFile: body, rate, conns: 128 },
+      topic,
+    );
   }
 }
 
@@ -231,7 +324,9 @@ function machine(): Record<string, string | number> {
   const cpuModel = cpus()[0]?.model ?? "unknown";
   let kafkaVersion = "unknown";
   try {
-    kafkaVersion = /<kafka\.version>([^<]+)</.exec(readFileSync(join(repoRoot, "scripts/kafka/pom.xml"), "utf8"))?.[1] ?? kafkaVersion;
+    kafkaVersion =
+      /<kafka\.version>([^<]+)</.exec(readFileSync(join(repoRoot, "scripts/kafka/pom.xml"), "utf8"))?.[1] ??
+      kafkaVersion;
   } catch {}
   return {
     nproc: cpus().length,
@@ -239,7 +334,9 @@ function machine(): Record<string, string | number> {
     ramGB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
     kafka: kafkaVersion,
-    loadavgAtStart: loadavg().map((x) => x.toFixed(2)).join(" "),
+    loadavgAtStart: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" "),
   };
 }
 
@@ -276,10 +373,13 @@ async function warmUpBroker(seconds: number, value: string): Promise<void> {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const machineAtStart = machine();
-  const deadline = setTimeout(() => {
-    log("hard time limit reached (15 min), aborting");
-    process.exit(2);
-  }, (smoke ? 3 : 15) * 60_000);
+  const deadline = setTimeout(
+    () => {
+      log("hard time limit reached (15 min), aborting");
+      process.exit(2);
+    },
+    (smoke ? 3 : 15) * 60_000,
+  );
   deadline.unref();
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
@@ -312,12 +412,21 @@ async function main(): Promise<void> {
   const baselineBody = join(workDir, "event-baseline.json");
   writeFileSync(baselineBody, JSON.stringify(benchEvent("bench_baseline")));
   const batchBody = join(workDir, "batch.json");
-  writeFileSync(batchBody, JSON.stringify({ events: Array.from({ length: 100 }, (_, i) => benchEvent("bench_batch", i)) }));
+  writeFileSync(
+    batchBody,
+    JSON.stringify({ events: Array.from({ length: 100 }, (_, i) => benchEvent("bench_batch", i)) }),
+  );
   const grpcBody = join(workDir, "track.grpc");
   const grpcJson = benchEvent("bench_grpc") as Record<string, unknown> & { context: Record<string, unknown> };
   grpcJson.action_type = `ACTION_TYPE_${String(grpcJson.action_type).toUpperCase()}`;
-  grpcJson.context = { ...grpcJson.context, device_type: `DEVICE_TYPE_${String(grpcJson.context.device_type).toUpperCase()}` };
-  const msg = toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: fromJson(BehaviorEventSchema, grpcJson as JsonObject) }));
+  grpcJson.context = {
+    ...grpcJson.context,
+    device_type: `DEVICE_TYPE_${String(grpcJson.context.device_type).toUpperCase()}`,
+  };
+  const msg = toBinary(
+    TrackEventRequestSchema,
+    create(TrackEventRequestSchema, { event: fromJson(BehaviorEventSchema, grpcJson as JsonObject) }),
+  );
   const frame = Buffer.alloc(5 + msg.length);
   frame.writeUInt32BE(msg.length, 1);
   frame.set(msg, 5);
@@ -329,7 +438,15 @@ async function main(): Promise<void> {
   const payloadFile = join(workDir, "perf-payloads.txt");
   writeFileSync(
     payloadFile,
-    Array.from({ length: 1000 }, (_, i) => generatedBehaviorCodec.encode(generatedBehaviorCodec.normalize({ ...benchEvent("bench_rest", i), event_id: `evt_${(0x1000000000000000n + BigInt(i) * 7919n).toString(16).slice(0, 16)}`, timestamp: Date.now() + i }))).join("\n"),
+    Array.from({ length: 1000 }, (_, i) =>
+      generatedBehaviorCodec.encode(
+        generatedBehaviorCodec.normalize({
+          ...benchEvent("bench_rest", i),
+          event_id: `evt_${(0x1000000000000000n + BigInt(i) * 7919n).toString(16).slice(0, 16)}`,
+          timestamp: Date.now() + i,
+        }),
+      ),
+    ).join("\n"),
   );
 
   await warmUpBroker(plan.brokerWarmSec, record);
@@ -355,7 +472,9 @@ async function main(): Promise<void> {
       dataDir,
     ];
     const nodeFlags = profile ? `--cpu-prof --cpu-prof-dir ${join(resultsDir, "prof")}` : "";
-    log(`starting the server: ${nodeFlags ? `TRACKING_NODE_FLAGS='${nodeFlags}' ` : ""}bin/tracking ${serverArgs.join(" ")}`);
+    log(
+      `starting the server: ${nodeFlags ? `TRACKING_NODE_FLAGS='${nodeFlags}' ` : ""}bin/tracking ${serverArgs.join(" ")}`,
+    );
     const srv = startProcess(join(repoRoot, "bin/tracking"), serverArgs, {
       ...process.env,
       TRACKING_NODE_FLAGS: nodeFlags,
@@ -370,7 +489,13 @@ async function main(): Promise<void> {
         const g: Target = { ...t, group: "grpc", port: grpcPort };
         const path = "/recommender.v1.BehaviorService/TrackEvent";
         // The open-loop runs double as the grpc-status check: only HTTP 200 + grpc-status 0 counts.
-        await openLoop(g, "grpc", "ours gRPC TrackEvent verify (grpc-status 0)", { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate: smoke ? 200 : 1000, conns: 2 }, T.grpc);
+        await openLoop(
+          g,
+          "grpc",
+          "ours gRPC TrackEvent verify (grpc-status 0)",
+          { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate: smoke ? 200 : 1000, conns: 2 },
+          T.grpc,
+        );
         await closedH2load(g, "grpc", "ours gRPC TrackEvent, max (closed loop)", {
           url: `http://127.0.0.1:${grpcPort}${path}`,
           body: grpcBody,
@@ -382,7 +507,13 @@ async function main(): Promise<void> {
           topic: T.grpc,
         });
         for (const rate of plan.rates) {
-          await openLoop(g, "grpc", `ours gRPC TrackEvent @ ${rate}/s`, { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate, conns: 4 }, T.grpc);
+          await openLoop(
+            g,
+            "grpc",
+            `ours gRPC TrackEvent @ ${rate}/s`,
+            { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate, conns: 4 },
+            T.grpc,
+          );
         }
       }
       if (enabled("batch")) {
@@ -404,15 +535,31 @@ async function main(): Promise<void> {
     } finally {
       await stopChild(srv.child);
     }
-    if (profile) notes.push(`CPU profile of the server written to bench/results/prof/ (open in Chrome DevTools or speedscope)`);
+    if (profile)
+      notes.push(`CPU profile of the server written to bench/results/prof/ (open in Chrome DevTools or speedscope)`);
   }
 
   // ---- KafkaTracker direct
   if (enabled("tracker")) {
-    const cfg: TrackerBenchConfig = { brokers, tenantId: "bench_tracker", mode: "max", events: plan.trackerEvents, fallbackDir: join(workDir, "tracker-fallback") };
+    const cfg: TrackerBenchConfig = {
+      brokers,
+      tenantId: "bench_tracker",
+      mode: "max",
+      events: plan.trackerEvents,
+      fallbackDir: join(workDir, "tracker-fallback"),
+    };
     const trackerPhase = (name: string, c: TrackerBenchConfig) =>
       measured<TrackerBenchResult>(
-        { name, group: "tracker", subject: "ours", path: "tracker", loop: c.mode === "max" ? "closed" : "open", tool: "bench/lib/tracker-bench.ts", settings: c.mode === "max" ? `${c.events} events, SDK defaults` : `${c.rate}/s for ${c.durationSec}s, defaults` },
+        {
+          name,
+          group: "tracker",
+          subject: "ours",
+          path: "tracker",
+          loop: c.mode === "max" ? "closed" : "open",
+          tool: "bench/lib/tracker-bench.ts",
+          settings:
+            c.mode === "max" ? `${c.events} events, SDK defaults` : `${c.rate}/s for ${c.durationSec}s, defaults`,
+        },
         T.tracker,
         undefined,
         () => runTsJson<TrackerBenchResult>("bench/lib/tracker-bench.ts", [JSON.stringify(c)], 180_000),
@@ -420,16 +567,42 @@ async function main(): Promise<void> {
           counted: r.delivered,
           seconds: r.seconds,
           errors: r.tracked - r.delivered,
-          extra: c.mode === "rate" ? { offeredPerSec: c.rate, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max } } : {},
+          extra:
+            c.mode === "rate"
+              ? {
+                  offeredPerSec: c.rate,
+                  latencyMs: {
+                    p50: r.latencyMs.p50,
+                    p99: r.latencyMs.p99,
+                    p999: r.latencyMs.p999,
+                    max: r.latencyMs.max,
+                  },
+                }
+              : {},
         }),
       );
     await trackerPhase("ours KafkaTracker direct, max", cfg);
-    for (const rate of plan.trackerRates) await trackerPhase(`ours KafkaTracker direct @ ${rate}/s`, { ...cfg, mode: "rate", rate, durationSec: plan.openSec });
+    for (const rate of plan.trackerRates)
+      await trackerPhase(`ours KafkaTracker direct @ ${rate}/s`, {
+        ...cfg,
+        mode: "rate",
+        rate,
+        durationSec: plan.openSec,
+      });
   }
 
   // ---- Kafka's own producer ceiling
   if (enabled("perftest")) {
-    await measured<{ line: string; recordsPerSec: number; p50: number; p99: number; p999: number; max: number; seconds: number; records: number }>(
+    await measured<{
+      line: string;
+      recordsPerSec: number;
+      p50: number;
+      p99: number;
+      p999: number;
+      max: number;
+      seconds: number;
+      records: number;
+    }>(
       {
         name: "ceiling kafka-producer-perf-test",
         group: "perftest",
@@ -446,22 +619,54 @@ async function main(): Promise<void> {
           join(repoRoot, "scripts/kafka/run-class.sh"),
           [
             "org.apache.kafka.tools.ProducerPerformance",
-            "--topic", T.perf,
-            "--num-records", String(plan.perfRecords),
-            "--payload-file", payloadFile,
-            "--throughput", "-1",
-            "--command-property", `bootstrap.servers=${brokers.join(",")}`, "acks=all", "compression.type=gzip",
+            "--topic",
+            T.perf,
+            "--num-records",
+            String(plan.perfRecords),
+            "--payload-file",
+            payloadFile,
+            "--throughput",
+            "-1",
+            "--command-property",
+            `bootstrap.servers=${brokers.join(",")}`,
+            "acks=all",
+            "compression.type=gzip",
           ],
           { cwd: repoRoot, timeoutMs: 300_000 },
         );
-        const line = r.stdout.trim().split("\n").filter((l) => l.includes("records sent")).pop() ?? "";
-        const m = /(\d+) records sent, ([\d.]+) records\/sec .* ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th/.exec(line);
-        if (!m) throw new Error(`ProducerPerformance output not understood (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+        const line =
+          r.stdout
+            .trim()
+            .split("\n")
+            .filter((l) => l.includes("records sent"))
+            .pop() ?? "";
+        const m =
+          /(\d+) records sent, ([\d.]+) records\/sec .* ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th/.exec(
+            line,
+          );
+        if (!m)
+          throw new Error(
+            `ProducerPerformance output not understood (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`,
+          );
         const records = Number(m[1]);
         const recordsPerSec = Number(m[2]);
-        return { line, records, recordsPerSec, seconds: records / recordsPerSec, max: Number(m[4]), p50: Number(m[5]), p99: Number(m[7]), p999: Number(m[8]) };
+        return {
+          line,
+          records,
+          recordsPerSec,
+          seconds: records / recordsPerSec,
+          max: Number(m[4]),
+          p50: Number(m[5]),
+          p99: Number(m[7]),
+          p999: Number(m[8]),
+        };
       },
-      (r) => ({ counted: r.records, seconds: r.seconds, errors: 0, extra: { latencyMs: { p50: r.p50, p99: r.p99, p999: r.p999, max: r.max } } }),
+      (r) => ({
+        counted: r.records,
+        seconds: r.seconds,
+        errors: 0,
+        extra: { latencyMs: { p50: r.p50, p99: r.p99, p999: r.p999, max: r.max } },
+      }),
     );
   }
 
@@ -469,7 +674,13 @@ async function main(): Promise<void> {
   if (enabled("bare")) {
     for (const json of [false, true]) {
       const port = await freePort();
-      const bare = startNode(["--import", "tsx", "bench/lib/bare-server.ts", String(port), ...(json ? ["--json"] : [])]);
+      const bare = startNode([
+        "--import",
+        "tsx",
+        "bench/lib/bare-server.ts",
+        String(port),
+        ...(json ? ["--json"] : []),
+      ]);
       const subject = json ? "bare-json" : "bare";
       const label = json ? "ceiling bare node:http + JSON.parse" : "ceiling bare node:http";
       try {
@@ -477,8 +688,32 @@ async function main(): Promise<void> {
         await waitHttp(`http://127.0.0.1:${port}/`, 30_000);
         const t: Target = { subject, group: "bare", host: "127.0.0.1", port, pid: bare.child.pid };
         const url = `http://127.0.0.1:${port}/api/v1/behaviors/track`;
-        await closedH2load(t, "rest", `${label}, max (closed loop)`, { url, body: bareBody, headers: ["content-type: application/json"], h1: true, clients: 64, eventsPerRequest: 1, topic: "" });
-        if (!json) for (const rate of plan.rates) await openLoop(t, "rest", `${label} @ ${rate}/s`, { kind: "http1", host: t.host, port, path: "/api/v1/behaviors/track", bodyFile: bareBody, rate, conns: 128 }, "");
+        await closedH2load(t, "rest", `${label}, max (closed loop)`, {
+          url,
+          body: bareBody,
+          headers: ["content-type: application/json"],
+          h1: true,
+          clients: 64,
+          eventsPerRequest: 1,
+          topic: "",
+        });
+        if (!json)
+          for (const rate of plan.rates)
+            await openLoop(
+              t,
+              "rest",
+              `${label} @ ${rate}/s`,
+              {
+                kind: "http1",
+                host: t.host,
+                port,
+                path: "/api/v1/behaviors/track",
+                bodyFile: bareBody,
+                rate,
+                conns: 128,
+              },
+              "",
+            );
       } finally {
         await stopChild(bare.child);
       }
@@ -488,7 +723,11 @@ async function main(): Promise<void> {
   // ---- naive baseline: express + kafkajs
   if (enabled("baseline")) {
     const port = await freePort();
-    const base = startNode([join(repoRoot, "bench/baseline/server.mjs")], { ...process.env, PORT: String(port), KAFKA_BROKERS: brokers.join(",") });
+    const base = startNode([join(repoRoot, "bench/baseline/server.mjs")], {
+      ...process.env,
+      PORT: String(port),
+      KAFKA_BROKERS: brokers.join(","),
+    });
     try {
       const until = Date.now() + 30_000;
       while (!/baseline express\+kafkajs on/.test(base.log()) && Date.now() < until) await sleep(100);
@@ -516,8 +755,22 @@ async function main(): Promise<void> {
   const finishedAt = new Date();
   const h2v = (await run("h2load", ["--version"], {})).stdout.trim().split("\n")[0] ?? "";
   const report = {
-    run: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), seconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 0), mode: smoke ? "smoke" : "full", profile, commit, command: `bench/run.sh ${argv.join(" ")}`.trim() },
-    machine: { ...machineAtStart, h2load: h2v, loadavgAtEnd: loadavg().map((x) => x.toFixed(2)).join(" ") },
+    run: {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      seconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 0),
+      mode: smoke ? "smoke" : "full",
+      profile,
+      commit,
+      command: `bench/run.sh ${argv.join(" ")}`.trim(),
+    },
+    machine: {
+      ...machineAtStart,
+      h2load: h2v,
+      loadavgAtEnd: loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" "),
+    },
     recordBytes,
     plan,
     phases,
@@ -533,7 +786,15 @@ async function main(): Promise<void> {
 }
 
 export type Report = {
-  run: { startedAt: string; finishedAt: string; seconds: number; mode: string; profile: boolean; commit: string; command: string };
+  run: {
+    startedAt: string;
+    finishedAt: string;
+    seconds: number;
+    mode: string;
+    profile: boolean;
+    commit: string;
+    command: string;
+  };
   machine: Record<string, string | number>;
   recordBytes: number;
   plan: typeof plan;

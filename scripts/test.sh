@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite, as CI runs it: proto lint and breaking check, gen/ freshness, types,
+# The whole suite, as CI runs it: Biome and proto lint, proto breaking check, gen/ freshness, types,
 # then every vitest test with a real Kafka broker started (and stopped) by our scripts, and
 # the benchmark harness in smoke mode.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$PROJECT_ROOT"
 ./scripts/system-deps.sh
 
 # The Makefile owns these recipes; the suite runs its targets rather than copies of them.
-echo "== buf lint / format"
+echo "== lint: biome, buf lint, buf format"
 make --no-print-directory lint
 echo "== buf breaking"
 make --no-print-directory breaking

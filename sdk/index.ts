@@ -40,59 +40,76 @@
 
 // --- HTTP client (apps) ------------------------------------------------------------------------
 
-export {
-  TrackingClient,
-  TrackingError,
-  TrackingValidationError,
-  TrackingHttpError,
-  TrackingTimeoutError,
-  TrackingNetworkError,
-  MAX_BATCH_EVENTS,
-  newEventId,
-  parseRetryAfter,
-} from "./http/tracking-client.js";
 export type {
-  TrackingClientOptions,
-  TrackEventInput,
-  TrackResult,
-  TrackBatchResult,
-  ScenarioType,
-  ScenarioDataField,
-  ScenarioDataOf,
-  ScenarioEventBase,
   ActionType,
-  ServerViolation,
   ImpressionBatcher,
   ImpressionBatcherOptions,
   ImpressionInput,
+  ScenarioDataField,
+  ScenarioDataOf,
+  ScenarioEventBase,
+  ScenarioType,
+  ServerViolation,
+  TrackBatchResult,
+  TrackEventInput,
+  TrackingClientOptions,
+  TrackResult,
+} from "./http/tracking-client.js";
+export {
+  MAX_BATCH_EVENTS,
+  newEventId,
+  parseRetryAfter,
+  TrackingClient,
+  TrackingError,
+  TrackingHttpError,
+  TrackingNetworkError,
+  TrackingTimeoutError,
+  TrackingValidationError,
 } from "./http/tracking-client.js";
 
 // --- Direct Kafka (internal services) ------------------------------------------------------------
 
-export { KafkaTracker, KafkaTrackerValidationError } from "./kafka/kafka-tracker.js";
-export type { KafkaTrackerOptions, KafkaTrackerStats } from "./kafka/kafka-tracker.js";
-
-/** The shared producing core (also used by the server's Kafka sink). */
-export { createKafkaPublisher, isTransientKafkaError, KafkaUnavailableError } from "./common/kafka-publisher.js";
 export type {
+  KafkaCompression,
   KafkaPublisher,
   KafkaPublisherOptions,
   KafkaPublisherStats,
-  KafkaCompression,
   KafkaSaslOptions,
   PublishRecord,
 } from "./common/kafka-publisher.js";
+/** The shared producing core (also used by the server's Kafka sink). */
+export { createKafkaPublisher, isTransientKafkaError, KafkaUnavailableError } from "./common/kafka-publisher.js";
+export type { KafkaTrackerOptions, KafkaTrackerStats } from "./kafka/kafka-tracker.js";
+export { KafkaTracker, KafkaTrackerValidationError } from "./kafka/kafka-tracker.js";
 
 // --- Partitioning ------------------------------------------------------------------------------
 
 /** Java-compatible murmur2 partitioning: `partitionForKey(user_id, partitions)` is where Kafka's Java client puts a key. */
-export { murmur2, toPositive, partitionForKey, javaCompatiblePartitioner } from "./common/murmur2.js";
+export { javaCompatiblePartitioner, murmur2, partitionForKey, toPositive } from "./common/murmur2.js";
 
 // --- Codec and generated validator -------------------------------------------------------------
 
-export { generatedBehaviorCodec } from "./common/behavior-codec.js";
-export type { BehaviorCodec, CodecViolation, BehaviorEventWireLike } from "./common/behavior-codec.js";
-
+export type {
+  BehaviorContextWire,
+  BehaviorEventWire,
+  ContentScenarioDataWire,
+  EcommerceScenarioDataWire,
+  EducationScenarioDataWire,
+  GetHealthResponseWire,
+  MusicScenarioDataWire,
+  NewsScenarioDataWire,
+  PersonalizedScenarioDataWire,
+  ScenarioSpecificDataWire,
+  Severity,
+  SocialScenarioDataWire,
+  TrackBatchResponseWire,
+  TrackEventResponseWire,
+  ValidateEventResponseWire,
+  VideoScenarioDataWire,
+  Violation,
+  ViolationRule,
+  WireMode,
+} from "../gen/validator/recommender/v1/behavior_validator.js";
 /**
  * Generated from behavior.proto (gen/validator): the compiled validator (`validateBehaviorEvent(input,
  * "request" | "kafka")` returns every violation), normalization to canonical wire JSON, the Kafka
@@ -100,37 +117,18 @@ export type { BehaviorCodec, CodecViolation, BehaviorEventWireLike } from "./com
  * tables. Regenerate (make generate) rather than editing.
  */
 export {
-  validateBehaviorEvent,
-  normalizeBehaviorEvent,
-  encodeBehaviorEventKafkaJson,
-  behaviorEventKafka,
-  hasErrors,
   actionTypeWireNames,
-  deviceTypeWireNames,
-  scenarioTypes,
-  scenarioTypeByDataField,
+  behaviorEventKafka,
   dataFieldByScenarioType,
+  deviceTypeWireNames,
+  encodeBehaviorEventKafkaJson,
+  hasErrors,
+  normalizeBehaviorEvent,
   recommendedActionsByScenarioType,
-} from "../gen/validator/recommender/v1/behavior_validator.js";
-export type {
-  Violation,
-  ViolationRule,
-  Severity,
-  WireMode,
-  BehaviorEventWire,
-  BehaviorContextWire,
-  ScenarioSpecificDataWire,
-  VideoScenarioDataWire,
-  EcommerceScenarioDataWire,
-  NewsScenarioDataWire,
-  MusicScenarioDataWire,
-  EducationScenarioDataWire,
-  ContentScenarioDataWire,
-  SocialScenarioDataWire,
-  PersonalizedScenarioDataWire,
-  TrackEventResponseWire,
-  TrackBatchResponseWire,
-  ValidateEventResponseWire,
-  GetHealthResponseWire,
+  scenarioTypeByDataField,
+  scenarioTypes,
+  validateBehaviorEvent,
 } from "../gen/validator/recommender/v1/behavior_validator.js";
 export type { ActionTypeWire, DeviceTypeWire } from "../gen/validator/recommender/v1/behavior_wire.js";
+export type { BehaviorCodec, BehaviorEventWireLike, CodecViolation } from "./common/behavior-codec.js";
+export { generatedBehaviorCodec } from "./common/behavior-codec.js";

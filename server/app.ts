@@ -9,12 +9,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
 import { join } from "node:path";
 import type { HandlerContext } from "@connectrpc/connect";
-import { registerBehaviorService, behaviorServiceRest } from "../gen/handlers/recommender/v1/behavior_handlers.js";
-import { registerTrackingConfigService, trackingConfigServiceRest } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import { behaviorServiceRest, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
+import {
+  registerTrackingConfigService,
+  trackingConfigServiceRest,
+} from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
 import type { Sink } from "./contracts.js";
 import { IngestPipeline } from "./ingest/pipeline.js";
-import { type KafkaSinkOptions, createKafkaSink } from "./kafka/kafka-sink.js";
+import { createKafkaSink, type KafkaSinkOptions } from "./kafka/kafka-sink.js";
 import { RuleBook, validateConfigDefinition } from "./rules/index.js";
 import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
@@ -26,7 +29,7 @@ import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
 import { configureGrpcServer, createGrpcFastHandler } from "./transport/grpc-fast.js";
 import { createRestHandler, restBinding } from "./transport/rest.js";
-import { type AnyHandler, type DualServer, closeGracefully, listenDual, routeByPath } from "./transport/server.js";
+import { type AnyHandler, closeGracefully, type DualServer, listenDual, routeByPath } from "./transport/server.js";
 
 /** How to run the server. */
 export interface ServerOptions {
@@ -137,7 +140,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const configs = timed(createTrackingConfigService({ store, guard }), stats);
 
   const shutdown = new AbortController();
-  const faultLog = (msg: string, err: unknown) => log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  const faultLog = (msg: string, err: unknown) =>
+    log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   const connect = createConnectHandler({
     routes: (router) => {
       registerBehaviorService(router, behavior);
@@ -168,7 +172,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
         const ready = !draining && sink.available();
-        return send(res, ready ? 200 : 503, "application/json", JSON.stringify({ ready, sink: sink.kind, sink_available: sink.available(), draining }));
+        return send(
+          res,
+          ready ? 200 : 503,
+          "application/json",
+          JSON.stringify({ ready, sink: sink.kind, sink_available: sink.available(), draining }),
+        );
       }
       case "/api/v1/docs":
       case "/api/v1/docs/":
@@ -204,7 +213,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const grpcAddress = grpc.address();
   const grpcPort = typeof grpcAddress === "object" && grpcAddress ? grpcAddress.port : (options.grpcPort ?? 50051);
-  log(`tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`);
+  log(
+    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {

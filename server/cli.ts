@@ -15,8 +15,15 @@ function port(value: string): number {
 
 /** On/off values accepted from flags and environment variables. */
 const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
-  ["1", true], ["true", true], ["yes", true], ["on", true],
-  ["0", false], ["false", false], ["no", false], ["off", false], ["", false],
+  ["1", true],
+  ["true", true],
+  ["yes", true],
+  ["on", true],
+  ["0", false],
+  ["false", false],
+  ["no", false],
+  ["off", false],
+  ["", false],
 ]);
 
 // Commander treats any value of a boolean option's environment variable as "on", so
@@ -65,22 +72,94 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
     .command("serve")
     .description("serve the REST, Connect, gRPC-Web and gRPC APIs and publish events to the sink")
     .addOption(new Option("--host <host>", "interface to listen on").env("TRACKING_HOST").default("0.0.0.0"))
-    .addOption(new Option("--http-port <port>", "REST/Connect/gRPC-Web/h2c port").env("TRACKING_HTTP_PORT").argParser(port).default(8080))
+    .addOption(
+      new Option("--http-port <port>", "REST/Connect/gRPC-Web/h2c port")
+        .env("TRACKING_HTTP_PORT")
+        .argParser(port)
+        .default(8080),
+    )
     .addOption(new Option("--grpc-port <port>", "gRPC port").env("TRACKING_GRPC_PORT").argParser(port).default(50051))
-    .addOption(new Option("--data-dir <dir>", "data directory (config store, file sink)").env("TRACKING_DATA_DIR").default(".data"))
-    .addOption(new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"))
-    .addOption(new Option("--brokers <list>", "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)").env("KAFKA_BROKERS"))
-    .addOption(new Option("--kafka-compression <codec>", "Kafka compression").choices(["gzip", "lz4", "zstd", "snappy", "none"]).env("KAFKA_COMPRESSION").default("gzip"))
-    .addOption(new Option("--kafka-partitions <n>", "partitions of created topics (seed: 12-24)").env("KAFKA_PARTITIONS").argParser(positiveInt).default(12))
-    .addOption(new Option("--kafka-replication <n>", "replication factor of created topics (3 in production)").env("KAFKA_REPLICATION_FACTOR").argParser(positiveInt).default(1))
-    .addOption(new Option("--kafka-retention-ms <ms>", "retention of created topics").env("KAFKA_RETENTION_MS").argParser(positiveInt).default(7 * 24 * 3600 * 1000))
-    .addOption(new Option("--kafka-timeout-ms <ms>", "longest wait for the broker's ack before 503").env("KAFKA_PUBLISH_TIMEOUT_MS").argParser(positiveInt).default(5000))
-    .addOption(new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL").env("KAFKA_SECURITY_PROTOCOL").default("PLAINTEXT"))
-    .addOption(new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512").env("KAFKA_SASL_MECHANISM").default("PLAIN"))
-    .addOption(new Option("--kafka-producer-thread [on]", "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)").env("KAFKA_PRODUCER_THREAD").argParser(bool).preset("true").default(false))
-    .addOption(new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env("TRACKING_API_KEYS_FILE"))
-    .addOption(new Option("--max-body-bytes <n>", "largest request body").env("TRACKING_MAX_BODY_BYTES").argParser(positiveInt).default(1024 * 1024))
-    .addOption(new Option("--max-in-flight <n>", "events waiting for the sink before new ones get 503").env("TRACKING_MAX_IN_FLIGHT").argParser(positiveInt).default(20_000))
+    .addOption(
+      new Option("--data-dir <dir>", "data directory (config store, file sink)")
+        .env("TRACKING_DATA_DIR")
+        .default(".data"),
+    )
+    .addOption(
+      new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"),
+    )
+    .addOption(
+      new Option(
+        "--brokers <list>",
+        "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)",
+      ).env("KAFKA_BROKERS"),
+    )
+    .addOption(
+      new Option("--kafka-compression <codec>", "Kafka compression")
+        .choices(["gzip", "lz4", "zstd", "snappy", "none"])
+        .env("KAFKA_COMPRESSION")
+        .default("gzip"),
+    )
+    .addOption(
+      new Option("--kafka-partitions <n>", "partitions of created topics (seed: 12-24)")
+        .env("KAFKA_PARTITIONS")
+        .argParser(positiveInt)
+        .default(12),
+    )
+    .addOption(
+      new Option("--kafka-replication <n>", "replication factor of created topics (3 in production)")
+        .env("KAFKA_REPLICATION_FACTOR")
+        .argParser(positiveInt)
+        .default(1),
+    )
+    .addOption(
+      new Option("--kafka-retention-ms <ms>", "retention of created topics")
+        .env("KAFKA_RETENTION_MS")
+        .argParser(positiveInt)
+        .default(7 * 24 * 3600 * 1000),
+    )
+    .addOption(
+      new Option("--kafka-timeout-ms <ms>", "longest wait for the broker's ack before 503")
+        .env("KAFKA_PUBLISH_TIMEOUT_MS")
+        .argParser(positiveInt)
+        .default(5000),
+    )
+    .addOption(
+      new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+        .env("KAFKA_SECURITY_PROTOCOL")
+        .default("PLAINTEXT"),
+    )
+    .addOption(
+      new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+        .env("KAFKA_SASL_MECHANISM")
+        .default("PLAIN"),
+    )
+    .addOption(
+      new Option(
+        "--kafka-producer-thread [on]",
+        "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)",
+      )
+        .env("KAFKA_PRODUCER_THREAD")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    )
+    .addOption(
+      new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env(
+        "TRACKING_API_KEYS_FILE",
+      ),
+    )
+    .addOption(
+      new Option("--max-body-bytes <n>", "largest request body")
+        .env("TRACKING_MAX_BODY_BYTES")
+        .argParser(positiveInt)
+        .default(1024 * 1024),
+    )
+    .addOption(
+      new Option("--max-in-flight <n>", "events waiting for the sink before new ones get 503")
+        .env("TRACKING_MAX_IN_FLIGHT")
+        .argParser(positiveInt)
+        .default(20_000),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
@@ -100,7 +179,10 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         dataDir: o.dataDir,
         sink: useKafka ? "kafka" : "file",
         kafka: {
-          brokers: (o.brokers ?? "127.0.0.1:9092").split(",").map((b) => b.trim()).filter(Boolean),
+          brokers: (o.brokers ?? "127.0.0.1:9092")
+            .split(",")
+            .map((b) => b.trim())
+            .filter(Boolean),
           compression: o.kafkaCompression,
           partitions: o.kafkaPartitions,
           replicationFactor: o.kafkaReplication,

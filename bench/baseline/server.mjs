@@ -1,9 +1,10 @@
 // The naive baseline: what a typical team would write first. Express + kafkajs, required fields
 // checked by hand, one producer.send per request with acks=all and gzip, answer after the ack.
 // Usage: node bench/baseline/server.mjs   (env PORT, KAFKA_BROKERS)
-import express from "express";
-import { CompressionTypes, Kafka, Partitioners, logLevel } from "kafkajs";
+
 import { randomBytes } from "node:crypto";
+import express from "express";
+import { CompressionTypes, Kafka, logLevel, Partitioners } from "kafkajs";
 
 const port = Number(process.env.PORT ?? 8090);
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
@@ -24,7 +25,8 @@ app.post("/api/v1/behaviors/track", async (req, res) => {
       return res.status(400).json({ success: false, message: `missing field: ${f}` });
     }
   }
-  if (!event.context.device_type) return res.status(400).json({ success: false, message: "missing field: context.device_type" });
+  if (!event.context.device_type)
+    return res.status(400).json({ success: false, message: "missing field: context.device_type" });
   event.event_id ??= "evt_" + randomBytes(8).toString("hex");
   event.timestamp ??= Date.now();
   try {
@@ -41,7 +43,9 @@ app.post("/api/v1/behaviors/track", async (req, res) => {
 });
 
 const server = app.listen(port, "127.0.0.1", () => console.error(`baseline express+kafkajs on 127.0.0.1:${port}`));
-process.on("SIGTERM", () => server.close(async () => {
-  await producer.disconnect();
-  process.exit(0);
-}));
+process.on("SIGTERM", () =>
+  server.close(async () => {
+    await producer.disconnect();
+    process.exit(0);
+  }),
+);

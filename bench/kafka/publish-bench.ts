@@ -14,8 +14,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createKafkaSink } from "../../server/kafka/kafka-sink.js";
 import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
+import { createKafkaSink } from "../../server/kafka/kafka-sink.js";
 import { cycle, repoRoot as ROOT } from "../lib/common.js";
 
 const mode = process.argv[2] ?? "closed";
@@ -25,11 +25,25 @@ const brokers = [process.env.BENCH_BROKERS ?? "127.0.0.1:9092"];
 const tenant = `pbench_${Date.now().toString(36)}`;
 const topic = `user-behaviors-${tenant}`;
 
-const seed = JSON.parse(readFileSync(join(ROOT, "test/fixtures/seed/http_event_data.json"), "utf8")) as Record<string, unknown>;
+const seed = JSON.parse(readFileSync(join(ROOT, "test/fixtures/seed/http_event_data.json"), "utf8")) as Record<
+  string,
+  unknown
+>;
 const codec = generatedBehaviorCodec;
 const records = Array.from({ length: 1000 }, (_, i) => {
-  const e = codec.normalize({ ...seed, tenant_id: tenant, user_id: `user_${10000 + (i % 500)}`, event_id: `evt_${i}`, timestamp: Date.now() });
-  return { topic, key: codec.key(e), value: codec.encode(e), headers: { "schema-version": codec.schemaVersion, "x-tracking-config": "v1" } };
+  const e = codec.normalize({
+    ...seed,
+    tenant_id: tenant,
+    user_id: `user_${10000 + (i % 500)}`,
+    event_id: `evt_${i}`,
+    timestamp: Date.now(),
+  });
+  return {
+    topic,
+    key: codec.key(e),
+    value: codec.encode(e),
+    headers: { "schema-version": codec.schemaVersion, "x-tracking-config": "v1" },
+  };
 });
 
 const sink = createKafkaSink({

@@ -2,7 +2,7 @@
  * Shared helpers of the benchmark harness: the benchmark event, free ports, child processes,
  * /proc sampling (CPU time, RSS) and percentiles.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -11,7 +11,10 @@ export const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$
 
 /** The seed's HTTP example event (test/fixtures/seed/http_event_data.json) without the server-filled fields. */
 export function benchEvent(tenantId: string, i = 0): Record<string, unknown> {
-  const e = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/seed/http_event_data.json"), "utf8")) as Record<string, unknown>;
+  const e = JSON.parse(readFileSync(join(repoRoot, "test/fixtures/seed/http_event_data.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
   delete e.event_id;
   delete e.timestamp;
   e.tenant_id = tenantId;
@@ -62,23 +65,41 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { timeoutM
 }
 
 /** Runs a TypeScript file of the harness in its own Node process (tsx loader) and parses the JSON it prints last. */
-export async function runTsJson<T>(file: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<T> {
-  const r = await run(process.execPath, ["--import", "tsx", join(repoRoot, file), ...args], { cwd: repoRoot, timeoutMs, env });
+export async function runTsJson<T>(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  const r = await run(process.execPath, ["--import", "tsx", join(repoRoot, file), ...args], {
+    cwd: repoRoot,
+    timeoutMs,
+    env,
+  });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as T;
   } catch {
-    throw new Error(`${file} ${args.join(" ")} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1000)}`);
+    throw new Error(
+      `${file} ${args.join(" ")} failed (exit ${r.code}):\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1000)}`,
+    );
   }
 }
 
 /** Starts a long-running Node process (tsx loader) whose stderr/stdout go to a log string. */
-export function startNode(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; log: () => string } {
+export function startNode(
+  nodeArgs: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; log: () => string } {
   return startProcess(process.execPath, nodeArgs, env);
 }
 
 /** Starts a command from the repo root, keeping the tail of its output for error reports. */
-export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; log: () => string } {
+export function startProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; log: () => string } {
   let log = "";
   const child = spawn(command, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20000)));
@@ -169,7 +190,11 @@ export class ProcSampler {
     this.sample();
     const cpu = cpuSeconds(this.pid) - this.startCpu;
     const wall = (performance.now() - this.t0) / 1000;
-    return { cpuSeconds: round(cpu, 2), cpuPercentOfOneCore: round((100 * cpu) / wall, 0), peakRssMB: round(this.peak, 1) };
+    return {
+      cpuSeconds: round(cpu, 2),
+      cpuPercentOfOneCore: round((100 * cpu) / wall, 0),
+      peakRssMB: round(this.peak, 1),
+    };
   }
 }
 

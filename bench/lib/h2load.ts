@@ -45,7 +45,10 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
   const r = await run("h2load", args, { timeoutMs: (o.durationSec + 60) * 1000 });
   const out = r.stdout + r.stderr;
   const fin = /finished in ([\d.]+)s/.exec(out);
-  const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const req =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      out,
+    );
   const codes = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   const tfr = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
   if (!fin || !req || !codes) throw new Error(`h2load ${args.join(" ")} failed (exit ${r.code}):\n${out.slice(-2000)}`);
@@ -62,6 +65,9 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
     status5xx: Number(codes[4]),
     meanMs: tfr ? toMs(tfr[3] ?? "") : NaN,
     maxMs: tfr ? toMs(tfr[2] ?? "") : NaN,
-    raw: out.split("\n").filter((l) => /finished|requests:|status codes|time for request/.test(l)).join("\n"),
+    raw: out
+      .split("\n")
+      .filter((l) => /finished|requests:|status codes|time for request/.test(l))
+      .join("\n"),
   };
 }

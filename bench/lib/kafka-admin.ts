@@ -29,7 +29,14 @@ export class BenchKafka {
     }
     for (let i = 0; i < 100; i++) {
       const md = await this.admin.metadata({ topics, forceUpdate: true });
-      if (topics.every((t) => (md.topics.get(t)?.partitions ?? []).every((p) => p && p.leader >= 0) && (md.topics.get(t)?.partitionsCount ?? 0) > 0)) return;
+      if (
+        topics.every(
+          (t) =>
+            (md.topics.get(t)?.partitions ?? []).every((p) => p && p.leader >= 0) &&
+            (md.topics.get(t)?.partitionsCount ?? 0) > 0,
+        )
+      )
+        return;
       await sleep(100);
     }
     throw new Error(`topics ${topics.join(", ")} have no leaders`);

@@ -15,9 +15,9 @@
  * are reported too.
  */
 import { readFileSync } from "node:fs";
-import { connect as h2connect, constants as h2c, type ClientHttp2Session } from "node:http2";
+import { type ClientHttp2Session, constants as h2c, connect as h2connect } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
-import { round, summarize, type LatencySummary } from "./common.js";
+import { type LatencySummary, round, summarize } from "./common.js";
 
 export interface OpenLoopConfig {
   kind: "http1" | "grpc";
@@ -143,7 +143,8 @@ function h1Data(c: H1, d: Buffer): void {
   const cl = /\r\ncontent-length:\s*(\d+)/.exec(head);
   let complete: boolean;
   if (cl) complete = buf.length >= headerEnd + 4 + Number(cl[1]);
-  else if (head.includes("transfer-encoding: chunked")) complete = buf.subarray(buf.length - 5).toString("latin1") === "0\r\n\r\n";
+  else if (head.includes("transfer-encoding: chunked"))
+    complete = buf.subarray(buf.length - 5).toString("latin1") === "0\r\n\r\n";
   else complete = true;
   if (!complete) {
     c.buf = buf;
@@ -222,7 +223,13 @@ function grpcSend(scheduled: number): boolean {
       sessionLoad[i] = (sessionLoad[i] ?? 1) - 1;
       inFlight--;
       const success = httpStatus === 200 && grpcStatus === "0";
-      record(scheduled, sentAt, success, `http ${httpStatus} grpc ${grpcStatus ?? "-"}`, () => `grpc-status ${grpcStatus} ${grpcMessage ?? ""}`);
+      record(
+        scheduled,
+        sentAt,
+        success,
+        `http ${httpStatus} grpc ${grpcStatus ?? "-"}`,
+        () => `grpc-status ${grpcStatus} ${grpcMessage ?? ""}`,
+      );
       pump();
     });
     st.end(body);
@@ -274,7 +281,8 @@ async function main(): Promise<void> {
     tick();
   });
   const drainUntil = performance.now() + (cfg.drainMs ?? 10_000);
-  while ((inFlight > 0 || backlogSize() > 0) && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 5));
+  while ((inFlight > 0 || backlogSize() > 0) && performance.now() < drainUntil)
+    await new Promise((r) => setTimeout(r, 5));
   const elapsed = (performance.now() - start) / 1000;
   stopping = true;
   const timedOut = inFlight + backlogSize();

@@ -35,13 +35,16 @@ for (const f of files) {
     const url = n.callFrame.url.replace(/^file:\/\/.*?\/(node_modules|gen|server|sdk|bench)\//, "$1/");
     const fn = `${n.callFrame.functionName || "(anonymous)"}  ${url}:${n.callFrame.lineNumber + 1}`;
     byFn.set(fn, (byFn.get(fn) ?? 0) + ms);
-    const group = /node_modules\/(@[^/]+\/[^/]+|[^/]+)/.exec(url)?.[1] ?? (url.startsWith("node:") ? url : url.split("/").slice(0, 2).join("/") || n.callFrame.functionName);
+    const group =
+      /node_modules\/(@[^/]+\/[^/]+|[^/]+)/.exec(url)?.[1] ??
+      (url.startsWith("node:") ? url : url.split("/").slice(0, 2).join("/") || n.callFrame.functionName);
     byFile.set(group, (byFile.get(group) ?? 0) + ms);
   }
 }
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n${title}`);
-  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${v.toFixed(0).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${v.toFixed(0).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 };
 console.log(`${files.length} profile(s), ${total.toFixed(0)} ms sampled`);
 show("self time by package / file", byFile);

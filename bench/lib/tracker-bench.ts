@@ -12,9 +12,9 @@
  * Usage: tsx bench/lib/tracker-bench.ts '<json config>'; prints one JSON line.
  */
 import { rmSync } from "node:fs";
-import { KafkaTracker } from "../../sdk/kafka/kafka-tracker.js";
 import type { KafkaPublisher } from "../../sdk/common/kafka-publisher.js";
-import { benchEvent, cycle, round, summarize, type LatencySummary } from "./common.js";
+import { KafkaTracker } from "../../sdk/kafka/kafka-tracker.js";
+import { benchEvent, cycle, type LatencySummary, round, summarize } from "./common.js";
 
 export interface TrackerBenchConfig {
   brokers: string[];

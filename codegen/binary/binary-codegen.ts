@@ -16,11 +16,12 @@
  * - A singular message field seen twice is merged (protobuf semantics: as if the
  *   occurrences' bytes were concatenated); a oneof keeps its last member.
  */
-import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+
 import { readFileSync } from "node:fs";
+import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { ImportTokens } from "../common/import-tokens.js";
 import { type IngestMethod, ingestMethods } from "../common/ingest.js";
-import { type FieldModel, type WireKind, enumModel, messageModel } from "../common/model.js";
+import { enumModel, type FieldModel, messageModel, type WireKind } from "../common/model.js";
 import { localName } from "../common/validator-codegen.js";
 import { wireTypeName } from "../common/wire-schema.js";
 
@@ -51,7 +52,12 @@ function reachable(roots: readonly DescMessage[]): DescMessage[] {
     if (seen.has(m.typeName) || m.typeName === structTypeName) return;
     seen.set(m.typeName, m);
     for (const f of m.fields) {
-      if (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message") || (f.fieldKind === "map" && f.mapKind === "message")) visit(f.message);
+      if (
+        f.fieldKind === "message" ||
+        (f.fieldKind === "list" && f.listKind === "message") ||
+        (f.fieldKind === "map" && f.mapKind === "message")
+      )
+        visit(f.message);
     }
   };
   roots.forEach(visit);
@@ -140,7 +146,10 @@ class Module {
   readonly enums = new Map<string, DescEnum>();
   readonly imports = new ImportTokens();
 
-  constructor(readonly file: DescFile, readonly opts: { validatorOut: string; esOut: string; handlersOut: string }) {}
+  constructor(
+    readonly file: DescFile,
+    readonly opts: { validatorOut: string; esOut: string; handlersOut: string },
+  ) {}
 
   /** The text standing for type `name` from `from` (a package, or a path relative to the out dir). */
   importType(from: string, name: string): string {
@@ -150,12 +159,17 @@ class Module {
   /** Wire JSON type of a message (from the validator plugin's `<file>_wire.ts`). */
   wireType(desc: DescMessage): string {
     if (desc.file !== this.file) return "Record<string, unknown>";
-    return this.importType(`${this.opts.validatorOut}/${desc.file.name.replace(/\.proto$/, "")}_wire.js`, wireTypeName(desc));
+    return this.importType(
+      `${this.opts.validatorOut}/${desc.file.name.replace(/\.proto$/, "")}_wire.js`,
+      wireTypeName(desc),
+    );
   }
 
   /** protobuf-es type of a message. */
   esType(desc: DescMessage): string {
-    const from = desc.file.name.startsWith("google/protobuf/") ? "@bufbuild/protobuf/wkt" : `${this.opts.esOut}/${desc.file.name.replace(/\.proto$/, "")}_pb.js`;
+    const from = desc.file.name.startsWith("google/protobuf/")
+      ? "@bufbuild/protobuf/wkt"
+      : `${this.opts.esOut}/${desc.file.name.replace(/\.proto$/, "")}_pb.js`;
     return this.importType(from, localName(desc));
   }
 
@@ -206,7 +220,12 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
   if (f.oneof) {
     const o = `o_${f.oneof.name}`;
     if (d.fieldKind === "scalar") {
-      L.push(`case ${tag(scalarWireType(d.scalar))}:`, `  ${o}v = ${readScalar(d.scalar)};`, `  ${o} = ${no};`, `  break;`);
+      L.push(
+        `case ${tag(scalarWireType(d.scalar))}:`,
+        `  ${o}v = ${readScalar(d.scalar)};`,
+        `  ${o} = ${no};`,
+        `  break;`,
+      );
     } else if (d.fieldKind === "enum") {
       L.push(`case ${tag(WT.varint)}:`, `  ${o}v = rv32() | 0;`, `  ${o} = ${no};`, `  break;`);
     } else if (d.fieldKind === "message") {
@@ -271,7 +290,15 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
       const read = conv(d.listKind === "enum" ? "rv32() | 0" : readScalar(scalar));
       const wt = scalarWireType(scalar);
       if (wt !== WT.len) {
-        L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x), `  const a = (${v} ??= []);`, `  while (P < e) a.push(${read});`, `  if (P !== e) fail("truncated packed field");`, `  break;`, `}`);
+        L.push(
+          `case ${tag(WT.len)}: {`,
+          ...lenPrefix.map((x) => "  " + x),
+          `  const a = (${v} ??= []);`,
+          `  while (P < e) a.push(${read});`,
+          `  if (P !== e) fail("truncated packed field");`,
+          `  break;`,
+          `}`,
+        );
       }
       L.push(`case ${tag(wt)}:`, `  (${v} ??= []).push(${read});`, `  break;`);
       break;
@@ -311,8 +338,14 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
         init = "undefined";
       }
       const isMsg = d.mapKind === "message";
-      L.push(`case ${tag(WT.len)}: {`, ...lenPrefix.map((x) => "  " + x), `  let mk = "";`, `  let mv: unknown = ${init};`);
-      if (isMsg && d.message.typeName !== structTypeName) L.push(`  let ms = 0, me = 0;`, `  let mm: Uint8Array | undefined;`);
+      L.push(
+        `case ${tag(WT.len)}: {`,
+        ...lenPrefix.map((x) => "  " + x),
+        `  let mk = "";`,
+        `  let mv: unknown = ${init};`,
+      );
+      if (isMsg && d.message.typeName !== structTypeName)
+        L.push(`  let ms = 0, me = 0;`, `  let mm: Uint8Array | undefined;`);
       L.push(
         `  while (P < e) {`,
         `    const t = rv32();`,
@@ -325,9 +358,17 @@ function decodeField(m: Module, f: FieldModel, v: string): string[] {
       );
       if (isMsg) {
         // A missing value is the value message's empty wire JSON.
-        L.push(`  if (mv === undefined) mv = ${d.message.typeName === structTypeName ? "{}" : `sub(${decName(d.message)}, EMPTY)`};`);
+        L.push(
+          `  if (mv === undefined) mv = ${d.message.typeName === structTypeName ? "{}" : `sub(${decName(d.message)}, EMPTY)`};`,
+        );
       }
-      L.push(`  // Plain assignment, like the validator's toWire (a "__proto__" key does not become a property).`, `  if (mk !== "__proto__") (${v} ??= {})[mk] = mv;`, `  else ${v} ??= {};`, `  break;`, `}`);
+      L.push(
+        `  // Plain assignment, like the validator's toWire (a "__proto__" key does not become a property).`,
+        `  if (mk !== "__proto__") (${v} ??= {})[mk] = mv;`,
+        `  else ${v} ??= {};`,
+        `  break;`,
+        `}`,
+      );
       break;
     }
   }
@@ -350,7 +391,12 @@ function finishField(m: Module, f: FieldModel, v: string): string[] {
       return [`if (${v} !== undefined) w.${key} = ${v};`];
   }
   if (d.fieldKind === "enum") {
-    return [`if (${v} !== 0) {`, `  const n = ${m.enumTable(d.enum)}(${v});`, `  if (n !== undefined) w.${key} = n;`, `}`];
+    return [
+      `if (${v} !== 0) {`,
+      `  const n = ${m.enumTable(d.enum)}(${v});`,
+      `  if (n !== undefined) w.${key} = n;`,
+      `}`,
+    ];
   }
   if (d.fieldKind === "message") return [`if (${v} !== undefined) w.${key} = ${v};`];
   if (f.implicitPresence) return [`if (${v} !== ${zeroOf(f.value)}) w.${key} = ${v};`];
@@ -370,7 +416,14 @@ function emitDecoder(m: Module, desc: DescMessage): string {
     vars.set(f, v);
     const d = f.desc;
     if (f.cardinality === "list") {
-      const elem = d.fieldKind === "list" && d.listKind === "message" ? (d.message.typeName === structTypeName ? "JsonObject" : m.wireType(d.message)) : d.fieldKind === "list" && d.listKind === "enum" ? "string | undefined" : tsTypeOf(f.value);
+      const elem =
+        d.fieldKind === "list" && d.listKind === "message"
+          ? d.message.typeName === structTypeName
+            ? "JsonObject"
+            : m.wireType(d.message)
+          : d.fieldKind === "list" && d.listKind === "enum"
+            ? "string | undefined"
+            : tsTypeOf(f.value);
       L.push(`  let ${v}: (${elem})[] | undefined;`);
     } else if (f.cardinality === "map") {
       L.push(`  let ${v}: Record<string, unknown> | undefined;`);
@@ -378,7 +431,11 @@ function emitDecoder(m: Module, desc: DescMessage): string {
       if (d.message.typeName === structTypeName) {
         L.push(`  let ${v}: JsonObject | undefined;`);
       } else {
-        L.push(`  let ${v}: ${m.wireType(d.message)} | undefined;`, `  let ${v}s = 0, ${v}e = 0;`, `  let ${v}m: Uint8Array | undefined;`);
+        L.push(
+          `  let ${v}: ${m.wireType(d.message)} | undefined;`,
+          `  let ${v}s = 0, ${v}e = 0;`,
+          `  let ${v}m: Uint8Array | undefined;`,
+        );
       }
     } else if (d.fieldKind === "enum") {
       L.push(`  let ${v} = 0;`);
@@ -397,7 +454,14 @@ function emitDecoder(m: Module, desc: DescMessage): string {
   }
   L.push(`  while (P < end) {`, `    const t = rv32();`, `    switch (t) {`);
   for (const f of fields) for (const line of decodeField(m, f, vars.get(f) ?? "")) L.push(`      ${line}`);
-  L.push(`      default:`, `        skip(t, end);`, `    }`, `  }`, `  if (P !== end) fail("truncated message");`, `  leave();`);
+  L.push(
+    `      default:`,
+    `        skip(t, end);`,
+    `    }`,
+    `  }`,
+    `  if (P !== end) fail("truncated message");`,
+    `  leave();`,
+  );
   L.push(`  const w: Record<string, unknown> = {};`);
   for (const f of fields) for (const line of finishField(m, f, vars.get(f) ?? "")) L.push(`  ${line}`);
   L.push(`  return w as unknown as ${W};`, `}`);
@@ -479,11 +543,21 @@ function writeTag(no: number, wt: number): string {
 function encodeValue(d: DescField, x: string): string[] {
   if (d.fieldKind === "message" || (d.fieldKind === "list" && d.listKind === "message")) {
     const msg = d.message;
-    if (msg.typeName === structTypeName) throw new Error(`${d.toString()}: google.protobuf.Struct is not supported in response encoders`);
-    return [writeTag(d.number, WT.len), `{`, `  const at = beginLen();`, `  ${encName(msg)}(${x});`, `  endLen(at);`, `}`];
+    if (msg.typeName === structTypeName)
+      throw new Error(`${d.toString()}: google.protobuf.Struct is not supported in response encoders`);
+    return [
+      writeTag(d.number, WT.len),
+      `{`,
+      `  const at = beginLen();`,
+      `  ${encName(msg)}(${x});`,
+      `  endLen(at);`,
+      `}`,
+    ];
   }
-  if (d.fieldKind === "enum" || (d.fieldKind === "list" && d.listKind === "enum")) return [writeTag(d.number, WT.varint), `wint32(${x});`];
-  if (d.fieldKind === "scalar" || d.fieldKind === "list") return [writeTag(d.number, scalarWireType(d.scalar)), writeScalar(d.scalar, x)];
+  if (d.fieldKind === "enum" || (d.fieldKind === "list" && d.listKind === "enum"))
+    return [writeTag(d.number, WT.varint), `wint32(${x});`];
+  if (d.fieldKind === "scalar" || d.fieldKind === "list")
+    return [writeTag(d.number, scalarWireType(d.scalar)), writeScalar(d.scalar, x)];
   throw new Error(`${d.toString()}: unsupported in response encoders`);
 }
 
@@ -495,7 +569,11 @@ function emitEncoder(m: Module, desc: DescMessage): string {
     const prop = `msg.${d.localName}`;
     if (d.oneof) {
       const o = `msg.${d.oneof.localName}`;
-      L.push(`  if (${o}.case === ${lit(d.localName)}) {`, ...encodeValue(d, `${o}.value`).map((x) => "    " + x), `  }`);
+      L.push(
+        `  if (${o}.case === ${lit(d.localName)}) {`,
+        ...encodeValue(d, `${o}.value`).map((x) => "    " + x),
+        `  }`,
+      );
       continue;
     }
     switch (d.fieldKind) {
@@ -505,7 +583,14 @@ function emitEncoder(m: Module, desc: DescMessage): string {
         const numeric = d.listKind === "enum" || (d.listKind === "scalar" && scalarWireType(d.scalar) !== WT.len);
         if (numeric && d.packed) {
           const elem = d.listKind === "enum" ? `wint32(x);` : writeScalar(d.scalar, "x");
-          L.push(`  if (${prop}.length > 0) {`, `    ${writeTag(d.number, WT.len)}`, `    const at = beginLen();`, `    for (const x of ${prop}) ${elem}`, `    endLen(at);`, `  }`);
+          L.push(
+            `  if (${prop}.length > 0) {`,
+            `    ${writeTag(d.number, WT.len)}`,
+            `    const at = beginLen();`,
+            `    for (const x of ${prop}) ${elem}`,
+            `    endLen(at);`,
+            `  }`,
+          );
         } else {
           L.push(`  for (const x of ${prop}) {`, ...encodeValue(d, "x").map((x) => "    " + x), `  }`);
         }
@@ -515,7 +600,11 @@ function emitEncoder(m: Module, desc: DescMessage): string {
         L.push(`  if (${prop} !== undefined) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
         break;
       case "enum":
-        L.push(`  if (${prop} !== ${d.presence === 2 ? "0" : "undefined"}) {`, ...encodeValue(d, prop).map((x) => "    " + x), `  }`);
+        L.push(
+          `  if (${prop} !== ${d.presence === 2 ? "0" : "undefined"}) {`,
+          ...encodeValue(d, prop).map((x) => "    " + x),
+          `  }`,
+        );
         break;
       case "scalar": {
         const test = d.presence === 2 /* IMPLICIT */ ? scalarZeroTest(d.scalar, prop) : `${prop} !== undefined`;
@@ -535,7 +624,10 @@ function emitEncoder(m: Module, desc: DescMessage): string {
  * The binary codec module of `file` — its code, and the imports as tokens in it (see
  * import-tokens.ts) — or undefined when it has no ingest RPCs.
  */
-export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; esOut: string; handlersOut: string }): { code: string; imports: ImportTokens } | undefined {
+export function emitBinaryModule(
+  file: DescFile,
+  opts: { validatorOut: string; esOut: string; handlersOut: string },
+): { code: string; imports: ImportTokens } | undefined {
   const ingest = ingestMethods(file);
   const methods = ingest.map((x) => x.method);
   if (methods.length === 0) return undefined;
@@ -589,7 +681,12 @@ export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; e
   body.push(...emitGrpcIngestTables(m, ingest));
 
   const enums = [...m.enums.values()].map((e) => enumTableSource(m, e));
-  const header = [`// Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.`, "", `export { DecodeError };`, ""];
+  const header = [
+    `// Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.`,
+    "",
+    `export { DecodeError };`,
+    "",
+  ];
   const text = [header.join("\n"), enums.join("\n\n"), "", body.join("\n")].join("\n").replace(/\n{3,}/g, "\n\n");
   // The names the templates write literally (reader/writer calls and state), as import tokens.
   const withImports = replaceInCode(text, /(?<![\w.$])[A-Za-z_$][\w$]*(?![\w$])/g, (name) => {
@@ -601,13 +698,21 @@ export function emitBinaryModule(file: DescFile, opts: { validatorOut: string; e
 }
 
 /** The files emitted verbatim into the out dir, next to the generated modules. */
-export const runtimeFiles: readonly { name: string; source: string }[] = ["decode_error.ts", "wire_io.ts"].map((name) => ({
-  name,
-  source: readFileSync(new URL(`./runtime/${name}`, import.meta.url), "utf8"),
-}));
+export const runtimeFiles: readonly { name: string; source: string }[] = ["decode_error.ts", "wire_io.ts"].map(
+  (name) => ({
+    name,
+    source: readFileSync(new URL(`./runtime/${name}`, import.meta.url), "utf8"),
+  }),
+);
 
 /** What wire_io.ts exports: the names generated code may call or read. */
-const wireIoExports = new Set([...(runtimeFiles.find((f) => f.name === "wire_io.ts")?.source ?? "").matchAll(/^export (?:function|let|const) (\w+)/gm)].map((x) => x[1] ?? ""));
+const wireIoExports = new Set(
+  [
+    ...(runtimeFiles.find((f) => f.name === "wire_io.ts")?.source ?? "").matchAll(
+      /^export (?:function|let|const) (\w+)/gm,
+    ),
+  ].map((x) => x[1] ?? ""),
+);
 
 /** Applies `replace` to the code of `text` only: string literals and comments stay as written. */
 function replaceInCode(text: string, re: RegExp, replace: (match: string) => string): string {
@@ -666,7 +771,8 @@ function emitGrpcIngestTables(m: Module, ingest: readonly IngestMethod[]): strin
     );
     for (const im of ingest.filter((x) => x.method.parent === service)) {
       const meth = im.method;
-      if (meth.input.file !== m.file || meth.output.file !== m.file) throw new Error(`${service.typeName}.${meth.name}: request and response must be declared in ${m.file.name}`);
+      if (meth.input.file !== m.file || meth.output.file !== m.file)
+        throw new Error(`${service.typeName}.${meth.name}: request and response must be declared in ${m.file.name}`);
       const input = `decode${localName(meth.input)}Wire(buf, start, end).${im.field.name} ?? ${im.repeated ? "[]" : "{}"}`;
       L.push(
         `  [${lit(`/${service.typeName}/${meth.name}`)}, {`,

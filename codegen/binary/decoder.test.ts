@@ -16,7 +16,6 @@ import {
   encodeValidateEventResponseBinary,
 } from "../../gen/binary/recommender/v1/behavior_binary.js";
 import {
-  type BehaviorEvent,
   BehaviorEventSchema,
   EventResultSchema,
   TrackBatchRequestSchema,
@@ -36,7 +35,11 @@ import {
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
 
-const str = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: "binary", maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 50 }));
+const str = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 50 }),
+);
 const i32 = fc.integer({ min: -2147483648, max: 2147483647 });
 const dbl = fc.oneof(fc.double(), fc.constantFrom(0, -0, 0.97, 1.5, Number.NaN));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
@@ -53,16 +56,66 @@ const json: fc.Arbitrary<JsonValue> = fc.letrec<{ v: JsonValue }>((tie) => ({
     fc.dictionary(fc.oneof(str, fc.constantFrom("0", "10", "2", "__proto__", "a")), tie("v"), { maxKeys: 4 }),
   ),
 })).v;
-const jsonObject = fc.dictionary(fc.oneof(str, fc.constantFrom("0", "10", "2", "a")), json, { maxKeys: 5 }) as fc.Arbitrary<JsonObject>;
+const jsonObject = fc.dictionary(fc.oneof(str, fc.constantFrom("0", "10", "2", "a")), json, {
+  maxKeys: 5,
+}) as fc.Arbitrary<JsonObject>;
 
 const scenario = fc.oneof(
-  fc.record({ case: fc.constant("videoData" as const), value: fc.record({ duration: opt(i32), watchDuration: opt(i32), completionRate: opt(dbl), videoQuality: opt(str), isFullscreen: opt(fc.boolean()), isMuted: opt(fc.boolean()), playbackSpeed: opt(dbl), seekPositions: fc.array(i32, { maxLength: 5 }), bufferTime: opt(i32) }) }),
-  fc.record({ case: fc.constant("ecommerceData" as const), value: fc.record({ price: opt(dbl), currency: opt(str), quantity: opt(i32), productTags: fc.array(str, { maxLength: 4 }), couponId: opt(str) }) }),
-  fc.record({ case: fc.constant("newsData" as const), value: fc.record({ readDuration: opt(i32), keywords: fc.array(str, { maxLength: 3 }), isBreakingNews: opt(fc.boolean()), publishTime: opt(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)) }) }),
-  fc.record({ case: fc.constant("socialData" as const), value: fc.record({ followerCount: opt(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)), postCount: opt(fc.bigInt({ min: 0n, max: 2n ** 53n })), isVerified: opt(fc.boolean()), commonInterests: fc.array(str, { maxLength: 3 }) }) }),
-  fc.record({ case: fc.constant("personalizedData" as const), value: fc.record({ personalizationScore: opt(dbl), matchReasons: fc.array(str, { maxLength: 3 }), featureImportance: fc.dictionary(fc.oneof(str, fc.constantFrom("1", "0", "b")), dbl, { maxKeys: 4 }) }) }),
+  fc.record({
+    case: fc.constant("videoData" as const),
+    value: fc.record({
+      duration: opt(i32),
+      watchDuration: opt(i32),
+      completionRate: opt(dbl),
+      videoQuality: opt(str),
+      isFullscreen: opt(fc.boolean()),
+      isMuted: opt(fc.boolean()),
+      playbackSpeed: opt(dbl),
+      seekPositions: fc.array(i32, { maxLength: 5 }),
+      bufferTime: opt(i32),
+    }),
+  }),
+  fc.record({
+    case: fc.constant("ecommerceData" as const),
+    value: fc.record({
+      price: opt(dbl),
+      currency: opt(str),
+      quantity: opt(i32),
+      productTags: fc.array(str, { maxLength: 4 }),
+      couponId: opt(str),
+    }),
+  }),
+  fc.record({
+    case: fc.constant("newsData" as const),
+    value: fc.record({
+      readDuration: opt(i32),
+      keywords: fc.array(str, { maxLength: 3 }),
+      isBreakingNews: opt(fc.boolean()),
+      publishTime: opt(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)),
+    }),
+  }),
+  fc.record({
+    case: fc.constant("socialData" as const),
+    value: fc.record({
+      followerCount: opt(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n)),
+      postCount: opt(fc.bigInt({ min: 0n, max: 2n ** 53n })),
+      isVerified: opt(fc.boolean()),
+      commonInterests: fc.array(str, { maxLength: 3 }),
+    }),
+  }),
+  fc.record({
+    case: fc.constant("personalizedData" as const),
+    value: fc.record({
+      personalizationScore: opt(dbl),
+      matchReasons: fc.array(str, { maxLength: 3 }),
+      featureImportance: fc.dictionary(fc.oneof(str, fc.constantFrom("1", "0", "b")), dbl, { maxKeys: 4 }),
+    }),
+  }),
   fc.record({ case: fc.constant("customData" as const), value: jsonObject }),
-  fc.record({ case: fc.constant("contentData" as const), value: fc.record({ contentType: opt(str), hashtags: fc.array(str, { maxLength: 3 }), engagementRate: opt(dbl) }) }),
+  fc.record({
+    case: fc.constant("contentData" as const),
+    value: fc.record({ contentType: opt(str), hashtags: fc.array(str, { maxLength: 3 }), engagementRate: opt(dbl) }),
+  }),
   fc.constant({ case: undefined }),
 );
 
@@ -74,7 +127,11 @@ const eventInit = fc.record(
     userId: str,
     itemId: str,
     actionType: enumVal,
-    timestamp: fc.oneof(fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n), fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }), fc.constant(1730304000100n)),
+    timestamp: fc.oneof(
+      fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n),
+      fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }),
+      fc.constant(1730304000100n),
+    ),
     context: opt(fc.record({ deviceType: enumVal, os: str, location: str, ip: str })),
     experimentId: str,
     experimentGroup: str,
@@ -85,15 +142,23 @@ const eventInit = fc.record(
   { requiredKeys: [] },
 );
 
-// biome-ignore lint: the init shapes are checked by create at run time
+// `as never`: the init shapes are checked by create at run time.
 const event = eventInit.map((init) => create(BehaviorEventSchema, init as never));
 
 /** Random unknown fields of every wire type (field numbers the schema does not use). */
 const unknownFields = fc.array(
-  fc.record({ no: fc.integer({ min: 100, max: 536870911 }), kind: fc.constantFrom(0, 1, 2, 3, 5), v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), bytes: fc.uint8Array({ maxLength: 10 }) }),
+  fc.record({
+    no: fc.integer({ min: 100, max: 536870911 }),
+    kind: fc.constantFrom(0, 1, 2, 3, 5),
+    v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    bytes: fc.uint8Array({ maxLength: 10 }),
+  }),
   { maxLength: 3 },
 );
-function withUnknown(bytes: Uint8Array, fields: { no: number; kind: number; v: bigint; bytes: Uint8Array }[]): Uint8Array {
+function withUnknown(
+  bytes: Uint8Array,
+  fields: { no: number; kind: number; v: bigint; bytes: Uint8Array }[],
+): Uint8Array {
   const w = new BinaryWriter();
   for (const f of fields) {
     switch (f.kind) {
@@ -155,8 +220,16 @@ describe("generated binary decoders = fromBinary + toWire", () => {
         const one = toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: events[0] }));
         const batch = toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events }));
         for (const [bytes, dec, ref] of [
-          [one, decodeTrackEventRequestWire, (b: Uint8Array) => trackEventRequestToWire(fromBinary(TrackEventRequestSchema, b))],
-          [batch, decodeTrackBatchRequestWire, (b: Uint8Array) => trackBatchRequestToWire(fromBinary(TrackBatchRequestSchema, b))],
+          [
+            one,
+            decodeTrackEventRequestWire,
+            (b: Uint8Array) => trackEventRequestToWire(fromBinary(TrackEventRequestSchema, b)),
+          ],
+          [
+            batch,
+            decodeTrackBatchRequestWire,
+            (b: Uint8Array) => trackBatchRequestToWire(fromBinary(TrackBatchRequestSchema, b)),
+          ],
         ] as const) {
           const framed = new Uint8Array([...pad, ...bytes, ...pad]);
           same(dec(framed, pad.length, pad.length + bytes.length), ref(bytes));
@@ -188,7 +261,10 @@ describe("generated binary decoders = fromBinary + toWire", () => {
   });
 
   it("invalid data throws DecodeError", () => {
-    const good = toBinary(BehaviorEventSchema, create(BehaviorEventSchema, { tenantId: "t", userId: "u", context: { os: "iOS" } }));
+    const good = toBinary(
+      BehaviorEventSchema,
+      create(BehaviorEventSchema, { tenantId: "t", userId: "u", context: { os: "iOS" } }),
+    );
     const cases: Uint8Array[] = [
       good.subarray(0, good.length - 1), // truncated
       new Uint8Array([0x0a, 0x05, 0x61]), // string longer than the message
@@ -214,33 +290,57 @@ describe("generated binary decoders = fromBinary + toWire", () => {
 });
 
 describe("generated binary encoders = toBinary", () => {
-  const violation = fc.record({ field: str, rule: str, message: str, severity: enumVal }).map((v) => create(ViolationSchema, v));
+  const violation = fc
+    .record({ field: str, rule: str, message: str, severity: enumVal })
+    .map((v) => create(ViolationSchema, v));
   const violations = fc.array(violation, { maxLength: 3 });
   it("TrackEventResponse, TrackBatchResponse, ValidateEventResponse: same bytes, and decode back", () => {
     fc.assert(
-      fc.property(fc.boolean(), str, str, violations, violations, fc.array(fc.record({ index: i32, eventId: str, success: fc.boolean(), errors: violations, warnings: violations }), { maxLength: 3 }), fc.nat(200), (success, eventId, message, w, e, results, reserve) => {
-        const t = create(TrackEventResponseSchema, { success, eventId, message, validationWarnings: w, errors: e });
-        const tb = encodeTrackEventResponseBinary(t);
-        expect(tb).toEqual(toBinary(TrackEventResponseSchema, t));
-        const b = create(TrackBatchResponseSchema, { success, total: results.length, succeeded: -1, failed: 3, results: results.map((r) => create(EventResultSchema, r)), message });
-        const bb = encodeTrackBatchResponseBinary(b, reserve);
-        expect(bb.subarray(reserve)).toEqual(toBinary(TrackBatchResponseSchema, b));
-        expect(bb.subarray(0, reserve).every((x) => x === 0)).toBe(true);
-        same(decodeTrackBatchResponseWire(bb, reserve), trackBatchResponseToWire(b));
-        const v = create(ValidateEventResponseSchema, { success, errors: e, validationWarnings: w, message });
-        const vb = encodeValidateEventResponseBinary(v);
-        expect(vb).toEqual(toBinary(ValidateEventResponseSchema, v));
-        same(decodeValidateEventResponseWire(vb), validateEventResponseToWire(v));
-      }),
+      fc.property(
+        fc.boolean(),
+        str,
+        str,
+        violations,
+        violations,
+        fc.array(
+          fc.record({ index: i32, eventId: str, success: fc.boolean(), errors: violations, warnings: violations }),
+          { maxLength: 3 },
+        ),
+        fc.nat(200),
+        (success, eventId, message, w, e, results, reserve) => {
+          const t = create(TrackEventResponseSchema, { success, eventId, message, validationWarnings: w, errors: e });
+          const tb = encodeTrackEventResponseBinary(t);
+          expect(tb).toEqual(toBinary(TrackEventResponseSchema, t));
+          const b = create(TrackBatchResponseSchema, {
+            success,
+            total: results.length,
+            succeeded: -1,
+            failed: 3,
+            results: results.map((r) => create(EventResultSchema, r)),
+            message,
+          });
+          const bb = encodeTrackBatchResponseBinary(b, reserve);
+          expect(bb.subarray(reserve)).toEqual(toBinary(TrackBatchResponseSchema, b));
+          expect(bb.subarray(0, reserve).every((x) => x === 0)).toBe(true);
+          same(decodeTrackBatchResponseWire(bb, reserve), trackBatchResponseToWire(b));
+          const v = create(ValidateEventResponseSchema, { success, errors: e, validationWarnings: w, message });
+          const vb = encodeValidateEventResponseBinary(v);
+          expect(vb).toEqual(toBinary(ValidateEventResponseSchema, v));
+          same(decodeValidateEventResponseWire(vb), validateEventResponseToWire(v));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it("long messages (lengths over 127 and 16383) and non-ASCII text", () => {
     const long = "长".repeat(3000) + "x".repeat(200);
-    const r = create(TrackEventResponseSchema, { success: true, eventId: "evt_1", message: long, errors: [create(ViolationSchema, { field: "f", message: long, severity: 1 })] });
+    const r = create(TrackEventResponseSchema, {
+      success: true,
+      eventId: "evt_1",
+      message: long,
+      errors: [create(ViolationSchema, { field: "f", message: long, severity: 1 })],
+    });
     expect(encodeTrackEventResponseBinary(r)).toEqual(toBinary(TrackEventResponseSchema, r));
   });
 });
-
-export type { BehaviorEvent };

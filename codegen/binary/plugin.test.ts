@@ -12,7 +12,10 @@ describe("protoc-gen-tracking-binary golden", () => {
   it("matches the golden files for the fixture protos", () => {
     expect([...files.keys()].sort()).toEqual(["decode_error.ts", "fixture/v1/fixture_binary.ts", "wire_io.ts"]);
     // The runtime files are codegen/binary/runtime/*.ts verbatim (checked below); the modules are golden.
-    const diffs = compareGolden(`${testdata}/golden`, new Map([...files].filter(([name]) => !runtimeFiles.some((r) => r.name === name))));
+    const diffs = compareGolden(
+      `${testdata}/golden`,
+      new Map([...files].filter(([name]) => !runtimeFiles.some((r) => r.name === name))),
+    );
     for (const d of diffs) expect(d.actual, `${d.name} differs from its golden copy (make golden)`).toEqual(d.expected);
     expect(diffs).toEqual([]);
   });
@@ -28,7 +31,9 @@ describe("protoc-gen-tracking-binary golden", () => {
 
   it("exports decoders for request and response messages, encoders for responses only", () => {
     for (const m of ["PutRequest", "Shapes", "Inner", "PutResponse"]) {
-      expect(src).toContain(`export function decode${m}Wire(buf: Uint8Array, offset = 0, end = buf.length): ${m}Wire {`);
+      expect(src).toContain(
+        `export function decode${m}Wire(buf: Uint8Array, offset = 0, end = buf.length): ${m}Wire {`,
+      );
     }
     expect(src).toContain(`export function encodePutResponseBinary(msg: PutResponse, reserve = 0): Uint8Array {`);
     expect(src).toContain(`export function encodeInnerBinary(msg: Inner, reserve = 0): Uint8Array {`);
@@ -36,16 +41,21 @@ describe("protoc-gen-tracking-binary golden", () => {
   });
 
   it("exports the ingest RPCs (and only those) as a gRPC path table", () => {
-    expect(src).toContain(`export const fixtureServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<FixtureServiceRuntime>>`);
+    expect(src).toContain(
+      `export const fixtureServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<FixtureServiceRuntime>>`,
+    );
     expect(src).toContain(`["/fixture.v1.FixtureService/Put", {`);
-    expect(src).toContain(`runtime.put(decodePutRequestWire(buf, start, end).shapes ?? {}, context).then((res) => encodePutResponseBinary(res, reserve))`);
+    expect(src).toContain(
+      `runtime.put(decodePutRequestWire(buf, start, end).shapes ?? {}, context).then((res) => encodePutResponseBinary(res, reserve))`,
+    );
     expect(src).not.toContain(`FixtureService/Other`);
   });
 
   it("is straight-line: no descriptors, schemas, reflection or closures in decoders", () => {
     const fns = src.split(/\n(?=export function |function )/).filter((s) => /^(export )?function d_/.test(s));
     expect(fns.length).toBeGreaterThan(3);
-    for (const f of fns) expect(f.replace(/\/\*\*[\s\S]*?\*\//g, "")).not.toMatch(/reflect|Schema\b|fromBinary|\.fields\b|=>/);
+    for (const f of fns)
+      expect(f.replace(/\/\*\*[\s\S]*?\*\//g, "")).not.toMatch(/reflect|Schema\b|fromBinary|\.fields\b|=>/);
     // Only types are imported from protobuf-es.
     expect(src).not.toMatch(/^import \{[^}]*\} from "@bufbuild\/protobuf/m);
     expect(src).toMatch(/case 10:\n\s+f1 = rstr\(end\);/);

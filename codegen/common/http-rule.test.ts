@@ -7,7 +7,14 @@ describe("parsePathTemplate", () => {
     expect(t.verb).toBe("rename");
     expect(t.segments).toEqual([
       { kind: "literal", value: "v1" },
-      { kind: "variable", fieldPath: "parent", segments: [{ kind: "literal", value: "shelves" }, { kind: "wildcard", deep: false }] },
+      {
+        kind: "variable",
+        fieldPath: "parent",
+        segments: [
+          { kind: "literal", value: "shelves" },
+          { kind: "wildcard", deep: false },
+        ],
+      },
       { kind: "literal", value: "books" },
       { kind: "variable", fieldPath: "book.id", segments: [{ kind: "wildcard", deep: false }] },
     ]);

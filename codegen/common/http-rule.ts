@@ -113,7 +113,10 @@ function parseSegments(raw: string[], fail: (why: string) => never, allowVariabl
       const eq = inner.indexOf("=");
       const fieldPath = eq < 0 ? inner : inner.slice(0, eq);
       if (!fieldPath.split(".").every((p) => ident.test(p))) fail(`bad field path in ${seg}`);
-      const segments = eq < 0 ? [{ kind: "wildcard" as const, deep: false }] : parseSegments(inner.slice(eq + 1).split("/"), fail, false);
+      const segments =
+        eq < 0
+          ? [{ kind: "wildcard" as const, deep: false }]
+          : parseSegments(inner.slice(eq + 1).split("/"), fail, false);
       return { kind: "variable", fieldPath, segments };
     }
     if (!literal.test(seg)) fail(seg === "" ? "empty segment" : `bad segment ${seg}`);
@@ -161,7 +164,8 @@ export function httpBindingsOf(method: DescMethod): HttpBinding[] {
   if (method.methodKind !== "unary") throw new Error(`${where}: only unary RPCs can have HTTP bindings`);
   const rule = getOption(method, http);
   return [rule, ...rule.additionalBindings].map((r, i) => {
-    if (i > 0 && r.additionalBindings.length > 0) throw new Error(`${where}: nested additional_bindings are not allowed`);
+    if (i > 0 && r.additionalBindings.length > 0)
+      throw new Error(`${where}: nested additional_bindings are not allowed`);
     return bindingOf(method, r, i);
   });
 }

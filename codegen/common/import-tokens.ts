@@ -14,6 +14,7 @@ interface Symbol {
   typeOnly: boolean;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the tokens are delimited by U+0001/U+0002 precisely because no source text the emitters print contains them
 const tokenPattern = /\u0001(\d+)\u0002/;
 
 /** The imports of one generated file, as tokens in its text. */

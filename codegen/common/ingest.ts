@@ -5,7 +5,7 @@
  * read them from here, so they cannot disagree on which RPCs carry events.
  */
 import type { DescField, DescFile, DescMessage, DescMethod } from "@bufbuild/protobuf";
-import { IngestKind, fieldRules, ingestKind, kafkaRouting } from "./model.js";
+import { fieldRules, IngestKind, ingestKind, kafkaRouting } from "./model.js";
 
 /** An ingest RPC and its event field, resolved at generation time. */
 export interface IngestMethod {
@@ -33,7 +33,9 @@ export function ingestMethodOf(m: DescMethod): IngestMethod | undefined {
   const where = `${m.parent.typeName}.${m.name} (ingest ${IngestKind[kind]})`;
   if (m.methodKind !== "unary") throw new Error(`${where}: ingest RPCs must be unary`);
   const candidates = m.input.fields.filter(
-    (f) => (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && kafkaRouting(f.message) !== undefined,
+    (f) =>
+      (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) &&
+      kafkaRouting(f.message) !== undefined,
   );
   const field = candidates[0];
   if (candidates.length !== 1 || field === undefined) {
@@ -43,11 +45,21 @@ export function ingestMethodOf(m: DescMethod): IngestMethod | undefined {
     );
   }
   const repeated = field.fieldKind === "list";
-  if (kind === IngestKind.TRACK_BATCH && !repeated) throw new Error(`${where}: event field ${field.name} must be repeated`);
-  if (kind !== IngestKind.TRACK_BATCH && repeated) throw new Error(`${where}: event field ${field.name} must not be repeated`);
+  if (kind === IngestKind.TRACK_BATCH && !repeated)
+    throw new Error(`${where}: event field ${field.name} must be repeated`);
+  if (kind !== IngestKind.TRACK_BATCH && repeated)
+    throw new Error(`${where}: event field ${field.name} must not be repeated`);
   const others = m.input.fields.filter((f) => f !== field);
-  if (others.length) throw new Error(`${where}: ${m.input.typeName} may carry only the event field ${field.name}, but also has ${others.map((f) => f.name).join(", ")}`);
-  const event = field.fieldKind === "list" && field.listKind === "message" ? field.message : field.fieldKind === "message" ? field.message : undefined;
+  if (others.length)
+    throw new Error(
+      `${where}: ${m.input.typeName} may carry only the event field ${field.name}, but also has ${others.map((f) => f.name).join(", ")}`,
+    );
+  const event =
+    field.fieldKind === "list" && field.listKind === "message"
+      ? field.message
+      : field.fieldKind === "message"
+        ? field.message
+        : undefined;
   if (!event) throw new Error(`${where}: unreachable`);
   return { method: m, kind, field, event, repeated, maxItems: repeated ? fieldRules(field)?.maxItems : undefined };
 }

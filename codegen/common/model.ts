@@ -24,16 +24,16 @@ import {
   type DescMessage,
   type DescMethod,
   type DescOneof,
-  ScalarType,
   getOption,
   hasOption,
+  ScalarType,
 } from "@bufbuild/protobuf";
 import {
   type FieldRules,
-  type KafkaRouting,
-  IngestKind,
   field as fieldExt,
+  IngestKind,
   ingest as ingestExt,
+  type KafkaRouting,
   kafka as kafkaExt,
   scenario as scenarioExt,
   wire_name as wireNameExt,
@@ -194,7 +194,8 @@ function wireKindOf(field: DescField): { value: WireKind; cardinality: FieldMode
       }
       break;
     case "map":
-      if (field.mapKey !== ScalarType.STRING) throw new Error(`${field.toString()}: only string map keys are supported`);
+      if (field.mapKey !== ScalarType.STRING)
+        throw new Error(`${field.toString()}: only string map keys are supported`);
       switch (field.mapKind) {
         case "scalar":
           return { value: scalarKind(field.scalar), cardinality: "map" };
@@ -221,7 +222,8 @@ function checksOf(rules: FieldRules | undefined, severity: Severity): Check[] {
   if (rules.min !== undefined || rules.max !== undefined) {
     checks.push({ rule: "range", severity, min: rules.min, max: rules.max });
   }
-  if (rules.allowedValues.length > 0) checks.push({ rule: "allowed_values", severity, values: [...rules.allowedValues] });
+  if (rules.allowedValues.length > 0)
+    checks.push({ rule: "allowed_values", severity, values: [...rules.allowedValues] });
   if (rules.pattern !== "") checks.push({ rule: "pattern", severity, pattern: rules.pattern });
   if (rules.maxLen !== undefined) checks.push({ rule: "max_len", severity, max: rules.maxLen });
   if (rules.maxItems !== undefined) checks.push({ rule: "max_items", severity, max: rules.maxItems });
@@ -258,7 +260,11 @@ export function messageModel(desc: DescMessage): MessageModel {
       oneof: field.oneof,
       checks: checksOf(rules, severity),
       serverFilled: rules?.serverFilled ?? false,
-      implicitPresence: cardinality === "single" && field.fieldKind !== "message" && !field.oneof && field.presence === 2 /* IMPLICIT */,
+      implicitPresence:
+        cardinality === "single" &&
+        field.fieldKind !== "message" &&
+        !field.oneof &&
+        field.presence === 2 /* IMPLICIT */,
       rules,
     };
   });
@@ -302,7 +308,9 @@ export function scenarios(file: DescFile): ScenarioModel[] {
         const model = scenarioModelFromMessage(member.message);
         if (model) {
           if (model.dataField !== member.name) {
-            throw new Error(`${member.toString()}: scenario "${model.type}" must be carried by a member named ${model.dataField}`);
+            throw new Error(
+              `${member.toString()}: scenario "${model.type}" must be carried by a member named ${model.dataField}`,
+            );
           }
           out.push(model);
         } else if (member.message.typeName === structTypeName && member.name.endsWith("_data")) {

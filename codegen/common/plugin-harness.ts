@@ -4,12 +4,12 @@
  * with golden copies (rewritten when UPDATE_GOLDEN=1, which `make golden` sets).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { CodeGeneratorRequestSchema, FileDescriptorSetSchema, type CodeGeneratorRequest } from "@bufbuild/protobuf/wkt";
+import { type CodeGeneratorRequest, CodeGeneratorRequestSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type { Plugin } from "@bufbuild/protoplugin";
 
 /** The repository root. */
@@ -55,7 +55,9 @@ export function fixtureRequest(fixtureDir: string, parameter = ""): CodeGenerato
     modules: [{ path: rel }, { path: "proto" }, { path: ".tools/proto-deps" }],
   });
   // buf wants the module's contents (not the module root itself) as --path.
-  const entries = readdirSync(join(repoRoot, rel), { withFileTypes: true }).filter((d) => d.isDirectory() || d.name.endsWith(".proto"));
+  const entries = readdirSync(join(repoRoot, rel), { withFileTypes: true }).filter(
+    (d) => d.isDirectory() || d.name.endsWith(".proto"),
+  );
   const pathArgs = entries.flatMap((d) => ["--path", join(rel, d.name)]);
   const image = buildImage([".", "--config", config, ...pathArgs]);
   const fixtureFiles = new Set(listProtos(join(repoRoot, rel)).map((f) => relative(join(repoRoot, rel), f)));
@@ -88,7 +90,10 @@ export const goldenSuffix = ".golden";
  * Compares generated files with `goldenDir/<name>.golden`; with UPDATE_GOLDEN=1 rewrites
  * them instead. Returns the mismatches as [name, expected, actual] for the test to assert.
  */
-export function compareGolden(goldenDir: string, files: Map<string, string>): { name: string; expected: string | undefined; actual: string | undefined }[] {
+export function compareGolden(
+  goldenDir: string,
+  files: Map<string, string>,
+): { name: string; expected: string | undefined; actual: string | undefined }[] {
   const dir = resolve(repoRoot, goldenDir);
   if (process.env.UPDATE_GOLDEN === "1") {
     rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,10 @@ export function withDefaultTarget(plugin: Plugin, target: "ts" | "js" | "dts" = 
     version: plugin.version,
     run(req: CodeGeneratorRequest) {
       const given = req.parameter;
-      const extra = [!/(^|,)\s*target=/.test(given) ? `target=${target}` : "", !/(^|,)\s*import_extension=/.test(given) ? "import_extension=js" : ""];
+      const extra = [
+        !/(^|,)\s*target=/.test(given) ? `target=${target}` : "",
+        !/(^|,)\s*import_extension=/.test(given) ? "import_extension=js" : "",
+      ];
       req.parameter = [given, ...extra].filter((x) => x !== "").join(",");
       return plugin.run(req);
     },

@@ -6,7 +6,16 @@
 import type { DescEnum, DescFile, DescMessage } from "@bufbuild/protobuf";
 import type { GeneratedFile } from "@bufbuild/protoplugin";
 import { ImportTokens } from "./import-tokens.js";
-import { type Check, type FieldModel, type MessageModel, type WireKind, enumModel, kafkaRouting, messageModel, scenarios } from "./model.js";
+import {
+  type Check,
+  enumModel,
+  type FieldModel,
+  kafkaRouting,
+  type MessageModel,
+  messageModel,
+  scenarios,
+  type WireKind,
+} from "./model.js";
 import { activeChecks, enumNames, recommendedActionRule, variantRules, wireTypeName } from "./wire-schema.js";
 
 const structTypeName = "google.protobuf.Struct";
@@ -41,7 +50,10 @@ export function wireFileName(file: DescFile): string {
 }
 
 function baseName(file: DescFile): string {
-  return file.name.replace(/\.proto$/, "").split("/").pop()!;
+  return file.name
+    .replace(/\.proto$/, "")
+    .split("/")
+    .pop()!;
 }
 
 export function allMessages(messages: readonly DescMessage[]): DescMessage[] {
@@ -49,7 +61,8 @@ export function allMessages(messages: readonly DescMessage[]): DescMessage[] {
 }
 
 function allEnums(file: DescFile): DescEnum[] {
-  const nested = (ms: readonly DescMessage[]): DescEnum[] => ms.flatMap((m) => [...m.nestedEnums, ...nested(m.nestedMessages)]);
+  const nested = (ms: readonly DescMessage[]): DescEnum[] =>
+    ms.flatMap((m) => [...m.nestedEnums, ...nested(m.nestedMessages)]);
   return [...file.enums, ...nested(file.messages)];
 }
 
@@ -83,7 +96,10 @@ class Emitter {
   private constCount = 0;
   readonly imports = new ImportTokens();
 
-  constructor(readonly file: DescFile, readonly opts: EmitOptions) {}
+  constructor(
+    readonly file: DescFile,
+    readonly opts: EmitOptions,
+  ) {}
 
   /** The text standing for `name` imported from `from` (a package, or a path relative to the out dir). */
   addImport(from: string, name: string, typeOnly: boolean): string {
@@ -141,13 +157,20 @@ class Emitter {
   }
 
   wireType(desc: DescMessage): string {
-    if (desc.file === this.file) return this.addImport(`./${wireFileName(this.file).replace(/\.ts$/, ".js")}`, wireTypeName(desc), true);
+    if (desc.file === this.file)
+      return this.addImport(`./${wireFileName(this.file).replace(/\.ts$/, ".js")}`, wireTypeName(desc), true);
     return "Record<string, unknown>";
   }
 
   enumTables(desc: DescEnum): { wire: string; any: string; byName: string; toWire: string; numToWire: string } {
     const id = `enum_${ident(desc.typeName)}`;
-    return { wire: `${id}_wire`, any: `${id}_any`, byName: `${id}_byName`, toWire: `${id}_toWire`, numToWire: `${id}_numToWire` };
+    return {
+      wire: `${id}_wire`,
+      any: `${id}_any`,
+      byName: `${id}_byName`,
+      toWire: `${id}_toWire`,
+      numToWire: `${id}_numToWire`,
+    };
   }
 
   constants(): string {
@@ -183,7 +206,9 @@ export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: Emit
   body.push(`export type { Severity, Violation, ViolationRule, WireMode } from ${lit(violationModule)};`);
   const ownMessages = allMessages(file.messages);
   if (ownMessages.length > 0) {
-    body.push(`export type { ${ownMessages.map((m) => wireTypeName(m)).join(", ")} } from ${lit(`./${baseName(file)}_wire.js`)};`);
+    body.push(
+      `export type { ${ownMessages.map((m) => wireTypeName(m)).join(", ")} } from ${lit(`./${baseName(file)}_wire.js`)};`,
+    );
   }
   body.push("");
 
@@ -193,22 +218,48 @@ export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: Emit
     const m = enumModel(en);
     body.push(`const ${t.wire}: ReadonlySet<string> = new Set(${lit(enumNames(en, false))});`);
     body.push(`const ${t.any}: ReadonlySet<string> = new Set(${lit(enumNames(en, true))});`);
-    body.push(`const ${t.byName}: ReadonlyMap<string, number> = new Map(${lit(m.values.flatMap((v) => [[v.wireName, v.number], [v.protoName, v.number]]))});`);
-    body.push(`const ${t.toWire}: ReadonlyMap<string, string> = new Map(${lit(m.values.flatMap((v) => [[v.wireName, v.wireName], [v.protoName, v.wireName]]))});`);
-    body.push(`const ${t.numToWire}: ReadonlyMap<number, string> = new Map(${lit(m.values.map((v) => [v.number, v.wireName]))});`);
+    body.push(
+      `const ${t.byName}: ReadonlyMap<string, number> = new Map(${lit(
+        m.values.flatMap((v) => [
+          [v.wireName, v.number],
+          [v.protoName, v.number],
+        ]),
+      )});`,
+    );
+    body.push(
+      `const ${t.toWire}: ReadonlyMap<string, string> = new Map(${lit(
+        m.values.flatMap((v) => [
+          [v.wireName, v.wireName],
+          [v.protoName, v.wireName],
+        ]),
+      )});`,
+    );
+    body.push(
+      `const ${t.numToWire}: ReadonlyMap<number, string> = new Map(${lit(m.values.map((v) => [v.number, v.wireName]))});`,
+    );
     if (en.file === file) {
       const n = lowerFirst(localName(en));
       const T = e.shapeType(en);
       body.push(`/** Wire name → proto name of ${en.typeName}. */`);
-      body.push(`export const ${n}WireToProto: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(m.values.map((v) => [v.wireName, v.protoName])))}));`);
+      body.push(
+        `export const ${n}WireToProto: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(m.values.map((v) => [v.wireName, v.protoName])))}));`,
+      );
       body.push(`/** Proto name → wire name of ${en.typeName}. */`);
-      body.push(`export const ${n}ProtoToWire: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(m.values.map((v) => [v.protoName, v.wireName])))}));`);
+      body.push(
+        `export const ${n}ProtoToWire: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(m.values.map((v) => [v.protoName, v.wireName])))}));`,
+      );
       body.push(`/** Wire names of ${en.typeName} in declaration order (zero value excluded). */`);
-      body.push(`export const ${n}WireNames: readonly string[] = Object.freeze(${lit(m.values.map((v) => v.wireName))});`);
+      body.push(
+        `export const ${n}WireNames: readonly string[] = Object.freeze(${lit(m.values.map((v) => v.wireName))});`,
+      );
       body.push(`/** ${en.typeName} value of a wire or proto name; undefined when unknown. */`);
-      body.push(`export function ${n}FromWire(name: string): ${T} | undefined {\n  return ${t.byName}.get(name) as ${T} | undefined;\n}`);
+      body.push(
+        `export function ${n}FromWire(name: string): ${T} | undefined {\n  return ${t.byName}.get(name) as ${T} | undefined;\n}`,
+      );
       body.push(`/** Wire name of a ${en.typeName} value; undefined for the zero value and unknown values. */`);
-      body.push(`export function ${n}ToWire(value: ${T}): string | undefined {\n  return ${t.numToWire}.get(value);\n}`);
+      body.push(
+        `export function ${n}ToWire(value: ${T}): string | undefined {\n  return ${t.numToWire}.get(value);\n}`,
+      );
     }
     body.push("");
   }
@@ -217,15 +268,22 @@ export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: Emit
   const scs = scenarios(file);
   if (scs.length > 0) {
     const actionEnum = findActionEnum(file);
-    const wireOf = (proto: string) => (actionEnum ? (enumModel(actionEnum).values.find((v) => v.protoName === proto)?.wireName ?? proto) : proto);
+    const wireOf = (proto: string) =>
+      actionEnum ? (enumModel(actionEnum).values.find((v) => v.protoName === proto)?.wireName ?? proto) : proto;
     body.push(`/** Scenario types (template ids), in declaration order. */`);
     body.push(`export const scenarioTypes: readonly string[] = Object.freeze(${lit(scs.map((s) => s.type))});`);
     body.push(`/** Member of the scenario oneof → scenario type, e.g. video_data → video. */`);
-    body.push(`export const scenarioTypeByDataField: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(scs.map((s) => [s.dataField, s.type])))}));`);
+    body.push(
+      `export const scenarioTypeByDataField: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(scs.map((s) => [s.dataField, s.type])))}));`,
+    );
     body.push(`/** Scenario type → member of the scenario oneof, e.g. video → video_data. */`);
-    body.push(`export const dataFieldByScenarioType: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(scs.map((s) => [s.type, s.dataField])))}));`);
+    body.push(
+      `export const dataFieldByScenarioType: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, ${lit(Object.fromEntries(scs.map((s) => [s.type, s.dataField])))}));`,
+    );
     body.push(`/** Scenario type → recommended actions (wire names); [] for free-form scenarios. */`);
-    body.push(`export const recommendedActionsByScenarioType: Readonly<Record<string, readonly string[]>> = Object.freeze(Object.assign(Object.create(null) as Record<string, readonly string[]>, ${lit(Object.fromEntries(scs.map((s) => [s.type, s.recommendedActions.map(wireOf)])))}));`);
+    body.push(
+      `export const recommendedActionsByScenarioType: Readonly<Record<string, readonly string[]>> = Object.freeze(Object.assign(Object.create(null) as Record<string, readonly string[]>, ${lit(Object.fromEntries(scs.map((s) => [s.type, s.recommendedActions.map(wireOf)])))}));`,
+    );
     body.push("");
   }
 
@@ -241,13 +299,23 @@ export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: Emit
       // The options' bounds as data, for code that applies one itself (e.g. an SDK chunking batches).
       const ruled = model.fields.filter((f) => f.checks.length > 0);
       if (ruled.length > 0) {
-        const rules = Object.fromEntries(ruled.map((f) => [f.name, Object.fromEntries(f.checks.map((c) => [c.rule, checkValue(c)]))]));
-        body.push(`/** Field rules of ${m.typeName} from its options, by wire field name. */`, `export const ${lowerFirst(localName(m))}FieldRules = ${JSON.stringify(rules)} as const;`, "");
+        const rules = Object.fromEntries(
+          ruled.map((f) => [f.name, Object.fromEntries(f.checks.map((c) => [c.rule, checkValue(c)]))]),
+        );
+        body.push(
+          `/** Field rules of ${m.typeName} from its options, by wire field name. */`,
+          `export const ${lowerFirst(localName(m))}FieldRules = ${JSON.stringify(rules)} as const;`,
+          "",
+        );
       }
     }
   }
 
-  const src = `// Compiled validators and wire JSON codecs; see codegen/validator/API.md.\n\n${e.constants()}\n\n${body.join("\n")}`.replace(/\n{3,}/g, "\n\n");
+  const src =
+    `// Compiled validators and wire JSON codecs; see codegen/validator/API.md.\n\n${e.constants()}\n\n${body.join("\n")}`.replace(
+      /\n{3,}/g,
+      "\n\n",
+    );
   // Fold adjacent string literals ("a" + " b" → "a b") left by the templates above.
   const folded = src.replace(/"((?:[^"\\\n]|\\.)*)" \+ "/g, '"$1');
   // The names the templates above write literally, as import tokens.
@@ -261,7 +329,12 @@ export function emitValidatorModule(f: GeneratedFile, file: DescFile, opts: Emit
     [/(?<=as )JsonObject\b/g, "@bufbuild/protobuf", "JsonObject", true],
   ];
   f.preamble(file);
-  e.imports.print(f, fixed.reduce((text, [re, from, name, typeOnly]) => text.replace(re, () => e.addImport(from, name, typeOnly)), folded).trimEnd());
+  e.imports.print(
+    f,
+    fixed
+      .reduce((text, [re, from, name, typeOnly]) => text.replace(re, () => e.addImport(from, name, typeOnly)), folded)
+      .trimEnd(),
+  );
 }
 
 function findActionEnum(file: DescFile): DescEnum | undefined {
@@ -298,7 +371,15 @@ function integerTypeName(kind: Extract<WireKind, { kind: "integer" }>): string {
  * Code checking the value in variable `v` (already known not to be null/undefined, except
  * for list elements), whose relative path is the expression `path`.
  */
-function valueChecks(e: Emitter, kind: WireKind, checks: Check[], v: string, path: string, requiredSev: string | undefined, ind: string): string[] {
+function valueChecks(
+  e: Emitter,
+  kind: WireKind,
+  checks: Check[],
+  v: string,
+  path: string,
+  requiredSev: string | undefined,
+  ind: string,
+): string[] {
   const L: string[] = [];
   const elseBlock = (inner: string[]) => (inner.length === 0 ? [] : [`${ind}} else {`, ...inner.map((l) => "  " + l)]);
   switch (kind.kind) {
@@ -308,23 +389,40 @@ function valueChecks(e: Emitter, kind: WireKind, checks: Check[], v: string, pat
       const rest: string[] = [];
       for (const c of checks) {
         if (c.rule === "max_len") {
-          rest.push(`${ind}if (${v}.length > ${c.max}) ${push(path, "max_len", `${path} + " must be at most ${c.max} characters long, got " + ${v}.length`, c.severity)}`);
+          rest.push(
+            `${ind}if (${v}.length > ${c.max}) ${push(path, "max_len", `${path} + " must be at most ${c.max} characters long, got " + ${v}.length`, c.severity)}`,
+          );
         } else if (c.rule === "pattern") {
           const re = e.constant(`new RegExp(${lit(c.pattern)}, "u")`);
-          rest.push(`${ind}if (!${re}.test(${v})) ${push(path, "pattern", `${path} + " must match ${c.pattern.replace(/[\\"]/g, (x) => "\\" + x)}, got " + JSON.stringify(${v})`, c.severity)}`);
+          rest.push(
+            `${ind}if (!${re}.test(${v})) ${push(path, "pattern", `${path} + " must match ${c.pattern.replace(/[\\"]/g, (x) => "\\" + x)}, got " + JSON.stringify(${v})`, c.severity)}`,
+          );
         } else if (c.rule === "allowed_values") {
           const set = e.constant(`new Set(${lit(c.values)}) as ReadonlySet<string>`);
-          rest.push(`${ind}if (!${set}.has(${v})) ${push(path, "allowed_values", `${path} + ${lit(` must be one of ${c.values.join(", ")}, got `)} + JSON.stringify(${v})`, c.severity)}`);
+          rest.push(
+            `${ind}if (!${set}.has(${v})) ${push(path, "allowed_values", `${path} + ${lit(` must be one of ${c.values.join(", ")}, got `)} + JSON.stringify(${v})`, c.severity)}`,
+          );
         }
       }
       if (requiredSev && rest.length > 0) {
-        inner.push(`${ind}if (${v}.length === 0) {`, `${ind}  ${push(path, "required", `${path} + " is required"`, requiredSev)}`, `${ind}} else {`, ...rest.map((l) => "  " + l), `${ind}}`);
+        inner.push(
+          `${ind}if (${v}.length === 0) {`,
+          `${ind}  ${push(path, "required", `${path} + " is required"`, requiredSev)}`,
+          `${ind}} else {`,
+          ...rest.map((l) => "  " + l),
+          `${ind}}`,
+        );
       } else if (requiredSev) {
         inner.push(`${ind}if (${v}.length === 0) ${push(path, "required", `${path} + " is required"`, requiredSev)}`);
       } else {
         inner.push(...rest);
       }
-      L.push(`${ind}if (typeof ${v} !== "string") {`, `${ind}  ${push(path, "type", `${path} + " must be a string"`, "error")}`, ...elseBlock(inner), `${ind}}`);
+      L.push(
+        `${ind}if (typeof ${v} !== "string") {`,
+        `${ind}  ${push(path, "type", `${path} + " must be a string"`, "error")}`,
+        ...elseBlock(inner),
+        `${ind}}`,
+      );
       break;
     }
     case "bool":
@@ -340,10 +438,20 @@ function valueChecks(e: Emitter, kind: WireKind, checks: Check[], v: string, pat
       const inner: string[] = [];
       for (const c of checks) {
         if (c.rule !== "range") continue;
-        const conds = [c.min !== undefined ? `${v} < ${c.min}` : "", c.max !== undefined ? `${v} > ${c.max}` : ""].filter(Boolean).join(" || ");
-        if (conds) inner.push(`${ind}if (${conds}) ${push(path, "range", `${path} + " must be ${describeRange(c)}, got " + ${v}`, c.severity)}`);
+        const conds = [c.min !== undefined ? `${v} < ${c.min}` : "", c.max !== undefined ? `${v} > ${c.max}` : ""]
+          .filter(Boolean)
+          .join(" || ");
+        if (conds)
+          inner.push(
+            `${ind}if (${conds}) ${push(path, "range", `${path} + " must be ${describeRange(c)}, got " + ${v}`, c.severity)}`,
+          );
       }
-      L.push(`${ind}if (${cond}) {`, `${ind}  ${push(path, "type", `${path} + " must be ${what}, got " + JSON.stringify(${v})`, "error")}`, ...elseBlock(inner), `${ind}}`);
+      L.push(
+        `${ind}if (${cond}) {`,
+        `${ind}  ${push(path, "type", `${path} + " must be ${what}, got " + JSON.stringify(${v})`, "error")}`,
+        ...elseBlock(inner),
+        `${ind}}`,
+      );
       break;
     }
     case "enum": {
@@ -359,7 +467,9 @@ function valueChecks(e: Emitter, kind: WireKind, checks: Check[], v: string, pat
       break;
     }
     case "struct":
-      L.push(`${ind}if (typeof ${v} !== "object" || ${v} === null || Array.isArray(${v})) ${push(path, "type", `${path} + " must be a JSON object"`, "error")}`);
+      L.push(
+        `${ind}if (typeof ${v} !== "object" || ${v} === null || Array.isArray(${v})) ${push(path, "type", `${path} + " must be a JSON object"`, "error")}`,
+      );
       break;
     case "message": {
       L.push(
@@ -410,7 +520,7 @@ function emitField(e: Emitter, f: FieldModel): string[] {
         : reqSev
       : undefined;
   if (f.cardinality === "single") {
-    if (strReq && strReq.startsWith("(mode")) {
+    if (strReq !== undefined && reqSev === "kafka-only") {
       // only required in kafka mode: emit the empty-string check conditionally
       const lines = valueChecks(e, f.value, all, "v", P, `"error"`, "    ");
       L.push(...lines.map((l) => l.replace(`if (v.length === 0)`, `if (mode === "kafka" && v.length === 0)`)));
@@ -419,19 +529,33 @@ function emitField(e: Emitter, f: FieldModel): string[] {
     }
   } else if (f.cardinality === "list") {
     const mi = all.find((c) => c.rule === "max_items");
-    L.push(`    if (!Array.isArray(v)) {`, `      ${push(P, "type", `${P} + " must be an array"`, "error")}`, `    } else {`);
-    if (mi && mi.rule === "max_items") L.push(`      if (v.length > ${mi.max}) ${push(P, "max_items", `${P} + " must have at most ${mi.max} items, got " + v.length`, mi.severity)}`);
+    L.push(
+      `    if (!Array.isArray(v)) {`,
+      `      ${push(P, "type", `${P} + " must be an array"`, "error")}`,
+      `    } else {`,
+    );
+    if (mi && mi.rule === "max_items")
+      L.push(
+        `      if (v.length > ${mi.max}) ${push(P, "max_items", `${P} + " must have at most ${mi.max} items, got " + v.length`, mi.severity)}`,
+      );
     L.push(`      for (let i = 0; i < v.length; i++) {`, `        const x: unknown = v[i];`);
     L.push(...valueChecks(e, f.value, all, "x", `${lit(name + "[")} + i + "]"`, undefined, "        "));
     L.push(`      }`, `    }`);
   } else {
     const mi = all.find((c) => c.rule === "max_items");
-    L.push(`    if (typeof v !== "object" || Array.isArray(v)) {`, `      ${push(P, "type", `${P} + " must be an object"`, "error")}`, `    } else {`);
+    L.push(
+      `    if (typeof v !== "object" || Array.isArray(v)) {`,
+      `      ${push(P, "type", `${P} + " must be an object"`, "error")}`,
+      `    } else {`,
+    );
     L.push(`      const map = v as Record<string, unknown>;`, `      let count = 0;`);
     L.push(`      for (const k in map) {`, `        count++;`, `        const x: unknown = map[k];`);
     L.push(...valueChecks(e, f.value, all, "x", `${lit(name + ".")} + k`, undefined, "        "));
     L.push(`      }`);
-    if (mi && mi.rule === "max_items") L.push(`      if (count > ${mi.max}) ${push(P, "max_items", `${P} + " must have at most ${mi.max} entries, got " + count`, mi.severity)}`);
+    if (mi && mi.rule === "max_items")
+      L.push(
+        `      if (count > ${mi.max}) ${push(P, "max_items", `${P} + " must have at most ${mi.max} entries, got " + count`, mi.severity)}`,
+      );
     else L.push(`      void count;`);
     L.push(`    }`);
   }
@@ -454,7 +578,9 @@ function tidy(L: string[]): string[] {
   const out = oi >= 0 && !uses("o", L.slice(oi + 1).join("\n")) ? L.filter((_, i) => i !== oi) : [...L];
   const sig = out.findIndex((l) => /function \w+\(/.test(l));
   const body = out.slice(sig + 1).join("\n");
-  out[sig] = (out[sig] ?? "").replace(/\b(input|mode|msg|json|defaults)(?=: | = )/g, (n) => (uses(n, body) ? n : `_${n}`));
+  out[sig] = (out[sig] ?? "").replace(/\b(input|mode|msg|json|defaults)(?=: | = )/g, (n) =>
+    uses(n, body) ? n : `_${n}`,
+  );
   return out;
 }
 
@@ -468,8 +594,15 @@ function emitValidate(e: Emitter, model: MessageModel): string {
   if (!exported && e.isPublic(desc)) return ""; // imported from its own module
   const fn = `validate${e.stem(desc)}`;
   const L: string[] = [];
-  L.push(`/**`, ` * Validates ${desc.typeName} wire JSON, collecting every violation into \`out\`.`, ` * Field paths are relative to \`path\` (a dotted prefix such as "events[3]").`, ` */`);
-  L.push(`${exported ? "export " : ""}function ${fn}(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {`);
+  L.push(
+    `/**`,
+    ` * Validates ${desc.typeName} wire JSON, collecting every violation into \`out\`.`,
+    ` * Field paths are relative to \`path\` (a dotted prefix such as "events[3]").`,
+    ` */`,
+  );
+  L.push(
+    `${exported ? "export " : ""}function ${fn}(input: unknown, mode: $WireMode, out: $Violation[] = [], path = ""): $Violation[] {`,
+  );
   L.push(`  if (typeof input !== "object" || input === null || Array.isArray(input)) {`);
   L.push(`    ${push("path", "type", `(path || "value") + " must be an object (${desc.name})"`, "error")}`);
   L.push(`    return out;`, `  }`);
@@ -483,7 +616,10 @@ function emitValidate(e: Emitter, model: MessageModel): string {
     L.push(
       `    if (set > 1) {`,
       `      let members = "";`,
-      ...names.map((n) => `      if (o.${safeProp(n)} !== undefined && o.${safeProp(n)} !== null) members += (members === "" ? "" : ", ") + ${lit(n)};`),
+      ...names.map(
+        (n) =>
+          `      if (o.${safeProp(n)} !== undefined && o.${safeProp(n)} !== null) members += (members === "" ? "" : ", ") + ${lit(n)};`,
+      ),
       `      ${push(`""`, "oneof", `${lit(`oneof ${oneof.name}: at most one of ${names.join(", ")} may be set, got `)} + members`, "error")}`,
       `    }`,
       `  }`,
@@ -496,14 +632,18 @@ function emitValidate(e: Emitter, model: MessageModel): string {
     const af = rec.actionField.name;
     const enumDesc = rec.actionField.value.enum.desc;
     L.push(`  {`, `    const s = o.${safeProp(sf)};`, `    const a = o.${safeProp(af)};`);
-    L.push(`    if (typeof a === "string" && typeof s === "object" && s !== null && !Array.isArray(s) && ${t.any}.has(a)) {`);
+    L.push(
+      `    if (typeof a === "string" && typeof s === "object" && s !== null && !Array.isArray(s) && ${t.any}.has(a)) {`,
+    );
     L.push(`      const sd = s as Record<string, unknown>;`);
     for (const { member, actions } of rec.members) {
       const names = enumNames(enumDesc, true).filter((n) => {
         const v = enumModel(enumDesc).values.find((x) => x.wireName === n || x.protoName === n);
         return v !== undefined && actions.includes(v.protoName);
       });
-      const wires = enumModel(enumDesc).values.filter((x) => actions.includes(x.protoName)).map((x) => x.wireName);
+      const wires = enumModel(enumDesc)
+        .values.filter((x) => actions.includes(x.protoName))
+        .map((x) => x.wireName);
       const set = e.constant(`new Set(${lit(names)}) as ReadonlySet<string>`);
       const mp = safeProp(member.name);
       L.push(
@@ -518,7 +658,12 @@ function emitValidate(e: Emitter, model: MessageModel): string {
   L.push(`  for (const k in o) {`, `    switch (k) {`);
   for (const f of sortedFields(model)) L.push(`      case ${lit(f.name)}:`);
   if (model.fields.length > 0) L.push(`        break;`);
-  L.push(`      default:`, `        ${push("k", "unknown_field", `"unknown field " + k + " (ignored)"`, "warning")}`, `    }`, `  }`);
+  L.push(
+    `      default:`,
+    `        ${push("k", "unknown_field", `"unknown field " + k + " (ignored)"`, "warning")}`,
+    `    }`,
+    `  }`,
+  );
   L.push(`  if (path !== "" && out.length > start) prefixViolations(out, start, path);`, `  return out;`, `}`);
   return tidy(L).join("\n");
 }
@@ -584,9 +729,21 @@ function emitToWire(e: Emitter, model: MessageModel): string {
       L.push(`  if (${x}.length > 0) w.${key} = ${conv === "x" ? `${x}.slice()` : `${x}.map((x) => ${conv})`};`);
     } else if (f.cardinality === "map") {
       L.push(`  {`, `    const m = ${x};`, `    let any = false;`, `    const r: Record<string, unknown> = {};`);
-      L.push(`    for (const k in m) {`, `      any = true;`, `      r[k] = ${toWireValue(e, f.value, "m[k]")};`, `    }`, `    if (any) w.${key} = r;`, `  }`);
+      L.push(
+        `    for (const k in m) {`,
+        `      any = true;`,
+        `      r[k] = ${toWireValue(e, f.value, "m[k]")};`,
+        `    }`,
+        `    if (any) w.${key} = r;`,
+        `  }`,
+      );
     } else if (f.value.kind === "enum") {
-      L.push(`  if (${x} !== undefined && ${x} !== 0) {`, `    const n = ${toWireValue(e, f.value, x)};`, `    if (n !== undefined) w.${key} = n;`, `  }`);
+      L.push(
+        `  if (${x} !== undefined && ${x} !== 0) {`,
+        `    const n = ${toWireValue(e, f.value, x)};`,
+        `    if (n !== undefined) w.${key} = n;`,
+        `  }`,
+      );
     } else if (f.implicitPresence) {
       L.push(`  if (defaults || ${zeroCheck(f.value, x)}) w.${key} = ${toWireValue(e, f.value, x)};`);
     } else {
@@ -634,10 +791,16 @@ function emitFromWire(e: Emitter, model: MessageModel): string {
       const conv = fromWireValue(e, f.value, "x");
       L.push(`  if (v !== undefined && v !== null) init.${prop} = (v as unknown[]).map((x) => ${conv});`);
     } else if (f.cardinality === "map") {
-      L.push(`  if (v !== undefined && v !== null) {`, `    const m = v as Record<string, unknown>;`, `    const r: Record<string, unknown> = {};`);
+      L.push(
+        `  if (v !== undefined && v !== null) {`,
+        `    const m = v as Record<string, unknown>;`,
+        `    const r: Record<string, unknown> = {};`,
+      );
       L.push(`    for (const k in m) r[k] = ${fromWireValue(e, f.value, "m[k]")};`, `    init.${prop} = r;`, `  }`);
     } else if (f.oneof) {
-      L.push(`  if (v !== undefined && v !== null) init.${f.oneof.localName} = { case: ${lit(prop)}, value: ${fromWireValue(e, f.value, "v")} };`);
+      L.push(
+        `  if (v !== undefined && v !== null) init.${f.oneof.localName} = { case: ${lit(prop)}, value: ${fromWireValue(e, f.value, "v")} };`,
+      );
     } else {
       L.push(`  if (v !== undefined && v !== null) init.${prop} = ${fromWireValue(e, f.value, "v")};`);
     }
@@ -663,7 +826,9 @@ function emitNormalize(e: Emitter, model: MessageModel): string {
   if (!exported && e.isPublic(desc)) return "";
   const W = e.wireType(desc);
   const L: string[] = [];
-  L.push(`/** Request JSON (validated, no errors) → canonical wire JSON, without protobuf; unknown keys and nulls dropped. */`);
+  L.push(
+    `/** Request JSON (validated, no errors) → canonical wire JSON, without protobuf; unknown keys and nulls dropped. */`,
+  );
   L.push(`${exported ? "export " : ""}function normalize${e.stem(desc)}(input: unknown): ${W} {`);
   L.push(`  const o = input as Record<string, unknown>;`, `  const w: Record<string, unknown> = {};`);
   if (model.fields.length > 0) L.push(`  let v: unknown;`);
@@ -672,14 +837,27 @@ function emitNormalize(e: Emitter, model: MessageModel): string {
     L.push(`  v = o.${key};`);
     if (f.cardinality === "list") {
       const conv = normalizeValue(e, f.value, "x");
-      L.push(`  if (v !== undefined && v !== null && (v as unknown[]).length > 0) w.${key} = ${conv === "x" ? "v" : `(v as unknown[]).map((x) => ${conv})`};`);
+      L.push(
+        `  if (v !== undefined && v !== null && (v as unknown[]).length > 0) w.${key} = ${conv === "x" ? "v" : `(v as unknown[]).map((x) => ${conv})`};`,
+      );
     } else if (f.cardinality === "map") {
       const conv = normalizeValue(e, f.value, "m[k]");
-      L.push(`  if (v !== undefined && v !== null) {`, `    const m = v as Record<string, unknown>;`, `    let any = false;`);
+      L.push(
+        `  if (v !== undefined && v !== null) {`,
+        `    const m = v as Record<string, unknown>;`,
+        `    let any = false;`,
+      );
       if (conv === "m[k]") {
         L.push(`    for (const _k in m) {`, `      any = true;`, `      break;`, `    }`, `    if (any) w.${key} = m;`);
       } else {
-        L.push(`    const r: Record<string, unknown> = {};`, `    for (const k in m) {`, `      any = true;`, `      r[k] = ${conv};`, `    }`, `    if (any) w.${key} = r;`);
+        L.push(
+          `    const r: Record<string, unknown> = {};`,
+          `    for (const k in m) {`,
+          `      any = true;`,
+          `      r[k] = ${conv};`,
+          `    }`,
+          `    if (any) w.${key} = r;`,
+        );
       }
       L.push(`  }`);
     } else if (f.implicitPresence && f.value.kind !== "enum") {
@@ -703,7 +881,8 @@ function emitKafka(e: Emitter, model: MessageModel): string {
   const W = e.wireType(desc);
   const stringField = (name: string) => {
     const f = model.fields.find((x) => x.name === name);
-    if (!f || f.cardinality !== "single" || f.value.kind !== "string") throw new Error(`${desc.typeName}: kafka option names ${name}, which is not a top-level string field`);
+    if (f?.cardinality !== "single" || f.value.kind !== "string")
+      throw new Error(`${desc.typeName}: kafka option names ${name}, which is not a top-level string field`);
     return f;
   };
   const parts: string[] = [];
@@ -724,7 +903,11 @@ function emitKafka(e: Emitter, model: MessageModel): string {
   const L: string[] = [];
   L.push(`/** Kafka routing of ${desc.typeName}, from its kafka option. */`);
   L.push(`export const ${n}Kafka = {`);
-  L.push(`  topicTemplate: ${lit(k.topicTemplate)},`, `  keyField: ${lit(k.keyField)},`, `  schemaVersion: ${lit(k.schemaVersion)},`);
+  L.push(
+    `  topicTemplate: ${lit(k.topicTemplate)},`,
+    `  keyField: ${lit(k.keyField)},`,
+    `  schemaVersion: ${lit(k.schemaVersion)},`,
+  );
   L.push(`  /** Topic of an event: ${k.topicTemplate}. */`);
   L.push(`  topic(e: ${topicArg}): string {`, `    return ${parts.length > 0 ? parts.join(" + ") : '""'};`, `  },`);
   L.push(`  /** Message key of an event: its ${k.keyField}. */`);

@@ -14,7 +14,15 @@
  */
 import type { DescEnum, DescField, DescMessage } from "@bufbuild/protobuf";
 import { leadingComment } from "./comments.js";
-import { type Check, type FieldModel, type MessageModel, type WireKind, enumModel, messageModel, scenarioInfo } from "./model.js";
+import {
+  type Check,
+  enumModel,
+  type FieldModel,
+  type MessageModel,
+  messageModel,
+  scenarioInfo,
+  type WireKind,
+} from "./model.js";
 
 export type SchemaVariant = "request" | "strict" | "kafka" | "types";
 
@@ -39,10 +47,39 @@ export interface VariantRules {
 }
 
 export const variantRules: Record<SchemaVariant, VariantRules> = {
-  request: { protoEnumNames: true, serverFilledRequired: false, nullable: true, closed: false, warnings: false, checks: true },
-  strict: { protoEnumNames: true, serverFilledRequired: false, nullable: true, closed: true, warnings: true, checks: true },
-  kafka: { protoEnumNames: false, serverFilledRequired: true, nullable: true, closed: false, warnings: false, checks: true },
-  types: { protoEnumNames: false, serverFilledRequired: false, nullable: false, closed: true, warnings: false, checks: false, typesRequired: true },
+  request: {
+    protoEnumNames: true,
+    serverFilledRequired: false,
+    nullable: true,
+    closed: false,
+    warnings: false,
+    checks: true,
+  },
+  strict: {
+    protoEnumNames: true,
+    serverFilledRequired: false,
+    nullable: true,
+    closed: true,
+    warnings: true,
+    checks: true,
+  },
+  kafka: {
+    protoEnumNames: false,
+    serverFilledRequired: true,
+    nullable: true,
+    closed: false,
+    warnings: false,
+    checks: true,
+  },
+  types: {
+    protoEnumNames: false,
+    serverFilledRequired: false,
+    nullable: false,
+    closed: true,
+    warnings: false,
+    checks: false,
+    typesRequired: true,
+  },
 };
 
 export type JsonSchema = { [key: string]: unknown };
@@ -55,7 +92,8 @@ export function activeChecks(field: FieldModel, rules: VariantRules): Check[] {
 
 /** Whether a field must be present (not absent, not null, non-empty string) in a variant. */
 export function isRequired(field: FieldModel, rules: VariantRules): boolean {
-  if (!rules.checks) return rules.typesRequired === true && field.checks.some((c) => c.rule === "required" && c.severity === "error");
+  if (!rules.checks)
+    return rules.typesRequired === true && field.checks.some((c) => c.rule === "required" && c.severity === "error");
   if (field.serverFilled && rules.serverFilledRequired) return true;
   const req = field.checks.find((c) => c.rule === "required");
   return req !== undefined && (req.severity === "error" || rules.warnings);
@@ -87,9 +125,13 @@ export function recommendedActionRule(model: MessageModel): RecommendedActionRul
     if (members.length === 0) continue;
     const wanted = new Set(members.flatMap((m) => m.actions));
     const actionField = model.fields.find(
-      (f) => f.cardinality === "single" && f.value.kind === "enum" && [...wanted].every((a) => f.value.kind === "enum" && f.value.enum.values.some((v) => v.protoName === a)),
+      (f) =>
+        f.cardinality === "single" &&
+        f.value.kind === "enum" &&
+        [...wanted].every((a) => f.value.kind === "enum" && f.value.enum.values.some((v) => v.protoName === a)),
     );
-    if (!actionField) throw new Error(`${model.desc.typeName}: no enum field carries the recommended actions of ${sf.name}`);
+    if (!actionField)
+      throw new Error(`${model.desc.typeName}: no enum field carries the recommended actions of ${sf.name}`);
     return { scenarioField: sf, actionField, members };
   }
   return undefined;
@@ -98,14 +140,18 @@ export function recommendedActionRule(model: MessageModel): RecommendedActionRul
 /** Names an enum value may take in a variant. */
 export function enumNames(desc: DescEnum, protoEnumNames: boolean): string[] {
   const m = enumModel(desc);
-  return protoEnumNames ? [...m.values.map((v) => v.wireName), ...m.values.map((v) => v.protoName)] : m.values.map((v) => v.wireName);
+  return protoEnumNames
+    ? [...m.values.map((v) => v.wireName), ...m.values.map((v) => v.protoName)]
+    : m.values.map((v) => v.wireName);
 }
 
 /** Wire names and (when asked) proto names of the given proto names of an enum. */
 function enumNamesOf(desc: DescEnum, protoNames: string[], protoEnumNames: boolean): string[] {
   const m = enumModel(desc);
   const vals = m.values.filter((v) => protoNames.includes(v.protoName));
-  return protoEnumNames ? [...vals.map((v) => v.wireName), ...vals.map((v) => v.protoName)] : vals.map((v) => v.wireName);
+  return protoEnumNames
+    ? [...vals.map((v) => v.wireName), ...vals.map((v) => v.protoName)]
+    : vals.map((v) => v.wireName);
 }
 
 function defName(desc: DescMessage | DescEnum): string {
@@ -126,7 +172,11 @@ function checkText(c: Check): string {
     case "required":
       return "should be set";
     case "range":
-      return c.min !== undefined && c.max !== undefined ? `${c.min} ≤ value ≤ ${c.max}` : c.min !== undefined ? `value ≥ ${c.min}` : `value ≤ ${c.max}`;
+      return c.min !== undefined && c.max !== undefined
+        ? `${c.min} ≤ value ≤ ${c.max}`
+        : c.min !== undefined
+          ? `value ≥ ${c.min}`
+          : `value ≤ ${c.max}`;
     case "allowed_values":
       return `one of ${c.values.map((v) => `\`${v}\``).join(", ")}`;
     case "pattern":
@@ -149,9 +199,13 @@ function fieldDescription(f: FieldModel, rules: VariantRules): string {
   if (f.serverFilled && !/filled by the server/i.test(comment)) parts.push("Filled by the server when absent.");
   if (rules.checks && !rules.warnings) {
     // Value rules of a list or map apply to each element.
-    const each = (c: Check) => (f.cardinality !== "single" && c.rule !== "required" && c.rule !== "max_items" ? `each ${checkText(c)}` : checkText(c));
+    const each = (c: Check) =>
+      f.cardinality !== "single" && c.rule !== "required" && c.rule !== "max_items"
+        ? `each ${checkText(c)}`
+        : checkText(c);
     const advisory = f.checks.filter((c) => c.severity === "warning").map(each);
-    if (advisory.length > 0) parts.push(`Checked with a warning only (the value is still accepted): ${advisory.join("; ")}.`);
+    if (advisory.length > 0)
+      parts.push(`Checked with a warning only (the value is still accepted): ${advisory.join("; ")}.`);
   }
   return parts.filter((s) => s !== "").join("\n\n");
 }
@@ -178,7 +232,10 @@ function messageDescription(model: MessageModel): string {
 /** Builds self-contained schemas: one root message and every message/enum it reaches, under $defs. */
 class Builder {
   readonly defs = new Map<string, JsonSchema>();
-  constructor(readonly variant: SchemaVariant, readonly rules: VariantRules) {}
+  constructor(
+    readonly variant: SchemaVariant,
+    readonly rules: VariantRules,
+  ) {}
 
   title(desc: DescMessage | DescEnum): string {
     return this.variant === "types" ? `${localName(desc)}Wire` : desc.typeName;
@@ -194,7 +251,10 @@ class Builder {
   }
 
   enumSchema(desc: DescEnum): JsonSchema {
-    return withDoc({ title: this.title(desc), type: "string", enum: enumNames(desc, this.rules.protoEnumNames) }, enumDescription(desc, this.rules.protoEnumNames));
+    return withDoc(
+      { title: this.title(desc), type: "string", enum: enumNames(desc, this.rules.protoEnumNames) },
+      enumDescription(desc, this.rules.protoEnumNames),
+    );
   }
 
   message(desc: DescMessage): JsonSchema {
@@ -209,7 +269,8 @@ class Builder {
       if (req) required.push(f.name);
       const fs = this.field(f, req);
       // A description beside a bare $ref makes json-schema-to-typescript emit a copy of the type.
-      properties[f.name] = this.variant === "types" && fs.$ref !== undefined ? fs : withDoc(fs, fieldDescription(f, this.rules));
+      properties[f.name] =
+        this.variant === "types" && fs.$ref !== undefined ? fs : withDoc(fs, fieldDescription(f, this.rules));
     }
     if (this.rules.checks) {
       for (const oneof of model.oneofs) {
@@ -218,6 +279,7 @@ class Builder {
           const others = names.filter((n) => n !== name);
           allOf.push({
             if: { required: [name], properties: { [name]: { not: { type: "null" } } } },
+            // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword in a plain schema object, never awaited
             then: { properties: Object.fromEntries(others.map((n) => [n, { type: "null" }])) },
           });
         }
@@ -229,10 +291,21 @@ class Builder {
             if: {
               required: [rec.scenarioField.name],
               properties: {
-                [rec.scenarioField.name]: { type: "object", required: [member.name], properties: { [member.name]: { not: { type: "null" } } } },
+                [rec.scenarioField.name]: {
+                  type: "object",
+                  required: [member.name],
+                  properties: { [member.name]: { not: { type: "null" } } },
+                },
               },
             },
-            then: { properties: { [rec.actionField.name]: { enum: enumNamesOf(rec.actionField.value.enum.desc, actions, this.rules.protoEnumNames) } } },
+            // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword in a plain schema object, never awaited
+            then: {
+              properties: {
+                [rec.actionField.name]: {
+                  enum: enumNamesOf(rec.actionField.value.enum.desc, actions, this.rules.protoEnumNames),
+                },
+              },
+            },
           });
         }
       }

@@ -29,7 +29,11 @@ function buildRequest(parameter = "", extra?: { path: string; content: string })
   const image = join(ws, "image.binpb");
   execFileSync(join(root, "node_modules/.bin/buf"), ["build", "--as-file-descriptor-set", "-o", image], { cwd: ws });
   const set = fromBinary(FileDescriptorSetSchema, readFileSync(image));
-  return create(CodeGeneratorRequestSchema, { fileToGenerate: [extra?.path ?? target], protoFile: set.file, parameter });
+  return create(CodeGeneratorRequestSchema, {
+    fileToGenerate: [extra?.path ?? target],
+    protoFile: set.file,
+    parameter,
+  });
 }
 
 /** The generator's error for a request, or "" when it generated. */
@@ -73,14 +77,19 @@ describe("protoc-gen-tracking-handlers", () => {
   it("matches the golden output", () => {
     expect([...files.keys()].sort()).toEqual(["fixture/v1/library_handlers.ts", "runtime.ts"]);
     // runtime.ts is codegen/handlers/runtime.ts verbatim (checked below), so only the handlers are golden.
-    const diffs = compareGolden("codegen/handlers/testdata/golden", new Map([["fixture/v1/library_handlers.ts", handlers]]));
+    const diffs = compareGolden(
+      "codegen/handlers/testdata/golden",
+      new Map([["fixture/v1/library_handlers.ts", handlers]]),
+    );
     for (const d of diffs) expect(d.actual, `${d.name} differs from its golden copy (make golden)`).toEqual(d.expected);
     expect(diffs).toEqual([]);
   }, 60_000);
 
   it("emits the runtime once, verbatim, and imports it from the out dir (gen/ never imports codegen/)", () => {
     const runtime = files.get("runtime.ts") ?? "";
-    expect(runtime.slice(runtime.indexOf("\n") + 1)).toBe(`${readFileSync(join(here, "runtime.ts"), "utf8").trimEnd()}\n`);
+    expect(runtime.slice(runtime.indexOf("\n") + 1)).toBe(
+      `${readFileSync(join(here, "runtime.ts"), "utf8").trimEnd()}\n`,
+    );
     expect(handlers).toContain('from "../../runtime.js"');
     expect(handlers).not.toContain("codegen/");
   });
@@ -98,7 +107,9 @@ describe("protoc-gen-tracking-handlers", () => {
 
   it("ingest RPCs: runtime methods take wire JSON, REST checks only the envelope", () => {
     expect(handlers).toContain("recordRead(read: unknown, context: HandlerContext): Promise<RecordReadResponse>;");
-    expect(handlers).toContain("recordReads(reads: readonly unknown[], context: HandlerContext): Promise<RecordReadsResponse>;");
+    expect(handlers).toContain(
+      "recordReads(reads: readonly unknown[], context: HandlerContext): Promise<RecordReadsResponse>;",
+    );
     expect(handlers).toContain("getBook(request: GetBookRequest, context: HandlerContext): Promise<GetBookResponse>;");
     expect(handlers).toContain("export const recordReadsReadsMaxItems = 50;");
     expect(handlers).toContain('return ingestBatchBody(body, "reads", recordReadsReadsMaxItems, warnings);');
@@ -107,22 +118,80 @@ describe("protoc-gen-tracking-handlers", () => {
   });
 
   it.each([
-    ["no event field", "INGEST_KIND_TRACK", "Req", 'post: "/m" body: "other"', "message Req { Other other = 1; }", /exactly one field .*kafka.* found 0/],
-    ["two event fields", "INGEST_KIND_TRACK", "Req", 'post: "/m" body: "a"', "message Req { Ev a = 1; Ev b = 2; }", /exactly one field .*found 2 \(a, b\)/],
-    ["batch field not repeated", "INGEST_KIND_TRACK_BATCH", "Req", 'post: "/m" body: "*"', "message Req { Ev a = 1; }", /must be repeated/],
-    ["single field repeated", "INGEST_KIND_VALIDATE", "Req", 'post: "/m" body: "*"', "message Req { repeated Ev a = 1; }", /must not be repeated/],
-    ["extra request field", "INGEST_KIND_TRACK", "Req", 'post: "/m" body: "a"', "message Req { Ev a = 1; string tenant = 2; }", /only the event field a, but also has tenant/],
-    ["track body not the event field", "INGEST_KIND_TRACK", "Req", 'post: "/m" body: "*"', "message Req { Ev a = 1; }", /needs body: "a"/],
-    ["batch body not *", "INGEST_KIND_TRACK_BATCH", "Req", 'post: "/m" body: "a"', "message Req { repeated Ev a = 1; }", /needs body: "\*"/],
-  ])("rejects an ingest RPC at generation time: %s", (_name, kind, req, http, messages, error) => {
-    expect(errorOf("", ingestProto(kind, req, http, messages))).toMatch(error);
-  }, 60_000);
+    [
+      "no event field",
+      "INGEST_KIND_TRACK",
+      "Req",
+      'post: "/m" body: "other"',
+      "message Req { Other other = 1; }",
+      /exactly one field .*kafka.* found 0/,
+    ],
+    [
+      "two event fields",
+      "INGEST_KIND_TRACK",
+      "Req",
+      'post: "/m" body: "a"',
+      "message Req { Ev a = 1; Ev b = 2; }",
+      /exactly one field .*found 2 \(a, b\)/,
+    ],
+    [
+      "batch field not repeated",
+      "INGEST_KIND_TRACK_BATCH",
+      "Req",
+      'post: "/m" body: "*"',
+      "message Req { Ev a = 1; }",
+      /must be repeated/,
+    ],
+    [
+      "single field repeated",
+      "INGEST_KIND_VALIDATE",
+      "Req",
+      'post: "/m" body: "*"',
+      "message Req { repeated Ev a = 1; }",
+      /must not be repeated/,
+    ],
+    [
+      "extra request field",
+      "INGEST_KIND_TRACK",
+      "Req",
+      'post: "/m" body: "a"',
+      "message Req { Ev a = 1; string tenant = 2; }",
+      /only the event field a, but also has tenant/,
+    ],
+    [
+      "track body not the event field",
+      "INGEST_KIND_TRACK",
+      "Req",
+      'post: "/m" body: "*"',
+      "message Req { Ev a = 1; }",
+      /needs body: "a"/,
+    ],
+    [
+      "batch body not *",
+      "INGEST_KIND_TRACK_BATCH",
+      "Req",
+      'post: "/m" body: "a"',
+      "message Req { repeated Ev a = 1; }",
+      /needs body: "\*"/,
+    ],
+  ])(
+    "rejects an ingest RPC at generation time: %s",
+    (_name, kind, req, http, messages, error) => {
+      expect(errorOf("", ingestProto(kind, req, http, messages))).toMatch(error);
+    },
+    60_000,
+  );
 
   it("rejects templates the matcher does not implement", () => {
     expect(() => parseTemplate("/v1/{name=shelves/*}", "x")).toThrow(/only \{field\}/);
     expect(() => parseTemplate("/v1/{book.name}", "x")).toThrow(/only \{field\}/);
     expect(() => parseTemplate("/v1/*", "x")).toThrow(/unsupported segment/);
     expect(() => parseTemplate("/v1/books:batch", "x")).toThrow(/custom verbs/);
-    expect(parseTemplate("/v1/a/{b}/", "x")).toEqual([{ literal: "v1" }, { literal: "a" }, { param: "b" }, { literal: "" }]);
+    expect(parseTemplate("/v1/a/{b}/", "x")).toEqual([
+      { literal: "v1" },
+      { literal: "a" },
+      { param: "b" },
+      { literal: "" },
+    ]);
   });
 });

@@ -29,8 +29,22 @@
  * protoc-gen-es and the validator plugin write, relative to this plugin's out dir.
  */
 import { readFileSync } from "node:fs";
-import { type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod, type DescService, ScalarType } from "@bufbuild/protobuf";
-import { type GeneratedFile, type Printable, type Schema, createEcmaScriptPlugin, getComments } from "@bufbuild/protoplugin";
+import {
+  type DescEnum,
+  type DescField,
+  type DescFile,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  ScalarType,
+} from "@bufbuild/protobuf";
+import {
+  createEcmaScriptPlugin,
+  type GeneratedFile,
+  getComments,
+  type Printable,
+  type Schema,
+} from "@bufbuild/protoplugin";
 import { type HttpBinding, httpBindingsOf, parsePathTemplate } from "../common/http-rule.js";
 import { type IngestMethod, ingestMethodOf } from "../common/ingest.js";
 import { IngestKind, ingestKind } from "../common/model.js";
@@ -84,17 +98,14 @@ export function parseTemplate(template: string, where: string): Segment[] {
   const t = parsePathTemplate(template, where);
   if (t.verb !== undefined) throw new Error(`${where}: custom verbs (":verb") are not supported in ${template}`);
   return t.segments.map((s): Segment => {
-    switch (s.kind) {
-      case "literal":
-        return { literal: s.value };
-      case "variable": {
-        const star = s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
-        if (!star || s.fieldPath.includes(".")) throw new Error(`${where}: only {field} and {field=*} path variables are supported, got {${s.fieldPath}=…} in ${template}`);
-        return { param: s.fieldPath };
-      }
-      case "wildcard":
-        throw new Error(`${where}: unsupported segment ${s.deep ? "**" : "*"} in ${template}`);
-    }
+    if (s.kind === "literal") return { literal: s.value };
+    if (s.kind === "wildcard") throw new Error(`${where}: unsupported segment ${s.deep ? "**" : "*"} in ${template}`);
+    const star = s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
+    if (!star || s.fieldPath.includes("."))
+      throw new Error(
+        `${where}: only {field} and {field=*} path variables are supported, got {${s.fieldPath}=…} in ${template}`,
+      );
+    return { param: s.fieldPath };
   });
 }
 
@@ -139,7 +150,8 @@ function lowerFirst(s: string): string {
 
 function queryKindOf(field: DescField): QueryKind | undefined {
   if (field.fieldKind === "enum") return "enum";
-  if (field.fieldKind === "message") return field.message.typeName === "google.protobuf.FieldMask" ? "field_mask" : undefined;
+  if (field.fieldKind === "message")
+    return field.message.typeName === "google.protobuf.FieldMask" ? "field_mask" : undefined;
   if (field.fieldKind !== "scalar") return undefined; // repeated/map query params: not needed by our API
   switch (field.scalar) {
     case ScalarType.STRING:
@@ -197,7 +209,8 @@ function restResponseMessage(b: Binding): DescMessage {
   if (!b.responseBody) return b.method.output;
   const where = `${b.method.parent.typeName}.${b.method.name}`;
   const rf = fieldByName(b.method.output, b.responseBody, where);
-  if (rf.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a singular message field`);
+  if (rf.fieldKind !== "message")
+    throw new Error(`${where}: response_body ${b.responseBody} must be a singular message field`);
   return rf.message;
 }
 
@@ -224,7 +237,9 @@ class FileGen {
   }
 
   schemaOf(d: DescMessage): Printable {
-    return d.file.name === "google/protobuf/field_mask" ? this.f.import("FieldMaskSchema", "@bufbuild/protobuf/wkt") : this.f.import(`${d.name}Schema`, this.esPath(d));
+    return d.file.name === "google/protobuf/field_mask"
+      ? this.f.import("FieldMaskSchema", "@bufbuild/protobuf/wkt")
+      : this.f.import(`${d.name}Schema`, this.esPath(d));
   }
 
   shapeOf(d: DescMessage): Printable {
@@ -263,12 +278,31 @@ class FileGen {
       ),
     );
     const msg = restResponseMessage(b);
-    const wire = f.import(`${msg.name}Wire`, `${this.opts.validatorOut}/${validatorFileName(msg.file).replace(/\.ts$/, ".js")}`, true);
+    const wire = f.import(
+      `${msg.name}Wire`,
+      `${this.opts.validatorOut}/${validatorFileName(msg.file).replace(/\.ts$/, ".js")}`,
+      true,
+    );
     const toWire = this.validator(msg, `${lowerFirst(msg.name)}ToWire`);
     if (b.responseBody) {
       const rf = fieldByName(m.output, b.responseBody, "");
-      f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", wire, " | Record<string, never> {");
-      f.print("  return response.", rf.localName, " === undefined ? {} : ", toWire, "(response.", rf.localName, ", true);");
+      f.print(
+        f.export("function", fnOut),
+        "(response: ",
+        this.shapeOf(m.output),
+        "): ",
+        wire,
+        " | Record<string, never> {",
+      );
+      f.print(
+        "  return response.",
+        rf.localName,
+        " === undefined ? {} : ",
+        toWire,
+        "(response.",
+        rf.localName,
+        ", true);",
+      );
     } else {
       f.print(f.export("function", fnOut), "(response: ", this.shapeOf(m.output), "): ", wire, " {");
       f.print("  return ", toWire, "(response, true);");
@@ -288,10 +322,13 @@ class FileGen {
     const where = `${m.parent.typeName}.${m.name}`;
     const kindName = IngestKind[im.kind];
     for (const v of variants) {
-      if (v.segments.some((s) => "param" in s)) throw new Error(`${where}: ingest ${kindName} RPCs cannot bind path variables (${v.pathTemplate})`);
+      if (v.segments.some((s) => "param" in s))
+        throw new Error(`${where}: ingest ${kindName} RPCs cannot bind path variables (${v.pathTemplate})`);
     }
-    if (im.repeated && b.body !== "*") throw new Error(`${where}: ingest ${kindName} needs body: "*" (the {"${im.field.name}": [...]} envelope)`);
-    if (!im.repeated && b.body !== im.field.name) throw new Error(`${where}: ingest ${kindName} needs body: "${im.field.name}" (the event is the whole body)`);
+    if (im.repeated && b.body !== "*")
+      throw new Error(`${where}: ingest ${kindName} needs body: "*" (the {"${im.field.name}": [...]} envelope)`);
+    if (!im.repeated && b.body !== im.field.name)
+      throw new Error(`${where}: ingest ${kindName} needs body: "${im.field.name}" (the event is the whole body)`);
     const fnIn = `${m.localName}RestToRequest`;
     const variantsDoc = variants.map((v) => `${v.httpMethod} ${v.pathTemplate}`);
     const signature = (ret: string): Printable[] => [
@@ -307,7 +344,11 @@ class FileGen {
     if (im.repeated) {
       const maxName = `${m.localName}${im.field.localName.charAt(0).toUpperCase()}${im.field.localName.slice(1)}MaxItems`;
       if (im.maxItems !== undefined) {
-        f.print(f.jsDoc(`Most items ${m.input.name}.${im.field.name} may have (its max_items option); more is a 400 over REST.`));
+        f.print(
+          f.jsDoc(
+            `Most items ${m.input.name}.${im.field.name} may have (its max_items option); more is a 400 over REST.`,
+          ),
+        );
         f.print(f.export("const", maxName), " = ", im.maxItems, ";");
         f.print();
       }
@@ -318,11 +359,20 @@ class FileGen {
         `an array (absent or null: [])${im.maxItems !== undefined ? ` of at most ${maxName} items` : ""}. The items (${im.event.typeName})`,
         "are returned as parsed, un-validated; the runtime validates each one and answers per item.",
         "Unknown top-level keys go to `warnings` (rule unknown_field) and are ignored.",
-        `Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array ${im.field.name}` + (im.maxItems !== undefined ? `, rule "max_items" for too many items.` : "."),
+        `Throws TranscodeError (HTTP 400): rule "type" for a non-object body or a non-array ${im.field.name}` +
+          (im.maxItems !== undefined ? `, rule "max_items" for too many items.` : "."),
       ];
       f.print(f.jsDoc(doc.join("\n")));
       f.print(...signature("readonly unknown[]"));
-      f.print("  return ", this.rt("ingestBatchBody"), "(body, ", f.string(im.field.name), ", ", im.maxItems !== undefined ? maxName : "undefined", ", warnings);");
+      f.print(
+        "  return ",
+        this.rt("ingestBatchBody"),
+        "(body, ",
+        f.string(im.field.name),
+        ", ",
+        im.maxItems !== undefined ? maxName : "undefined",
+        ", warnings);",
+      );
       f.print("}");
     } else {
       const doc = [
@@ -349,7 +399,8 @@ class FileGen {
     const pathParams = new Set(variants.flatMap((v) => v.segments.flatMap((s) => ("param" in s ? [s.param] : []))));
     for (const p of pathParams) {
       const pf = fieldByName(m.input, p, where);
-      if (pf.fieldKind !== "scalar" || pf.scalar !== ScalarType.STRING) throw new Error(`${where}: path variable ${p} must be a string field`);
+      if (pf.fieldKind !== "scalar" || pf.scalar !== ScalarType.STRING)
+        throw new Error(`${where}: path variable ${p} must be a string field`);
     }
     const queryFields = queryFieldsOf(b);
     const bodyField = b.body !== undefined && b.body !== "*" ? fieldByName(m.input, b.body, where) : undefined;
@@ -357,7 +408,9 @@ class FileGen {
       `REST → ${m.input.name} for ${where}.`,
       ...variants.map((v) => `${v.httpMethod} ${v.pathTemplate}`),
       b.body === "*" ? "Body: the whole request." : b.body ? `Body: field ${b.body}.` : "Body: none (ignored).",
-      queryFields.length ? `Query: ${queryFields.map((q) => `${q.field.name} (${q.kind})`).join(", ")}.` : "Query: none.",
+      queryFields.length
+        ? `Query: ${queryFields.map((q) => `${q.field.name} (${q.kind})`).join(", ")}.`
+        : "Query: none.",
       "Throws TranscodeError (HTTP 400) for a bad path, query or body; body warnings go to `warnings`.",
     ];
     const used = (yes: boolean, name: string) => (yes ? name : `_${name}`);
@@ -390,17 +443,41 @@ class FileGen {
     for (const p of pathParams) {
       const pf = fieldByName(m.input, p, where);
       // Path variables win over the body, as in grpc-gateway.
-      f.print("  if (params.", p, " !== undefined) request.", pf.localName, " = ", this.rt("pathParam"), "(params, ", f.string(p), ");");
+      f.print(
+        "  if (params.",
+        p,
+        " !== undefined) request.",
+        pf.localName,
+        " = ",
+        this.rt("pathParam"),
+        "(params, ",
+        f.string(p),
+        ");",
+      );
     }
     for (const q of queryFields) this.generateQueryField(q.field, q.kind);
     if (bodyField) {
-      if (bodyField.fieldKind !== "message") throw new Error(`${where}: body field ${b.body} must be a singular message field`);
-      const mask = m.input.fields.find((x) => x.name === "update_mask" && x.fieldKind === "message" && x.message.typeName === "google.protobuf.FieldMask");
+      if (bodyField.fieldKind !== "message")
+        throw new Error(`${where}: body field ${b.body} must be a singular message field`);
+      const mask = m.input.fields.find(
+        (x) =>
+          x.name === "update_mask" && x.fieldKind === "message" && x.message.typeName === "google.protobuf.FieldMask",
+      );
       this.decodeBody(bodyField.message, "decoded", mask !== undefined);
       f.print("  request.", bodyField.localName, " = decoded;");
       if (mask) {
         f.print("  // grpc-gateway: without an explicit update_mask, the body's top-level keys are the mask.");
-        f.print("  if (request.", mask.localName, " === undefined) request.", mask.localName, " = ", this.rt("fieldMaskFromBody"), "(", this.schemaOf(bodyField.message), ", body);");
+        f.print(
+          "  if (request.",
+          mask.localName,
+          " === undefined) request.",
+          mask.localName,
+          " = ",
+          this.rt("fieldMaskFromBody"),
+          "(",
+          this.schemaOf(bodyField.message),
+          ", body);",
+        );
       }
     }
     f.print("  return request;");
@@ -429,7 +506,16 @@ class FileGen {
         case "enum": {
           if (field.fieldKind !== "enum") throw new Error(`${field.parent.typeName}.${field.name}: not an enum`);
           const n = lowerFirst(localName(field.enum));
-          return [this.rt("queryEnum"), "(query, ", name, ", ", this.validator(field.enum, `${n}FromWire`), ", ", this.validator(field.enum, `${n}WireNames`), ")"];
+          return [
+            this.rt("queryEnum"),
+            "(query, ",
+            name,
+            ", ",
+            this.validator(field.enum, `${n}FromWire`),
+            ", ",
+            this.validator(field.enum, `${n}WireNames`),
+            ")",
+          ];
         }
         case "field_mask":
           return [this.rt("queryFieldMask"), "(query, ", name, ")"];
@@ -506,7 +592,9 @@ class ServiceGen {
     );
     f.print(f.export("interface", runtimeName), " {");
     for (const m of service.methods) {
-      const rest = this.bindings.filter((b) => b.method === m).map((b) => `${b.httpMethod} ${b.pathTemplate}${b.body ? ` (body: ${b.body})` : ""}`);
+      const rest = this.bindings
+        .filter((b) => b.method === m)
+        .map((b) => `${b.httpMethod} ${b.pathTemplate}${b.body ? ` (body: ${b.body})` : ""}`);
       const kind = ingestKind(m);
       const im = ingestOf.get(m);
       const lines = [
@@ -518,8 +606,20 @@ class ServiceGen {
         `@generated from rpc ${service.typeName}.${m.name}`,
       ];
       f.print(f.jsDoc(lines.join("\n"), "  "));
-      const param: Printable = im ? `${this.paramOf(im)}: ${im.repeated ? "readonly unknown[]" : "unknown"}` : ["request: ", this.shapeOf(m.input)];
-      f.print("  ", m.localName, "(", param, ", context: ", this.connect("HandlerContext"), "): Promise<", this.shapeOf(m.output), ">;");
+      const param: Printable = im
+        ? `${this.paramOf(im)}: ${im.repeated ? "readonly unknown[]" : "unknown"}`
+        : ["request: ", this.shapeOf(m.input)];
+      f.print(
+        "  ",
+        m.localName,
+        "(",
+        param,
+        ", context: ",
+        this.connect("HandlerContext"),
+        "): Promise<",
+        this.shapeOf(m.output),
+        ">;",
+      );
     }
     f.print("}");
     f.print();
@@ -561,20 +661,51 @@ class ServiceGen {
     f.print(
       f.jsDoc(
         `Mounts ${service.typeName} on a connect router (Connect, gRPC and gRPC-Web protocols).` +
-          (ingestOf.size ? `\nIngest RPCs hand the runtime their event message(s) converted to request-mode wire JSON.` : ""),
+          (ingestOf.size
+            ? `\nIngest RPCs hand the runtime their event message(s) converted to request-mode wire JSON.`
+            : ""),
       ),
     );
-    f.print(f.export("function", `register${svc}`), "(router: ", this.connect("ConnectRouter"), ", runtime: ", runtimeName, "): ", this.connect("ConnectRouter"), " {");
+    f.print(
+      f.export("function", `register${svc}`),
+      "(router: ",
+      this.connect("ConnectRouter"),
+      ", runtime: ",
+      runtimeName,
+      "): ",
+      this.connect("ConnectRouter"),
+      " {",
+    );
     f.print("  return router.service(", this.serviceDesc(), ", {");
     for (const m of service.methods) {
       const im = ingestOf.get(m);
       if (!im) {
         f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request, context),");
       } else if (im.repeated) {
-        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(request.", im.field.localName, ".map((x) => ", this.file.toWire(im.event, "x"), "), context),");
+        f.print(
+          "    ",
+          m.localName,
+          ": (request, context) => runtime.",
+          m.localName,
+          "(request.",
+          im.field.localName,
+          ".map((x) => ",
+          this.file.toWire(im.event, "x"),
+          "), context),",
+        );
       } else {
         const fl = `request.${im.field.localName}`;
-        f.print("    ", m.localName, ": (request, context) => runtime.", m.localName, "(", fl, " ? ", this.file.toWire(im.event, fl), " : {}, context),");
+        f.print(
+          "    ",
+          m.localName,
+          ": (request, context) => runtime.",
+          m.localName,
+          "(",
+          fl,
+          " ? ",
+          this.file.toWire(im.event, fl),
+          " : {}, context),",
+        );
       }
     }
     f.print("  });");
@@ -594,7 +725,9 @@ class ServiceGen {
       // would be needed then. Our APIs keep them equal, so insist on it rather than guess.
       for (const v of variants) {
         if (v.body !== b.body || v.responseBody !== b.responseBody) {
-          throw new Error(`${this.service.typeName}.${m.name}: additional_bindings with a different body/response_body are not supported`);
+          throw new Error(
+            `${this.service.typeName}.${m.name}: additional_bindings with a different body/response_body are not supported`,
+          );
         }
       }
       const im = this.ingestOf.get(m);
@@ -622,7 +755,11 @@ class ServiceGen {
       if (!im) return this.shapeOf(m.input);
       return im.repeated ? "readonly unknown[]" : "unknown";
     };
-    f.print(f.jsDoc(`REST bindings of ${service.typeName}, from google.api.http (additional_bindings included), in declaration order.`));
+    f.print(
+      f.jsDoc(
+        `REST bindings of ${service.typeName}, from google.api.http (additional_bindings included), in declaration order.`,
+      ),
+    );
     f.print(f.export("const", this.routesName), ": readonly ", this.rt("RestRoute", true), "<", runtimeName, ">[] = [");
     for (const b of this.bindings) {
       const m = b.method;
@@ -632,13 +769,35 @@ class ServiceGen {
       f.print("    service: ", f.string(service.typeName), ",");
       f.print("    method: ", f.string(b.httpMethod), ",");
       f.print("    pathTemplate: ", f.string(b.pathTemplate), ",");
-      f.print("    segments: [", b.segments.map((s) => ("literal" in s ? `{ literal: ${JSON.stringify(s.literal)} }` : `{ param: ${JSON.stringify(s.param)} }`)).join(", "), "],");
+      f.print(
+        "    segments: [",
+        b.segments
+          .map((s) =>
+            "literal" in s ? `{ literal: ${JSON.stringify(s.literal)} }` : `{ param: ${JSON.stringify(s.param)} }`,
+          )
+          .join(", "),
+        "],",
+      );
       f.print("    bodyField: ", b.body === undefined ? "undefined" : f.string(b.body), ",");
       f.print("    responseBodyField: ", b.responseBody === undefined ? "undefined" : f.string(b.responseBody), ",");
-      f.print("    queryFields: [", queryFieldsOf(b).map((q) => `{ name: ${JSON.stringify(q.field.name)}, kind: ${JSON.stringify(q.kind)} }`).join(", "), "],");
+      f.print(
+        "    queryFields: [",
+        queryFieldsOf(b)
+          .map((q) => `{ name: ${JSON.stringify(q.field.name)}, kind: ${JSON.stringify(q.kind)} }`)
+          .join(", "),
+        "],",
+      );
       f.print("    toRequest: ", m.localName, "RestToRequest,");
-      if (reqShape === "unknown") f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request, context),");
-      else f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request as ", reqShape, ", context),");
+      if (reqShape === "unknown")
+        f.print("    call: (runtime, request, context) => runtime.", m.localName, "(request, context),");
+      else
+        f.print(
+          "    call: (runtime, request, context) => runtime.",
+          m.localName,
+          "(request as ",
+          reqShape,
+          ", context),",
+        );
       f.print("    toRest: (response) => ", m.localName, "ResponseToRest(response as ", this.shapeOf(m.output), "),");
       f.print("  },");
     }
@@ -655,7 +814,14 @@ class ServiceGen {
           `non-empty segment and are returned raw (pathParam decodes them).`,
       ),
     );
-    f.print(f.export("function", this.matchName), "(method: string, path: string): ", this.rt("RestMatch", true), "<", runtimeName, "> | undefined {");
+    f.print(
+      f.export("function", this.matchName),
+      "(method: string, path: string): ",
+      this.rt("RestMatch", true),
+      "<",
+      runtimeName,
+      "> | undefined {",
+    );
     f.print('  const s = path.split("/");');
     f.print("  // s[0] is the empty string before the leading slash.");
     f.print('  if (s[0] !== "") return undefined;');
@@ -675,7 +841,9 @@ class ServiceGen {
       const ordered = [...shapes.values()].sort((a, b) => literals(b) - literals(a));
       for (const shape of ordered) {
         const segs = shape[0]?.segments ?? [];
-        const conds = segs.map((s, i) => ("literal" in s ? `s[${i + 1}] === ${JSON.stringify(s.literal)}` : `s[${i + 1}] !== ""`));
+        const conds = segs.map((s, i) =>
+          "literal" in s ? `s[${i + 1}] === ${JSON.stringify(s.literal)}` : `s[${i + 1}] !== ""`,
+        );
         f.print("      if (", conds.join(" && "), ") {");
         f.print("        switch (method) {");
         for (const b of shape) {
@@ -683,7 +851,15 @@ class ServiceGen {
           // `!`: the length case guarantees s[i + 1] exists.
           const params = b.segments.flatMap((s, i) => ("param" in s ? [`${s.param}: s[${i + 1}]!`] : []));
           f.print("          case ", f.string(b.httpMethod), ":");
-          f.print("            return { route: ", this.routesName, "[", idx, "]!, params: ", params.length ? `{ ${params.join(", ")} }` : "{}", " };");
+          f.print(
+            "            return { route: ",
+            this.routesName,
+            "[",
+            idx,
+            "]!, params: ",
+            params.length ? `{ ${params.join(", ")} }` : "{}",
+            " };",
+          );
         }
         f.print("        }");
         f.print("      }");
@@ -703,7 +879,13 @@ class ServiceGen {
     const methods = [...new Set(this.bindings.map((b) => b.httpMethod))];
     f.print(f.jsDoc(`HTTP methods ${service.typeName} accepts at a path; for 405 responses (cold path).`));
     f.print(f.export("function", this.allowedName), "(path: string): ", this.rt("HttpMethod", true), "[] {");
-    f.print("  const all: ", this.rt("HttpMethod", true), "[] = [", methods.map((x) => JSON.stringify(x)).join(", "), "];");
+    f.print(
+      "  const all: ",
+      this.rt("HttpMethod", true),
+      "[] = [",
+      methods.map((x) => JSON.stringify(x)).join(", "),
+      "];",
+    );
     f.print("  return all.filter((m) => ", this.matchName, "(m, path) !== undefined);");
     f.print("}");
     f.print();

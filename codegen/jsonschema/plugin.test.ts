@@ -36,14 +36,36 @@ describe("protoc-gen-tracking-jsonschema golden", () => {
     expect(kafka.required).toEqual(["id", "tenant", "kind", "who", "act", "at", "where"]);
     expect(kafka["x-kafka-topic-template"]).toBe("events.{tenant}.{kind}");
     expect(kafka["x-kafka-key-field"]).toBe("who");
-    expect(req.$defs["fixture.v1.Act"].enum).toEqual(["seen", "tapped_twice", "bought", "ACT_SEEN", "ACT_TAPPED_TWICE", "ACT_BOUGHT"]);
+    expect(req.$defs["fixture.v1.Act"].enum).toEqual([
+      "seen",
+      "tapped_twice",
+      "bought",
+      "ACT_SEEN",
+      "ACT_TAPPED_TWICE",
+      "ACT_BOUGHT",
+    ]);
     expect(kafka.$defs["fixture.v1.Act"].enum).toEqual(["seen", "tapped_twice", "bought"]);
-    expect(req.properties.at).toEqual({ type: ["integer", "null"], minimum: 0, maximum: 9007199254740991, description: "When.\n\nFilled by the server when absent." });
+    expect(req.properties.at).toEqual({
+      type: ["integer", "null"],
+      minimum: 0,
+      maximum: 9007199254740991,
+      description: "When.\n\nFilled by the server when absent.",
+    });
     expect(req.additionalProperties).toBeUndefined();
     expect(strict.additionalProperties).toBe(false);
     // scenario rules only in strict
-    expect(req.$defs["fixture.v1.AlphaData"].properties.length).toEqual({ type: ["integer", "null"], minimum: -2147483648, maximum: 2147483647, description: "Length.\n\nChecked with a warning only (the value is still accepted): 0 ≤ value ≤ 60." });
-    expect(strict.$defs["fixture.v1.AlphaData"].properties.length).toEqual({ type: ["integer", "null"], minimum: 0, maximum: 60, description: "Length." });
+    expect(req.$defs["fixture.v1.AlphaData"].properties.length).toEqual({
+      type: ["integer", "null"],
+      minimum: -2147483648,
+      maximum: 2147483647,
+      description: "Length.\n\nChecked with a warning only (the value is still accepted): 0 ≤ value ≤ 60.",
+    });
+    expect(strict.$defs["fixture.v1.AlphaData"].properties.length).toEqual({
+      type: ["integer", "null"],
+      minimum: 0,
+      maximum: 60,
+      description: "Length.",
+    });
     expect(strict.allOf).toHaveLength(1);
     expect(strict.allOf[0].then.properties.act.enum).toEqual(["seen", "tapped_twice", "ACT_SEEN", "ACT_TAPPED_TWICE"]);
     expect(req.allOf).toBeUndefined();
@@ -54,6 +76,8 @@ describe("protoc-gen-tracking-jsonschema golden", () => {
     expect(repo.has("recommender.v1.BehaviorEvent.kafka.schema.json")).toBe(true);
     expect(repo.has("recommender.v1.TrackingConfig.strict.schema.json")).toBe(true);
     expect([...repo.keys()].some((k) => k.startsWith("recommender.options"))).toBe(false);
-    expect([...repo.keys()].filter((k) => k.endsWith(".kafka.schema.json"))).toEqual(["recommender.v1.BehaviorEvent.kafka.schema.json"]);
+    expect([...repo.keys()].filter((k) => k.endsWith(".kafka.schema.json"))).toEqual([
+      "recommender.v1.BehaviorEvent.kafka.schema.json",
+    ]);
   });
 });

@@ -25,7 +25,9 @@ function generateTs(schema: Schema) {
   // Options files (only extensions) describe the contract, not wire messages.
   for (const file of schema.files.filter((f) => f.extensions.length === 0)) {
     for (const message of allMessages(file.messages)) {
-      const variants = kafkaRouting(message) ? (["request", "strict", "kafka"] as const) : (["request", "strict"] as const);
+      const variants = kafkaRouting(message)
+        ? (["request", "strict", "kafka"] as const)
+        : (["request", "strict"] as const);
       for (const variant of variants) {
         const f = schema.generateFile(schemaFileName(message, variant));
         f.print(JSON.stringify(messageSchema(message, variant), null, 2));

@@ -7,7 +7,12 @@ import type { HttpMethod, OpenApiDocument, OperationObject, ParameterObject, Sch
 const verbs: readonly HttpMethod[] = ["get", "post", "put", "patch", "delete"];
 
 function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 }
 
 /** Comment text: paragraphs, `- ` lists and `code` spans; everything else escaped. */
@@ -18,7 +23,8 @@ function prose(text: string | undefined): string {
     .split(/\n{2,}/)
     .map((para) => {
       const lines = para.split("\n");
-      if (lines.every((l) => l.startsWith("- "))) return `<ul>${lines.map((l) => `<li>${inline(l.slice(2))}</li>`).join("")}</ul>`;
+      if (lines.every((l) => l.startsWith("- ")))
+        return `<ul>${lines.map((l) => `<li>${inline(l.slice(2))}</li>`).join("")}</ul>`;
       return `<p>${lines.map(inline).join(" ")}</p>`;
     })
     .join("");
@@ -44,7 +50,8 @@ function typeOf(s: SchemaObject): string {
   return types
     .map((t) => {
       if (t === "array") return `array&lt;${s.items ? typeOf(s.items) : "any"}&gt;`;
-      if (isMap(s) && t === "object" && typeof s.additionalProperties === "object") return `map&lt;string, ${typeOf(s.additionalProperties)}&gt;`;
+      if (isMap(s) && t === "object" && typeof s.additionalProperties === "object")
+        return `map&lt;string, ${typeOf(s.additionalProperties)}&gt;`;
       return esc(t);
     })
     .join(" | ");
@@ -67,7 +74,10 @@ function constraintsOf(s: SchemaObject, prefix = ""): string[] {
   if (s.enum) out.push(p(`one of: ${s.enum.map((v) => `<code>${esc(v)}</code>`).join(", ")}`));
   // The bounds of the integer type itself (int32, uint32, JSON-safe int64) say nothing the type does not.
   const min = s.minimum === -(2 ** 31) || s.minimum === -Number.MAX_SAFE_INTEGER ? undefined : s.minimum;
-  const max = s.maximum === 2 ** 31 - 1 || s.maximum === 2 ** 32 - 1 || s.maximum === Number.MAX_SAFE_INTEGER ? undefined : s.maximum;
+  const max =
+    s.maximum === 2 ** 31 - 1 || s.maximum === 2 ** 32 - 1 || s.maximum === Number.MAX_SAFE_INTEGER
+      ? undefined
+      : s.maximum;
   if (min !== undefined && max !== undefined) out.push(p(`${min} ≤ value ≤ ${max}`));
   else if (min !== undefined) out.push(p(`≥ ${min}`));
   else if (max !== undefined) out.push(p(`≤ ${max}`));
@@ -78,7 +88,8 @@ function constraintsOf(s: SchemaObject, prefix = ""): string[] {
   if (s.maxItems !== undefined) out.push(p(`at most ${s.maxItems} items`));
   if (s.maxProperties !== undefined) out.push(p(`at most ${s.maxProperties} ${isMap(s) ? "entries" : "properties"}`));
   if (s.items) out.push(...constraintsOf(s.items, "each: "));
-  if (s.additionalProperties && typeof s.additionalProperties === "object") out.push(...constraintsOf(s.additionalProperties, "each value: "));
+  if (s.additionalProperties && typeof s.additionalProperties === "object")
+    out.push(...constraintsOf(s.additionalProperties, "each value: "));
   for (const member of s.anyOf ?? []) out.push(...constraintsOf(member, prefix));
   return out;
 }
@@ -122,7 +133,9 @@ function operation(verb: HttpMethod, path: string, op: OperationObject): string 
   parts.push(`<h3><span class="verb ${verb}">${verb.toUpperCase()}</span> <code class="path">${esc(path)}</code></h3>`);
   parts.push(`<p class="summary">${esc(op.summary)}</p>`);
   if (op.description) parts.push(prose(op.description));
-  parts.push(`<p class="muted">Operation <code>${esc(op.operationId)}</code> · RPC <code>${esc(op["x-rpc"])}</code></p>`);
+  parts.push(
+    `<p class="muted">Operation <code>${esc(op.operationId)}</code> · RPC <code>${esc(op["x-rpc"])}</code></p>`,
+  );
   if (op.parameters?.length) parts.push(`<h4>Parameters</h4>${paramsTable(op.parameters)}`);
   if (op.requestBody) {
     const media = op.requestBody.content["application/json"];
@@ -143,7 +156,9 @@ function operation(verb: HttpMethod, path: string, op: OperationObject): string 
 }
 
 function schemaSection(name: string, s: SchemaObject): string {
-  const body = typesOf(s).includes("object") ? propertiesTable(s) : `<p>Type: ${typeOf(s)}</p>${s.enum ? `<div class="constraints">${constraintsOf(s).join("; ")}</div>` : ""}`;
+  const body = typesOf(s).includes("object")
+    ? propertiesTable(s)
+    : `<p>Type: ${typeOf(s)}</p>${s.enum ? `<div class="constraints">${constraintsOf(s).join("; ")}</div>` : ""}`;
   return `<section class="schema" id="${esc(schemaAnchor(name))}">\n<h3>${esc(name)}</h3>\n${prose(s.description)}\n${body}\n</section>`;
 }
 
@@ -199,7 +214,9 @@ export function renderHtml(doc: OpenApiDocument): string {
   for (const [tag, list] of byTag) {
     nav.push(`<h2>${esc(tag)}</h2><ul>`);
     for (const o of list) {
-      nav.push(`<li><a href="#${esc(opAnchor(o.op))}"><span class="verb small ${o.verb}">${o.verb.toUpperCase()}</span> ${esc(o.path)}</a></li>`);
+      nav.push(
+        `<li><a href="#${esc(opAnchor(o.op))}"><span class="verb small ${o.verb}">${o.verb.toUpperCase()}</span> ${esc(o.path)}</a></li>`,
+      );
     }
     nav.push(`</ul>`);
     const tagInfo = doc.tags.find((t) => t.name === tag);

@@ -11,8 +11,14 @@
  */
 import type { DescEnum, DescField, DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
 import type { Schema } from "@bufbuild/protoplugin";
-import { type HttpBinding, type HttpVerb, type PathTemplate, pathVariables, serviceHttpBindings } from "../common/http-rule.js";
 import { fileComment, firstSentence, leadingComment } from "../common/comments.js";
+import {
+  type HttpBinding,
+  type HttpVerb,
+  type PathTemplate,
+  pathVariables,
+  serviceHttpBindings,
+} from "../common/http-rule.js";
 import { type FieldModel, messageModel } from "../common/model.js";
 import { type JsonSchema, schemaDefs } from "../common/wire-schema.js";
 
@@ -101,9 +107,12 @@ interface Route extends HttpBinding {
 export function openApiPath(t: PathTemplate, where: string): string {
   const segments = t.segments.map((s) => {
     if (s.kind === "literal") return s.value;
-    const single = s.kind === "variable" && s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
+    const single =
+      s.kind === "variable" && s.segments.length === 1 && s.segments[0]?.kind === "wildcard" && !s.segments[0].deep;
     if (s.kind === "variable" && single) return `{${s.fieldPath}}`;
-    throw new Error(`${where}: path template ${t.source}: only single-segment variables ({field}) have an OpenAPI form`);
+    throw new Error(
+      `${where}: path template ${t.source}: only single-segment variables ({field}) have an OpenAPI form`,
+    );
   });
   return `/${segments.join("/")}${t.verb !== undefined ? `:${t.verb}` : ""}`;
 }
@@ -141,7 +150,9 @@ function isFieldMask(f: FieldModel): boolean {
 function mapRefs(value: unknown, ref: (r: string) => string): unknown {
   if (Array.isArray(value)) return value.map((x) => mapRefs(x, ref));
   if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? ref(v) : mapRefs(v, ref)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? ref(v) : mapRefs(v, ref)]),
+  );
 }
 
 /** A parameter's schema: the field's schema without `null` (a path or query string is never null). */
@@ -245,7 +256,8 @@ class Components {
 /** A body schema without the fields bound to the path. */
 function withoutFields(s: SchemaObject, desc: DescMessage, omit: string[], where: string): SchemaObject {
   for (const name of omit) {
-    if (messageModel(desc).oneofs.some((o) => o.fields.some((f) => f.name === name))) throw new Error(`${where}: path parameter ${name} is in a oneof`);
+    if (messageModel(desc).oneofs.some((o) => o.fields.some((f) => f.name === name)))
+      throw new Error(`${where}: path parameter ${name} is in a oneof`);
   }
   const properties = Object.fromEntries(Object.entries(s.properties ?? {}).filter(([k]) => !omit.includes(k)));
   const required = (s.required ?? []).filter((k) => !omit.includes(k));
@@ -266,7 +278,10 @@ function partial(s: SchemaObject, mask: string): SchemaObject {
 export function exampleOf(desc: DescMessage, omit: string[] = [], depth = 0): Record<string, unknown> {
   const fields = messageModel(desc).fields.filter((f) => !omit.includes(f.name));
   const required = fields.filter((f) => f.rules?.required && !f.serverFilled);
-  const chosen = required.length > 0 ? required : fields.filter((f) => f.cardinality === "single" && f.value.kind !== "message" && f.value.kind !== "struct");
+  const chosen =
+    required.length > 0
+      ? required
+      : fields.filter((f) => f.cardinality === "single" && f.value.kind !== "message" && f.value.kind !== "struct");
   const out: Record<string, unknown> = {};
   for (const f of chosen) {
     const v = exampleValue(f, depth);
@@ -292,7 +307,9 @@ function exampleValue(f: FieldModel, depth: number): unknown {
     case "enum":
       return f.value.enum.values[0]?.wireName;
     case "message":
-      return depth > 3 || f.value.message.typeName.startsWith("google.protobuf.") ? undefined : exampleOf(f.value.message, [], depth + 1);
+      return depth > 3 || f.value.message.typeName.startsWith("google.protobuf.")
+        ? undefined
+        : exampleOf(f.value.message, [], depth + 1);
     case "struct":
       return {};
   }
@@ -337,7 +354,8 @@ function operationOf(b: Route, components: Components, service: DescService): Op
 
   const parameters: ParameterObject[] = b.pathParams.map((p) => {
     const f = fieldByPath(input, p);
-    if (f.fieldKind !== "scalar" && f.fieldKind !== "enum") throw new Error(`${where}: path parameter ${p} must be a scalar`);
+    if (f.fieldKind !== "scalar" && f.fieldKind !== "enum")
+      throw new Error(`${where}: path parameter ${p} must be a scalar`);
     return parameter(p, "path", components.field(f));
   });
   const topPath = b.pathParams.map((p) => p.split(".")[0] ?? p);
@@ -349,7 +367,9 @@ function operationOf(b: Route, components: Components, service: DescService): Op
       if (topPath.includes(f.name) || f.name === b.body) continue;
       if (isFieldMask(f)) {
         // grpc-gateway's query form of a FieldMask: the paths, comma-separated.
-        const description = [leadingComment(f.desc), `Comma-separated field names, e.g. "description,optional_fields".`].filter((s) => s !== "").join("\n\n");
+        const description = [leadingComment(f.desc), `Comma-separated field names, e.g. "description,optional_fields".`]
+          .filter((s) => s !== "")
+          .join("\n\n");
         parameters.push({ name: f.name, in: "query", required: false, description, schema: { type: "string" } });
         continue;
       }
@@ -367,11 +387,13 @@ function operationOf(b: Route, components: Components, service: DescService): Op
   let requestBody: OperationObject["requestBody"];
   let bodyExample: unknown;
   if (b.body !== undefined) {
-    if (b.verb === "get" || b.verb === "delete") throw new Error(`${where}: ${b.verb.toUpperCase()} cannot have a body`);
+    if (b.verb === "get" || b.verb === "delete")
+      throw new Error(`${where}: ${b.verb.toUpperCase()} cannot have a body`);
     let schema: SchemaObject;
     let description: string;
     if (b.body === "*") {
-      schema = topPath.length === 0 ? components.ref(input) : withoutFields(components.inline(input), input, topPath, where);
+      schema =
+        topPath.length === 0 ? components.ref(input) : withoutFields(components.inline(input), input, topPath, where);
       description = leadingComment(input);
       bodyExample = exampleOf(input, topPath);
     } else {
@@ -381,14 +403,20 @@ function operationOf(b: Route, components: Components, service: DescService): Op
       description = leadingComment(f);
       if (mask) {
         schema = partial(components.inline(f.message), mask.name);
-        const mf = messageModel(f.message).fields.find((x) => x.cardinality === "single" && x.value.kind === "string" && !x.rules?.required && !x.oneof);
+        const mf = messageModel(f.message).fields.find(
+          (x) => x.cardinality === "single" && x.value.kind === "string" && !x.rules?.required && !x.oneof,
+        );
         bodyExample = mf ? { [mf.name]: exampleValue(mf, 0) } : {};
       } else {
         schema = components.ref(f.message);
         bodyExample = exampleOf(f.message);
       }
     }
-    requestBody = { required: true, ...(description ? { description } : {}), content: { "application/json": { schema, example: bodyExample } } };
+    requestBody = {
+      required: true,
+      ...(description ? { description } : {}),
+      content: { "application/json": { schema, example: bodyExample } },
+    };
   }
 
   let response: { description: string; schema: SchemaObject };
@@ -397,7 +425,10 @@ function operationOf(b: Route, components: Components, service: DescService): Op
     if (f.fieldKind !== "message") throw new Error(`${where}: response_body ${b.responseBody} must be a message field`);
     response = { description: leadingComment(f) || f.message.name, schema: components.ref(f.message) };
   } else {
-    response = { description: firstSentence(leadingComment(method.output)) || method.output.name, schema: components.ref(method.output) };
+    response = {
+      description: firstSentence(leadingComment(method.output)) || method.output.name,
+      schema: components.ref(method.output),
+    };
   }
 
   return {
@@ -409,7 +440,10 @@ function operationOf(b: Route, components: Components, service: DescService): Op
     ...(requestBody ? { requestBody } : {}),
     responses: {
       "200": { description: response.description, content: { "application/json": { schema: response.schema } } },
-      default: { description: "Error: a 4xx/5xx status with a JSON body carrying a message (and, for invalid requests, the violations)." },
+      default: {
+        description:
+          "Error: a 4xx/5xx status with a JSON body carrying a message (and, for invalid requests, the violations).",
+      },
     },
     "x-codeSamples": [{ lang: "Shell", label: "curl", source: curlExample(b.verb, b.path, queryExample, bodyExample) }],
     "x-rpc": `${service.typeName}/${method.name}`,
@@ -420,7 +454,8 @@ function operationOf(b: Route, components: Components, service: DescService): Op
 export function buildOpenApi(schema: Schema): OpenApiDocument {
   const bindings = routes(schema);
   const allTypes: (DescMessage | DescEnum)[] = [];
-  for (const file of schema.allFiles) for (const t of schema.typesInFile(file)) if (t.kind === "message" || t.kind === "enum") allTypes.push(t);
+  for (const file of schema.allFiles)
+    for (const t of schema.typesInFile(file)) if (t.kind === "message" || t.kind === "enum") allTypes.push(t);
   const components = new Components([...new Set(bindings.flatMap(messagesOf))], allTypes);
   const paths: OpenApiDocument["paths"] = {};
   const services = new Map<string, DescService>();
@@ -432,7 +467,9 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
     const prev = seen.get(key);
     if (prev) throw new Error(`${b.method.toString()}: ${key} is already bound to ${prev}`);
     seen.set(key, b.method.toString());
-    (paths[b.path] ??= {})[b.verb] = operationOf(b, components, service);
+    const item = paths[b.path] ?? {};
+    item[b.verb] = operationOf(b, components, service);
+    paths[b.path] = item;
   }
   // Path items list their operations in a fixed verb order.
   for (const [p, item] of Object.entries(paths)) {

@@ -1,15 +1,15 @@
-import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
-import { parsePathTemplate } from "../common/http-rule.js";
-import { type OpenApiDocument, type SchemaObject, openApiPath } from "./openapi.js";
-import { plugin } from "./plugin.js";
-import { plugin as templatesPlugin } from "../templates/plugin.js";
-import { plugin as jsonschemaPlugin } from "../jsonschema/plugin.js";
+import { describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { parsePathTemplate } from "../common/http-rule.js";
+import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
+import { plugin as jsonschemaPlugin } from "../jsonschema/plugin.js";
+import { plugin as templatesPlugin } from "../templates/plugin.js";
+import { type OpenApiDocument, openApiPath, type SchemaObject } from "./openapi.js";
+import { plugin } from "./plugin.js";
 
 const testdata = "codegen/openapi/testdata";
 
@@ -31,7 +31,9 @@ function schemaValidator(doc: OpenApiDocument) {
 }
 
 function operations(doc: OpenApiDocument) {
-  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([verb, op]) => ({ path, verb, op: op! })));
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([verb, op]) => ({ path, verb, op: op! })),
+  );
 }
 
 function checkExamples(doc: OpenApiDocument) {
@@ -71,7 +73,9 @@ function requestSchemas(files: Map<string, string>): Map<string, Json> {
 function mapRefs(schema: unknown, ref: (r: string) => string): unknown {
   if (Array.isArray(schema)) return schema.map((x) => mapRefs(x, ref));
   if (schema === null || typeof schema !== "object") return schema;
-  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? ref(v) : mapRefs(v, ref)]));
+  return Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? ref(v) : mapRefs(v, ref)]),
+  );
 }
 
 /**
@@ -104,9 +108,12 @@ describe("openApiPath", () => {
     expect(path("/v1/things/{owner=*}")).toBe("/v1/things/{owner}");
   });
 
-  it.each(["/v1/things/{owner=owners/*}", "/v1/things/{owner=**}", "/v1/*/things"])("rejects %s, which has no OpenAPI form", (template) => {
-    expect(() => path(template)).toThrow("Svc.Rpc: path template");
-  });
+  it.each(["/v1/things/{owner=owners/*}", "/v1/things/{owner=**}", "/v1/*/things"])(
+    "rejects %s, which has no OpenAPI form",
+    (template) => {
+      expect(() => path(template)).toThrow("Svc.Rpc: path template");
+    },
+  );
 });
 
 describe("protoc-gen-tracking-openapi golden", () => {
@@ -144,7 +151,9 @@ describe("protoc-gen-tracking-openapi golden", () => {
       ["archived", "query", false],
     ]);
     // response_body: the field's message.
-    expect(get.responses["200"]!.content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/fixture.v1.Thing" });
+    expect(get.responses["200"]!.content!["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/fixture.v1.Thing",
+    });
     expect(get.summary).toBe("Gets a thing.");
     expect(get.description).toBe("Gets a thing. Returns only the thing.");
 
@@ -161,7 +170,9 @@ describe("protoc-gen-tracking-openapi golden", () => {
     expect(required).toEqual(["owner", "id"]);
     const { description: putDescription, ...putBody } = put.requestBody!.content["application/json"].schema;
     expect(putBody).toEqual(thing);
-    expect(putDescription).toBe(`${description}\n\nPartial: only the fields present (or named in \`update_mask\`) change.`);
+    expect(putDescription).toBe(
+      `${description}\n\nPartial: only the fields present (or named in \`update_mask\`) change.`,
+    );
     expect(put.parameters!.map((p) => [p.name, p.in, p.schema.type])).toEqual([
       ["owner", "path", "string"],
       ["update_mask", "query", "string"],
@@ -170,20 +181,31 @@ describe("protoc-gen-tracking-openapi golden", () => {
 
     // body "*" with path params: the request minus them, inline.
     const rename = doc.paths["/v1/things/{owner}/{id}:rename"]!.post!;
-    expect(rename.requestBody!.content["application/json"].schema).toMatchObject({ type: "object", required: ["name"] });
+    expect(rename.requestBody!.content["application/json"].schema).toMatchObject({
+      type: "object",
+      required: ["name"],
+    });
     expect(Object.keys(rename.requestBody!.content["application/json"].schema.properties!)).toEqual(["name"]);
     expect(rename.requestBody!.content["application/json"].example).toEqual({ name: "shiny" });
   });
 
   it("names components by short name unless it clashes, and documents units, server-filled fields, oneofs and enum values", () => {
-    expect(Object.keys(doc.components.schemas)).toEqual(["fixture.other.Thing", "fixture.v1.Thing", "Kind", "ListThingsResponse", "RenameResponse"]);
+    expect(Object.keys(doc.components.schemas)).toEqual([
+      "fixture.other.Thing",
+      "fixture.v1.Thing",
+      "Kind",
+      "ListThingsResponse",
+      "RenameResponse",
+    ]);
     const thing = doc.components.schemas["fixture.v1.Thing"]!;
     const p = thing.properties!;
     expect(p.other).toMatchObject({ anyOf: [{ $ref: "#/components/schemas/fixture.other.Thing" }, { type: "null" }] });
     expect(p.price!.description).toBe("Price in cents.\n\nUnit: cents.");
     expect(p.created_at!.description).toBe("Set by the server.\n\nFilled by the server when absent.");
     expect(thing.description).toBe("A thing in the shop.\n\nAt most one of: `number`, `word`.");
-    expect(doc.components.schemas.Kind!.description).toBe("Kind of a widget.\n\n- `small`: Small one.\n- `large`\n\nThe proto names (e.g. `KIND_SMALL`) are accepted too.");
+    expect(doc.components.schemas.Kind!.description).toBe(
+      "Kind of a widget.\n\n- `small`: Small one.\n- `large`\n\nThe proto names (e.g. `KIND_SMALL`) are accepted too.",
+    );
     const validate = schemaValidator(doc)({ $ref: "#/components/schemas/fixture.v1.Thing" });
     expect(validate({ owner: "acme", id: "1", kind: "KIND_LARGE", number: 1, word: null })).toBe(true);
     expect(validate({ owner: "acme", id: "1", number: 1, word: "w" })).toBe(false);
@@ -217,7 +239,9 @@ describe("OpenAPI document of the real protos", () => {
   const html = files.get("docs.html")!;
 
   it("has every seed path and verb, and nothing else", () => {
-    const ops = operations(doc).map(({ verb, path }) => `${verb} ${path}`).sort();
+    const ops = operations(doc)
+      .map(({ verb, path }) => `${verb} ${path}`)
+      .sort();
     expect(ops).toEqual(seedOps.map(([v, p]) => `${v} ${p}`).sort());
   });
 
@@ -230,21 +254,46 @@ describe("OpenAPI document of the real protos", () => {
 
   it("uses the seed's wire form", () => {
     const s = doc.components.schemas;
-    expect(s.BehaviorEvent!.required).toEqual(["tenant_id", "scenario_id", "user_id", "item_id", "action_type", "context"]);
-    expect(s.BehaviorEvent!.properties!.timestamp).toMatchObject({ type: ["integer", "null"], minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+    expect(s.BehaviorEvent!.required).toEqual([
+      "tenant_id",
+      "scenario_id",
+      "user_id",
+      "item_id",
+      "action_type",
+      "context",
+    ]);
+    expect(s.BehaviorEvent!.properties!.timestamp).toMatchObject({
+      type: ["integer", "null"],
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+    });
     expect(s.ActionType!.enum).toContain("play_end");
-    expect(s.DeviceType!.enum).toEqual(["mobile", "pc", "tablet", "DEVICE_TYPE_MOBILE", "DEVICE_TYPE_PC", "DEVICE_TYPE_TABLET"]);
+    expect(s.DeviceType!.enum).toEqual([
+      "mobile",
+      "pc",
+      "tablet",
+      "DEVICE_TYPE_MOBILE",
+      "DEVICE_TYPE_PC",
+      "DEVICE_TYPE_TABLET",
+    ]);
     // Scenario rules only warn: documented, not enforced.
-    expect(s.VideoScenarioData!.properties!.video_quality!.description).toBe("视频质量（360p/720p/1080p/4K）\n\nChecked with a warning only (the value is still accepted): one of `360p`, `720p`, `1080p`, `4K`.");
+    expect(s.VideoScenarioData!.properties!.video_quality!.description).toBe(
+      "视频质量（360p/720p/1080p/4K）\n\nChecked with a warning only (the value is still accepted): one of `360p`, `720p`, `1080p`, `4K`.",
+    );
     expect(s.VideoScenarioData!.properties!.completion_rate!.description).toContain("0 ≤ value ≤ 1");
     const scenario = schemaValidator(doc)({ $ref: "#/components/schemas/ScenarioSpecificData" });
     expect(scenario({ video_data: {} })).toBe(true);
     expect(scenario({ video_data: {}, music_data: {} })).toBe(false);
     expect(s.FieldSpec!.properties!.field_type).toMatchObject({ $ref: "#/components/schemas/FieldType" });
     expect(s.FieldType!.enum!.slice(0, 6)).toEqual(["integer", "number", "string", "boolean", "array", "object"]);
-    expect(s.TrackBatchRequest!.properties!.events).toMatchObject({ maxItems: 100, items: { $ref: "#/components/schemas/BehaviorEvent" } });
+    expect(s.TrackBatchRequest!.properties!.events).toMatchObject({
+      maxItems: 100,
+      items: { $ref: "#/components/schemas/BehaviorEvent" },
+    });
     const getConfig = doc.paths["/api/v1/tracking-configs/{tenant_id}/{scenario_id}"]!.get!;
-    expect(getConfig.responses["200"]!.content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/TrackingConfig" });
+    expect(getConfig.responses["200"]!.content!["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/TrackingConfig",
+    });
     const list = doc.paths["/api/v1/tracking-configs/"]!.get!;
     expect(list.parameters!.map((p) => [p.name, p.in, p.schema.type])).toEqual([
       ["tenant_id", "query", "string"],
@@ -253,9 +302,13 @@ describe("OpenAPI document of the real protos", () => {
     ]);
     const track = doc.paths["/api/v1/behaviors/track"]!.post!;
     expect(track.summary).toBe("Tracks one event.");
-    expect(track.requestBody!.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/BehaviorEvent" });
+    expect(track.requestBody!.content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/BehaviorEvent",
+    });
     const templates = doc.paths["/api/v1/tracking-configs/templates"]!.get!;
-    expect(templates.responses["200"]!.content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/ListTemplatesResponse" });
+    expect(templates.responses["200"]!.content!["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/ListTemplatesResponse",
+    });
     const fromTemplate = doc.paths["/api/v1/tracking-configs/from-template"]!.post!;
     expect(fromTemplate.requestBody!.content["application/json"].example).toMatchObject({ template_id: "video" });
   });
@@ -265,16 +318,33 @@ describe("OpenAPI document of the real protos", () => {
   });
 
   it("accepts what the API accepts: BehaviorEvent's bounds and enums agree with gen/jsonschema", () => {
-    const request = JSON.parse(readFileSync(join(repoRoot, "gen/jsonschema/recommender.v1.BehaviorEvent.schema.json"), "utf8")) as {
-      $defs: Record<string, { enum?: string[]; properties?: Record<string, { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] }> }>;
+    const request = JSON.parse(
+      readFileSync(join(repoRoot, "gen/jsonschema/recommender.v1.BehaviorEvent.schema.json"), "utf8"),
+    ) as {
+      $defs: Record<
+        string,
+        {
+          enum?: string[];
+          properties?: Record<
+            string,
+            { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] }
+          >;
+        }
+      >;
     };
-    const bounds = (s: { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] } | undefined) => {
+    const bounds = (
+      s: { minimum?: number; maximum?: number; anyOf?: { minimum?: number; maximum?: number }[] } | undefined,
+    ) => {
       const inner = s?.anyOf?.[0] ?? s;
       return [inner?.minimum, inner?.maximum];
     };
     const rate = doc.components.schemas.VideoScenarioData!.properties!.completion_rate;
-    expect(bounds(rate as Parameters<typeof bounds>[0])).toEqual(bounds(request.$defs["recommender.v1.VideoScenarioData"]!.properties!.completion_rate));
-    expect(doc.components.schemas.ActionType!.enum!.length).toBe(request.$defs["recommender.v1.ActionType"]!.enum!.length);
+    expect(bounds(rate as Parameters<typeof bounds>[0])).toEqual(
+      bounds(request.$defs["recommender.v1.VideoScenarioData"]!.properties!.completion_rate),
+    );
+    expect(doc.components.schemas.ActionType!.enum!.length).toBe(
+      request.$defs["recommender.v1.ActionType"]!.enum!.length,
+    );
 
     // An event the server accepts (out-of-range rate and a proto enum name are warnings at most)
     // must pass a client that validates against the OpenAPI document.
@@ -293,7 +363,9 @@ describe("OpenAPI document of the real protos", () => {
   });
 
   it("describes the generated scenario templates (GET /api/v1/tracking-configs/templates)", () => {
-    const templates = JSON.parse(runPlugin(templatesPlugin, repoRequest()).get("scenario_templates.json")!) as unknown[];
+    const templates = JSON.parse(
+      runPlugin(templatesPlugin, repoRequest()).get("scenario_templates.json")!,
+    ) as unknown[];
     const validate = schemaValidator(doc)({ $ref: "#/components/schemas/ListTemplatesResponse" });
     expect(validate({ templates }), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ templates: [{ template_id: "x", required_fields: [{ field_type: "float" }] }] })).toBe(false);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
 import { plugin, type ScenarioTemplateJson } from "./plugin.js";
 
@@ -84,15 +84,40 @@ const seedCore: Record<string, { core: string[]; actions: string[] }> = {
     actions: ["impression", "click", "learn", "complete", "pause", "trial", "purchase"],
   },
   content: {
-    core: ["content_type", "word_count", "image_count", "video_count", "topic", "content_quality_score", "is_original", "author_level"],
+    core: [
+      "content_type",
+      "word_count",
+      "image_count",
+      "video_count",
+      "topic",
+      "content_quality_score",
+      "is_original",
+      "author_level",
+    ],
     actions: ["impression", "click", "view", "read", "like", "comment", "share", "collect", "report"],
   },
   social: {
-    core: ["relationship_type", "mutual_friends_count", "social_distance", "influence_score", "interaction_frequency", "common_interests", "is_verified"],
+    core: [
+      "relationship_type",
+      "mutual_friends_count",
+      "social_distance",
+      "influence_score",
+      "interaction_frequency",
+      "common_interests",
+      "is_verified",
+    ],
     actions: ["impression", "view_profile", "follow", "add_friend", "message", "ignore", "block"],
   },
   personalized: {
-    core: ["personalization_score", "match_reasons", "user_interests_match", "trending_score", "novelty_score", "diversity_group", "recommendation_strategy"],
+    core: [
+      "personalization_score",
+      "match_reasons",
+      "user_interests_match",
+      "trending_score",
+      "novelty_score",
+      "diversity_group",
+      "recommendation_strategy",
+    ],
     actions: ["impression", "click", "positive_feedback", "negative_feedback", "dismiss", "not_interested"],
   },
 };
@@ -125,9 +150,18 @@ describe("scenario templates of the real protos", () => {
     const spec = (n: string) => [...video.required_fields, ...video.optional_fields].find((f) => f.field_name === n)!;
     expect(video.name).toBe("视频场景");
     expect(video.description).toBe("短视频、vlog、视频课程等");
-    expect(spec("duration")).toMatchObject({ field_type: "integer", min_value: 0, max_value: null, unit: "seconds", description: "视频总时长（秒）" });
+    expect(spec("duration")).toMatchObject({
+      field_type: "integer",
+      min_value: 0,
+      max_value: null,
+      unit: "seconds",
+      description: "视频总时长（秒）",
+    });
     expect(spec("completion_rate")).toMatchObject({ field_type: "number", min_value: 0, max_value: 1 });
-    expect(spec("video_quality")).toMatchObject({ field_type: "string", allowed_values: ["360p", "720p", "1080p", "4K"] });
+    expect(spec("video_quality")).toMatchObject({
+      field_type: "string",
+      allowed_values: ["360p", "720p", "1080p", "4K"],
+    });
     expect(spec("is_fullscreen")).toMatchObject({ field_type: "boolean", required: true });
     expect(spec("playback_speed")).toMatchObject({ field_type: "number", min_value: 0.25, max_value: 4 });
     expect(spec("seek_positions")).toMatchObject({ field_type: "array", required: false, unit: "seconds" });
@@ -136,22 +170,37 @@ describe("scenario templates of the real protos", () => {
 
   it("personalized: a map field is an object", () => {
     const p = templates.find((t) => t.template_id === "personalized")!;
-    expect(p.optional_fields.find((f) => f.field_name === "feature_importance")).toMatchObject({ field_type: "object", min_value: 0, max_value: 1 });
+    expect(p.optional_fields.find((f) => f.field_name === "feature_importance")).toMatchObject({
+      field_type: "object",
+      min_value: 0,
+      max_value: 1,
+    });
   });
 
   it("custom has no fields", () => {
     const custom = templates.find((t) => t.template_id === "custom")!;
-    expect(custom).toMatchObject({ data_field: "custom_data", required_fields: [], optional_fields: [], recommended_actions: [] });
+    expect(custom).toMatchObject({
+      data_field: "custom_data",
+      required_fields: [],
+      optional_fields: [],
+      recommended_actions: [],
+    });
   });
 
   it("gen/templates matches a fresh run (make generate)", async () => {
     const { readFileSync } = await import("node:fs");
-    expect(readFileSync(join(repoRoot, "gen/templates/scenario_templates.json"), "utf8")).toBe(files.get("scenario_templates.json"));
-    expect(readFileSync(join(repoRoot, "gen/templates/scenario_templates.ts"), "utf8")).toBe(files.get("scenario_templates.ts"));
+    expect(readFileSync(join(repoRoot, "gen/templates/scenario_templates.json"), "utf8")).toBe(
+      files.get("scenario_templates.json"),
+    );
+    expect(readFileSync(join(repoRoot, "gen/templates/scenario_templates.ts"), "utf8")).toBe(
+      files.get("scenario_templates.ts"),
+    );
   });
 
   it("the generated module exports scenarioTemplates and templateById", async () => {
-    const mod = (await import(join(repoRoot, "gen/templates/scenario_templates.ts"))) as typeof import("../../gen/templates/scenario_templates.js");
+    const mod = (await import(
+      join(repoRoot, "gen/templates/scenario_templates.ts")
+    )) as typeof import("../../gen/templates/scenario_templates.js");
     expect(mod.scenarioTemplates).toEqual(templates);
     expect(mod.templateById("video")?.data_field).toBe("video_data");
     expect(mod.templateById("nope")).toBeUndefined();

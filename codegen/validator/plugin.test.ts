@@ -11,7 +11,11 @@ describe("protoc-gen-tracking-validator golden", () => {
   const src = files.get("fixture/v1/fixture_validator.ts")!;
 
   it("matches the golden files for the fixture protos", () => {
-    expect([...files.keys()].sort()).toEqual(["fixture/v1/fixture_validator.ts", "fixture/v1/fixture_wire.ts", "violation.ts"]);
+    expect([...files.keys()].sort()).toEqual([
+      "fixture/v1/fixture_validator.ts",
+      "fixture/v1/fixture_wire.ts",
+      "violation.ts",
+    ]);
     const diffs = compareGolden(`${testdata}/golden`, files);
     for (const d of diffs) expect(d.actual, `${d.name} differs from its golden copy (make golden)`).toEqual(d.expected);
     expect(diffs).toEqual([]);
@@ -26,7 +30,9 @@ describe("protoc-gen-tracking-validator golden", () => {
   it("exports the per-message API and keeps imported messages private", () => {
     for (const m of ["Point", "Event", "Data", "AlphaData"]) {
       // `_mode` where the message has no mode-dependent rule (noUnusedParameters).
-      expect(src).toContain(`export function validate${m}(input: unknown, ${m === "Point" || m === "AlphaData" ? "_mode" : "mode"}: WireMode, out: Violation[] = [], path = ""): Violation[] {`);
+      expect(src).toContain(
+        `export function validate${m}(input: unknown, ${m === "Point" || m === "AlphaData" ? "_mode" : "mode"}: WireMode, out: Violation[] = [], path = ""): Violation[] {`,
+      );
       expect(src).toContain(`export function normalize${m}(input: unknown): ${m}Wire {`);
     }
     expect(src).toContain(`export function eventToWire(msg: Event, defaults = false): EventWire {`);
@@ -40,7 +46,9 @@ describe("protoc-gen-tracking-validator golden", () => {
   });
 
   it("interprets nothing at run time: no descriptors, schemas or reflection in validate functions", () => {
-    const validators = src.split(/\n(?=export function |function )/).filter((s) => /^(export )?function validate/.test(s));
+    const validators = src
+      .split(/\n(?=export function |function )/)
+      .filter((s) => /^(export )?function validate/.test(s));
     expect(validators.length).toBeGreaterThan(4);
     for (const v of validators) {
       expect(v).not.toMatch(/reflect|getOption|\.fields\b|Schema\b|=>/);

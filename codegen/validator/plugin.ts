@@ -10,7 +10,13 @@
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
 import { pluginVersion } from "../common/plugin-version.js";
-import { allMessages, emitValidatorModule, validatorFileName, violationModule, wireFileName } from "../common/validator-codegen.js";
+import {
+  allMessages,
+  emitValidatorModule,
+  validatorFileName,
+  violationModule,
+  wireFileName,
+} from "../common/validator-codegen.js";
 import { wireTypesSchema } from "../common/wire-schema.js";
 import { compileWireTypes } from "../common/wire-types.js";
 
@@ -34,7 +40,10 @@ function generateTs(schema: Schema<Options>) {
   schema.generateFile("violation.ts").print(violationModule());
   const wire = compileWireTypes(
     files.map((file) => {
-      const base = file.name.replace(/\.proto$/, "").split("/").pop()!;
+      const base = file.name
+        .replace(/\.proto$/, "")
+        .split("/")
+        .pop()!;
       const title = `${base.replace(/(^|_)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase())}FileWire`;
       return {
         name: title,

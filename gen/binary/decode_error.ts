@@ -14,7 +14,14 @@ export interface GrpcIngestRpc<Runtime> {
    * the runtime method and encodes its response after `reserve` zero bytes (5 for a gRPC
    * length prefix). Throws DecodeError (possibly synchronously) on invalid data.
    */
-  readonly invoke: (runtime: Runtime, buf: Uint8Array, start: number, end: number, context: HandlerContext, reserve: number) => Promise<Uint8Array>;
+  readonly invoke: (
+    runtime: Runtime,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    context: HandlerContext,
+    reserve: number,
+  ) => Promise<Uint8Array>;
 }
 
 /** Invalid protobuf binary data: truncated, a bad varint or wire type, invalid UTF-8, too deep. */

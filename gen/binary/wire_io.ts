@@ -318,7 +318,8 @@ export function dStruct(end: number, o: JsonObject): JsonObject {
       } else skip(t2, e);
     }
     if (P !== e) fail("truncated map entry");
-    if (k === "__proto__") Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+    if (k === "__proto__")
+      Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
     else o[k] = v;
   }
   if (P !== end) fail("truncated message");

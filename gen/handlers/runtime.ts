@@ -177,7 +177,12 @@ export function queryDouble(query: URLSearchParams, name: string): number | unde
  * An enum query parameter by wire name or proto name; the zero value is not accepted.
  * `fromWire` and `wireNames` are the validator's tables of the enum.
  */
-export function queryEnum<E extends number>(query: URLSearchParams, name: string, fromWire: (name: string) => E | undefined, wireNames: readonly string[]): E | undefined {
+export function queryEnum<E extends number>(
+  query: URLSearchParams,
+  name: string,
+  fromWire: (name: string) => E | undefined,
+  wireNames: readonly string[],
+): E | undefined {
   const v = single(query, name);
   if (v === undefined) return undefined;
   const n = fromWire(v);
@@ -189,7 +194,10 @@ export function queryEnum<E extends number>(query: URLSearchParams, name: string
 export function queryFieldMask(query: URLSearchParams, name: string): FieldMask | undefined {
   const v = single(query, name);
   if (v === undefined) return undefined;
-  const paths = v.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const paths = v
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
   return create(FieldMaskSchema, { paths });
 }
 
@@ -226,7 +234,12 @@ export function ingestEventBody(body: unknown): Record<string, unknown> {
  * most `maxItems` items — and returns the items as parsed, un-validated, so one bad event
  * does not fail the others. Other top-level keys are ignored with an unknown_field warning.
  */
-export function ingestBatchBody(body: unknown, field: string, maxItems: number | undefined, warnings: WireViolation[]): readonly unknown[] {
+export function ingestBatchBody(
+  body: unknown,
+  field: string,
+  maxItems: number | undefined,
+  warnings: WireViolation[],
+): readonly unknown[] {
   if (!isPlainObject(body)) {
     const message = `request body must be a JSON object ({"${field}": [...]})`;
     throw new TranscodeError("invalid_argument", message, [{ field: "", rule: "type", message, severity: "error" }]);
@@ -234,7 +247,13 @@ export function ingestBatchBody(body: unknown, field: string, maxItems: number |
   let items: unknown;
   for (const key of Object.keys(body)) {
     if (key === field) items = body[key];
-    else warnings.push({ field: key, rule: "unknown_field", message: `unknown field ${key} (ignored)`, severity: "warning" });
+    else
+      warnings.push({
+        field: key,
+        rule: "unknown_field",
+        message: `unknown field ${key} (ignored)`,
+        severity: "warning",
+      });
   }
   if (items === undefined || items === null) return [];
   if (!Array.isArray(items)) {
@@ -255,7 +274,16 @@ export function ingestBatchBody(body: unknown, field: string, maxItems: number |
  */
 export function dropAbsentRequired(found: WireViolation[], body: unknown): WireViolation[] {
   const obj = isPlainObject(body) ? body : {};
-  return found.filter((v) => !(v.rule === "required" && v.field !== "" && !v.field.includes(".") && !v.field.includes("[") && obj[v.field] === undefined));
+  return found.filter(
+    (v) =>
+      !(
+        v.rule === "required" &&
+        v.field !== "" &&
+        !v.field.includes(".") &&
+        !v.field.includes("[") &&
+        obj[v.field] === undefined
+      ),
+  );
 }
 
 /**
@@ -265,8 +293,10 @@ export function dropAbsentRequired(found: WireViolation[], body: unknown): WireV
 export function throwOnErrors(found: WireViolation[], warnings: WireViolation[]): void {
   let errors: WireViolation[] | undefined;
   for (const v of found) {
-    if (v.severity === "error") (errors ??= []).push(v);
-    else warnings.push(v);
+    // Allocated only when there is an error: the valid-request path stays allocation-free.
+    if (v.severity !== "error") warnings.push(v);
+    else if (errors === undefined) errors = [v];
+    else errors.push(v);
   }
   if (errors) {
     const summary = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join("; ");

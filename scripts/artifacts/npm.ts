@@ -14,7 +14,7 @@
  * and `npm pack` fixes tar mtimes, so two runs give byte-identical tarballs.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,7 +39,9 @@ type Exports = Record<string, string | { types: string; default: string }>;
 /** Every file under dir, as sorted paths relative to dir (posix separators). */
 function walk(dir: string, base = dir): string[] {
   const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...walk(p, base));
     else out.push(relative(base, p).split("\\").join("/"));
@@ -74,7 +76,8 @@ function writeDataArtifacts(version: string, dist: string): void {
   }
   const openapi = readJson(join(root, "gen/openapi/openapi.json"));
   const info = openapi.info;
-  if (info === null || typeof info !== "object" || Array.isArray(info)) throw new Error("gen/openapi/openapi.json has no info object");
+  if (info === null || typeof info !== "object" || Array.isArray(info))
+    throw new Error("gen/openapi/openapi.json has no info object");
   // info.version is the document's version: the artifact version (the API's own version is in its paths, /api/v1).
   writeJson(join(dist, "openapi.json"), { ...openapi, info: { ...info, version } });
 }
@@ -133,7 +136,12 @@ function moduleExports(pkgDir: string, dirs: readonly string[]): Exports {
 const IMPORT_RE = /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(["'])([^"']+)\2/g;
 /** The specifiers a module imports; comments (JSDoc examples) are left out. */
 const importsOf = (src: string): string[] =>
-  [...src.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|\s)\/\/[^\n]*/g, "$1").matchAll(IMPORT_RE)].map((m) => m[3] ?? "");
+  [
+    ...src
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/(^|\s)\/\/[^\n]*/g, "$1")
+      .matchAll(IMPORT_RE),
+  ].map((m) => m[3] ?? "");
 
 /** "@scope/name/sub" → "@scope/name", "name/sub" → "name"; undefined for relative and node: specifiers. */
 export function packageOf(spec: string): string | undefined {
@@ -150,7 +158,11 @@ function genClosure(): { files: string[]; packages: Set<string> } {
   const genDir = join(root, "gen");
   const files = new Set<string>();
   const packages = new Set<string>();
-  const queue = SCHEMA_GEN_DIRS.flatMap((d) => walk(join(genDir, d)).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`));
+  const queue = SCHEMA_GEN_DIRS.flatMap((d) =>
+    walk(join(genDir, d))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `${d}/${f}`),
+  );
   while (queue.length > 0) {
     const f = queue.pop() ?? "";
     if (files.has(f)) continue;
@@ -159,8 +171,11 @@ function genClosure(): { files: string[]; packages: Set<string> } {
       const pkgName = packageOf(spec);
       if (pkgName !== undefined) packages.add(pkgName);
       if (!spec.startsWith(".")) continue;
-      const target = relative(genDir, resolve(dirname(join(genDir, f)), spec.replace(/\.js$/, ".ts"))).split("\\").join("/");
-      if (target.startsWith("..")) throw new Error(`gen/${f} imports ${spec}, outside gen/: gen/ must be self-contained to be packaged`);
+      const target = relative(genDir, resolve(dirname(join(genDir, f)), spec.replace(/\.js$/, ".ts")))
+        .split("\\")
+        .join("/");
+      if (target.startsWith(".."))
+        throw new Error(`gen/${f} imports ${spec}, outside gen/: gen/ must be self-contained to be packaged`);
       queue.push(target);
     }
   }
@@ -205,12 +220,15 @@ function buildSchemaPackage(version: string, dist: string, stage: string): strin
   // the browser bundle test is what holds TrackingClient's runtime path to browser code.
   compile(pkg, ["node"]);
   // Data files next to the modules (scenario_templates.json) ship as they are.
-  for (const d of SCHEMA_GEN_DIRS) for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) cpSync(join(root, "gen", d, f), join(pkg, d, f));
+  for (const d of SCHEMA_GEN_DIRS)
+    for (const f of walk(join(root, "gen", d)))
+      if (!f.endsWith(".ts")) cpSync(join(root, "gen", d, f), join(pkg, d, f));
   cpSync(join(dist, "jsonschema"), join(pkg, "jsonschema"), { recursive: true });
   cpSync(join(dist, "openapi.json"), join(pkg, "openapi.json"));
   cpSync(join(dist, "buf", BUF_IMAGE), join(pkg, "buf", BUF_IMAGE));
   const exports: Exports = { ...moduleExports(pkg, [...new Set(files.map((f) => f.split("/")[0] ?? ""))].sort()) };
-  for (const d of SCHEMA_GEN_DIRS) for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) exports[`./${d}/${f}`] = `./${d}/${f}`;
+  for (const d of SCHEMA_GEN_DIRS)
+    for (const f of walk(join(root, "gen", d))) if (!f.endsWith(".ts")) exports[`./${d}/${f}`] = `./${d}/${f}`;
   for (const f of walk(join(pkg, "jsonschema"))) exports[`./jsonschema/${f}`] = `./jsonschema/${f}`;
   exports["./openapi.json"] = "./openapi.json";
   exports[`./buf/${BUF_IMAGE}`] = `./buf/${BUF_IMAGE}`;
@@ -236,8 +254,11 @@ export function rewriteSdkImport(spec: string, fileDepth: number): string {
   if (!spec.startsWith(up)) return spec;
   const rest = spec.slice(up.length);
   const m = /^gen\/([a-z]+)\//.exec(rest);
-  if (m && (SCHEMA_GEN_DIRS as readonly string[]).includes(m[1] ?? "")) return `${SCHEMA_PACKAGE}/${rest.slice("gen/".length)}`;
-  throw new Error(`sdk imports ${spec}, which is outside sdk/ and not in the schema package; the SDK package cannot ship it`);
+  if (m && (SCHEMA_GEN_DIRS as readonly string[]).includes(m[1] ?? ""))
+    return `${SCHEMA_PACKAGE}/${rest.slice("gen/".length)}`;
+  throw new Error(
+    `sdk imports ${spec}, which is outside sdk/ and not in the schema package; the SDK package cannot ship it`,
+  );
 }
 
 /** The SDK package in stage/sdk. */
@@ -247,7 +268,10 @@ function buildSdkPackage(version: string, stage: string, schemaPkg: string): str
   for (const f of walk(join(root, "sdk"))) {
     if (!f.endsWith(".ts") || f.endsWith(".test.ts")) continue;
     const depth = f.split("/").length - 1;
-    const src = readFileSync(join(root, "sdk", f), "utf8").replace(IMPORT_RE, (_all, kw: string, q: string, spec: string) => `${kw}${q}${rewriteSdkImport(spec, depth)}${q}`);
+    const src = readFileSync(join(root, "sdk", f), "utf8").replace(
+      IMPORT_RE,
+      (_all, kw: string, q: string, spec: string) => `${kw}${q}${rewriteSdkImport(spec, depth)}${q}`,
+    );
     for (const spec of importsOf(src)) {
       const name = packageOf(spec);
       if (name !== undefined) packages.add(name);
@@ -320,7 +344,11 @@ function main(argv: string[]): void {
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     for (const p of [schemaPkg, sdkPkg]) {
-      const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", out], p)) as { filename: string; size: number; entryCount: number }[];
+      const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", out], p)) as {
+        filename: string;
+        size: number;
+        entryCount: number;
+      }[];
       for (const t of packed) console.log(`npm: ${t.filename} (${t.entryCount} files, ${t.size} bytes)`);
     }
   } finally {

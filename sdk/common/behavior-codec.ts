@@ -4,10 +4,10 @@
  */
 import {
   type BehaviorEventWire,
-  type Violation,
   behaviorEventKafka,
   encodeBehaviorEventKafkaJson,
   normalizeBehaviorEvent,
+  type Violation,
   validateBehaviorEvent,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
 

@@ -1,19 +1,26 @@
 import { type AddressInfo, createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { at, createThreadedKafkaPublisher, fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
 import { KafkaUnavailableError } from "./kafka-publisher.js";
+import { at, createThreadedKafkaPublisher, fromWireError, packUtf8, workerEntry } from "./kafka-publisher-thread.js";
 
 describe("kafka publisher thread: worker start-up and error transport", () => {
   it("keeps only loader and profiling flags from the parent (workers reject per-process flags) and adds tsx for a .ts entry", () => {
     const ts = "file:///app/sdk/common/kafka-publisher-thread.ts";
-    expect(workerEntry(["--max-semi-space-size=8", "--import", "tsx", "--input-type=module"], ts).execArgv).toEqual(["--import", "tsx"]);
-    expect(workerEntry(["--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--max-old-space-size=900"], ts).execArgv).toEqual(["--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--import", "tsx"]);
-    expect(workerEntry([], ts).execArgv).toEqual(["--import", "tsx"]);
-    expect(workerEntry(["--import=file:///x/node_modules/tsx/dist/esm/index.mjs", "--conditions", "dev"], ts).execArgv).toEqual([
-      "--import=file:///x/node_modules/tsx/dist/esm/index.mjs",
-      "--conditions",
-      "dev",
+    expect(workerEntry(["--max-semi-space-size=8", "--import", "tsx", "--input-type=module"], ts).execArgv).toEqual([
+      "--import",
+      "tsx",
     ]);
+    expect(workerEntry(["--cpu-prof", "--cpu-prof-dir", "/tmp/p", "--max-old-space-size=900"], ts).execArgv).toEqual([
+      "--cpu-prof",
+      "--cpu-prof-dir",
+      "/tmp/p",
+      "--import",
+      "tsx",
+    ]);
+    expect(workerEntry([], ts).execArgv).toEqual(["--import", "tsx"]);
+    expect(
+      workerEntry(["--import=file:///x/node_modules/tsx/dist/esm/index.mjs", "--conditions", "dev"], ts).execArgv,
+    ).toEqual(["--import=file:///x/node_modules/tsx/dist/esm/index.mjs", "--conditions", "dev"]);
     expect(workerEntry(["-r", "./otel.cjs"], ts).execArgv).toEqual(["-r", "./otel.cjs", "--import", "tsx"]);
     const js = workerEntry(["--max-old-space-size=512"], "file:///app/dist/sdk/common/kafka-publisher-thread.js");
     expect(js.execArgv).toEqual([]);
@@ -55,7 +62,11 @@ describe("kafka publisher thread: close()", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((r) => server.close(() => r()));
-    const publisher = createThreadedKafkaPublisher({ brokers: [`127.0.0.1:${port}`], retries: 3, retryDelayMs: 20_000 });
+    const publisher = createThreadedKafkaPublisher({
+      brokers: [`127.0.0.1:${port}`],
+      retries: 3,
+      retryDelayMs: 20_000,
+    });
     const outcome = publisher.publish([{ topic: "user-behaviors-close_test", key: "u1", value: "{}" }]).then(
       () => "resolved",
       (e: unknown) => (e instanceof Error ? e.message : String(e)),
@@ -63,7 +74,10 @@ describe("kafka publisher thread: close()", () => {
     // Let the call reach the worker and its first connection attempt fail.
     await new Promise((r) => setTimeout(r, 500));
     await publisher.close();
-    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r("still pending 5 s after close()"), 5000))]);
+    const settled = await Promise.race([
+      outcome,
+      new Promise((r) => setTimeout(() => r("still pending 5 s after close()"), 5000)),
+    ]);
     expect(settled).toMatch(/publisher (thread )?(is )?closed/);
     await expect(publisher.publish([{ topic: "t", key: "k", value: "v" }])).rejects.toThrow(/closed/);
   }, 20_000);

@@ -21,7 +21,16 @@
  * KafkaUnavailableError and the next call starts a new one.
  */
 import { Worker } from "node:worker_threads";
-import { KafkaUnavailableError, publishAbortedError, publishOptionsOf, type KafkaPublisher, type KafkaPublisherOptions, type KafkaPublisherStats, type PublishOptions, type PublishRecord } from "./kafka-publisher.js";
+import {
+  type KafkaPublisher,
+  type KafkaPublisherOptions,
+  type KafkaPublisherStats,
+  KafkaUnavailableError,
+  type PublishOptions,
+  type PublishRecord,
+  publishAbortedError,
+  publishOptionsOf,
+} from "./kafka-publisher.js";
 
 /** A serialisable error: KafkaUnavailableError is marked so it can be rebuilt as one. */
 export interface WireError {
@@ -60,7 +69,13 @@ export type ToWorker =
 
 /** Worker → main messages. */
 export type FromWorker =
-  | { t: "settled"; ok: number[]; failed: { id: number; error: WireError }[]; stats: KafkaPublisherStats; partitions: [string, number][] }
+  | {
+      t: "settled";
+      ok: number[];
+      failed: { id: number; error: WireError }[];
+      stats: KafkaPublisherStats;
+      partitions: [string, number][];
+    }
   | { t: "done"; id: number; error?: WireError; partitions?: [string, number][] };
 
 /** What the worker needs to build its publisher. */
@@ -80,7 +95,8 @@ interface Pending {
  */
 export function at<T>(list: ArrayLike<T>, i: number): T {
   const v = list[i];
-  if (v === undefined) throw new RangeError(`kafka publisher thread: malformed message (no entry ${i} of ${list.length})`);
+  if (v === undefined)
+    throw new RangeError(`kafka publisher thread: malformed message (no entry ${i} of ${list.length})`);
   return v;
 }
 
@@ -123,12 +139,31 @@ export function packUtf8(keys: readonly string[], values: readonly string[]): { 
 
 /** Every KafkaPublisherOptions key: callers pass wider objects (sink and tracker options with callbacks). */
 const PUBLISHER_OPTION_KEYS = [
-  "brokers", "clientId", "compression", "partitions", "replicationFactor", "retentionMs", "createTopics", "topicConfigs",
-  "lingerMs", "maxBatchRecords", "maxBatchBytes", "requestTimeoutMs", "connectTimeoutMs", "retries", "retryDelayMs",
-  "rejectQueuedOnFailure", "sasl", "tls",
+  "brokers",
+  "clientId",
+  "compression",
+  "partitions",
+  "replicationFactor",
+  "retentionMs",
+  "createTopics",
+  "topicConfigs",
+  "lingerMs",
+  "maxBatchRecords",
+  "maxBatchBytes",
+  "requestTimeoutMs",
+  "connectTimeoutMs",
+  "retries",
+  "retryDelayMs",
+  "rejectQueuedOnFailure",
+  "sasl",
+  "tls",
 ] as const satisfies readonly (keyof KafkaPublisherOptions)[];
 // Compile-time completeness: a new publisher option that is not listed above fails type-checking here.
-const allPublisherOptionsListed: [Exclude<keyof KafkaPublisherOptions, (typeof PUBLISHER_OPTION_KEYS)[number]>] extends [never] ? true : false = true;
+const allPublisherOptionsListed: [
+  Exclude<keyof KafkaPublisherOptions, (typeof PUBLISHER_OPTION_KEYS)[number]>,
+] extends [never]
+  ? true
+  : false = true;
 void allPublisherOptionsListed;
 
 /**
@@ -142,7 +177,17 @@ function publisherOptionsOnly(options: KafkaPublisherOptions): KafkaPublisherOpt
 }
 
 /** Flags taking a value that a worker must keep: module loaders, resolution conditions, CPU profiling. */
-const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C", "--cpu-prof-dir", "--cpu-prof-interval"]);
+const LOADER_FLAGS = new Set([
+  "--import",
+  "--require",
+  "-r",
+  "--loader",
+  "--experimental-loader",
+  "--conditions",
+  "-C",
+  "--cpu-prof-dir",
+  "--cpu-prof-interval",
+]);
 /** Value-less flags a worker keeps: `--cpu-prof` so a profiled process profiles its producer thread too. */
 const KEPT_SWITCHES = new Set(["--cpu-prof", "--enable-source-maps"]);
 
@@ -151,7 +196,10 @@ const KEPT_SWITCHES = new Set(["--cpu-prof", "--enable-source-maps"]);
  * only the parent's loader and CPU-profiling flags (a worker rejects per-process flags such as
  * --max-semi-space-size or --input-type), plus tsx when a .ts entry needs it.
  */
-export function workerEntry(parentExecArgv: readonly string[] = process.execArgv, moduleUrl: string = import.meta.url): { url: URL; execArgv: string[] } {
+export function workerEntry(
+  parentExecArgv: readonly string[] = process.execArgv,
+  moduleUrl: string = import.meta.url,
+): { url: URL; execArgv: string[] } {
   const ts = moduleUrl.endsWith(".ts");
   const url = new URL(ts ? "./kafka-publisher-worker.ts" : "./kafka-publisher-worker.js", moduleUrl);
   const execArgv: string[] = [];
@@ -192,7 +240,19 @@ interface Batch {
 }
 
 function emptyBatch(): Batch {
-  return { ids: [], abortable: [], counts: [], timeouts: [], starts: [], topics: [], keys: [], values: [], headerIdx: [], headerSets: [], headerSetIndex: new Map() };
+  return {
+    ids: [],
+    abortable: [],
+    counts: [],
+    timeouts: [],
+    starts: [],
+    topics: [],
+    keys: [],
+    values: [],
+    headerIdx: [],
+    headerSets: [],
+    headerSetIndex: new Map(),
+  };
 }
 
 /**
@@ -277,7 +337,18 @@ export function createThreadedKafkaPublisher(options: KafkaPublisherOptions): Ka
       if (t >= 0) b.timeouts[i] = Math.max(1, t - (now - at(b.starts, i)));
     });
     const { bytes, ends } = packUtf8(b.keys, b.values);
-    const msg: ToWorker = { t: "publish", ids: b.ids, abortable: b.abortable, counts: b.counts, timeouts: b.timeouts, topics: b.topics, bytes, ends, headerIdx: b.headerIdx, headerSets: b.headerSets };
+    const msg: ToWorker = {
+      t: "publish",
+      ids: b.ids,
+      abortable: b.abortable,
+      counts: b.counts,
+      timeouts: b.timeouts,
+      topics: b.topics,
+      bytes,
+      ends,
+      headerIdx: b.headerIdx,
+      headerSets: b.headerSets,
+    };
     start().postMessage(msg, [bytes, ends.buffer as ArrayBuffer]);
   }
 

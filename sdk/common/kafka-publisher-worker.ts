@@ -4,12 +4,18 @@
  * settlements go back batched, one message per worker turn.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { createKafkaPublisher, installSmallGzipSync, KafkaUnavailableError, type PublishRecord } from "./kafka-publisher.js";
+import {
+  createKafkaPublisher,
+  installSmallGzipSync,
+  KafkaUnavailableError,
+  type PublishRecord,
+} from "./kafka-publisher.js";
 import { at, type FromWorker, type ToWorker, type WireError, type WorkerInit } from "./kafka-publisher-thread.js";
 
 const port = parentPort;
 const init = workerData as WorkerInit | undefined;
-if (!port || init?.kind !== "kafka-publisher") throw new Error("kafka-publisher-worker.ts is started by createThreadedKafkaPublisher");
+if (!port || init?.kind !== "kafka-publisher")
+  throw new Error("kafka-publisher-worker.ts is started by createThreadedKafkaPublisher");
 
 // This thread does nothing but produce: gzip every batch inline instead of hopping to the
 // threadpool for large ones (the hop only pays off when an event loop has other work).
@@ -75,7 +81,11 @@ function onPublish(m: Extract<ToWorker, { t: "publish" }>): void {
       // Buffers where the record type says string: the publisher's serializers pass Buffers through.
       const key = bytes.subarray(r === 0 ? 0 : at(ends, 2 * r - 1), at(ends, 2 * r)) as unknown as string;
       const value = bytes.subarray(at(ends, 2 * r), at(ends, 2 * r + 1)) as unknown as string;
-      records.push(h < 0 ? { topic, key, value } : { topic, key, value, headers: at(headerMaps, h) as unknown as Record<string, string> });
+      records.push(
+        h < 0
+          ? { topic, key, value }
+          : { topic, key, value, headers: at(headerMaps, h) as unknown as Record<string, string> },
+      );
     }
     const timeoutMs = at(m.timeouts, c);
     let signal: AbortSignal | undefined;
@@ -84,7 +94,10 @@ function onPublish(m: Extract<ToWorker, { t: "publish" }>): void {
       aborts.set(id, controller);
       signal = controller.signal;
     }
-    const options = timeoutMs >= 0 || signal ? { ...(timeoutMs >= 0 ? { timeoutMs } : {}), ...(signal ? { signal } : {}) } : undefined;
+    const options =
+      timeoutMs >= 0 || signal
+        ? { ...(timeoutMs >= 0 ? { timeoutMs } : {}), ...(signal ? { signal } : {}) }
+        : undefined;
     publisher.publish(records, options).then(
       () => {
         if (signal) aborts.delete(id);
@@ -113,7 +126,11 @@ port.on("message", (m: ToWorker) => {
       publisher.ensureTopic(m.topic).then(
         () => {
           const count = publisher.partitionsOf(m.topic);
-          port.postMessage({ t: "done", id: m.id, partitions: count === undefined ? [] : [[m.topic, count]] } satisfies FromWorker);
+          port.postMessage({
+            t: "done",
+            id: m.id,
+            partitions: count === undefined ? [] : [[m.topic, count]],
+          } satisfies FromWorker);
         },
         (error: unknown) => port.postMessage({ t: "done", id: m.id, error: toWire(error) } satisfies FromWorker),
       );

@@ -36,16 +36,17 @@
  * consumers must de-duplicate by `event_id`. (The KafkaTracker avoids the second case by never
  * abandoning a request in flight: see sdk/kafka/kafka-tracker.ts.)
  */
+
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import {
   Admin,
-  Producer,
+  type ClusterMetadata,
   compressionsAlgorithms,
   findErrorBy,
-  stringSerializers,
-  type ClusterMetadata,
+  Producer,
   type SASLOptions,
+  stringSerializers,
 } from "@platformatic/kafka";
-import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { javaCompatiblePartitioner } from "./murmur2.js";
 
 /** One record to produce: topic, key (user_id), JSON value and string headers. */
@@ -204,13 +205,22 @@ const noop = (): void => {};
 
 /** The error of a publish whose bounded wait elapsed or whose signal aborted. */
 export function publishAbortedError(cause?: unknown): KafkaUnavailableError {
-  return new KafkaUnavailableError("kafka: publish aborted (bounded wait elapsed)", cause === undefined ? undefined : { cause });
+  return new KafkaUnavailableError(
+    "kafka: publish aborted (bounded wait elapsed)",
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** The signal and bounded wait of publish()'s second argument (an AbortSignal or PublishOptions). */
-export function publishOptionsOf(opts: AbortSignal | PublishOptions | undefined): { signal?: AbortSignal; timeoutMs?: number } {
+export function publishOptionsOf(opts: AbortSignal | PublishOptions | undefined): {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+} {
   if (opts instanceof AbortSignal) return { signal: opts };
-  return { ...(opts?.signal ? { signal: opts.signal } : {}), ...(opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+  return {
+    ...(opts?.signal ? { signal: opts.signal } : {}),
+    ...(opts?.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  };
 }
 
 /** Below this many bytes a produce batch is gzipped synchronously (see {@link installSmallGzipSync}). */
@@ -240,7 +250,10 @@ export function installSmallGzipSync(maxBytes?: number): void {
   if (maxBytes !== undefined) syncGzipMaxBytes = maxBytes;
   if (smallGzipSyncInstalled) return;
   smallGzipSyncInstalled = true;
-  const gzip = compressionsAlgorithms.gzip as { compress?: (data: Buffer) => Promise<Buffer>; compressSync?: (data: Buffer) => Buffer };
+  const gzip = compressionsAlgorithms.gzip as {
+    compress?: (data: Buffer) => Promise<Buffer>;
+    compressSync?: (data: Buffer) => Buffer;
+  };
   const asyncCompress = gzip?.compress;
   const syncCompress = gzip?.compressSync;
   if (typeof asyncCompress !== "function" || typeof syncCompress !== "function") return;
@@ -325,7 +338,13 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
     // Header keys/values repeat on every record ("schema-version", …): their UTF-8 bytes are cached
     // instead of Buffer.from() per record.
     // Keys and values may already be UTF-8 Buffers (the worker-thread publisher hands them over so).
-    serializers: { ...stringSerializers, key: utf8OrBuffer, value: utf8OrBuffer, headerKey: cachedUtf8(256), headerValue: cachedUtf8(1024) },
+    serializers: {
+      ...stringSerializers,
+      key: utf8OrBuffer,
+      value: utf8OrBuffer,
+      headerKey: cachedUtf8(256),
+      headerValue: cachedUtf8(1024),
+    },
     // idempotent implies acks=all (-1) and one in-flight request per connection in this client;
     // acks is stated explicitly because the client's default without idempotence is acks=1.
     idempotent: true,
@@ -396,7 +415,8 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
       } catch (error) {
         // Another producer (or an earlier run) created it first: fine, the metadata check below decides.
         if (!findErrorBy(error as Error, "apiId", "TOPIC_ALREADY_EXISTS")) {
-          if (isTransientKafkaError(error)) throw new KafkaUnavailableError(`kafka: creating ${topic} failed`, { cause: error });
+          if (isTransientKafkaError(error))
+            throw new KafkaUnavailableError(`kafka: creating ${topic} failed`, { cause: error });
           throw error;
         }
       }
@@ -515,7 +535,11 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
   /** Takes up to maxBatchRecords/maxBatchBytes records from the queue, in call order. */
   function takeBatch(messages: PublishRecord[], parts: BatchPart[]): void {
     let bytes = 0;
-    while (qHead < queue.length && messages.length < maxBatchRecords && (messages.length === 0 || bytes < maxBatchBytes)) {
+    while (
+      qHead < queue.length &&
+      messages.length < maxBatchRecords &&
+      (messages.length === 0 || bytes < maxBatchBytes)
+    ) {
       const call = queue[qHead];
       if (call === undefined) {
         qHead++;
@@ -587,7 +611,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
         : error;
       for (const { call } of parts) fail(call, e);
       if (rejectQueuedOnFailure) {
-        const behind = new KafkaUnavailableError("kafka: not sent, an earlier produce request failed", { cause: error });
+        const behind = new KafkaUnavailableError("kafka: not sent, an earlier produce request failed", {
+          cause: error,
+        });
         for (let i = qHead; i < queue.length; i++) {
           const call = queue[i];
           if (call !== undefined) fail(call, behind);
@@ -635,7 +661,15 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
         }
       }
     }
-    const call: PendingCall = { records, next: 0, unacked: records.length, settled: false, resolve: noop, reject: noop, deadline: 0 };
+    const call: PendingCall = {
+      records,
+      next: 0,
+      unacked: records.length,
+      settled: false,
+      resolve: noop,
+      reject: noop,
+      deadline: 0,
+    };
     const promise = new Promise<void>((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;

@@ -19,18 +19,23 @@
  *
  * Runs on Node ≥ 18 and in browsers (global fetch, AbortController, crypto.getRandomValues).
  */
+
+import {
+  dataFieldByScenarioType,
+  recommendedActionsByScenarioType,
+  trackBatchRequestFieldRules,
+} from "../../gen/validator/recommender/v1/behavior_validator.js";
 import type {
   ActionTypeWire,
   BehaviorContextWire,
   BehaviorEventWire,
+  EventResultWire,
   GetHealthResponseWire,
   ScenarioSpecificDataWire,
   TrackBatchResponseWire,
-  EventResultWire,
   ValidateEventResponseWire,
   ViolationWire,
 } from "../../gen/validator/recommender/v1/behavior_wire.js";
-import { dataFieldByScenarioType, recommendedActionsByScenarioType, trackBatchRequestFieldRules } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { newEventId } from "../common/event-id.js";
 
 /** Event ids in the server's format (re-exported for callers that fill their own). */
@@ -47,7 +52,9 @@ export type ScenarioDataField = keyof NonNullable<BehaviorEventWire["scenario_da
 export type ScenarioType = ScenarioDataField extends infer F ? (F extends `${infer S}_data` ? S : never) : never;
 
 /** The wire type of a scenario's data, e.g. `ScenarioDataOf<"video">` = VideoScenarioDataWire. */
-export type ScenarioDataOf<S extends ScenarioType> = NonNullable<ScenarioSpecificDataWire[`${S}_data` & ScenarioDataField]>;
+export type ScenarioDataOf<S extends ScenarioType> = NonNullable<
+  ScenarioSpecificDataWire[`${S}_data` & ScenarioDataField]
+>;
 
 /** Action wire names ("impression", "play_end", …), from the ActionType enum. */
 export type ActionType = ActionTypeWire;
@@ -269,14 +276,19 @@ export class TrackingClient {
     const out: TrackBatchResult = { success: true, total: 0, succeeded: 0, failed: 0, results: [], message: "" };
     for (let start = 0; start < prepared.length; start += MAX_BATCH_EVENTS) {
       const chunk = prepared.slice(start, start + MAX_BATCH_EVENTS);
-      const r = (await this.request("POST", "/api/v1/behaviors/track/batch", { events: chunk })) as TrackBatchResponseWire;
+      const r = (await this.request("POST", "/api/v1/behaviors/track/batch", {
+        events: chunk,
+      })) as TrackBatchResponseWire;
       out.total += r.total ?? chunk.length;
       out.succeeded += r.succeeded ?? 0;
       out.failed += r.failed ?? 0;
       for (const item of r.results ?? []) out.results.push({ ...item, index: (item.index ?? 0) + start });
     }
     out.success = out.failed === 0;
-    out.message = out.failed === 0 ? `${out.succeeded} events tracked successfully` : `${out.succeeded} events tracked, ${out.failed} rejected`;
+    out.message =
+      out.failed === 0
+        ? `${out.succeeded} events tracked successfully`
+        : `${out.succeeded} events tracked, ${out.failed} rejected`;
     return out;
   }
 
@@ -299,12 +311,22 @@ export class TrackingClient {
    * Actions outside the scenario's recommended list are allowed (the server answers with a
    * "recommended_action" warning); see {@link TrackingClient.recommendedActions}.
    */
-  trackScenario<S extends ScenarioType>(type: S, action: ActionType, base: ScenarioEventBase, data: ScenarioDataOf<S>): Promise<TrackResult> {
+  trackScenario<S extends ScenarioType>(
+    type: S,
+    action: ActionType,
+    base: ScenarioEventBase,
+    data: ScenarioDataOf<S>,
+  ): Promise<TrackResult> {
     return this.track(this.scenarioEvent(type, action, base, data));
   }
 
   /** Builds (without sending) the event trackScenario would send. */
-  scenarioEvent<S extends ScenarioType>(type: S, action: ActionType, base: ScenarioEventBase, data: ScenarioDataOf<S>): TrackEventInput {
+  scenarioEvent<S extends ScenarioType>(
+    type: S,
+    action: ActionType,
+    base: ScenarioEventBase,
+    data: ScenarioDataOf<S>,
+  ): TrackEventInput {
     const field = dataFieldByScenarioType[type];
     if (!field) throw new TypeError(`TrackingClient: unknown scenario type ${JSON.stringify(type)}`);
     return {
@@ -333,7 +355,10 @@ export class TrackingClient {
     watch_duration: number,
     completion_rate: number,
     opts: Omit<ScenarioEventBase, "user_id" | "item_id" | "scenario_id"> &
-      Pick<ScenarioDataOf<"video">, "video_quality" | "is_fullscreen" | "playback_speed" | "is_muted" | "seek_positions" | "buffer_time"> = {},
+      Pick<
+        ScenarioDataOf<"video">,
+        "video_quality" | "is_fullscreen" | "playback_speed" | "is_muted" | "seek_positions" | "buffer_time"
+      > = {},
   ): Promise<TrackResult> {
     const { video_quality, is_fullscreen, playback_speed, is_muted, seek_positions, buffer_time, ...base } = opts;
     const data: ScenarioDataOf<"video"> = {
@@ -429,7 +454,8 @@ export class TrackingClient {
   // -------------------------------------------------------------------------------------------
 
   private prepare(event: TrackEventInput): Record<string, unknown> {
-    if (event === null || typeof event !== "object" || Array.isArray(event)) throw new TypeError("TrackingClient: event must be an object");
+    if (event === null || typeof event !== "object" || Array.isArray(event))
+      throw new TypeError("TrackingClient: event must be an object");
     const body: Record<string, unknown> = { ...event };
     if (body.tenant_id == null || body.tenant_id === "") body.tenant_id = this.tenantId;
     if (this.fillIds) {
@@ -456,9 +482,17 @@ export class TrackingClient {
       let failure: TrackingError;
       let retryAfterMs: number | undefined;
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new AttemptTimeout(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => controller.abort(new AttemptTimeout(`no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       try {
-        const res = await this.fetchImpl(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}), signal: controller.signal });
+        const res = await this.fetchImpl(url, {
+          method,
+          headers,
+          ...(payload !== undefined ? { body: payload } : {}),
+          signal: controller.signal,
+        });
         const text = await res.text();
         let parsed: unknown = text;
         try {
@@ -467,21 +501,40 @@ export class TrackingClient {
           // not JSON: keep the text
         }
         if (res.ok) return parsed;
-        const err = parsed as { error?: { code?: string; message?: string }; errors?: ServerViolation[]; message?: string } | undefined;
+        const err = parsed as
+          | { error?: { code?: string; message?: string }; errors?: ServerViolation[]; message?: string }
+          | undefined;
         const message = (typeof err === "object" && (err?.message ?? err?.error?.message)) || `HTTP ${res.status}`;
         if (res.status === 400) {
           const violations = typeof err === "object" && Array.isArray(err?.errors) ? err.errors : [];
-          throw new TrackingValidationError(`${method} ${path}: ${message}`, violations, typeof err === "object" ? err?.error?.code : undefined, attempt);
+          throw new TrackingValidationError(
+            `${method} ${path}: ${message}`,
+            violations,
+            typeof err === "object" ? err?.error?.code : undefined,
+            attempt,
+          );
         }
         retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-        failure = new TrackingHttpError(`${method} ${path}: HTTP ${res.status}: ${message}`, res.status, parsed, retryAfterMs, attempt);
+        failure = new TrackingHttpError(
+          `${method} ${path}: HTTP ${res.status}: ${message}`,
+          res.status,
+          parsed,
+          retryAfterMs,
+          attempt,
+        );
         if (!RETRYABLE_STATUS.has(res.status)) throw failure;
       } catch (error) {
         if (error instanceof TrackingError) throw error;
         if (controller.signal.aborted && controller.signal.reason instanceof AttemptTimeout) {
-          failure = new TrackingTimeoutError(`${method} ${path}: timed out after ${this.timeoutMs} ms (attempt ${attempt})`, { attempts: attempt, cause: error });
+          failure = new TrackingTimeoutError(
+            `${method} ${path}: timed out after ${this.timeoutMs} ms (attempt ${attempt})`,
+            { attempts: attempt, cause: error },
+          );
         } else {
-          failure = new TrackingNetworkError(`${method} ${path}: ${(error as Error)?.message ?? String(error)}`, { attempts: attempt, cause: error });
+          failure = new TrackingNetworkError(`${method} ${path}: ${(error as Error)?.message ?? String(error)}`, {
+            attempts: attempt,
+            cause: error,
+          });
         }
       } finally {
         clearTimeout(timer);

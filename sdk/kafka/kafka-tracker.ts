@@ -31,9 +31,11 @@
  * rejects the batches queued behind it without sending them (`rejectQueuedOnFailure`), and they
  * are retried (or spilled) after it, in order.
  */
-import { newEventId } from "../common/event-id.js";
+
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { type BehaviorCodec, type CodecViolation, generatedBehaviorCodec } from "../common/behavior-codec.js";
+import { newEventId } from "../common/event-id.js";
 import {
   createKafkaPublisher,
   isTransientKafkaError,
@@ -42,7 +44,6 @@ import {
   type PublishRecord,
 } from "../common/kafka-publisher.js";
 import { createThreadedKafkaPublisher } from "../common/kafka-publisher-thread.js";
-import { generatedBehaviorCodec, type BehaviorCodec, type CodecViolation } from "../common/behavior-codec.js";
 
 /** Options of {@link KafkaTracker}. Producer settings are those of {@link KafkaPublisherOptions}. */
 export interface KafkaTrackerOptions extends Omit<KafkaPublisherOptions, "brokers"> {
@@ -102,7 +103,9 @@ export class KafkaTrackerValidationError extends Error {
   /** Warnings found alongside. */
   readonly warnings: CodecViolation[];
   constructor(violations: CodecViolation[], warnings: CodecViolation[]) {
-    super(`invalid behavior event: ${violations.map((v) => `${v.field || "(event)"} [${v.rule}] ${v.message}`).join("; ")}`);
+    super(
+      `invalid behavior event: ${violations.map((v) => `${v.field || "(event)"} [${v.rule}] ${v.message}`).join("; ")}`,
+    );
     this.violations = violations;
     this.warnings = warnings;
   }
@@ -235,7 +238,8 @@ export class KafkaTracker {
   async flush(): Promise<void> {
     const target = this.pushedCount;
     const run = this.ensureWorker();
-    if (this.doneCount >= target) await run; // nothing buffered: still give a due fallback replay its turn
+    if (this.doneCount >= target)
+      await run; // nothing buffered: still give a due fallback replay its turn
     else await this.waitDone(target);
   }
 
@@ -263,7 +267,10 @@ export class KafkaTracker {
     if (!this.started || !this.codec) throw new Error("KafkaTracker: call start() first");
     if (this.closed) throw new Error("KafkaTracker: closed");
     if (input === null || typeof input !== "object" || Array.isArray(input)) {
-      throw new KafkaTrackerValidationError([{ field: path, rule: "type", message: "event must be an object", severity: "error" }], []);
+      throw new KafkaTrackerValidationError(
+        [{ field: path, rule: "type", message: "event must be an object", severity: "error" }],
+        [],
+      );
     }
     // Fill on a copy: the caller's object is not ours to change.
     const event: Record<string, unknown> = { ...input };
@@ -274,7 +281,10 @@ export class KafkaTracker {
     const errs = violations.length ? violations.filter((v) => v.severity === "error") : violations;
     if (errs.length) {
       const prefix = (v: CodecViolation) => ({ ...v, field: path ? (v.field ? `${path}.${v.field}` : path) : v.field });
-      throw new KafkaTrackerValidationError(errs.map(prefix), violations.filter((v) => v.severity === "warning").map(prefix));
+      throw new KafkaTrackerValidationError(
+        errs.map(prefix),
+        violations.filter((v) => v.severity === "warning").map(prefix),
+      );
     }
     const wire = this.codec.normalize(event);
     return {
@@ -290,7 +300,8 @@ export class KafkaTracker {
 
   /** One shared (frozen) headers object per schema version instead of one per event. */
   private headersFor(schemaVersion: string): Record<string, string> {
-    if (this.headersCache?.[0] !== schemaVersion) this.headersCache = [schemaVersion, Object.freeze({ "schema-version": schemaVersion })];
+    if (this.headersCache?.[0] !== schemaVersion)
+      this.headersCache = [schemaVersion, Object.freeze({ "schema-version": schemaVersion })];
     return this.headersCache[1];
   }
   private headersCache: [string, Record<string, string>] | undefined;
@@ -517,7 +528,9 @@ export class KafkaTracker {
   /** Sends records sequentially in batches of at most `batchRecords`; rejects on the first failure. */
   private async send(records: PublishRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += this.batchRecords) {
-      await this.publisher.publish(i === 0 && records.length <= this.batchRecords ? records : records.slice(i, i + this.batchRecords));
+      await this.publisher.publish(
+        i === 0 && records.length <= this.batchRecords ? records : records.slice(i, i + this.batchRecords),
+      );
     }
   }
 

@@ -5,7 +5,10 @@ import { describe, expect, it } from "vitest";
 import { ApiKeyAuth, ApiKeyConfigError, apiKeyFromHeaders, openModeWarning } from "./api-keys.js";
 
 describe("ApiKeyAuth", () => {
-  const auth = ApiKeyAuth.fromEnv({ TRACKING_API_KEYS: "mymx:key1, tenant_abc:key2,mymx:key:with:colons", TRACKING_ADMIN_KEYS: "adm" });
+  const auth = ApiKeyAuth.fromEnv({
+    TRACKING_API_KEYS: "mymx:key1, tenant_abc:key2,mymx:key:with:colons",
+    TRACKING_ADMIN_KEYS: "adm",
+  });
 
   it("accepts the tenant's own key, raw or as Bearer", () => {
     expect(auth.isOpen()).toBe(false);

@@ -43,10 +43,12 @@ function digestOf(key: string): Buffer {
  * Extracts the presented key from the `X-API-Key` header or `Authorization: Bearer <key>`.
  * Accepts Node's IncomingHttpHeaders or any lowercase-keyed record (gRPC metadata flattened).
  */
-export function apiKeyFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
+export function apiKeyFromHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
   const x = first(headers["x-api-key"]);
   if (x !== undefined && x.trim() !== "") return x.trim();
-  const auth = first(headers["authorization"]);
+  const auth = first(headers.authorization);
   if (auth !== undefined) return stripBearer(auth);
   return undefined;
 }
@@ -144,7 +146,10 @@ export class ApiKeyAuth {
   }
 
   /** Merges a keys file (when given) with the environment variables. */
-  static fromSources(options: { file?: string | undefined; env?: Readonly<Record<string, string | undefined>> }): ApiKeyAuth {
+  static fromSources(options: {
+    file?: string | undefined;
+    env?: Readonly<Record<string, string | undefined>>;
+  }): ApiKeyAuth {
     const auth = options.file !== undefined ? ApiKeyAuth.fromFile(options.file) : new ApiKeyAuth();
     auth.#addAll(parseEnv(options.env ?? process.env));
     return auth;
@@ -199,7 +204,9 @@ export class ApiKeyAuth {
   startupWarnings(): string[] {
     if (this.isOpen()) return [openModeWarning()];
     if (!this.hasAdminKeys()) {
-      return ["WARNING: tenant API keys are configured but no admin key (TRACKING_ADMIN_KEYS); the tracking-config API will refuse every request."];
+      return [
+        "WARNING: tenant API keys are configured but no admin key (TRACKING_ADMIN_KEYS); the tracking-config API will refuse every request.",
+      ];
     }
     return [];
   }
@@ -208,14 +215,18 @@ export class ApiKeyAuth {
 function parseEnv(env: Readonly<Record<string, string | undefined>>): ApiKeysFile {
   const tenants: Record<string, string[]> = {};
   const admin: string[] = [];
-  for (const item of splitList(env["TRACKING_API_KEYS"])) {
+  for (const item of splitList(env.TRACKING_API_KEYS)) {
     const colon = item.indexOf(":");
     if (colon <= 0 || colon === item.length - 1) {
       throw new ApiKeyConfigError('TRACKING_API_KEYS entries must look like "tenant:key"');
     }
-    (tenants[item.slice(0, colon)] ??= []).push(item.slice(colon + 1));
+    const tenant = item.slice(0, colon);
+    const key = item.slice(colon + 1);
+    const keys = tenants[tenant];
+    if (keys === undefined) tenants[tenant] = [key];
+    else keys.push(key);
   }
-  for (const item of splitList(env["TRACKING_ADMIN_KEYS"])) admin.push(item);
+  for (const item of splitList(env.TRACKING_ADMIN_KEYS)) admin.push(item);
   return { tenants, admin };
 }
 

@@ -71,7 +71,13 @@ describe("IngestPipeline", () => {
     const p = new IngestPipeline({ sink, judge: noJudge, counters: api });
     const err = await p.track({ tenant_id: "mymx" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EventRejectedError);
-    expect((err as EventRejectedError).errors.map((v) => v.field)).toEqual(["scenario_id", "user_id", "item_id", "action_type", "context"]);
+    expect((err as EventRejectedError).errors.map((v) => v.field)).toEqual([
+      "scenario_id",
+      "user_id",
+      "item_id",
+      "action_type",
+      "context",
+    ]);
     expect(sink.stored).toHaveLength(0);
     expect(c.rejected).toBe(1);
   });

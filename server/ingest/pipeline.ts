@@ -12,8 +12,8 @@ import {
   normalizeBehaviorEvent,
   validateBehaviorEvent,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { type Sink, type SinkRecord, SinkUnavailableError, type Violation } from "../contracts.js";
 import { newEventId } from "../../sdk/common/event-id.js";
+import { type Sink, type SinkRecord, SinkUnavailableError, type Violation } from "../contracts.js";
 
 /** Judges an event against tracking configs; scenario problems come back as warnings. */
 export interface EventJudge {
@@ -185,7 +185,13 @@ export class IngestPipeline {
       }
       if (result.warnings.length > 0) warned++;
       records.push(toRecord(result.event, result.configVersion));
-      items.push({ index, eventId: result.event.event_id as string, success: true, errors: [], warnings: result.warnings });
+      items.push({
+        index,
+        eventId: result.event.event_id as string,
+        success: true,
+        errors: [],
+        warnings: result.warnings,
+      });
     }
     if (rejected > 0) this.counters.rejected(rejected);
     if (warned > 0) this.counters.warned(warned);

@@ -8,7 +8,7 @@
  * false on connection/produce failures and back to true by itself once a periodic metadata probe
  * reaches the broker again.
  */
-import { SinkUnavailableError, type Sink, type SinkRecord } from "../contracts.js";
+
 import {
   createKafkaPublisher,
   isTransientKafkaError,
@@ -17,6 +17,7 @@ import {
   type KafkaPublisherStats,
 } from "../../sdk/common/kafka-publisher.js";
 import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
+import { type Sink, type SinkRecord, SinkUnavailableError } from "../contracts.js";
 
 export type { KafkaCompression, KafkaSaslOptions } from "../../sdk/common/kafka-publisher.js";
 

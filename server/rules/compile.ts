@@ -5,10 +5,23 @@
  * string formatting unless a rule is violated. All violations are warnings (the seed's Q3:
  * scenario fields never block an event).
  */
-import type { FieldSpec, FieldType, ScenarioTemplate, TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import type {
+  FieldSpec,
+  FieldType,
+  ScenarioTemplate,
+  TrackingConfig,
+} from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import type { ScenarioTemplate as ScenarioTemplateJson } from "../../gen/templates/scenario_templates.js";
-import { actionTypeToWire, dataFieldByScenarioType, scenarioTypeByDataField, scenarioTypes } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { fieldTypeToWire, scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
+import {
+  actionTypeToWire,
+  dataFieldByScenarioType,
+  scenarioTypeByDataField,
+  scenarioTypes,
+} from "../../gen/validator/recommender/v1/behavior_validator.js";
+import {
+  fieldTypeToWire,
+  scenarioTemplateFromWire,
+} from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import type { FieldTypeWire } from "../../gen/validator/recommender/v1/tracking_config_wire.js";
 import type { Violation } from "../contracts.js";
 
@@ -121,7 +134,9 @@ function compileField(spec: NormSpec, dataPath: string, source: string): Check {
   };
   const allow = (v: unknown, at: string, out: Violation[]): void => {
     if (typeof v === "string" && !allowed!.has(v)) {
-      out.push(warn(at, "allowed_values", `${at} = ${JSON.stringify(v)} is not one of ${allowedText} allowed by ${source}`));
+      out.push(
+        warn(at, "allowed_values", `${at} = ${JSON.stringify(v)} is not one of ${allowedText} allowed by ${source}`),
+      );
     }
   };
 
@@ -175,7 +190,6 @@ function listText(values: readonly string[]): string {
   return `[${shown.join(", ")}${values.length > 12 ? `, … ${values.length - 12} more` : ""}]`;
 }
 
-
 interface CompileInput {
   key: string | undefined;
   version: number;
@@ -205,7 +219,13 @@ function build(input: CompileInput): CompiledConfig {
       if (actions !== undefined) {
         const a = event.action_type;
         if (typeof a === "string" && !actions.has(a)) {
-          out.push(warn("action_type", "recommended_action", `action_type ${a} is not a recommended action of ${source} (expected one of: ${actionsText})`));
+          out.push(
+            warn(
+              "action_type",
+              "recommended_action",
+              `action_type ${a} is not a recommended action of ${source} (expected one of: ${actionsText})`,
+            ),
+          );
         }
       }
       // Field rules judge the scenario data an event carries. An event without any (an
@@ -220,7 +240,13 @@ function build(input: CompileInput): CompiledConfig {
         else if (d === undefined || d === null) {
           for (const k in members) {
             if (DATA_MEMBERS.has(k) && members[k] !== undefined && members[k] !== null) {
-              out.push(warn("scenario_data", "scenario_type", `scenario_data carries ${k} but ${source} is a ${scenarioType} scenario (expects ${dataPath})`));
+              out.push(
+                warn(
+                  "scenario_data",
+                  "scenario_type",
+                  `scenario_data carries ${k} but ${source} is a ${scenarioType} scenario (expects ${dataPath})`,
+                ),
+              );
               break;
             }
           }
@@ -257,7 +283,9 @@ function norm(spec: FieldSpec, inRequiredList: boolean, proto: FieldSpec | undef
     min: p !== undefined && spec.minValue === p.minValue ? undefined : spec.minValue,
     max: p !== undefined && spec.maxValue === p.maxValue ? undefined : spec.maxValue,
     allowed:
-      spec.allowedValues.length === 0 || (p !== undefined && sameStrings(spec.allowedValues, p.allowedValues)) ? undefined : spec.allowedValues,
+      spec.allowedValues.length === 0 || (p !== undefined && sameStrings(spec.allowedValues, p.allowedValues))
+        ? undefined
+        : spec.allowedValues,
   };
 }
 
@@ -289,13 +317,18 @@ export interface CompileOptions {
 export function compileConfig(source: TrackingConfig | TemplateJson, options: CompileOptions = {}): CompiledConfig {
   const isConfig = isTrackingConfig(source);
   const templateJson = isConfig ? options.template : source;
-  const template: ScenarioTemplate | undefined = templateJson === undefined ? undefined : scenarioTemplateFromWire(templateJson);
+  const template: ScenarioTemplate | undefined =
+    templateJson === undefined ? undefined : scenarioTemplateFromWire(templateJson);
   const rules: TrackingConfig | ScenarioTemplate = isConfig ? source : (template ?? scenarioTemplateFromWire(source));
   const protoSpecs = new Map<string, FieldSpec>();
-  for (const f of [...(template?.requiredFields ?? []), ...(template?.optionalFields ?? [])]) protoSpecs.set(f.fieldName, f);
+  for (const f of [...(template?.requiredFields ?? []), ...(template?.optionalFields ?? [])])
+    protoSpecs.set(f.fieldName, f);
 
   const specs: NormSpec[] = [];
-  for (const [list, inRequired] of [[rules.requiredFields, true], [rules.optionalFields, false]] as const) {
+  for (const [list, inRequired] of [
+    [rules.requiredFields, true],
+    [rules.optionalFields, false],
+  ] as const) {
     for (const f of list) {
       const n = norm(f, inRequired, protoSpecs.get(f.fieldName));
       if (n) specs.push(n);

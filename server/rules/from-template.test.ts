@@ -8,7 +8,13 @@ describe("configFromTemplate", () => {
   it("copies fields and actions from the video template", () => {
     const t = templateById("video");
     const c = configFromTemplate(t, { tenant_id: "mymx", scenario_id: "vlog_feed", name: "Vlog" });
-    expect(c).toMatchObject({ tenantId: "mymx", scenarioId: "vlog_feed", scenarioType: "video", templateId: "video", name: "Vlog" });
+    expect(c).toMatchObject({
+      tenantId: "mymx",
+      scenarioId: "vlog_feed",
+      scenarioType: "video",
+      templateId: "video",
+      name: "Vlog",
+    });
     expect(c.description).toBe(t.description);
     expect(c.requiredFields.map((f) => f.fieldName)).toEqual(t.required_fields.map((f) => f.field_name));
     const duration = c.requiredFields.find((f) => f.fieldName === "duration")!;
@@ -24,8 +30,12 @@ describe("configFromTemplate", () => {
       expect(validateConfigDefinition(c), t.template_id).toEqual([]);
       c.version = 1;
       const event = { action_type: "impression", scenario_data: { [t.data_field]: {} } };
-      const fromConfig = compileConfig(c).judge(event).map((v) => `${v.field}:${v.rule}`);
-      const fromTemplate = compileConfig(t).judge(event).map((v) => `${v.field}:${v.rule}`);
+      const fromConfig = compileConfig(c)
+        .judge(event)
+        .map((v) => `${v.field}:${v.rule}`);
+      const fromTemplate = compileConfig(t)
+        .judge(event)
+        .map((v) => `${v.field}:${v.rule}`);
       expect(fromConfig, t.template_id).toEqual(fromTemplate);
     }
   });

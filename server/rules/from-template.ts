@@ -5,8 +5,8 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import { type TrackingConfig, TrackingConfigSchema } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { actionTypeFromWire, actionTypeWireToProto } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { TrackingConfigSchema, type TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import type { TemplateJson } from "./compile.js";
 

@@ -1,14 +1,14 @@
 /** Tracking-config rules: compile configs/templates into judges, validate definitions, hold judges per tenant. */
 export {
-  compileConfig,
-  fieldKindOf,
-  KNOWN_SCENARIO_TYPES,
-  type CompileOptions,
   type CompiledConfig,
+  type CompileOptions,
+  compileConfig,
   type FieldKind,
+  fieldKindOf,
   type JudgeableEvent,
+  KNOWN_SCENARIO_TYPES,
   type TemplateJson,
 } from "./compile.js";
-export { RuleBook, type ConfigSource, type JudgeResult } from "./rule-book.js";
-export { validateConfigDefinition } from "./validate-config.js";
 export { actionFromWireName, configFromTemplate, type FromTemplateInit } from "./from-template.js";
+export { type ConfigSource, type JudgeResult, RuleBook } from "./rule-book.js";
+export { validateConfigDefinition } from "./validate-config.js";

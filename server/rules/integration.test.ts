@@ -19,7 +19,12 @@ describe("ConfigStore + RuleBook", () => {
     const book = new RuleBook();
     book.attach(store);
 
-    const event = { tenant_id: "mymx", scenario_id: "vlog_feed", action_type: "play_end", scenario_data: { video_data: { duration: 300 } } };
+    const event = {
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      action_type: "play_end",
+      scenario_data: { video_data: { duration: 300 } },
+    };
     expect(book.judge(event).configVersion).toBe(0); // template fallback
 
     store.create(configFromTemplate(templateById("video"), { tenant_id: "mymx", scenario_id: "vlog_feed" }));

@@ -6,7 +6,7 @@
 import type { TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { scenarioTemplates } from "../../gen/templates/scenario_templates.js";
 import type { Violation } from "../contracts.js";
-import { compileConfig, type CompiledConfig, type JudgeableEvent, type TemplateJson } from "./compile.js";
+import { type CompiledConfig, compileConfig, type JudgeableEvent, type TemplateJson } from "./compile.js";
 
 /** What `RuleBook.judge` found. */
 export interface JudgeResult {

@@ -1,10 +1,20 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
-import { FieldType, TrackingConfigSchema, type TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import {
+  FieldType,
+  type TrackingConfig,
+  TrackingConfigSchema,
+} from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { scenarioTemplates, templateById } from "../../gen/templates/scenario_templates.js";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { type CompiledConfig, compileConfig, KNOWN_SCENARIO_TYPES, RuleBook, validateConfigDefinition } from "./index.js";
+import {
+  type CompiledConfig,
+  compileConfig,
+  KNOWN_SCENARIO_TYPES,
+  RuleBook,
+  validateConfigDefinition,
+} from "./index.js";
 
 function vlogConfig(over: MessageInitShape<typeof TrackingConfigSchema> = {}): TrackingConfig {
   return create(TrackingConfigSchema, {
@@ -44,7 +54,14 @@ function ev(video: Record<string, unknown> | undefined, action = "play_end", ext
  * validator's and the judge's together. A rule judged by both would show up twice.
  */
 function judgedOnce(judge: CompiledConfig, event: Record<string, unknown>): [string, string][] {
-  const full = { tenant_id: "mymx", scenario_id: "vlog_feed", user_id: "u", item_id: "i", context: { device_type: "mobile" }, ...event };
+  const full = {
+    tenant_id: "mymx",
+    scenario_id: "vlog_feed",
+    user_id: "u",
+    item_id: "i",
+    context: { device_type: "mobile" },
+    ...event,
+  };
   const all = [...validateBehaviorEvent(full, "request"), ...judge.judge(full)];
   return all.filter((v) => v.severity === "warning").map((v) => [v.field, v.rule]);
 }
@@ -54,7 +71,18 @@ describe("compileConfig", () => {
 
   it("a conforming event has no violations", () => {
     expect(
-      judge.judge(ev({ duration: 300, video_quality: "1080p", completion_rate: 0.5, is_fullscreen: true, seek_positions: [1, 2], tags: ["a"], meta: {}, unknown_extra: 1 })),
+      judge.judge(
+        ev({
+          duration: 300,
+          video_quality: "1080p",
+          completion_rate: 0.5,
+          is_fullscreen: true,
+          seek_positions: [1, 2],
+          tags: ["a"],
+          meta: {},
+          unknown_extra: 1,
+        }),
+      ),
     ).toEqual([]);
   });
 
@@ -121,7 +149,12 @@ describe("compileConfig", () => {
   });
 
   it("an event carrying another scenario member is flagged", () => {
-    const v = judge.judge({ tenant_id: "mymx", scenario_id: "vlog_feed", action_type: "play", scenario_data: { music_data: { duration: 1 } } });
+    const v = judge.judge({
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      action_type: "play",
+      scenario_data: { music_data: { duration: 1 } },
+    });
     expect(v[0]).toMatchObject({ field: "scenario_data", rule: "scenario_type" });
     expect(v[0]!.message).toContain("carries music_data");
   });
@@ -149,17 +182,30 @@ describe("compileConfig", () => {
     expect(c.judge(ev({ duration: 1, video_quality: "720p" }, "pause"))).toEqual([]);
     // The template's actions are the proto's: judged once, by the validator, not again here.
     expect(c.judge(ev({ duration: 1, video_quality: "720p" }, "purchase"))).toEqual([]);
-    expect(judgedOnce(c, ev({ duration: 1, video_quality: "720p" }, "purchase"))).toEqual([["action_type", "recommended_action"]]);
+    expect(judgedOnce(c, ev({ duration: 1, video_quality: "720p" }, "purchase"))).toEqual([
+      ["action_type", "recommended_action"],
+    ]);
     // Actions of the config's own are the judge's.
-    const own = compileConfig(vlogConfig({ recommendedActions: [ActionType.PLAY] }), { template: templateById("video") });
-    expect(own.judge(ev({ duration: 1, video_quality: "720p" }, "pause")).map((x) => x.rule)).toEqual(["recommended_action"]);
+    const own = compileConfig(vlogConfig({ recommendedActions: [ActionType.PLAY] }), {
+      template: templateById("video"),
+    });
+    expect(own.judge(ev({ duration: 1, video_quality: "720p" }, "pause")).map((x) => x.rule)).toEqual([
+      "recommended_action",
+    ]);
   });
 
   it("compiles generated templates; null bounds mean unbounded; the proto's rules are left to the validator", () => {
     const video = compileConfig(templateById("video"));
     expect(video.version).toBe(0);
     expect(video.dataField).toBe("video_data");
-    const data = { duration: 10, watch_duration: 5, completion_rate: 2, video_quality: "720p", is_fullscreen: false, playback_speed: 1 };
+    const data = {
+      duration: 10,
+      watch_duration: 5,
+      completion_rate: 2,
+      video_quality: "720p",
+      is_fullscreen: false,
+      playback_speed: 1,
+    };
     const event = { action_type: "play", scenario_data: { video_data: data } };
     expect(video.judge(event)).toEqual([]);
     expect(judgedOnce(video, event)).toEqual([["scenario_data.video_data.completion_rate", "range"]]);
@@ -176,7 +222,12 @@ describe("compileConfig", () => {
       vlogConfig({
         requiredFields: [
           { fieldName: "duration", fieldType: FieldType.INTEGER, required: true, minValue: 0, maxValue: 120 },
-          { fieldName: "video_quality", fieldType: FieldType.STRING, required: true, allowedValues: ["360p", "720p", "1080p", "4K"] },
+          {
+            fieldName: "video_quality",
+            fieldType: FieldType.STRING,
+            required: true,
+            allowedValues: ["360p", "720p", "1080p", "4K"],
+          },
         ],
         optionalFields: [],
       }),
@@ -202,19 +253,35 @@ describe("RuleBook", () => {
     expect(byConfig.configVersion).toBe(3);
     expect(byConfig.violations.map((v) => v.rule)).toEqual(["required"]);
 
-    const byTemplate = book.judge({ tenant_id: "other", scenario_id: "x", action_type: "purchase", scenario_data: { video_data: {} } });
+    const byTemplate = book.judge({
+      tenant_id: "other",
+      scenario_id: "x",
+      action_type: "purchase",
+      scenario_data: { video_data: {} },
+    });
     expect(byTemplate.configVersion).toBe(0);
     // The template's recommended actions are the proto's: the generated validator reports them.
     expect(byTemplate.violations.some((v) => v.rule === "recommended_action")).toBe(false);
-    expect(byTemplate.violations.some((v) => v.field === "scenario_data.video_data.duration" && v.rule === "required")).toBe(true);
+    expect(
+      byTemplate.violations.some((v) => v.field === "scenario_data.video_data.duration" && v.rule === "required"),
+    ).toBe(true);
 
-    expect(book.judge({ tenant_id: "other", scenario_id: "x", action_type: "click" })).toEqual({ violations: [], configVersion: undefined });
+    expect(book.judge({ tenant_id: "other", scenario_id: "x", action_type: "click" })).toEqual({
+      violations: [],
+      configVersion: undefined,
+    });
   });
 
   it("follows a config source: updates recompile, soft deletes fall back", () => {
     type L = (c: TrackingConfig) => void;
     const listeners: L[] = [];
-    const source = { list: () => [vlogConfig()], subscribe: (l: L) => (listeners.push(l), () => undefined) };
+    const source = {
+      list: () => [vlogConfig()],
+      subscribe: (l: L) => {
+        listeners.push(l);
+        return () => undefined;
+      },
+    };
     const book = new RuleBook(scenarioTemplates);
     book.attach(source);
     expect(book.compiledFor("mymx", "vlog_feed")?.version).toBe(3);

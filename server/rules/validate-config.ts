@@ -4,7 +4,10 @@
  * confusing warnings on every event later.
  */
 import type { FieldSpec, TrackingConfig } from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import { trackingConfigToWire, validateTrackingConfig } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
+import {
+  trackingConfigToWire,
+  validateTrackingConfig,
+} from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import type { Violation } from "../contracts.js";
 import { fieldKindOf, KNOWN_SCENARIO_TYPES } from "./compile.js";
 
@@ -28,14 +31,22 @@ export function validateConfigDefinition(
 ): Violation[] {
   const out: Violation[] = validateTrackingConfig(trackingConfigToWire(config), "kafka");
   if (config.scenarioType !== "" && !scenarioTypes.has(config.scenarioType)) {
-    out.push(err("scenario_type", "enum", `scenario_type ${JSON.stringify(config.scenarioType)} is unknown; expected one of ${[...scenarioTypes].join(", ")}`));
+    out.push(
+      err(
+        "scenario_type",
+        "enum",
+        `scenario_type ${JSON.stringify(config.scenarioType)} is unknown; expected one of ${[...scenarioTypes].join(", ")}`,
+      ),
+    );
   }
   const seen = new Map<string, string>();
   const lists: Array<[string, FieldSpec[]]> = [
     ["required_fields", config.requiredFields],
     ["optional_fields", config.optionalFields],
   ];
-  for (const [listName, specs] of lists) specs.forEach((spec, i) => checkSpec(out, `${listName}[${i}]`, spec, seen));
+  for (const [listName, specs] of lists) {
+    for (const [i, spec] of specs.entries()) checkSpec(out, `${listName}[${i}]`, spec, seen);
+  }
   return out;
 }
 
@@ -43,7 +54,10 @@ function checkSpec(out: Violation[], at: string, spec: FieldSpec, seen: Map<stri
   const name = spec.fieldName;
   if (name !== "") {
     const prev = seen.get(name);
-    if (prev !== undefined) out.push(err(`${at}.field_name`, "duplicate", `${at}.field_name ${JSON.stringify(name)} is already defined at ${prev}`));
+    if (prev !== undefined)
+      out.push(
+        err(`${at}.field_name`, "duplicate", `${at}.field_name ${JSON.stringify(name)} is already defined at ${prev}`),
+      );
     else seen.set(name, at);
   }
   const kind = fieldKindOf(spec.fieldType);
@@ -52,9 +66,21 @@ function checkSpec(out: Violation[], at: string, spec: FieldSpec, seen: Map<stri
     out.push(err(`${at}.min_value`, "range", `${at}.min_value ${min} is greater than max_value ${max}`));
   }
   if ((min !== undefined || max !== undefined) && (kind === "string" || kind === "boolean")) {
-    out.push(err(`${at}.${min !== undefined ? "min_value" : "max_value"}`, "range", `${at}: min_value/max_value apply to numbers (or arrays/objects of numbers), not to a ${kind} field`));
+    out.push(
+      err(
+        `${at}.${min !== undefined ? "min_value" : "max_value"}`,
+        "range",
+        `${at}: min_value/max_value apply to numbers (or arrays/objects of numbers), not to a ${kind} field`,
+      ),
+    );
   }
   if (spec.allowedValues.length > 0 && kind !== undefined && kind !== "string" && kind !== "array") {
-    out.push(err(`${at}.allowed_values`, "allowed_values", `${at}.allowed_values is only allowed for string or array fields, not ${kind}`));
+    out.push(
+      err(
+        `${at}.allowed_values`,
+        "allowed_values",
+        `${at}.allowed_values is only allowed for string or array fields, not ${kind}`,
+      ),
+    );
   }
 }

@@ -23,7 +23,10 @@ export class ForbiddenError extends Error {
 
 function keyOf(context: HandlerContext): string | undefined {
   const h = context.requestHeader;
-  return apiKeyFromHeaders({ "x-api-key": h.get("x-api-key") ?? undefined, authorization: h.get("authorization") ?? undefined });
+  return apiKeyFromHeaders({
+    "x-api-key": h.get("x-api-key") ?? undefined,
+    authorization: h.get("authorization") ?? undefined,
+  });
 }
 
 /** Guards RPCs with the configured keys; open when none are configured. */

@@ -7,6 +7,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import {
+  EventResultSchema,
   type GetHealthResponse,
   GetHealthResponseSchema,
   HealthStatsSchema,
@@ -19,7 +20,6 @@ import {
   ValidateEventResponseSchema,
   type Violation as ViolationMessage,
   ViolationSchema,
-  EventResultSchema,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { Sink, Violation } from "../contracts.js";
@@ -39,7 +39,9 @@ const SEVERITY = { error: Severity.ERROR, warning: Severity.WARNING } as const;
 
 /** Converts pipeline violations to response messages. */
 export function violationMessages(list: readonly Violation[]): ViolationMessage[] {
-  return list.map((v) => create(ViolationSchema, { field: v.field, rule: v.rule, message: v.message, severity: SEVERITY[v.severity] }));
+  return list.map((v) =>
+    create(ViolationSchema, { field: v.field, rule: v.rule, message: v.message, severity: SEVERITY[v.severity] }),
+  );
 }
 
 function tenantOf(event: unknown): unknown {
@@ -82,7 +84,8 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
         succeeded,
         failed,
         results,
-        message: failed === 0 ? `${succeeded} events tracked successfully` : `${succeeded} events tracked, ${failed} rejected`,
+        message:
+          failed === 0 ? `${succeeded} events tracked successfully` : `${succeeded} events tracked, ${failed} rejected`,
       });
     },
 

@@ -54,7 +54,10 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
       const template = templateById(request.templateId);
       if (!template) {
         const known = scenarioTemplates.map((t) => t.template_id).join(", ");
-        throw new ConnectError(`template_id ${JSON.stringify(request.templateId)} is not a template; use one of ${known}`, Code.InvalidArgument);
+        throw new ConnectError(
+          `template_id ${JSON.stringify(request.templateId)} is not a template; use one of ${known}`,
+          Code.InvalidArgument,
+        );
       }
       const config = store.create(
         configFromTemplate(template, {
@@ -103,7 +106,10 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
       guard.admin(context);
       const paths = request.updateMask?.paths ?? [];
       if (!request.config || paths.length === 0) {
-        throw new ConnectError("nothing to update: send the fields to change (update_mask names them over gRPC)", Code.InvalidArgument);
+        throw new ConnectError(
+          "nothing to update: send the fields to change (update_mask names them over gRPC)",
+          Code.InvalidArgument,
+        );
       }
       const config = store.update(request.tenantId, request.scenarioId, request.config, paths);
       return create(UpdateTrackingConfigResponseSchema, {

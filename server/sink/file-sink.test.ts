@@ -4,7 +4,7 @@ import { open as openFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SinkUnavailableError, type SinkRecord } from "../contracts.js";
+import { type SinkRecord, SinkUnavailableError } from "../contracts.js";
 import { FileSink, readTopicFile } from "./file-sink.js";
 
 const dirs: string[] = [];
@@ -64,8 +64,16 @@ describe("FileSink", () => {
     const sink = new FileSink({ dataDir: dir });
     await sink.publish([rec("t", "k", 1), rec("t", "k", 2), rec("t2", "k", 3)]);
     // Read synchronously right after resolution: the bytes must already be there.
-    expect(readFileSync(join(dir, "topics", "t.ndjson"), "utf8").split("\n").filter(Boolean)).toHaveLength(2);
-    expect(readFileSync(join(dir, "topics", "t2.ndjson"), "utf8").split("\n").filter(Boolean)).toHaveLength(1);
+    expect(
+      readFileSync(join(dir, "topics", "t.ndjson"), "utf8")
+        .split("\n")
+        .filter(Boolean),
+    ).toHaveLength(2);
+    expect(
+      readFileSync(join(dir, "topics", "t2.ndjson"), "utf8")
+        .split("\n")
+        .filter(Boolean),
+    ).toHaveLength(1);
     await sink.close();
   });
 
@@ -162,8 +170,12 @@ describe("FileSink", () => {
   it("rejects bad topic names and non-JSON values without writing anything", async () => {
     const dir = tmp();
     const sink = new FileSink({ dataDir: dir });
-    await expect(sink.publish([{ topic: "../x", key: "k", value: "{}", headers: {} }])).rejects.toBeInstanceOf(TypeError);
-    await expect(sink.publish([rec("t", "k", 1), { topic: "t", key: "k", value: "{oops", headers: {} }])).rejects.toBeInstanceOf(TypeError);
+    await expect(sink.publish([{ topic: "../x", key: "k", value: "{}", headers: {} }])).rejects.toBeInstanceOf(
+      TypeError,
+    );
+    await expect(
+      sink.publish([rec("t", "k", 1), { topic: "t", key: "k", value: "{oops", headers: {} }]),
+    ).rejects.toBeInstanceOf(TypeError);
     expect(await readTopicFile(dir, "t")).toEqual([]);
     // Pretty-printed values are re-serialized onto one line.
     await sink.publish([{ topic: "t", key: "k", value: '{\n  "a": 1\n}', headers: {} }]);

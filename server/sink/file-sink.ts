@@ -16,9 +16,9 @@
  * unacknowledged write) is cut off, so the file stays valid NDJSON.
  */
 import { mkdirSync } from "node:fs";
-import { open, readFile, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SinkUnavailableError, type Sink, type SinkRecord } from "../contracts.js";
+import { type Sink, type SinkRecord, SinkUnavailableError } from "../contracts.js";
 
 /** One line of a topic file, as read back by `readTopicFile`. */
 export interface FileSinkLine {

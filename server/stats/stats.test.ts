@@ -95,6 +95,17 @@ describe("Stats", () => {
     expect(cum[cum.length - 1]).toBe(1000);
   });
 
+  it("negative and NaN durations count as 0 (a clock step must not poison the sum)", () => {
+    const h = new Stats().histogram("rest", "X");
+    h.observe(-0.5);
+    h.observe(Number.NaN);
+    h.observe(0.002);
+    expect(h.count).toBe(3);
+    expect(h.sum).toBe(0.002);
+    // Both clamped observations land in the first bucket (≤ 0.5 ms), the real one in ≤ 2.5 ms.
+    expect(h.cumulative().slice(0, 3)).toEqual([2, 2, 3]);
+  });
+
   it("escapes label values", () => {
     const s = new Stats();
     s.observeLatency('we"ird', "a\\b", 0.1);

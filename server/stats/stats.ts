@@ -44,7 +44,8 @@ export class LatencyHistogram {
 
   /** Records one request that took `seconds`. Negative or NaN values count as 0 (clock steps). */
   observe(seconds: number): void {
-    const v = seconds > 0 ? seconds : 0;
+    // Not Math.max(seconds, 0): that is NaN for NaN.
+    const v = Number.isNaN(seconds) ? 0 : Math.max(seconds, 0);
     const bounds = LATENCY_BUCKETS_SECONDS;
     let i = 0;
     // Linear scan: 14 bounds, most requests land in the first few, cheaper than a binary search.
@@ -201,7 +202,9 @@ export class Stats {
         const labels = `transport="${escapeLabel(h.transport)}",rpc="${escapeLabel(h.rpc)}"`;
         const cum = h.cumulative();
         for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
-          lines.push(`tracking_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_SECONDS[i]}"} ${cum[i]}`);
+          lines.push(
+            `tracking_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_SECONDS[i]}"} ${cum[i]}`,
+          );
         }
         lines.push(`tracking_request_duration_seconds_bucket{${labels},le="+Inf"} ${cum[cum.length - 1]}`);
         lines.push(`tracking_request_duration_seconds_sum{${labels}} ${formatFloat(h.sum)}`);

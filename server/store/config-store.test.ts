@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
-import { FieldSpecSchema, FieldType } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { ActionType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import { FieldSpecSchema, FieldType } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import type { Violation } from "../contracts.js";
 import { ConfigStore, ConfigValidationError, ConflictError, NotFoundError, newTrackingConfig } from "./config-store.js";
 
@@ -63,11 +63,19 @@ describe("ConfigStore", () => {
       version: 99,
     });
     const u = s.update("mymx", "vlog_feed", patch, ["description", "optional_fields", "version"]);
-    expect(u).toMatchObject({ version: 2, description: "更新后的描述", name: "Vlog feed", createdAt: 1000n, updatedAt: 5000n });
+    expect(u).toMatchObject({
+      version: 2,
+      description: "更新后的描述",
+      name: "Vlog feed",
+      createdAt: 1000n,
+      updatedAt: 5000n,
+    });
     expect(u.optionalFields.map((f) => f.fieldName)).toEqual(["buffer_time"]);
     expect(u.requiredFields).toHaveLength(1);
     // camelCase paths work too; mutating the patch afterwards does not leak into the store.
-    const p2 = newTrackingConfig({ requiredFields: [create(FieldSpecSchema, { fieldName: "x", fieldType: FieldType.STRING })] });
+    const p2 = newTrackingConfig({
+      requiredFields: [create(FieldSpecSchema, { fieldName: "x", fieldType: FieldType.STRING })],
+    });
     s.update("mymx", "vlog_feed", p2, ["requiredFields"]);
     p2.requiredFields[0]!.fieldName = "mutated";
     expect(s.get("mymx", "vlog_feed")!.requiredFields[0]!.fieldName).toBe("x");
@@ -79,9 +87,13 @@ describe("ConfigStore", () => {
     expect(() => s.update("mymx", "nope", newTrackingConfig({}), ["name"])).toThrow(NotFoundError);
     s.create(vlog());
     expect(() => s.update("mymx", "vlog_feed", newTrackingConfig({}), ["bogus"])).toThrow(ConfigValidationError);
-    expect(() => s.update("mymx", "vlog_feed", newTrackingConfig({ tenantId: "other" }), ["tenant_id"])).toThrow(/cannot be changed/);
+    expect(() => s.update("mymx", "vlog_feed", newTrackingConfig({ tenantId: "other" }), ["tenant_id"])).toThrow(
+      /cannot be changed/,
+    );
     // Same identity in the body is fine (a GET response PUT back).
-    expect(s.update("mymx", "vlog_feed", newTrackingConfig({ tenantId: "mymx", name: "n" }), ["tenant_id", "name"]).version).toBe(2);
+    expect(
+      s.update("mymx", "vlog_feed", newTrackingConfig({ tenantId: "mymx", name: "n" }), ["tenant_id", "name"]).version,
+    ).toBe(2);
   });
 
   it("soft delete keeps the config readable, hides it from activeConfig, and create reactivates with version+1", () => {
@@ -112,7 +124,9 @@ describe("ConfigStore", () => {
 
   it("refuses configs the validator rejects, and does not store them", () => {
     const validate = (c: { scenarioType: string }): Violation[] =>
-      c.scenarioType === "bogus" ? [{ field: "scenario_type", rule: "enum", message: "scenario_type bogus is unknown", severity: "error" }] : [];
+      c.scenarioType === "bogus"
+        ? [{ field: "scenario_type", rule: "enum", message: "scenario_type bogus is unknown", severity: "error" }]
+        : [];
     const s = open(tmp(), { validate: validate as never });
     const bad = vlog();
     bad.scenarioType = "bogus";
@@ -125,7 +139,9 @@ describe("ConfigStore", () => {
     }
     expect(s.get("mymx", "vlog_feed")).toBeUndefined();
     s.create(vlog());
-    expect(() => s.update("mymx", "vlog_feed", newTrackingConfig({ scenarioType: "bogus" }), ["scenario_type"])).toThrow(ConfigValidationError);
+    expect(() =>
+      s.update("mymx", "vlog_feed", newTrackingConfig({ scenarioType: "bogus" }), ["scenario_type"]),
+    ).toThrow(ConfigValidationError);
     expect(s.get("mymx", "vlog_feed")!.version).toBe(1);
   });
 

@@ -13,11 +13,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { clone, create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import {
-  TrackingConfigSchema,
-  type TrackingConfig,
-} from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import { clone, create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { type TrackingConfig, TrackingConfigSchema } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import type { Violation } from "../contracts.js";
 
 /** Thrown by `create` when an active config already exists for (tenant, scenario). HTTP 409. */
@@ -150,7 +147,7 @@ export class ConfigStore {
        VALUES (?, ?, ?, ?, ?, ?)`,
     );
     for (const row of this.#db.prepare("SELECT config FROM tracking_configs").iterate()) {
-      const cfg = fromBinary(TrackingConfigSchema, row["config"] as Uint8Array);
+      const cfg = fromBinary(TrackingConfigSchema, row.config as Uint8Array);
       this.#cache.set(keyOf(cfg.tenantId, cfg.scenarioId), cfg);
     }
   }
@@ -162,14 +159,14 @@ export class ConfigStore {
 
   /** Schema version (`PRAGMA user_version`) after migrations. */
   schemaVersion(): number {
-    return Number(this.#db.prepare("PRAGMA user_version").get()!["user_version"]);
+    return Number(this.#db.prepare("PRAGMA user_version").get()!.user_version);
   }
 
   #migrate(): void {
     this.#db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     );
-    const current = Number(this.#db.prepare("PRAGMA user_version").get()!["user_version"]);
+    const current = Number(this.#db.prepare("PRAGMA user_version").get()!.user_version);
     if (current > MIGRATIONS.length) {
       throw new Error(`configs.db schema version ${current} is newer than this server (${MIGRATIONS.length})`);
     }
@@ -209,8 +206,14 @@ export class ConfigStore {
     const bin = toBinary(TrackingConfigSchema, cfg);
     this.#tx(() => {
       this.#upsert.run(
-        cfg.tenantId, cfg.scenarioId, cfg.scenarioType, cfg.isActive ? 1 : 0, cfg.version,
-        cfg.createdAt, cfg.updatedAt, bin,
+        cfg.tenantId,
+        cfg.scenarioId,
+        cfg.scenarioType,
+        cfg.isActive ? 1 : 0,
+        cfg.version,
+        cfg.createdAt,
+        cfg.updatedAt,
+        bin,
       );
       this.#history.run(cfg.tenantId, cfg.scenarioId, cfg.version, cfg.updatedAt, change, bin);
     });
@@ -256,9 +259,7 @@ export class ConfigStore {
       if (!filter.include_inactive && !c.isActive) continue;
       out.push(clone(TrackingConfigSchema, c));
     }
-    out.sort((a, b) =>
-      a.tenantId === b.tenantId ? cmp(a.scenarioId, b.scenarioId) : cmp(a.tenantId, b.tenantId),
-    );
+    out.sort((a, b) => (a.tenantId === b.tenantId ? cmp(a.scenarioId, b.scenarioId) : cmp(a.tenantId, b.tenantId)));
     return out;
   }
 
@@ -279,13 +280,23 @@ export class ConfigStore {
     for (const p of paths) {
       const f = FIELD_BY_PATH.get(p);
       if (f === undefined) {
-        problems.push({ field: p, rule: "unknown_field", message: `${p} is not a field of TrackingConfig`, severity: "error" });
+        problems.push({
+          field: p,
+          rule: "unknown_field",
+          message: `${p} is not a field of TrackingConfig`,
+          severity: "error",
+        });
         continue;
       }
       if (SERVER_MANAGED.has(f.name)) continue;
       if (IDENTITY.has(f.name)) {
         if (source[f.localName] !== "" && source[f.localName] !== target[f.localName]) {
-          problems.push({ field: f.name, rule: "immutable", message: `${f.name} cannot be changed by an update`, severity: "error" });
+          problems.push({
+            field: f.name,
+            rule: "immutable",
+            message: `${f.name} cannot be changed by an update`,
+            severity: "error",
+          });
         }
         continue;
       }
@@ -320,21 +331,24 @@ export class ConfigStore {
    */
   activeConfig(tenant: string, scenario: string): Readonly<TrackingConfig> | undefined {
     const c = this.#cache.get(keyOf(tenant, scenario));
-    return c !== undefined && c.isActive ? c : undefined;
+    return c?.isActive ? c : undefined;
   }
 
   /** Every stored version of a config, oldest first (for auditing changes). */
-  history(tenant: string, scenario: string): Array<{ version: number; changed_at: number; change: string; config: TrackingConfig }> {
+  history(
+    tenant: string,
+    scenario: string,
+  ): Array<{ version: number; changed_at: number; change: string; config: TrackingConfig }> {
     const rows = this.#db
       .prepare(
         "SELECT version, changed_at, change, config FROM tracking_config_history WHERE tenant_id = ? AND scenario_id = ? ORDER BY version",
       )
       .all(tenant, scenario);
     return rows.map((r) => ({
-      version: Number(r["version"]),
-      changed_at: Number(r["changed_at"]),
-      change: String(r["change"]),
-      config: fromBinary(TrackingConfigSchema, r["config"] as Uint8Array),
+      version: Number(r.version),
+      changed_at: Number(r.changed_at),
+      change: String(r.change),
+      config: fromBinary(TrackingConfigSchema, r.config as Uint8Array),
     }));
   }
 

@@ -6,6 +6,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 /** The node request handler connect-node builds (http and http2 compat). */
 export type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+
 import { defaultLog, toConnectError } from "./errors.js";
 
 /** Options of the Connect handler. */
@@ -46,7 +47,10 @@ export function createConnectHandler(options: ConnectHandlerOptions): NodeHandle
     fallback:
       options.fallback ??
       ((req, res) => {
-        const text = JSON.stringify({ success: false, error: { code: "not_found", message: `no route for ${req.method} ${req.url}` } });
+        const text = JSON.stringify({
+          success: false,
+          error: { code: "not_found", message: `no route for ${req.method} ${req.url}` },
+        });
         res.writeHead(404, { "content-type": "application/json; charset=utf-8" });
         res.end(text);
       }),

@@ -14,8 +14,12 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  Severity,
+  type Violation as ViolationMessage,
+  ViolationSchema,
+} from "../../gen/es/recommender/v1/behavior_pb.js";
 import { TranscodeError } from "../../gen/handlers/runtime.js";
-import { type Violation as ViolationMessage, ViolationSchema, Severity } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { SinkUnavailableError, type Violation } from "../contracts.js";
 
 /** A failure classified for the wire. */
@@ -56,23 +60,46 @@ function violationsOf(err: object): Violation[] | undefined {
   const e = err as { violations?: unknown; errors?: unknown };
   const list = Array.isArray(e.violations) ? e.violations : Array.isArray(e.errors) ? e.errors : undefined;
   if (!list) return undefined;
-  return list.filter((v): v is Violation => v !== null && typeof v === "object" && typeof (v as Violation).message === "string");
+  return list.filter(
+    (v): v is Violation => v !== null && typeof v === "object" && typeof (v as Violation).message === "string",
+  );
 }
 
 /** Classifies anything a runtime or the transcoder threw. */
 export function classifyError(err: unknown): ClassifiedError {
   if (err instanceof TranscodeError) {
-    return { status: 400, code: Code.InvalidArgument, errorCode: err.code, message: err.message, violations: err.violations, internal: false };
+    return {
+      status: 400,
+      code: Code.InvalidArgument,
+      errorCode: err.code,
+      message: err.message,
+      violations: err.violations,
+      internal: false,
+    };
   }
   if (err instanceof SinkUnavailableError || (err instanceof Error && err.name === "SinkUnavailableError")) {
     const retry = (err as SinkUnavailableError).retryAfterSeconds ?? 1;
-    return { status: 503, code: Code.Unavailable, errorCode: "unavailable", message: "event sink unavailable, retry later", retryAfterSeconds: retry, internal: false };
+    return {
+      status: 503,
+      code: Code.Unavailable,
+      errorCode: "unavailable",
+      message: "event sink unavailable, retry later",
+      retryAfterSeconds: retry,
+      internal: false,
+    };
   }
   if (err instanceof ConnectError) {
     const [status, errorCode] = codeToHttp[err.code] ?? [500, "internal"];
     const internal = status >= 500 && err.code !== Code.Unavailable && err.code !== Code.Unimplemented;
     const violations = violationsOf(err);
-    return { status, code: err.code, errorCode, message: internal ? "internal error" : err.rawMessage, violations, internal };
+    return {
+      status,
+      code: err.code,
+      errorCode,
+      message: internal ? "internal error" : err.rawMessage,
+      violations,
+      internal,
+    };
   }
   if (err instanceof Error) {
     switch (err.name) {
@@ -81,14 +108,33 @@ export function classifyError(err: unknown): ClassifiedError {
       case "ConflictError":
         return { status: 409, code: Code.AlreadyExists, errorCode: "conflict", message: err.message, internal: false };
       case "UnauthenticatedError":
-        return { status: 401, code: Code.Unauthenticated, errorCode: "unauthenticated", message: err.message, internal: false };
+        return {
+          status: 401,
+          code: Code.Unauthenticated,
+          errorCode: "unauthenticated",
+          message: err.message,
+          internal: false,
+        };
       case "ForbiddenError":
       case "PermissionDeniedError":
-        return { status: 403, code: Code.PermissionDenied, errorCode: "forbidden", message: err.message, internal: false };
+        return {
+          status: 403,
+          code: Code.PermissionDenied,
+          errorCode: "forbidden",
+          message: err.message,
+          internal: false,
+        };
     }
     const violations = violationsOf(err);
     if (violations || err.name.endsWith("ValidationError") || err.name === "EventRejectedError") {
-      return { status: 400, code: Code.InvalidArgument, errorCode: "invalid_argument", message: err.message, violations: violations ?? [], internal: false };
+      return {
+        status: 400,
+        code: Code.InvalidArgument,
+        errorCode: "invalid_argument",
+        message: err.message,
+        violations: violations ?? [],
+        internal: false,
+      };
     }
   }
   return { status: 500, code: Code.Internal, errorCode: "internal", message: "internal error", internal: true };
@@ -109,9 +155,16 @@ export function toConnectError(err: unknown, log: (msg: string, err: unknown) =>
   if (err instanceof ConnectError && !c.violations?.length) return err;
   const details = (c.violations ?? []).map((v) => ({
     desc: ViolationSchema,
-    value: create(ViolationSchema, { field: v.field, rule: v.rule, message: v.message, severity: severityNumber[v.severity] ?? Severity.ERROR }) as ViolationMessage,
+    value: create(ViolationSchema, {
+      field: v.field,
+      rule: v.rule,
+      message: v.message,
+      severity: severityNumber[v.severity] ?? Severity.ERROR,
+    }) as ViolationMessage,
   }));
-  const message = c.violations?.length ? `${c.message}${c.message.includes(c.violations[0]?.message ?? "") ? "" : `: ${c.violations.map((v) => `${v.field || "(request)"}: ${v.message}`).join("; ")}`}` : c.message;
+  const message = c.violations?.length
+    ? `${c.message}${c.message.includes(c.violations[0]?.message ?? "") ? "" : `: ${c.violations.map((v) => `${v.field || "(request)"}: ${v.message}`).join("; ")}`}`
+    : c.message;
   const out = new ConnectError(message, c.code, undefined, details);
   if (c.retryAfterSeconds !== undefined) out.metadata.set("retry-after", String(c.retryAfterSeconds));
   return out;

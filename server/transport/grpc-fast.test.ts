@@ -4,25 +4,39 @@
 // The fast server is wired as in server/app.ts: a 'stream' listener, no compat objects.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream, connect as h2connect, createServer } from "node:http2";
+import {
+  createServer,
+  type Http2Server,
+  connect as h2connect,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, createClient } from "@connectrpc/connect";
-import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import {
+  compressionGzip,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BehaviorService,
+  EventResultSchema,
   GetHealthResponseSchema,
   TrackBatchResponseSchema,
   TrackEventRequestSchema,
   TrackEventResponseSchema,
   ValidateEventResponseSchema,
   ViolationSchema,
-  EventResultSchema,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
-import { type BehaviorServiceRuntime, registerBehaviorService } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import {
+  type BehaviorServiceRuntime,
+  registerBehaviorService,
+} from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import { seedEventMessage } from "../../test/helpers/seed.js";
 import { SinkUnavailableError } from "../contracts.js";
 import { EventRejectedError } from "../ingest/pipeline.js";
@@ -47,15 +61,31 @@ const aborted: boolean[] = [];
 
 function fakeRuntime(seen: Seen[]): BehaviorServiceRuntime {
   const note = (rpc: string, input: unknown, ctx: HandlerContext) =>
-    seen.push({ rpc, input, protocol: ctx.protocolName, apiKey: ctx.requestHeader.get("x-api-key"), fast: ctx.constructor.name === "Call" });
+    seen.push({
+      rpc,
+      input,
+      protocol: ctx.protocolName,
+      apiKey: ctx.requestHeader.get("x-api-key"),
+      fast: ctx.constructor.name === "Call",
+    });
   const behave = async (event: unknown) => {
     const tenant = (event as { tenant_id?: string }).tenant_id;
     switch (tenant) {
       case "bad":
         throw new EventRejectedError(
           [
-            { field: "tenant_id", rule: "pattern", message: "tenant_id must match ^[A-Za-z0-9_-]+$", severity: "error" },
-            { field: "context.device_type", rule: "required", message: "context.device_type is required", severity: "error" },
+            {
+              field: "tenant_id",
+              rule: "pattern",
+              message: "tenant_id must match ^[A-Za-z0-9_-]+$",
+              severity: "error",
+            },
+            {
+              field: "context.device_type",
+              rule: "required",
+              message: "context.device_type is required",
+              severity: "error",
+            },
           ],
           [],
         );
@@ -85,7 +115,9 @@ function fakeRuntime(seen: Seen[]): BehaviorServiceRuntime {
         success: true,
         eventId: "evt_0123456789abcdef",
         message: "Event tracked successfully",
-        validationWarnings: [create(ViolationSchema, { field: "scenario_data", rule: "unknown_field", message: "héllo ✓", severity: 2 })],
+        validationWarnings: [
+          create(ViolationSchema, { field: "scenario_data", rule: "unknown_field", message: "héllo ✓", severity: 2 }),
+        ],
       });
     },
     async trackBatch(events, ctx) {
@@ -112,7 +144,9 @@ function fakeRuntime(seen: Seen[]): BehaviorServiceRuntime {
 }
 
 function listen(server: Http2Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+  );
 }
 
 /** The seed's event, with a timestamp, seek positions and extra data so every value kind crosses the codecs. */
@@ -122,36 +156,56 @@ if (seedEvent.scenarioData?.data.case === "videoData") seedEvent.scenarioData.da
 seedEvent.extraData = { a: [1, "x", null, { b: true }], "0": 1 };
 
 /** One raw HTTP/2 request; resolves with headers, trailers and body. */
-function raw(port: number, path: string, headers: Record<string, string>, body: Buffer | (() => Buffer), opts: { reset?: boolean } = {}) {
-  return new Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; data: Buffer; error?: unknown }>((resolve) => {
-    const session = h2connect(`http://127.0.0.1:${port}`);
-    session.on("error", () => {});
-    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
-    let resHeaders: IncomingHttpHeaders = {};
-    let trailers: IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    req.on("response", (h) => (resHeaders = h));
-    req.on("trailers", (t) => (trailers = t));
-    req.on("data", (c: Buffer) => chunks.push(c));
-    const done = (error?: unknown) => {
-      session.close();
-      resolve({ headers: resHeaders, trailers, data: Buffer.concat(chunks), error });
-    };
-    req.on("end", () => done());
-    req.on("error", (e) => done(e));
-    if (opts.reset) {
-      req.write(typeof body === "function" ? body() : body);
-      setTimeout(() => req.close(8 /* CANCEL */), 20);
-      req.on("close", () => done());
-      return;
-    }
-    req.end(typeof body === "function" ? body() : body);
-  });
+function raw(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | (() => Buffer),
+  opts: { reset?: boolean } = {},
+) {
+  return new Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; data: Buffer; error?: unknown }>(
+    (resolve) => {
+      const session = h2connect(`http://127.0.0.1:${port}`);
+      session.on("error", () => {});
+      const req = session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/grpc",
+        te: "trailers",
+        ...headers,
+      });
+      let resHeaders: IncomingHttpHeaders = {};
+      let trailers: IncomingHttpHeaders = {};
+      const chunks: Buffer[] = [];
+      req.on("response", (h) => (resHeaders = h));
+      req.on("trailers", (t) => (trailers = t));
+      req.on("data", (c: Buffer) => chunks.push(c));
+      const done = (error?: unknown) => {
+        session.close();
+        resolve({ headers: resHeaders, trailers, data: Buffer.concat(chunks), error });
+      };
+      req.on("end", () => done());
+      req.on("error", (e) => done(e));
+      if (opts.reset) {
+        req.write(typeof body === "function" ? body() : body);
+        setTimeout(() => req.close(8 /* CANCEL */), 20);
+        req.on("close", () => done());
+        return;
+      }
+      req.end(typeof body === "function" ? body() : body);
+    },
+  );
 }
 
 /** One plain HTTP/2 request (any method, any headers); resolves with the status, body and whether a 100 Continue came first. */
 function h2(port: number, headers: Record<string, string>, body?: Buffer) {
-  return new Promise<{ status: number | undefined; headers: IncomingHttpHeaders; body: string; continued: boolean; error?: unknown }>((resolve) => {
+  return new Promise<{
+    status: number | undefined;
+    headers: IncomingHttpHeaders;
+    body: string;
+    continued: boolean;
+    error?: unknown;
+  }>((resolve) => {
     const session = h2connect(`http://127.0.0.1:${port}`);
     session.on("error", () => {});
     const req = session.request(headers, { endStream: body === undefined && headers[":method"] !== "CONNECT" });
@@ -170,7 +224,13 @@ function h2(port: number, headers: Record<string, string>, body?: Buffer) {
     req.on("data", (c: Buffer) => chunks.push(c));
     const done = (error?: unknown) => {
       session.close();
-      resolve({ status: resHeaders[":status"] as number | undefined, headers: resHeaders, body: Buffer.concat(chunks).toString(), continued, error });
+      resolve({
+        status: resHeaders[":status"] as number | undefined,
+        headers: resHeaders,
+        body: Buffer.concat(chunks).toString(),
+        continued,
+        error,
+      });
     };
     req.on("end", () => done());
     req.on("error", (e) => done(e));
@@ -183,11 +243,22 @@ function h2(port: number, headers: Record<string, string>, body?: Buffer) {
  * and resets the stream (RST_STREAM `code`, default CANCEL; any other code makes node emit
  * an 'error' on the server's stream); resolves once the stream is closed.
  */
-function resetCall(port: number, headers: Record<string, string>, body: Buffer, opts: { end: boolean; afterMs: number; code?: number }) {
+function resetCall(
+  port: number,
+  headers: Record<string, string>,
+  body: Buffer,
+  opts: { end: boolean; afterMs: number; code?: number },
+) {
   return new Promise<{ headers: IncomingHttpHeaders }>((resolve) => {
     const session = h2connect(`http://127.0.0.1:${port}`);
     session.on("error", () => {});
-    const req = session.request({ ":method": "POST", ":path": "/recommender.v1.BehaviorService/TrackEvent", "content-type": "application/grpc", te: "trailers", ...headers });
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/recommender.v1.BehaviorService/TrackEvent",
+      "content-type": "application/grpc",
+      te: "trailers",
+      ...headers,
+    });
     let resHeaders: IncomingHttpHeaders = {};
     req.on("response", (h) => (resHeaders = h));
     req.on("error", () => {});
@@ -213,7 +284,11 @@ function frame(msg: Uint8Array, flags = 0): Buffer {
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout: String(stdout), stderr: String(stderr) });
+      resolve({
+        code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
     });
   });
 }
@@ -223,7 +298,9 @@ describe("gRPC fast path", () => {
   const runtime = fakeRuntime(seen);
   const connect = createConnectHandler({ routes: (r) => void registerBehaviorService(r, runtime), log: () => {} });
   const faults: unknown[] = [];
-  const fastServer = createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e) }));
+  const fastServer = createGrpcServer(
+    createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e) }),
+  );
   // The reference: node's own compat wiring of the connect handler.
   const plainServer = createServer(connect);
   let fastPort = 0;
@@ -254,7 +331,11 @@ describe("gRPC fast path", () => {
   async function both<T>(call: (c: ReturnType<typeof clients>["fast"]) => Promise<T>, opts = {}) {
     const c = clients(opts);
     const start = seen.length;
-    const outcome = async (p: Promise<T>): Promise<{ value?: T; err?: ConnectError }> => p.then((value) => ({ value }), (err: unknown) => ({ err: ConnectError.from(err) }));
+    const outcome = async (p: Promise<T>): Promise<{ value?: T; err?: ConnectError }> =>
+      p.then(
+        (value) => ({ value }),
+        (err: unknown) => ({ err: ConnectError.from(err) }),
+      );
     const fast = await outcome(call(c.fast));
     const fastSeen = seen.slice(start);
     const plainStart = seen.length;
@@ -303,7 +384,10 @@ describe("gRPC fast path", () => {
     const bad = await both((c) => c.trackEvent({ event: { tenantId: "bad" } }));
     expectSameError(bad.fast, bad.plain);
     expect(bad.fast.err!.code).toBe(Code.InvalidArgument);
-    expect(bad.fast.err!.findDetails(ViolationSchema).map((v) => v.field)).toEqual(["tenant_id", "context.device_type"]);
+    expect(bad.fast.err!.findDetails(ViolationSchema).map((v) => v.field)).toEqual([
+      "tenant_id",
+      "context.device_type",
+    ]);
 
     const down = await both((c) => c.trackEvent({ event: { tenantId: "down" } }));
     expectSameError(down.fast, down.plain);
@@ -321,7 +405,10 @@ describe("gRPC fast path", () => {
   });
 
   it("gzip-compressed requests", async () => {
-    const r = await both((c) => c.trackEvent({ event: seedEvent }), { sendCompression: compressionGzip, compressMinBytes: 0 });
+    const r = await both((c) => c.trackEvent({ event: seedEvent }), {
+      sendCompression: compressionGzip,
+      compressMinBytes: 0,
+    });
     expect(r.fast).toEqual(r.plain);
     expect(first(r.fastSeen).fast).toBe(true);
     expect(first(r.fastSeen).input).toEqual(first(r.plainSeen).input);
@@ -352,9 +439,29 @@ describe("gRPC fast path", () => {
 
   it("buf curl --protocol grpc gets identical output from both", async () => {
     const curl = (port: number, method: string, data: unknown) =>
-      run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", image, "-d", JSON.stringify(data), `http://127.0.0.1:${port}/recommender.v1.BehaviorService/${method}`]);
+      run(BUF, [
+        "curl",
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        "--schema",
+        image,
+        "-d",
+        JSON.stringify(data),
+        `http://127.0.0.1:${port}/recommender.v1.BehaviorService/${method}`,
+      ]);
     const cases: [string, unknown][] = [
-      ["TrackEvent", { event: { tenantId: "mymx", actionType: "ACTION_TYPE_PLAY_END", context: { deviceType: "DEVICE_TYPE_MOBILE" }, extraData: { k: [1, 2] } } }],
+      [
+        "TrackEvent",
+        {
+          event: {
+            tenantId: "mymx",
+            actionType: "ACTION_TYPE_PLAY_END",
+            context: { deviceType: "DEVICE_TYPE_MOBILE" },
+            extraData: { k: [1, 2] },
+          },
+        },
+      ],
       ["TrackEvent", { event: { tenantId: "bad" } }],
       ["TrackEvent", { event: { tenantId: "down" } }],
       ["TrackBatch", { events: [{ tenantId: "anon" }] }],
@@ -364,7 +471,12 @@ describe("gRPC fast path", () => {
     for (const [method, data] of cases) {
       const a = await curl(fastPort, method, data);
       const b = await curl(plainPort, method, data);
-      expect({ method, code: a.code, stdout: a.stdout, stderr: a.stderr }).toEqual({ method, code: b.code, stdout: b.stdout, stderr: b.stderr });
+      expect({ method, code: a.code, stdout: a.stdout, stderr: a.stderr }).toEqual({
+        method,
+        code: b.code,
+        stdout: b.stdout,
+        stderr: b.stderr,
+      });
     }
     const bad = await curl(fastPort, "TrackEvent", { event: { tenantId: "bad" } });
     expect(bad.stderr).toContain("invalid_argument");
@@ -376,7 +488,11 @@ describe("gRPC fast path", () => {
     const good = toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: seedEvent }));
     const status = async (headers: Record<string, string>, body: Buffer) => {
       const r = await raw(fastPort, path, headers, body);
-      return { status: r.trailers["grpc-status"] ?? r.headers["grpc-status"], message: r.trailers["grpc-message"], accept: r.headers["grpc-accept-encoding"] };
+      return {
+        status: r.trailers["grpc-status"] ?? r.headers["grpc-status"],
+        message: r.trailers["grpc-message"],
+        accept: r.headers["grpc-accept-encoding"],
+      };
     };
     expect((await status({}, Buffer.from([0, 0]))).status).toBe(String(Code.InvalidArgument));
     expect((await status({}, Buffer.alloc(0))).status).toBe(String(Code.InvalidArgument));
@@ -389,16 +505,26 @@ describe("gRPC fast path", () => {
     const br = await status({ "grpc-encoding": "br" }, frame(good, 1));
     expect(br.status).toBe(String(Code.Unimplemented));
     expect(br.accept).toBe("gzip");
-    expect((await status({ "grpc-encoding": "gzip" }, frame(Buffer.from("not gzip"), 1))).status).toBe(String(Code.InvalidArgument));
+    expect((await status({ "grpc-encoding": "gzip" }, frame(Buffer.from("not gzip"), 1))).status).toBe(
+      String(Code.InvalidArgument),
+    );
     const ok = await status({ "grpc-encoding": "gzip" }, frame(gzipSync(good), 1));
     expect(ok.status).toBe("0");
     // 2 MiB message → RESOURCE_EXHAUSTED, plain and as a gzip bomb.
     expect((await status({}, frame(Buffer.alloc(2 * 1024 * 1024, 0x20)))).status).toBe(String(Code.ResourceExhausted));
-    expect((await status({ "grpc-encoding": "gzip" }, frame(gzipSync(Buffer.alloc(4 * 1024 * 1024)), 1))).status).toBe(String(Code.ResourceExhausted));
+    expect((await status({ "grpc-encoding": "gzip" }, frame(gzipSync(Buffer.alloc(4 * 1024 * 1024)), 1))).status).toBe(
+      String(Code.ResourceExhausted),
+    );
     expect((await status({ "grpc-timeout": "bogus" }, frame(good))).status).toBe(String(Code.InvalidArgument));
     // A client that resets mid-request.
     await raw(fastPort, path, {}, frame(good).subarray(0, 10), { reset: true });
-    const slow = raw(fastPort, path, {}, frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: { tenantId: "slow" } }))), { reset: true });
+    const slow = raw(
+      fastPort,
+      path,
+      {},
+      frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: { tenantId: "slow" } }))),
+      { reset: true },
+    );
     await slow;
     await new Promise((r) => setTimeout(r, 450));
     // Still serving, nothing logged as a fault except the INTERNAL test's own.
@@ -414,7 +540,10 @@ describe("gRPC fast path", () => {
     // both, 'trailers' from the request).
     const probed: { path: string; compat: number }[] = [];
     const probe = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-      probed.push({ path: String(headers[":path"]), compat: stream.listenerCount("aborted") + stream.listenerCount("trailers") });
+      probed.push({
+        path: String(headers[":path"]),
+        compat: stream.listenerCount("aborted") + stream.listenerCount("trailers"),
+      });
     fastServer.on("stream", probe);
     try {
       const c = clients().fast;
@@ -439,7 +568,10 @@ describe("gRPC fast path", () => {
   it("Connect JSON, Connect binary and gRPC-Web over HTTP/2 fall back to connect", async () => {
     for (const [name, make] of [
       ["connect+json", (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2" })],
-      ["connect+proto", (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true })],
+      [
+        "connect+proto",
+        (baseUrl: string) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+      ],
       ["grpc-web", (baseUrl: string) => createGrpcWebTransport({ baseUrl, httpVersion: "2" })],
     ] as const) {
       const fast = createClient(BehaviorService, make(`http://127.0.0.1:${fastPort}`));
@@ -449,12 +581,22 @@ describe("gRPC fast path", () => {
       const b = await plain.trackEvent({ event: seedEvent }, { headers: { "x-api-key": "k2" } });
       expect(a, name).toEqual(b);
       const [fastSeen, plainSeen] = seen.slice(start);
-      if (fastSeen === undefined || plainSeen === undefined) throw new Error(`${name}: the runtime saw ${seen.length - start} calls, expected 2`);
+      if (fastSeen === undefined || plainSeen === undefined)
+        throw new Error(`${name}: the runtime saw ${seen.length - start} calls, expected 2`);
       expect(fastSeen.fast, name).toBe(false);
-      expect({ ...fastSeen, input: JSON.stringify(fastSeen.input) }, name).toEqual({ ...plainSeen, input: JSON.stringify(plainSeen.input) });
+      expect({ ...fastSeen, input: JSON.stringify(fastSeen.input) }, name).toEqual({
+        ...plainSeen,
+        input: JSON.stringify(plainSeen.input),
+      });
       expect(fastSeen.protocol, name).toBe(name === "grpc-web" ? "grpc-web" : "connect");
-      const errA = await fast.trackEvent({ event: { tenantId: "bad" } }).then(() => undefined, (e: unknown) => ConnectError.from(e));
-      const errB = await plain.trackEvent({ event: { tenantId: "bad" } }).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      const errA = await fast.trackEvent({ event: { tenantId: "bad" } }).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      const errB = await plain.trackEvent({ event: { tenantId: "bad" } }).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
       expectSameError({ err: errA }, { err: errB });
       expect(errA!.code, name).toBe(Code.InvalidArgument);
     }
@@ -465,24 +607,58 @@ describe("gRPC fast path", () => {
       const a = await h2(fastPort, headers, body);
       const b = await h2(plainPort, headers, body);
       expect(a.error).toBeUndefined();
-      expect({ status: a.status, body: a.body, continued: a.continued }).toEqual({ status: b.status, body: b.body, continued: b.continued });
+      expect({ status: a.status, body: a.body, continued: a.continued }).toEqual({
+        status: b.status,
+        body: b.body,
+        continued: b.continued,
+      });
       return a;
     };
     const get = await ask({ ":method": "GET", ":path": "/" });
     expect(get.status).toBe(404);
     expect(JSON.parse(get.body)).toMatchObject({ error: { code: "not_found" } });
-    const getRpc = await ask({ ":method": "GET", ":path": "/recommender.v1.BehaviorService/TrackEvent", "content-type": "application/grpc" });
+    const getRpc = await ask({
+      ":method": "GET",
+      ":path": "/recommender.v1.BehaviorService/TrackEvent",
+      "content-type": "application/grpc",
+    });
     expect(getRpc.status).toBeGreaterThanOrEqual(400);
     expect((await ask({ ":method": "CONNECT", ":authority": "example.com:443" })).status).toBe(405);
     const json = Buffer.from(JSON.stringify({ event: { tenantId: "mymx" } }));
-    const cont = await ask({ ":method": "POST", ":path": "/recommender.v1.BehaviorService/ValidateEvent", "content-type": "application/json", expect: "100-continue" }, json);
+    const cont = await ask(
+      {
+        ":method": "POST",
+        ":path": "/recommender.v1.BehaviorService/ValidateEvent",
+        "content-type": "application/json",
+        expect: "100-continue",
+      },
+      json,
+    );
     expect(cont).toMatchObject({ status: 200, continued: true });
     expect(JSON.parse(cont.body)).toMatchObject({ success: true });
-    const odd = await ask({ ":method": "POST", ":path": "/recommender.v1.BehaviorService/ValidateEvent", "content-type": "application/json", expect: "something-else" }, json);
+    const odd = await ask(
+      {
+        ":method": "POST",
+        ":path": "/recommender.v1.BehaviorService/ValidateEvent",
+        "content-type": "application/json",
+        expect: "something-else",
+      },
+      json,
+    );
     expect(odd.status).toBe(417);
     // An ingest call with Expect is still answered (by connect, after the 100).
     const start = seen.length;
-    const grpc = await h2(fastPort, { ":method": "POST", ":path": "/recommender.v1.BehaviorService/ValidateEvent", "content-type": "application/grpc", te: "trailers", expect: "100-continue" }, frame(new Uint8Array(0)));
+    const grpc = await h2(
+      fastPort,
+      {
+        ":method": "POST",
+        ":path": "/recommender.v1.BehaviorService/ValidateEvent",
+        "content-type": "application/grpc",
+        te: "trailers",
+        expect: "100-continue",
+      },
+      frame(new Uint8Array(0)),
+    );
     expect(grpc).toMatchObject({ status: 200, continued: true });
     expect(seen.slice(start).map((x) => x.fast)).toEqual([false]);
   });
@@ -490,7 +666,9 @@ describe("gRPC fast path", () => {
   it("client resets (before the body, mid-body, under a deadline, while the runtime works) do not crash the server", async () => {
     const faultsBefore = faults.length;
     const good = frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: seedEvent })));
-    const watch = frame(toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: { tenantId: "watch" } })));
+    const watch = frame(
+      toBinary(TrackEventRequestSchema, create(TrackEventRequestSchema, { event: { tenantId: "watch" } })),
+    );
     aborted.length = 0;
     const start = seen.length;
     await Promise.all([
@@ -519,7 +697,14 @@ describe("gRPC fast path", () => {
 
   it("context.signal is aborted on shutdown", async () => {
     const shutdown = new AbortController();
-    const server = createGrpcServer(createGrpcFastHandler({ behavior: runtime, fallback: connect, log: (_m, e) => faults.push(e), shutdownSignal: shutdown.signal }));
+    const server = createGrpcServer(
+      createGrpcFastHandler({
+        behavior: runtime,
+        fallback: connect,
+        log: (_m, e) => faults.push(e),
+        shutdownSignal: shutdown.signal,
+      }),
+    );
     const port = await listen(server);
     try {
       aborted.length = 0;
@@ -542,7 +727,9 @@ describe("gRPC fast path", () => {
     // The first call sets the connection up; the client then knows the server's SETTINGS
     // (a burst racing the very first SETTINGS frame would get REFUSED_STREAM, as with any h2 server).
     await c.trackEvent({ event: seedEvent });
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => c.trackEvent({ event: { ...seedEvent, userId: `u${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => c.trackEvent({ event: { ...seedEvent, userId: `u${i}` } })),
+    );
     expect(results.every((r) => r.success && r.eventId === "evt_0123456789abcdef")).toBe(true);
   });
 });

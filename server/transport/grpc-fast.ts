@@ -23,10 +23,10 @@
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type HandlerContext, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { GrpcIngestRpc } from "../../gen/binary/decode_error.js";
-import { DecodeError, behaviorServiceGrpcIngest } from "../../gen/binary/recommender/v1/behavior_binary.js";
+import { behaviorServiceGrpcIngest, DecodeError } from "../../gen/binary/recommender/v1/behavior_binary.js";
 import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { NodeHandlerFn } from "./connect.js";
@@ -59,7 +59,8 @@ interface IngestRpc {
 const pathToRpc: ReadonlyMap<string, IngestRpc> = new Map(
   [...behaviorServiceGrpcIngest].map(([path, glue]): [string, IngestRpc] => {
     const method = BehaviorService.methods.find((m) => m.name === glue.rpc);
-    if (method === undefined) throw new Error(`gen/binary names ${glue.rpc}, which BehaviorService does not have: regenerate`);
+    if (method === undefined)
+      throw new Error(`gen/binary names ${glue.rpc}, which BehaviorService does not have: regenerate`);
     return [path, { glue, method }];
   }),
 );
@@ -102,7 +103,17 @@ class RequestHeaders {
     return this.full;
   }
 }
-for (const m of ["append", "delete", "set", "forEach", "entries", "keys", "values", "getSetCookie", Symbol.iterator] as const) {
+for (const m of [
+  "append",
+  "delete",
+  "set",
+  "forEach",
+  "entries",
+  "keys",
+  "values",
+  "getSetCookie",
+  Symbol.iterator,
+] as const) {
   Object.defineProperty(RequestHeaders.prototype, m, {
     value(this: RequestHeaders, ...args: unknown[]) {
       const h = this.toHeaders() as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
@@ -169,13 +180,16 @@ class Call implements HandlerContext {
     return this.deadline === 0 ? undefined : this.deadline - Date.now();
   }
   get responseHeader(): Headers {
-    return (this.resHeader ??= new Headers());
+    this.resHeader ??= new Headers();
+    return this.resHeader;
   }
   get responseTrailer(): Headers {
-    return (this.resTrailer ??= new Headers());
+    this.resTrailer ??= new Headers();
+    return this.resTrailer;
   }
   get values(): ContextValues {
-    return (this.ctxValues ??= createContextValues());
+    this.ctxValues ??= createContextValues();
+    return this.ctxValues;
   }
 
   /** Ends the call: aborts a signal someone asked for, clears the deadline timer. */
@@ -187,8 +201,12 @@ class Call implements HandlerContext {
 
   /** Response headers: content type plus anything the runtime put in responseHeader. */
   responseHeaders(): Record<string, string | number> {
-    const h: Record<string, string | number> = { ":status": 200, "content-type": RESPONSE_CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING };
-    if (this.resHeader !== undefined) this.resHeader.forEach((v, k) => (h[k] = v));
+    const h: Record<string, string | number> = {
+      ":status": 200,
+      "content-type": RESPONSE_CONTENT_TYPE,
+      "grpc-accept-encoding": ACCEPT_ENCODING,
+    };
+    if (this.resHeader !== undefined) for (const [k, v] of this.resHeader) h[k] = v;
     return h;
   }
 
@@ -203,7 +221,7 @@ class Call implements HandlerContext {
     frame[0] = 0;
     frame.writeUInt32BE(len, 1);
     const t: Record<string, string> = { "grpc-status": "0" };
-    if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => (t[k] = v));
+    if (this.resTrailer !== undefined) for (const [k, v] of this.resTrailer) t[k] = v;
     this.trailers = t;
     try {
       s.on("wantTrailers", onWantTrailers);
@@ -225,9 +243,9 @@ class Call implements HandlerContext {
     const s = this.stream;
     if (s.destroyed || s.closed) return;
     const trailer = setTrailerStatus(new Headers(), cerr);
-    if (this.resTrailer !== undefined) this.resTrailer.forEach((v, k) => trailer.set(k, v));
+    if (this.resTrailer !== undefined) for (const [k, v] of this.resTrailer) trailer.set(k, v);
     const t: Record<string, string> = {};
-    trailer.forEach((v, k) => (t[k] = v));
+    for (const [k, v] of trailer) t[k] = v;
     this.trailers = t;
     try {
       // Only ok() responds, and it marks the call done first; the guard keeps a second
@@ -274,7 +292,13 @@ function onData(this: StreamWithCall, chunk: Buffer): void {
   // compressed input larger than the limit is refused too).
   if (call.size > call.fast.maxBodyBytes + 5) {
     call.chunks = [];
-    call.fail(new ConnectError(`message size is larger than configured readMaxBytes ${call.fast.maxBodyBytes}`, Code.ResourceExhausted), true);
+    call.fail(
+      new ConnectError(
+        `message size is larger than configured readMaxBytes ${call.fast.maxBodyBytes}`,
+        Code.ResourceExhausted,
+      ),
+      true,
+    );
     return;
   }
   call.chunks.push(chunk);
@@ -283,7 +307,12 @@ function onData(this: StreamWithCall, chunk: Buffer): void {
 function onEnd(this: StreamWithCall): void {
   const call = this[kCall];
   if (call === undefined || call.done) return;
-  const body = call.chunks.length === 1 ? call.chunks[0]! : call.chunks.length === 0 ? EMPTY : Buffer.concat(call.chunks, call.size);
+  const body =
+    call.chunks.length === 1
+      ? call.chunks[0]!
+      : call.chunks.length === 0
+        ? EMPTY
+        : Buffer.concat(call.chunks, call.size);
   call.chunks = [];
   void call.fast.run(call, body);
 }
@@ -313,34 +342,52 @@ class FastPath {
   async run(call: Call, body: Buffer): Promise<void> {
     try {
       if (body.length < 5) {
-        throw protocolError(body.length === 0 ? "protocol error: missing input message for unary method" : "protocol error: incomplete envelope", Code.InvalidArgument);
+        throw protocolError(
+          body.length === 0
+            ? "protocol error: missing input message for unary method"
+            : "protocol error: incomplete envelope",
+          Code.InvalidArgument,
+        );
       }
       const flags = body[0]!; // length checked above
       const len = body.readUInt32BE(1);
-      if (5 + len > body.length) throw protocolError("protocol error: promised " + len + " bytes in enveloped message, got " + (body.length - 5) + " bytes", Code.InvalidArgument);
-      if (5 + len < body.length) throw protocolError("protocol error: received extra input message for unary method", Code.InvalidArgument);
+      if (5 + len > body.length)
+        throw protocolError(
+          "protocol error: promised " + len + " bytes in enveloped message, got " + (body.length - 5) + " bytes",
+          Code.InvalidArgument,
+        );
+      if (5 + len < body.length)
+        throw protocolError("protocol error: received extra input message for unary method", Code.InvalidArgument);
       let buf: Uint8Array = body;
       let start = 5;
       let end = 5 + len;
       if ((flags & 1) === 1) {
-        if (!call.compressed) throw protocolError("protocol error: received compressed message without grpc-encoding", Code.Internal);
+        if (!call.compressed)
+          throw protocolError("protocol error: received compressed message without grpc-encoding", Code.Internal);
         try {
           buf = gunzipSync(body.subarray(5, end), { maxOutputLength: this.maxBodyBytes });
         } catch (err) {
           if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) {
-            throw protocolError(`message size is larger than configured readMaxBytes ${this.maxBodyBytes}`, Code.ResourceExhausted);
+            throw protocolError(
+              `message size is larger than configured readMaxBytes ${this.maxBodyBytes}`,
+              Code.ResourceExhausted,
+            );
           }
           throw protocolError("protocol error: invalid gzip data", Code.InvalidArgument);
         }
         start = 0;
         end = buf.length;
       } else if (len > this.maxBodyBytes) {
-        throw protocolError(`message size is larger than configured readMaxBytes ${this.maxBodyBytes}`, Code.ResourceExhausted);
+        throw protocolError(
+          `message size is larger than configured readMaxBytes ${this.maxBodyBytes}`,
+          Code.ResourceExhausted,
+        );
       }
       // 5: room for the gRPC length prefix call.ok fills in.
       call.ok(await call.rpc.glue.invoke(this.behavior, buf, start, end, call, 5));
     } catch (err) {
-      if (err instanceof DecodeError) call.fail(new ConnectError(`invalid request message: ${err.message}`, Code.InvalidArgument), true);
+      if (err instanceof DecodeError)
+        call.fail(new ConnectError(`invalid request message: ${err.message}`, Code.InvalidArgument), true);
       else if (err instanceof ConnectError && err.cause === PROTOCOL) call.fail(err, true);
       else call.fail(err);
     }
@@ -361,10 +408,21 @@ function isGrpcProto(contentType: string | undefined): boolean {
 export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamListener {
   const fast = new FastPath(options);
   const fallback = options.fallback;
-  return function grpcFastStream(this: Http2Server | undefined, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void {
+  return function grpcFastStream(
+    this: Http2Server | undefined,
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ): void {
     const rpc = pathToRpc.get(headers[":path"] as string);
     // Expect headers go the compat way too: node's 100-continue/417 handling lives there.
-    if (rpc === undefined || headers[":method"] !== "POST" || !isGrpcProto(headers["content-type"]) || headers.expect !== undefined) {
+    if (
+      rpc === undefined ||
+      headers[":method"] !== "POST" ||
+      !isGrpcProto(headers["content-type"]) ||
+      headers.expect !== undefined
+    ) {
       serveCompat(this, stream, headers, rawHeaders, fallback);
       return;
     }
@@ -377,7 +435,13 @@ export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamList
     s.on("error", onStreamError);
     if (compressed && encoding !== "gzip") {
       s.resume();
-      call.fail(new ConnectError(`unsupported grpc-encoding "${String(encoding)}" (accepted: ${ACCEPT_ENCODING})`, Code.Unimplemented), true);
+      call.fail(
+        new ConnectError(
+          `unsupported grpc-encoding "${String(encoding)}" (accepted: ${ACCEPT_ENCODING})`,
+          Code.Unimplemented,
+        ),
+        true,
+      );
       return;
     }
     const timeout = headers["grpc-timeout"];
@@ -405,5 +469,6 @@ export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamList
  * it later on a live session would make nghttp2 refuse streams a client already opened).
  */
 export function configureGrpcServer(server: Http2Server, settings: { maxConcurrentStreams?: number }): void {
-  if (settings.maxConcurrentStreams !== undefined) server.updateSettings({ maxConcurrentStreams: settings.maxConcurrentStreams });
+  if (settings.maxConcurrentStreams !== undefined)
+    server.updateSettings({ maxConcurrentStreams: settings.maxConcurrentStreams });
 }

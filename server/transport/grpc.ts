@@ -5,13 +5,13 @@
  */
 import type { EventEmitter } from "node:events";
 import {
+  constants,
+  createServer,
   type Http2Server,
   Http2ServerRequest,
   Http2ServerResponse,
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
-  constants,
-  createServer,
 } from "node:http2";
 import type { ReadableOptions } from "node:stream";
 
@@ -22,7 +22,13 @@ export const DEFAULT_GRPC_PORT = 50051;
  * A node:http2 server 'stream' listener. node calls it with `this` bound to the emitting
  * server (serveCompat needs it for the 'connect'/'checkContinue'/'checkExpectation' events).
  */
-export type Http2StreamListener = (this: Http2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+export type Http2StreamListener = (
+  this: Http2Server,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => void;
 
 /** A request handler on node's http2 compatibility objects (the connect handler fits). */
 export type CompatHandler = (request: Http2ServerRequest, response: Http2ServerResponse) => void;
@@ -92,7 +98,11 @@ export function createGrpcServer(onStream: Http2StreamListener): Http2Server {
  * Starts an h2c gRPC server with a 'stream' listener (e.g. createGrpcFastHandler's);
  * resolves with the server once listening (port 0 = any free port).
  */
-export function listenGrpc(onStream: Http2StreamListener, port = DEFAULT_GRPC_PORT, host?: string): Promise<Http2Server> {
+export function listenGrpc(
+  onStream: Http2StreamListener,
+  port = DEFAULT_GRPC_PORT,
+  host?: string,
+): Promise<Http2Server> {
   const server = createGrpcServer(onStream);
   return new Promise((resolve, reject) => {
     server.once("error", reject);

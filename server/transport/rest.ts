@@ -12,8 +12,14 @@ import { Buffer, isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { gunzip } from "node:zlib";
-import { type ContextKey, type ContextValues, type HandlerContext, createContextKey, createContextValues } from "@connectrpc/connect";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import {
+  type ContextKey,
+  type ContextValues,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import type { RestRoute, RestService, WireViolation } from "../../gen/handlers/runtime.js";
 import { classifyError, defaultLog } from "./errors.js";
 
@@ -49,7 +55,9 @@ export interface RestHandlerOptions {
  * `context.values.get(restWarningsKey)` to add them to its own warnings. Ingest events
  * themselves are not inspected here: the runtime gets them raw and validates them.
  */
-export const restWarningsKey: ContextKey<WireViolation[]> = createContextKey<WireViolation[]>([], { description: "rest transcoding warnings" });
+export const restWarningsKey: ContextKey<WireViolation[]> = createContextKey<WireViolation[]>([], {
+  description: "rest transcoding warnings",
+});
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -115,7 +123,9 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       for (const b of services) for (const m of b.rest.allowedMethods(path)) allow.add(m);
       if (allow.size > 0) {
         const list = [...allow].join(", ");
-        return sendJson(res, 405, errorBody("method_not_allowed", `${method} is not allowed on ${path}; use ${list}`), { allow: list });
+        return sendJson(res, 405, errorBody("method_not_allowed", `${method} is not allowed on ${path}; use ${list}`), {
+          allow: list,
+        });
       }
       return sendJson(res, 404, errorBody("not_found", `no route for ${method} ${path}`));
     }
@@ -144,7 +154,12 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         body.errors = c.violations;
         body.message = c.message;
       }
-      sendJson(res, c.status, body, c.retryAfterSeconds !== undefined ? { "retry-after": String(c.retryAfterSeconds) } : undefined);
+      sendJson(
+        res,
+        c.status,
+        body,
+        c.retryAfterSeconds !== undefined ? { "retry-after": String(c.retryAfterSeconds) } : undefined,
+      );
     }
   }
 }
@@ -159,7 +174,10 @@ function sendJson(res: Res, status: number, body: unknown, headers?: Record<stri
     return;
   }
   const text = JSON.stringify(body);
-  const h: Record<string, string | number> = { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) };
+  const h: Record<string, string | number> = {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  };
   if (headers) Object.assign(h, headers);
   (res as ServerResponse).writeHead(status, h);
   res.end(text);
@@ -184,7 +202,14 @@ class RestContext implements HandlerContext {
   #responseTrailer: Headers | undefined;
   #values: ContextValues | undefined;
 
-  constructor(service: DescService, method: DescMethod, requestMethod: string, url: string, req: Req, signal: AbortSignal) {
+  constructor(
+    service: DescService,
+    method: DescMethod,
+    requestMethod: string,
+    url: string,
+    req: Req,
+    signal: AbortSignal,
+  ) {
     this.service = service;
     this.method = method;
     this.requestMethod = requestMethod;
@@ -198,19 +223,23 @@ class RestContext implements HandlerContext {
   }
 
   get requestHeader(): Headers {
-    return (this.#requestHeader ??= toHeaders(this.#req));
+    this.#requestHeader ??= toHeaders(this.#req);
+    return this.#requestHeader;
   }
 
   get responseHeader(): Headers {
-    return (this.#responseHeader ??= new Headers());
+    this.#responseHeader ??= new Headers();
+    return this.#responseHeader;
   }
 
   get responseTrailer(): Headers {
-    return (this.#responseTrailer ??= new Headers());
+    this.#responseTrailer ??= new Headers();
+    return this.#responseTrailer;
   }
 
   get values(): ContextValues {
-    return (this.#values ??= createContextValues());
+    this.#values ??= createContextValues();
+    return this.#values;
   }
 }
 
@@ -248,7 +277,9 @@ async function readJsonBody(req: Req, maxBody: number, maxInflated: number, maxD
   const contentType = req.headers["content-type"];
   if (!isJsonContentType(contentType)) {
     // Name what was wrong: a JSON type in another charset (e.g. UTF-16) or another type.
-    const charset = contentType?.toLowerCase().startsWith("application/json") ? /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1] : undefined;
+    const charset = contentType?.toLowerCase().startsWith("application/json")
+      ? /charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]
+      : undefined;
     const message = charset
       ? `charset ${JSON.stringify(charset.slice(0, 40))} is not supported; JSON bodies must be UTF-8 (Content-Type: application/json)`
       : `Content-Type must be application/json, got ${contentType ? JSON.stringify(contentType.slice(0, 100)) : "none"}`;
@@ -350,7 +381,9 @@ function checkShape(text: string, maxDepth: number): void {
  * could spell them). Bodies without them — nearly all — skip the object walk.
  */
 function mayHaveForbiddenKey(text: string): boolean {
-  return text.includes("__proto__") || text.includes("constructor") || text.includes("prototype") || text.includes("\\u");
+  return (
+    text.includes("__proto__") || text.includes("constructor") || text.includes("prototype") || text.includes("\\u")
+  );
 }
 
 const forbidden = new Set(["__proto__", "constructor", "prototype"]);

@@ -4,9 +4,20 @@
  * protocols. A net.Server peeks at the first bytes of each connection: the HTTP/2 client
  * preface starts with "PRI * HTTP/2.0", an HTTP/1 request line never does.
  */
-import { type Server as HttpServer, type IncomingMessage, type ServerResponse, createServer as createHttp1Server } from "node:http";
-import { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, createServer as createHttp2Server } from "node:http2";
-import { type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
+import {
+  createServer as createHttp1Server,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import {
+  createServer as createHttp2Server,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from "node:http2";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 
 /** A request handler that works for both HTTP/1.1 and HTTP/2 compat requests. */

@@ -3,7 +3,6 @@
 // Ingest RPCs (TrackEvent, TrackBatch, ValidateEvent) hand the fake runtime raw wire JSON:
 // the REST body as parsed, or the message converted by the generated codec.
 import { execFile } from "node:child_process";
-import { seedEventData } from "../../test/helpers/seed.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,26 +24,31 @@ import {
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import {
   CreateTrackingConfigFromTemplateResponseSchema,
+  type CreateTrackingConfigRequest,
   CreateTrackingConfigResponseSchema,
   DeleteTrackingConfigResponseSchema,
   FieldType,
   GetTrackingConfigResponseSchema,
   ListTemplatesResponseSchema,
+  type ListTrackingConfigsRequest,
   ListTrackingConfigsResponseSchema,
   ScenarioTemplateSchema,
   TrackingConfigSchema,
   TrackingConfigService,
-  UpdateTrackingConfigResponseSchema,
-  type CreateTrackingConfigRequest,
-  type ListTrackingConfigsRequest,
   type UpdateTrackingConfigRequest,
+  UpdateTrackingConfigResponseSchema,
 } from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import { type BehaviorServiceRuntime, behaviorServiceRest, registerBehaviorService } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import {
-  type TrackingConfigServiceRuntime,
+  type BehaviorServiceRuntime,
+  behaviorServiceRest,
+  registerBehaviorService,
+} from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import {
   registerTrackingConfigService,
+  type TrackingConfigServiceRuntime,
   trackingConfigServiceRest,
 } from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import { seedEventData } from "../../test/helpers/seed.js";
 import { SinkUnavailableError } from "../contracts.js";
 import { createConnectHandler } from "./connect.js";
 import { createRestHandler, restBinding, restWarningsKey } from "./rest.js";
@@ -75,7 +79,8 @@ const seen: {
   warnings?: unknown[];
 } = {};
 
-const userIdOf = (event: unknown) => (event !== null && typeof event === "object" ? (event as { user_id?: unknown }).user_id : undefined);
+const userIdOf = (event: unknown) =>
+  event !== null && typeof event === "object" ? (event as { user_id?: unknown }).user_id : undefined;
 
 // The fake runtime decides failures by the data it gets, so each error class is reachable from a request.
 const behavior: BehaviorServiceRuntime = {
@@ -89,7 +94,12 @@ const behavior: BehaviorServiceRuntime = {
         throw new Error("secret internal detail");
       case "reject":
         throw new EventRejectedError([
-          { field: "context.device_type", rule: "required", message: "context.device_type is required", severity: "error" },
+          {
+            field: "context.device_type",
+            rule: "required",
+            message: "context.device_type is required",
+            severity: "error",
+          },
           { field: "item_id", rule: "required", message: "item_id is required", severity: "error" },
         ]);
       case "unauth":
@@ -97,7 +107,11 @@ const behavior: BehaviorServiceRuntime = {
       case "forbidden":
         throw new ConnectError("tenant not allowed", Code.PermissionDenied);
     }
-    return create(TrackEventResponseSchema, { success: true, eventId: "evt_abc123", message: "Event tracked successfully" });
+    return create(TrackEventResponseSchema, {
+      success: true,
+      eventId: "evt_abc123",
+      message: "Event tracked successfully",
+    });
   },
   async trackBatch(events, ctx) {
     seen.batch = events;
@@ -113,7 +127,14 @@ const behavior: BehaviorServiceRuntime = {
     return create(GetHealthResponseSchema, {
       status: "healthy",
       kafkaAvailable: true,
-      stats: create(HealthStatsSchema, { totalEvents: 10000n, kafkaSuccess: 9995n, kafkaFailed: 5n, rejected: 0n, validationWarnings: 10n, successRate: 99.95 }),
+      stats: create(HealthStatsSchema, {
+        totalEvents: 10000n,
+        kafkaSuccess: 9995n,
+        kafkaFailed: 5n,
+        rejected: 0n,
+        validationWarnings: 10n,
+        successRate: 99.95,
+      }),
     });
   },
 };
@@ -124,7 +145,16 @@ const config = (tenantId: string, scenarioId: string) =>
     scenarioId,
     scenarioType: "video",
     name: "短视频埋点配置",
-    requiredFields: [{ fieldName: "duration", fieldType: FieldType.INTEGER, required: true, description: "视频总时长（秒）", minValue: 1, maxValue: 3600 }],
+    requiredFields: [
+      {
+        fieldName: "duration",
+        fieldType: FieldType.INTEGER,
+        required: true,
+        description: "视频总时长（秒）",
+        minValue: 1,
+        maxValue: 3600,
+      },
+    ],
     recommendedActions: [ActionType.PLAY_END],
     isActive: true,
     version: 1,
@@ -134,11 +164,24 @@ const config = (tenantId: string, scenarioId: string) =>
 
 const configs: TrackingConfigServiceRuntime = {
   async listTemplates() {
-    return create(ListTemplatesResponseSchema, { templates: [create(ScenarioTemplateSchema, { templateId: "video", scenarioType: "video", name: "视频场景", dataField: "video_data" })] });
+    return create(ListTemplatesResponseSchema, {
+      templates: [
+        create(ScenarioTemplateSchema, {
+          templateId: "video",
+          scenarioType: "video",
+          name: "视频场景",
+          dataField: "video_data",
+        }),
+      ],
+    });
   },
   async createTrackingConfigFromTemplate(req) {
     if (req.scenarioId === "dup") throw new ConflictError("config mymx/dup exists");
-    return create(CreateTrackingConfigFromTemplateResponseSchema, { success: true, message: "created", config: config(req.tenantId, req.scenarioId) });
+    return create(CreateTrackingConfigFromTemplateResponseSchema, {
+      success: true,
+      message: "created",
+      config: config(req.tenantId, req.scenarioId),
+    });
   },
   async createTrackingConfig(req) {
     seen.create = req;
@@ -154,7 +197,11 @@ const configs: TrackingConfigServiceRuntime = {
   },
   async updateTrackingConfig(req) {
     seen.update = req;
-    return create(UpdateTrackingConfigResponseSchema, { success: true, message: "updated", config: config(req.tenantId, req.scenarioId) });
+    return create(UpdateTrackingConfigResponseSchema, {
+      success: true,
+      message: "updated",
+      config: config(req.tenantId, req.scenarioId),
+    });
   },
   async deleteTrackingConfig() {
     return create(DeleteTrackingConfigResponseSchema, { success: true, message: "deactivated" });
@@ -169,7 +216,10 @@ const logged: unknown[] = [];
 
 beforeAll(async () => {
   const log = (_m: string, e: unknown) => void logged.push(e);
-  const rest = createRestHandler({ services: [restBinding(behaviorServiceRest, behavior), restBinding(trackingConfigServiceRest, configs)], log });
+  const rest = createRestHandler({
+    services: [restBinding(behaviorServiceRest, behavior), restBinding(trackingConfigServiceRest, configs)],
+    log,
+  });
   const connect = createConnectHandler({
     routes: (r) => {
       registerBehaviorService(r, behavior);
@@ -211,7 +261,9 @@ describe("REST: seed paths", () => {
     expect(seen.warnings).toEqual([]);
   });
   it("POST /api/v1/behaviors/track/batch", async () => {
-    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: [seedEvent, { ...seedEvent, action_type: "impression" }] });
+    const r = await call("POST", "/api/v1/behaviors/track/batch", {
+      events: [seedEvent, { ...seedEvent, action_type: "impression" }],
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ success: true, total: 2, succeeded: 2, failed: 0 });
     expect(seen.batch).toEqual([seedEvent, { ...seedEvent, action_type: "impression" }]);
@@ -235,28 +287,46 @@ describe("REST: seed paths", () => {
     r = await call("POST", "/api/v1/behaviors/track/batch", { events: null, source: "app" });
     expect(r.status).toBe(200);
     expect(seen.batch).toEqual([]);
-    expect(seen.warnings).toEqual([expect.objectContaining({ field: "source", rule: "unknown_field", severity: "warning" })]);
+    expect(seen.warnings).toEqual([
+      expect.objectContaining({ field: "source", rule: "unknown_field", severity: "warning" }),
+    ]);
   });
   it("batch of 101 events → 400 naming events and max_items", async () => {
     seen.batch = undefined;
-    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: Array.from({ length: 101 }, () => seedEvent) });
+    const r = await call("POST", "/api/v1/behaviors/track/batch", {
+      events: Array.from({ length: 101 }, () => seedEvent),
+    });
     expect(r.status).toBe(400);
     expect(r.json.success).toBe(false);
     expect(r.json.error.message).toBe("events has 101 items, at most 100 are allowed");
-    expect(r.json.errors).toEqual([{ field: "events", rule: "max_items", message: "events has 101 items, at most 100 are allowed", severity: "error" }]);
+    expect(r.json.errors).toEqual([
+      {
+        field: "events",
+        rule: "max_items",
+        message: "events has 101 items, at most 100 are allowed",
+        severity: "error",
+      },
+    ]);
     expect(seen.batch).toBeUndefined();
   });
   it("batch of exactly 100 events is fine", async () => {
-    const r = await call("POST", "/api/v1/behaviors/track/batch", { events: Array.from({ length: 100 }, () => seedEvent) });
+    const r = await call("POST", "/api/v1/behaviors/track/batch", {
+      events: Array.from({ length: 100 }, () => seedEvent),
+    });
     expect(r.status).toBe(200);
     expect(seen.batch).toHaveLength(100);
   });
   it.each([
     ["events not an array", { events: { 0: {} } }, "events"],
     ["body an array", [seedEvent], ""],
-    ["body a string", "\"x\"", ""],
+    ["body a string", '"x"', ""],
   ])("batch envelope: %s → 400 type", async (_name, body, field) => {
-    const r = await call("POST", "/api/v1/behaviors/track/batch", typeof body === "string" ? body : JSON.stringify(body), { "content-type": "application/json" });
+    const r = await call(
+      "POST",
+      "/api/v1/behaviors/track/batch",
+      typeof body === "string" ? body : JSON.stringify(body),
+      { "content-type": "application/json" },
+    );
     expect(r.status).toBe(400);
     expect(r.json.errors).toEqual([expect.objectContaining({ field, rule: "type", severity: "error" })]);
   });
@@ -272,7 +342,14 @@ describe("REST: seed paths", () => {
     expect(r.json).toEqual({
       status: "healthy",
       kafka_available: true,
-      stats: { total_events: 10000, kafka_success: 9995, kafka_failed: 5, rejected: 0, validation_warnings: 10, success_rate: 99.95 },
+      stats: {
+        total_events: 10000,
+        kafka_success: 9995,
+        kafka_failed: 5,
+        rejected: 0,
+        validation_warnings: 10,
+        success_rate: 99.95,
+      },
     });
   });
   it.each(["/api/v1/tracking-configs/templates/", "/api/v1/tracking-configs/templates"])("GET %s", async (p) => {
@@ -281,9 +358,22 @@ describe("REST: seed paths", () => {
     expect(r.json.templates[0]).toMatchObject({ template_id: "video", data_field: "video_data" });
   });
   it("POST /api/v1/tracking-configs/from-template", async () => {
-    const r = await call("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video", name: "短视频Feed流埋点配置" });
+    const r = await call("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      template_id: "video",
+      name: "短视频Feed流埋点配置",
+    });
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ success: true, config: { tenant_id: "mymx", scenario_id: "vlog_feed", recommended_actions: ["play_end"], created_at: 1730304000000 } });
+    expect(r.json).toMatchObject({
+      success: true,
+      config: {
+        tenant_id: "mymx",
+        scenario_id: "vlog_feed",
+        recommended_actions: ["play_end"],
+        created_at: 1730304000000,
+      },
+    });
   });
   it.each(["/api/v1/tracking-configs/", "/api/v1/tracking-configs"])("POST %s (custom config)", async (p) => {
     const r = await call("POST", p, {
@@ -291,14 +381,38 @@ describe("REST: seed paths", () => {
       scenario_id: "vlog_feed",
       scenario_type: "video",
       name: "短视频埋点配置",
-      required_fields: [{ field_name: "duration", field_type: "integer", required: true, description: "视频总时长（秒）", min_value: 1, max_value: 3600 }],
+      required_fields: [
+        {
+          field_name: "duration",
+          field_type: "integer",
+          required: true,
+          description: "视频总时长（秒）",
+          min_value: 1,
+          max_value: 3600,
+        },
+      ],
     });
     expect(r.status).toBe(200);
-    expect(r.json.config.required_fields[0]).toMatchObject({ field_name: "duration", field_type: "integer", min_value: 1, max_value: 3600 });
-    expect(seen.create?.config?.requiredFields[0]).toMatchObject({ fieldName: "duration", fieldType: FieldType.INTEGER, minValue: 1, maxValue: 3600 });
+    expect(r.json.config.required_fields[0]).toMatchObject({
+      field_name: "duration",
+      field_type: "integer",
+      min_value: 1,
+      max_value: 3600,
+    });
+    expect(seen.create?.config?.requiredFields[0]).toMatchObject({
+      fieldName: "duration",
+      fieldType: FieldType.INTEGER,
+      minValue: 1,
+      maxValue: 3600,
+    });
   });
   it("a config body with a wrong type → 400 listing every error (generated validator)", async () => {
-    const r = await call("POST", "/api/v1/tracking-configs", { tenant_id: "mymx", scenario_type: "video", version: "one", required_fields: [{ field_type: "integer" }] });
+    const r = await call("POST", "/api/v1/tracking-configs", {
+      tenant_id: "mymx",
+      scenario_type: "video",
+      version: "one",
+      required_fields: [{ field_type: "integer" }],
+    });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("invalid_argument");
     const fields = r.json.errors.map((v: { field: string }) => v.field);
@@ -322,13 +436,18 @@ describe("REST: seed paths", () => {
   it("PUT /api/v1/tracking-configs/mymx/vlog_feed derives update_mask from the body keys", async () => {
     const r = await call("PUT", "/api/v1/tracking-configs/mymx/vlog_feed", {
       description: "更新后的描述",
-      optional_fields: [{ field_name: "buffer_time", field_type: "integer", required: false, description: "缓冲时间（毫秒）" }],
+      optional_fields: [
+        { field_name: "buffer_time", field_type: "integer", required: false, description: "缓冲时间（毫秒）" },
+      ],
     });
     expect(r.status).toBe(200);
     expect(seen.update?.updateMask?.paths).toEqual(["description", "optional_fields"]);
     expect(seen.update).toMatchObject({ tenantId: "mymx", scenarioId: "vlog_feed" });
     expect(seen.update?.config?.description).toBe("更新后的描述");
-    expect(seen.update?.config?.optionalFields[0]).toMatchObject({ fieldName: "buffer_time", fieldType: FieldType.INTEGER });
+    expect(seen.update?.config?.optionalFields[0]).toMatchObject({
+      fieldName: "buffer_time",
+      fieldType: FieldType.INTEGER,
+    });
   });
   it("an update body may omit required config fields, but not blank them", async () => {
     const r = await call("PUT", "/api/v1/tracking-configs/mymx/vlog_feed", { scenario_type: "", name: "x" });
@@ -336,7 +455,10 @@ describe("REST: seed paths", () => {
     expect(r.json.errors).toEqual([expect.objectContaining({ field: "scenario_type", rule: "required" })]);
   });
   it("PATCH with an explicit update_mask query keeps it", async () => {
-    const r = await call("PATCH", "/api/v1/tracking-configs/mymx/vlog_feed?update_mask=name", { name: "x", description: "y" });
+    const r = await call("PATCH", "/api/v1/tracking-configs/mymx/vlog_feed?update_mask=name", {
+      name: "x",
+      description: "y",
+    });
     expect(r.status).toBe(200);
     expect(seen.update?.updateMask?.paths).toEqual(["name"]);
   });
@@ -346,7 +468,10 @@ describe("REST: seed paths", () => {
     expect(r.json).toEqual({ success: true, message: "deactivated" });
   });
   it("accepts a gzip body", async () => {
-    const r = await call("POST", "/api/v1/behaviors/track", gzipSync(JSON.stringify(seedEvent)), { "content-type": "application/json", "content-encoding": "gzip" });
+    const r = await call("POST", "/api/v1/behaviors/track", gzipSync(JSON.stringify(seedEvent)), {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+    });
     expect(r.status).toBe(200);
   });
 });
@@ -362,7 +487,11 @@ describe("REST: runtime errors", () => {
   });
   it("NotFound → 404", async () => expect((await call("GET", "/api/v1/tracking-configs/missing/x")).status).toBe(404));
   it("Conflict → 409", async () => {
-    const r = await call("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "dup", template_id: "video" });
+    const r = await call("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "dup",
+      template_id: "video",
+    });
     expect(r.status).toBe(409);
   });
   it("unauthenticated → 401, forbidden → 403", async () => {
@@ -390,12 +519,14 @@ describe("REST: bad input", () => {
     expect(r.json.success).toBe(false);
   });
   it("malformed JSON → 400 invalid_json", async () => {
-    const r = await call("POST", T, "{\"tenant_id\": ", { "content-type": "application/json" });
+    const r = await call("POST", T, '{"tenant_id": ', { "content-type": "application/json" });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("invalid_json");
   });
   it("invalid UTF-8 → 400", async () => {
-    const r = await call("POST", T, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), { "content-type": "application/json" });
+    const r = await call("POST", T, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), {
+      "content-type": "application/json",
+    });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("invalid_utf8");
   });
@@ -405,7 +536,12 @@ describe("REST: bad input", () => {
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("too_deep");
   });
-  it.each(['{"__proto__":{"x":1}}', '{"extra_data":{"constructor":{}}}', '{"extra_data":{"prototype":1}}', '{"\\u005f_proto__":{}}'])("forbidden key %s → 400", async (body) => {
+  it.each([
+    '{"__proto__":{"x":1}}',
+    '{"extra_data":{"constructor":{}}}',
+    '{"extra_data":{"prototype":1}}',
+    '{"\\u005f_proto__":{}}',
+  ])("forbidden key %s → 400", async (body) => {
     const r = await call("POST", T, body, { "content-type": "application/json" });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("forbidden_key");
@@ -415,7 +551,9 @@ describe("REST: bad input", () => {
     expect(r.status).toBe(200);
   });
   it("oversized body → 413", async () => {
-    const r = await call("POST", T, JSON.stringify({ ...seedEvent, experiment_id: "x".repeat(1100 * 1024) }), { "content-type": "application/json" });
+    const r = await call("POST", T, JSON.stringify({ ...seedEvent, experiment_id: "x".repeat(1100 * 1024) }), {
+      "content-type": "application/json",
+    });
     expect(r.status).toBe(413);
   });
   it("oversized gzip (decompressed) → 413", async () => {
@@ -425,7 +563,10 @@ describe("REST: bad input", () => {
     expect(r.status).toBe(413);
   });
   it("bad gzip → 400", async () => {
-    const r = await call("POST", T, "not gzip at all", { "content-type": "application/json", "content-encoding": "gzip" });
+    const r = await call("POST", T, "not gzip at all", {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+    });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("invalid_gzip");
   });
@@ -448,12 +589,16 @@ describe("REST: bad input", () => {
     expect(r.json.error.code).toBe("invalid_query");
   });
   it("wrong JSON type in a decoded (non-ingest) body → 400 with the field", async () => {
-    const r = await call("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: 7 });
+    const r = await call("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      template_id: 7,
+    });
     expect(r.status).toBe(400);
     expect(r.json.success).toBe(false);
     expect(r.json.errors).toEqual([expect.objectContaining({ field: "template_id", rule: "type" })]);
   });
-  it.each(["[1,2]", "\"event\"", "42", "null"])("a non-object track body %s → 400 type", async (body) => {
+  it.each(["[1,2]", '"event"', "42", "null"])("a non-object track body %s → 400 type", async (body) => {
     const r = await call("POST", T, body, { "content-type": "application/json" });
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("invalid_argument");
@@ -511,7 +656,9 @@ describe("Connect, gRPC, gRPC-Web", () => {
   it("gRPC TrackBatch hands the runtime one wire item per event, a missing required field left absent", async () => {
     const client = createClient(BehaviorService, createGrpcTransport({ baseUrl: base }));
     const { itemId: _omit, ...noItem } = event;
-    const res = await client.trackBatch({ events: [event, noItem, { ...event, actionType: ActionType.IMPRESSION, position: 0, extraData: { k: "v" } }] });
+    const res = await client.trackBatch({
+      events: [event, noItem, { ...event, actionType: ActionType.IMPRESSION, position: 0, extraData: { k: "v" } }],
+    });
     expect(res).toMatchObject({ total: 3 });
     expect(seen.batch).toHaveLength(3);
     expect(seen.batch?.[1]).not.toHaveProperty("item_id");
@@ -535,7 +682,9 @@ describe("Connect, gRPC, gRPC-Web", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toContain("item_id is required");
-    const sink = await client.trackEvent({ event: { ...event, userId: "sink_down" } }).catch((e) => ConnectError.from(e));
+    const sink = await client
+      .trackEvent({ event: { ...event, userId: "sink_down" } })
+      .catch((e) => ConnectError.from(e));
     expect((sink as ConnectError).code).toBe(Code.Unavailable);
     const boom = await client.trackEvent({ event: { ...event, userId: "boom" } }).catch((e) => ConnectError.from(e));
     expect((boom as ConnectError).code).toBe(Code.Internal);
@@ -556,7 +705,16 @@ describe("Connect, gRPC, gRPC-Web", () => {
         "--schema",
         image,
         "-d",
-        JSON.stringify({ event: { tenant_id: "mymx", scenario_id: "vlog_feed", user_id: "u1", item_id: "i1", action_type: "ACTION_TYPE_CLICK", context: { device_type: "DEVICE_TYPE_MOBILE" } } }),
+        JSON.stringify({
+          event: {
+            tenant_id: "mymx",
+            scenario_id: "vlog_feed",
+            user_id: "u1",
+            item_id: "i1",
+            action_type: "ACTION_TYPE_CLICK",
+            context: { device_type: "DEVICE_TYPE_MOBILE" },
+          },
+        }),
         `${base}/recommender.v1.BehaviorService/TrackEvent`,
       ],
       { cwd: root },

@@ -13,9 +13,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CorpusEntry, buildCorpus } from "./conformance/corpus.js";
-import { type Verdict, runAjv, runTs, schemaDirOf } from "./conformance/runners.js";
-import { DIST, ROOT, builderOf, ensureDist, runOk } from "./dist.js";
+import { buildCorpus, type CorpusEntry } from "./conformance/corpus.js";
+import { runAjv, runTs, schemaDirOf, type Verdict } from "./conformance/runners.js";
+import { builderOf, DIST, ensureDist, ROOT, runOk } from "./dist.js";
 
 /** A runner in another process or language; `notBuilt` names why this tree cannot run it. */
 interface LanguageRunner {
@@ -31,16 +31,24 @@ async function helper<T>(file: string): Promise<T> {
   return (await import(join(ROOT, "test/artifacts", file))) as T;
 }
 
-const notBuilt = (lang: "python" | "go") => (builderOf(lang) ? undefined : `NOT BUILT IN THIS BRANCH (no scripts/artifacts/${lang}.sh)`);
+const notBuilt = (lang: "python" | "go") =>
+  builderOf(lang) ? undefined : `NOT BUILT IN THIS BRANCH (no scripts/artifacts/${lang}.sh)`;
 
 const runners: LanguageRunner[] = [
-  { name: "ajv on the JSON Schemas", notBuilt: undefined, compareRules: false, run: async (_path, corpus) => runAjv(corpus, schemaDirOf(ROOT)) },
+  {
+    name: "ajv on the JSON Schemas",
+    notBuilt: undefined,
+    compareRules: false,
+    run: async (_path, corpus) => runAjv(corpus, schemaDirOf(ROOT)),
+  },
   {
     name: "python validate_event (wheel in a fresh venv)",
     notBuilt: notBuilt("python"),
     compareRules: true,
     run: async (path) => {
-      const { createVenv } = await helper<{ createVenv(dir: string, specs: string[]): Promise<string> }>("python-wheel.ts");
+      const { createVenv } = await helper<{ createVenv(dir: string, specs: string[]): Promise<string> }>(
+        "python-wheel.ts",
+      );
       // The wheel of dist/ (make artifacts' own build, serialized with the other artifact tests).
       const wheels = readdirSync(join(await ensureDist(), "python")).filter((f) => f.endsWith(".whl"));
       expect(wheels).toHaveLength(1);
@@ -59,7 +67,9 @@ const runners: LanguageRunner[] = [
     notBuilt: notBuilt("go"),
     compareRules: true,
     run: async (path) => {
-      const { runGoConformance } = await helper<{ runGoConformance(corpusPath: string): Promise<Verdict[]> }>("go-runner.ts");
+      const { runGoConformance } = await helper<{ runGoConformance(corpusPath: string): Promise<Verdict[]> }>(
+        "go-runner.ts",
+      );
       return runGoConformance(path);
     },
   },
@@ -68,7 +78,8 @@ const runners: LanguageRunner[] = [
 /** Base fields: what every language must report alike (scenario data and the root are left to each validator's detail). */
 const isBase = (field: string) => field !== "" && !field.startsWith("scenario_data") && !field.startsWith("extra_data");
 const baseFields = (v: Verdict) => [...new Set(v.errors.map((e) => e.field).filter(isBase))].sort();
-const baseRules = (v: Verdict) => [...new Set(v.errors.filter((e) => isBase(e.field)).map((e) => `${e.field}:${e.rule}`))].sort();
+const baseRules = (v: Verdict) =>
+  [...new Set(v.errors.filter((e) => isBase(e.field)).map((e) => `${e.field}:${e.rule}`))].sort();
 
 describe("conformance corpus", () => {
   let corpus: CorpusEntry[];
@@ -96,11 +107,14 @@ describe("conformance corpus", () => {
     // Invalid base fields are exercised, not only scenario data.
     expect(ts.filter((v) => baseFields(v).length > 0).length).toBeGreaterThanOrEqual(40);
     // The seed's examples are valid, and without event_id/timestamp only as requests.
-    for (const v of ts.filter((v) => v.id.startsWith("seed/"))) expect(v.valid, v.id).toBe(!v.id.endsWith("/unfilled/kafka"));
+    for (const v of ts.filter((v) => v.id.startsWith("seed/")))
+      expect(v.valid, v.id).toBe(!v.id.endsWith("/unfilled/kafka"));
   });
 
   for (const r of runners) {
-    const title = r.notBuilt ? `${r.name}: ${r.notBuilt}` : `${r.name} gives the TS validator's verdicts and base-field error paths${r.compareRules ? " and rule ids" : ""}`;
+    const title = r.notBuilt
+      ? `${r.name}: ${r.notBuilt}`
+      : `${r.name} gives the TS validator's verdicts and base-field error paths${r.compareRules ? " and rule ids" : ""}`;
     it.skipIf(r.notBuilt !== undefined)(
       title,
       async () => {
@@ -111,10 +125,13 @@ describe("conformance corpus", () => {
           const want = ts[i];
           const c = corpus[i];
           if (!want || !c) return;
-          const detail = () => `${v.id} (${c.mode}) ${JSON.stringify(c.event)}\n  ts:   ${JSON.stringify(want.errors)}\n  ${r.name}: ${JSON.stringify(v.errors)}`;
+          const detail = () =>
+            `${v.id} (${c.mode}) ${JSON.stringify(c.event)}\n  ts:   ${JSON.stringify(want.errors)}\n  ${r.name}: ${JSON.stringify(v.errors)}`;
           if (v.valid !== want.valid) mismatches.push(`verdict ${detail()}`);
-          else if (JSON.stringify(baseFields(v)) !== JSON.stringify(baseFields(want))) mismatches.push(`fields ${detail()}`);
-          else if (r.compareRules && JSON.stringify(baseRules(v)) !== JSON.stringify(baseRules(want))) mismatches.push(`rules ${detail()}`);
+          else if (JSON.stringify(baseFields(v)) !== JSON.stringify(baseFields(want)))
+            mismatches.push(`fields ${detail()}`);
+          else if (r.compareRules && JSON.stringify(baseRules(v)) !== JSON.stringify(baseRules(want)))
+            mismatches.push(`rules ${detail()}`);
         });
         expect(mismatches.slice(0, 10), `${mismatches.length} of ${corpus.length} differ`).toEqual([]);
       },

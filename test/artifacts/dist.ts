@@ -23,13 +23,26 @@ export interface RunResult {
 }
 
 /** Runs a command to completion; a non-zero exit is returned, not thrown. */
-export async function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   try {
-    const r = await exec(cmd, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 << 20 });
+    const r = await exec(cmd, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs ?? 600_000,
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string; message: string };
-    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? err.message };
+    return {
+      code: typeof err.code === "number" ? err.code : 1,
+      stdout: err.stdout ?? "",
+      stderr: err.stderr ?? err.message,
+    };
   }
 }
 

@@ -5,24 +5,24 @@
  * real server's gRPC port with the generated client, and the seed's sarama writer configured with
  * our partitioner puts a user on the same partition as the server (real broker). See go-runner.ts.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import type { WireMode } from "../../gen/validator/violation.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
 import {
-  type ConformanceVerdict,
-  type GoConsumer,
-  ROOT,
   assembleGoModule,
+  type ConformanceVerdict,
   disposeGoConsumer,
+  type GoConsumer,
   goGetFromProxy,
   goVet,
   prepareGoConsumer,
+  ROOT,
   runGoConformance,
   runGoConsumer,
 } from "./go-runner.js";
@@ -39,7 +39,9 @@ interface CorpusEntry {
 /** Every event of the seed fixtures (the batch example's events too), in both modes. */
 function seedCorpus(): CorpusEntry[] {
   const out: CorpusEntry[] = [];
-  for (const f of readdirSync(SEED_DIR).filter((f) => f.endsWith(".json")).sort()) {
+  for (const f of readdirSync(SEED_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const doc = JSON.parse(readFileSync(join(SEED_DIR, f), "utf8")) as { events?: unknown[] };
     const events = f === "batch_request.json" ? (doc.events ?? []) : [doc];
     events.forEach((event, i) => {
@@ -53,15 +55,50 @@ function seedCorpus(): CorpusEntry[] {
 function mutationCorpus(): CorpusEntry[] {
   const base = JSON.parse(readFileSync(join(SEED_DIR, "kafka_message.json"), "utf8")) as Record<string, unknown>;
   const values: Record<string, unknown> = {
-    missing: undefined, null: null, number: 5, float: 1.5, string: "x", empty: "", object: { a: 1 }, array: [1, null, "x"],
-    boolean: true, long: "a".repeat(300), emoji33: "😀".repeat(33), emoji200: "😀".repeat(200), negative: -1,
-    int32over: 3e9, int32under: -3e9, int53over: 2 ** 60, protoAction: "ACTION_TYPE_CLICK", protoDevice: "DEVICE_TYPE_PC", spaced: "a b",
+    missing: undefined,
+    null: null,
+    number: 5,
+    float: 1.5,
+    string: "x",
+    empty: "",
+    object: { a: 1 },
+    array: [1, null, "x"],
+    boolean: true,
+    long: "a".repeat(300),
+    emoji33: "😀".repeat(33),
+    emoji200: "😀".repeat(200),
+    negative: -1,
+    int32over: 3e9,
+    int32under: -3e9,
+    int53over: 2 ** 60,
+    protoAction: "ACTION_TYPE_CLICK",
+    protoDevice: "DEVICE_TYPE_PC",
+    spaced: "a b",
   };
   const paths = [
-    "event_id", "tenant_id", "scenario_id", "user_id", "item_id", "action_type", "timestamp", "context", "context.device_type",
-    "context.os", "context.ip", "experiment_id", "experiment_group", "position", "scenario_data", "extra_data", "unknown_key",
-    "scenario_data.video_data", "scenario_data.video_data.duration", "scenario_data.video_data.seek_positions",
-    "scenario_data.video_data.video_quality", "scenario_data.news_data", "scenario_data.custom_data",
+    "event_id",
+    "tenant_id",
+    "scenario_id",
+    "user_id",
+    "item_id",
+    "action_type",
+    "timestamp",
+    "context",
+    "context.device_type",
+    "context.os",
+    "context.ip",
+    "experiment_id",
+    "experiment_group",
+    "position",
+    "scenario_data",
+    "extra_data",
+    "unknown_key",
+    "scenario_data.video_data",
+    "scenario_data.video_data.duration",
+    "scenario_data.video_data.seek_positions",
+    "scenario_data.video_data.video_quality",
+    "scenario_data.news_data",
+    "scenario_data.custom_data",
   ];
   const out: CorpusEntry[] = [];
   for (const path of paths) {
@@ -112,7 +149,9 @@ describe("Go module: a fresh consumer module built from the assembled module", (
 
   it("go vet and go test pass on the module; the version is stamped", async () => {
     expect(consumer.moduleTestOutput).toMatch(/^ok\s+github\.com\/recommender\/behavior-tracking-go\/schema\b/m);
-    expect(consumer.moduleTestOutput).toMatch(/^ok\s+github\.com\/recommender\/behavior-tracking-go\/kafka\/saramapartitioner\b/m);
+    expect(consumer.moduleTestOutput).toMatch(
+      /^ok\s+github\.com\/recommender\/behavior-tracking-go\/kafka\/saramapartitioner\b/m,
+    );
     expect(consumer.moduleTestOutput).not.toMatch(/^FAIL/m);
     expect((await runGoConsumer(["version"])).trim()).toBe(consumer.version);
     expect(readFileSync(join(consumer.moduleDir, "VERSION"), "utf8").trim()).toBe(consumer.version);
@@ -133,7 +172,9 @@ describe("Go module: a fresh consumer module built from the assembled module", (
     expect(ts.filter((v) => !v.valid).length).toBeGreaterThan(corpus.length / 2);
     const diff = ts.flatMap((t, i) => {
       const g = go[i];
-      return g !== undefined && g.id === t.id && g.valid === t.valid && errorSet(g).join() === errorSet(t).join() ? [] : [{ id: t.id, ts: errorSet(t), go: g && errorSet(g) }];
+      return g !== undefined && g.id === t.id && g.valid === t.valid && errorSet(g).join() === errorSet(t).join()
+        ? []
+        : [{ id: t.id, ts: errorSet(t), go: g && errorSet(g) }];
     });
     expect(diff).toEqual([]);
   });
@@ -145,26 +186,37 @@ describe("Go module: a fresh consumer module built from the assembled module", (
     };
     expect(fixture.vectors.length).toBeGreaterThanOrEqual(200);
     const path = join(ROOT, "test/kafka/fixtures/murmur2-vectors.json");
-    const got = JSON.parse(await runGoConsumer(["murmur2", path, fixture.partitions.join(",")])) as Record<string, { murmur2: number; partition: number[] }>;
+    const got = JSON.parse(await runGoConsumer(["murmur2", path, fixture.partitions.join(",")])) as Record<
+      string,
+      { murmur2: number; partition: number[] }
+    >;
     for (const v of fixture.vectors) expect(got[v.key], v.key).toEqual({ murmur2: v.murmur2, partition: v.partition });
   });
 
-  it("from major version 2 on, the module path ends in /v2 (Go's import versioning) and the module still builds", async () => {
-    const work = mkdtempSync(join(tmpdir(), "go-artifact-v2-"));
-    try {
-      const dir = join(work, "go");
-      await assembleGoModule("2.0.0", dir);
-      const mod = readFileSync(join(dir, "go.mod"), "utf8");
-      expect(mod).toMatch(/^module github\.com\/recommender\/behavior-tracking-go\/v2$/m);
-      expect(readFileSync(join(dir, "recommender/v1/behavior.pb.go"), "utf8")).toContain('"github.com/recommender/behavior-tracking-go/v2/recommender/options/v1"');
-      await goVet(dir);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  }, BUILD_TIMEOUT);
+  it(
+    "from major version 2 on, the module path ends in /v2 (Go's import versioning) and the module still builds",
+    async () => {
+      const work = mkdtempSync(join(tmpdir(), "go-artifact-v2-"));
+      try {
+        const dir = join(work, "go");
+        await assembleGoModule("2.0.0", dir);
+        const mod = readFileSync(join(dir, "go.mod"), "utf8");
+        expect(mod).toMatch(/^module github\.com\/recommender\/behavior-tracking-go\/v2$/m);
+        expect(readFileSync(join(dir, "recommender/v1/behavior.pb.go"), "utf8")).toContain(
+          '"github.com/recommender/behavior-tracking-go/v2/recommender/options/v1"',
+        );
+        await goVet(dir);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+    BUILD_TIMEOUT,
+  );
 
-  it("`go get` of the module by version from a GOPROXY directory (no replace directive)", async () => {
-    const out = await goGetFromProxy(`package main
+  it(
+    "`go get` of the module by version from a GOPROXY directory (no replace directive)",
+    async () => {
+      const out = await goGetFromProxy(`package main
 
 import (
 	"fmt"
@@ -178,9 +230,11 @@ func main() {
 	fmt.Println(schema.Version, recommenderv1.ActionType_ACTION_TYPE_PLAY_END, len(vs), err)
 }
 `);
-    // scenario_id, user_id, item_id, action_type and context are missing.
-    expect(out.trim()).toBe(`${consumer.version} ACTION_TYPE_PLAY_END 5 <nil>`);
-  }, BUILD_TIMEOUT);
+      // scenario_id, user_id, item_id, action_type and context are missing.
+      expect(out.trim()).toBe(`${consumer.version} ACTION_TYPE_PLAY_END 5 <nil>`);
+    },
+    BUILD_TIMEOUT,
+  );
 
   describe("against the real server (Kafka sink) and broker", () => {
     let t: TestServer;
@@ -198,18 +252,33 @@ func main() {
 
     it("TrackEvent over gRPC (and Connect) with the generated client; the seed's sarama writer with our partitioner (and franz-go by default) lands where the server's message does, sarama's default does not", async () => {
       const user = "user_123";
-      const tracked = JSON.parse(await runGoConsumer(["track", t.grpcUrl, tenant, user, "grpc"])) as { success?: boolean; event_id?: string };
+      const tracked = JSON.parse(await runGoConsumer(["track", t.grpcUrl, tenant, user, "grpc"])) as {
+        success?: boolean;
+        event_id?: string;
+      };
       expect(tracked.success).toBe(true);
       expect(tracked.event_id).toMatch(/^evt_[0-9a-f]{16}$/);
       // The same generated client speaks the Connect protocol to the HTTP port (the README says so).
-      const viaConnect = JSON.parse(await runGoConsumer(["track", t.baseUrl, tenant, user, "connect"])) as { success?: boolean; event_id?: string };
+      const viaConnect = JSON.parse(await runGoConsumer(["track", t.baseUrl, tenant, user, "connect"])) as {
+        success?: boolean;
+        event_id?: string;
+      };
       expect(viaConnect.success).toBe(true);
 
       // The server created the topic (12 partitions) when it published; now the seed's writer.
-      const ours = JSON.parse(await runGoConsumer(["sarama", bootstrap, tenant, user, "murmur2"])) as { partition: number; event_id: string };
-      const dflt = JSON.parse(await runGoConsumer(["sarama", bootstrap, tenant, user, "default"])) as { partition: number; event_id: string };
+      const ours = JSON.parse(await runGoConsumer(["sarama", bootstrap, tenant, user, "murmur2"])) as {
+        partition: number;
+        event_id: string;
+      };
+      const dflt = JSON.parse(await runGoConsumer(["sarama", bootstrap, tenant, user, "default"])) as {
+        partition: number;
+        event_id: string;
+      };
 
-      const franz = JSON.parse(await runGoConsumer(["franz", bootstrap, tenant, user])) as { partition: number; event_id: string };
+      const franz = JSON.parse(await runGoConsumer(["franz", bootstrap, tenant, user])) as {
+        partition: number;
+        event_id: string;
+      };
 
       const records = await readTopic(bootstrap, `user-behaviors-${tenant}`, 5);
       const byEvent = new Map(records.map((r) => [(JSON.parse(r.value) as { event_id: string }).event_id, r]));

@@ -10,7 +10,7 @@
  * (e.g. to dist/go) to test an already built module instead.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -88,7 +88,9 @@ async function build(): Promise<GoConsumer> {
   }
   // The module as published: its go.sum must be complete (-mod=readonly, the default).
   await timed(timings, "module go vet", () => goVet(moduleDir));
-  const tested = await timed(timings, "module go test", () => run("go", ["test", "./..."], { cwd: moduleDir, env: goEnv(""), timeout: 900_000 }));
+  const tested = await timed(timings, "module go test", () =>
+    run("go", ["test", "./..."], { cwd: moduleDir, env: goEnv(""), timeout: 900_000 }),
+  );
 
   const consumerDir = join(work, "consumer");
   await run("mkdir", ["-p", consumerDir]);
@@ -100,8 +102,12 @@ async function build(): Promise<GoConsumer> {
   );
   // -mod=mod: the fresh module resolves the rest of its requirements (sarama, uuid, ...) itself.
   const binary = join(consumerDir, "consumer");
-  await timed(timings, "consumer go build", () => run("go", ["build", "-o", binary, "."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeout: 900_000 }));
-  await timed(timings, "consumer go vet", () => run("go", ["vet", "./..."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeout: 900_000 }));
+  await timed(timings, "consumer go build", () =>
+    run("go", ["build", "-o", binary, "."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeout: 900_000 }),
+  );
+  await timed(timings, "consumer go vet", () =>
+    run("go", ["vet", "./..."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeout: 900_000 }),
+  );
   return { moduleDir, consumerDir, binary, version, timings, moduleTestOutput: tested.stdout };
 }
 
@@ -115,7 +121,10 @@ export async function goGetFromProxy(program: string): Promise<string> {
   const c = await prepareGoConsumer();
   const work = mkdtempSync(join(tmpdir(), "go-proxy-"));
   const proxy = join(work, "proxy");
-  await run("go", ["run", join(ROOT, "scripts/artifacts/go-proxy.go"), c.moduleDir, c.version, proxy], { cwd: ROOT, env: goEnv("") });
+  await run("go", ["run", join(ROOT, "scripts/artifacts/go-proxy.go"), c.moduleDir, c.version, proxy], {
+    cwd: ROOT,
+    env: goEnv(""),
+  });
   const { stdout: sharedCache } = await run("go", ["env", "GOMODCACHE"], { env: goEnv("") });
   const env = {
     ...goEnv("-modcacherw"),

@@ -5,13 +5,23 @@
  * temp git repository); and every builder gives byte-identical output twice.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { afterAll, describe, expect, it } from "vitest";
-import { DIST, ROOT, VERSION, builderOf, ensureDist, run, runOk } from "./dist.js";
+import { builderOf, DIST, ensureDist, ROOT, run, runOk, VERSION } from "./dist.js";
 
 const temps: string[] = [];
 function temp(prefix: string): string {
@@ -40,7 +50,12 @@ function hashes(dir: string): Record<string, string> {
 /** A copy of this tree's files (tracked and untracked, not ignored) sharing node_modules and .tools, as a fresh one-commit git repo. */
 async function copyOfTree(paths: string[] = ["."]): Promise<string> {
   const dir = temp("artifacts-tree-");
-  await runOk("bash", ["-c", `git ls-files -z --cached --others --exclude-standard -- ${paths.join(" ")} ':!:node_modules' ':!:.tools' | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\\0' "$f"; done | tar --null -T - -cf - | tar -xf - -C "$1"`, "_", dir]);
+  await runOk("bash", [
+    "-c",
+    `git ls-files -z --cached --others --exclude-standard -- ${paths.join(" ")} ':!:node_modules' ':!:.tools' | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\\0' "$f"; done | tar --null -T - -cf - | tar -xf - -C "$1"`,
+    "_",
+    dir,
+  ]);
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   symlinkSync(join(ROOT, ".tools"), join(dir, ".tools"));
   await git(dir, "init", "-q");
@@ -50,7 +65,8 @@ async function copyOfTree(paths: string[] = ["."]): Promise<string> {
   return dir;
 }
 
-const git = (dir: string, ...args: string[]) => runOk("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: dir });
+const git = (dir: string, ...args: string[]) =>
+  runOk("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: dir });
 async function commit(dir: string, message: string): Promise<void> {
   await git(dir, "add", "-A");
   await git(dir, "commit", "-q", "--allow-empty", "-m", message);
@@ -69,25 +85,42 @@ function editProto(dir: string, edit: (s: string) => string): void {
 /** Deleting an enum value: buf breaking (FILE) flags ENUM_VALUE_NO_DELETE. */
 const deleteEnumValue = (s: string) => s.replace(/^\s*ACTION_TYPE_BLOCK = .*\n/m, "");
 /** Adding a message: compatible. */
-const addMessage = (s: string) => `${s}\n// Added by the release-check test.\nmessage ReleaseCheckExtra {\n  string note = 1;\n}\n`;
+const addMessage = (s: string) =>
+  `${s}\n// Added by the release-check test.\nmessage ReleaseCheckExtra {\n  string note = 1;\n}\n`;
 
 describe("dist/ from make artifacts", () => {
   it("holds the JSON Schemas, OpenAPI and buf image, stamped with package.json's version, and SHA256SUMS of all of it", async () => {
     await ensureDist();
     expect(readFileSync(join(DIST, "VERSION"), "utf8").trim()).toBe(VERSION);
     const schemas = readdirSync(join(DIST, "jsonschema")).sort();
-    expect(schemas).toEqual(readdirSync(join(ROOT, "gen/jsonschema")).filter((f) => f.endsWith(".json")).sort());
+    expect(schemas).toEqual(
+      readdirSync(join(ROOT, "gen/jsonschema"))
+        .filter((f) => f.endsWith(".json"))
+        .sort(),
+    );
     for (const f of schemas) {
       const s = JSON.parse(readFileSync(join(DIST, "jsonschema", f), "utf8")) as Record<string, unknown>;
       const g = JSON.parse(readFileSync(join(ROOT, "gen/jsonschema", f), "utf8")) as Record<string, unknown>;
       expect(s.$comment, f).toBe(`@recommender/behavior-schema ${VERSION}`);
       expect({ ...s, $comment: undefined }, f).toEqual({ ...g, $comment: undefined });
     }
-    const openapi = JSON.parse(readFileSync(join(DIST, "openapi.json"), "utf8")) as { info: { version: string }; paths: object };
+    const openapi = JSON.parse(readFileSync(join(DIST, "openapi.json"), "utf8")) as {
+      info: { version: string };
+      paths: object;
+    };
     expect(openapi.info.version).toBe(VERSION);
     const image = fromBinary(FileDescriptorSetSchema, readFileSync(join(DIST, "buf/recommender.binpb")));
-    expect(image.file.map((f) => f.name)).toEqual(expect.arrayContaining(["recommender/v1/behavior.proto", "recommender/v1/tracking_config.proto", "google/api/annotations.proto"]));
-    expect(readdirSync(join(DIST, "npm")).sort()).toEqual([`recommender-behavior-schema-${VERSION}.tgz`, `recommender-behavior-sdk-${VERSION}.tgz`]);
+    expect(image.file.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        "recommender/v1/behavior.proto",
+        "recommender/v1/tracking_config.proto",
+        "google/api/annotations.proto",
+      ]),
+    );
+    expect(readdirSync(join(DIST, "npm")).sort()).toEqual([
+      `recommender-behavior-schema-${VERSION}.tgz`,
+      `recommender-behavior-sdk-${VERSION}.tgz`,
+    ]);
     const sums = readFileSync(join(DIST, "SHA256SUMS"), "utf8").trim().split("\n");
     const listed = Object.fromEntries(sums.map((l) => [l.slice(66), l.slice(0, 64)]));
     const actual = hashes(DIST);
@@ -100,7 +133,9 @@ describe("dist/ from make artifacts", () => {
 describe("make artifacts refuses a stale gen/", () => {
   it("exits 1 with the reason, and writes no packages, when a proto changed without make generate", async () => {
     const dir = await copyOfTree();
-    editProto(dir, (s) => s.replace('// Scenario id, e.g. "vlog_feed".', '// Scenario id, e.g. "vlog_feed" or "shop_home".'));
+    editProto(dir, (s) =>
+      s.replace('// Scenario id, e.g. "vlog_feed".', '// Scenario id, e.g. "vlog_feed" or "shop_home".'),
+    );
     const r = await run("bash", [join(dir, "scripts/artifacts/build.sh")], { cwd: dir, timeoutMs: 600_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("gen/es/recommender/v1/behavior_pb.ts differ");
@@ -110,11 +145,26 @@ describe("make artifacts refuses a stale gen/", () => {
 });
 
 describe("release check: a breaking proto change needs a new major version", () => {
-  const check = (dir: string) => run("bash", [join(dir, "scripts/artifacts/release-check.sh"), JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version], { cwd: dir, timeoutMs: 120_000 });
+  const check = (dir: string) =>
+    run(
+      "bash",
+      [
+        join(dir, "scripts/artifacts/release-check.sh"),
+        JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version,
+      ],
+      { cwd: dir, timeoutMs: 120_000 },
+    );
 
   it("compares against the release before the last version bump, then against release tags", async () => {
     // Only what the check needs: the protos, buf.yaml, package.json and the scripts.
-    const dir = await copyOfTree(["proto", "buf.yaml", "package.json", "scripts/env.sh", "scripts/buf-breaking.sh", "scripts/artifacts/release-check.sh"]);
+    const dir = await copyOfTree([
+      "proto",
+      "buf.yaml",
+      "package.json",
+      "scripts/env.sh",
+      "scripts/buf-breaking.sh",
+      "scripts/artifacts/release-check.sh",
+    ]);
     setVersion(dir, "0.1.0");
     await commit(dir, "release 0.1.0");
     expect((await check(dir)).stdout).toContain("no earlier release");
@@ -167,10 +217,14 @@ const builders: { name: string; present: boolean; build: (out: string) => Promis
   ...(["python", "go"] as const).map((lang) => {
     const builder = builderOf(lang);
     return {
-      name: builder ? `${lang} (scripts/artifacts/${lang}.sh)` : `${lang}: NOT BUILT IN THIS BRANCH (no scripts/artifacts/${lang}.sh)`,
+      name: builder
+        ? `${lang} (scripts/artifacts/${lang}.sh)`
+        : `${lang}: NOT BUILT IN THIS BRANCH (no scripts/artifacts/${lang}.sh)`,
       present: builder !== undefined,
       build: async (out: string) => {
-        await runOk("bash", [builder ?? "", VERSION, join(out, lang)], { env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000" } });
+        await runOk("bash", [builder ?? "", VERSION, join(out, lang)], {
+          env: { ...process.env, SOURCE_DATE_EPOCH: "1700000000" },
+        });
       },
     };
   }),
@@ -178,14 +232,18 @@ const builders: { name: string; present: boolean; build: (out: string) => Promis
 
 describe("reproducible builds: two runs give byte-identical artifacts", () => {
   for (const b of builders) {
-    it.skipIf(!b.present)(b.name, async () => {
-      const [first, second] = [temp("artifacts-a-"), temp("artifacts-b-")];
-      await b.build(first);
-      await b.build(second);
-      const a = hashes(first);
-      expect(Object.keys(a).length).toBeGreaterThan(0);
-      expect(hashes(second)).toEqual(a);
-      for (const f of Object.keys(a)) expect(statSync(join(first, f)).size, f).toBeGreaterThan(0);
-    }, 600_000);
+    it.skipIf(!b.present)(
+      b.name,
+      async () => {
+        const [first, second] = [temp("artifacts-a-"), temp("artifacts-b-")];
+        await b.build(first);
+        await b.build(second);
+        const a = hashes(first);
+        expect(Object.keys(a).length).toBeGreaterThan(0);
+        expect(hashes(second)).toEqual(a);
+        for (const f of Object.keys(a)) expect(statSync(join(first, f)).size, f).toBeGreaterThan(0);
+      },
+      600_000,
+    );
   }
 });

@@ -12,13 +12,16 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { ROOT, VERSION, ensureDist, npmTarballs, run, runOk } from "./dist.js";
+import { ensureDist, npmTarballs, ROOT, run, runOk, VERSION } from "./dist.js";
 
 const SCHEMA = "@recommender/behavior-schema";
 const SDK = "@recommender/behavior-sdk";
-const rootPkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const rootPkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 /** The environment of a consumer's shell: no loaders inherited from the test runner. */
 function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -27,11 +30,18 @@ function consumerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-type PackageJson = { name: string; version: string; sideEffects?: boolean; dependencies?: Record<string, string>; exports: Record<string, unknown> };
+type PackageJson = {
+  name: string;
+  version: string;
+  sideEffects?: boolean;
+  dependencies?: Record<string, string>;
+  exports: Record<string, unknown>;
+};
 
 describe("npm packages in a fresh consumer project", () => {
   let dir: string;
-  const node = (args: string[], extra: Record<string, string> = {}) => run(process.execPath, args, { cwd: dir, env: consumerEnv(extra), timeoutMs: 120_000 });
+  const node = (args: string[], extra: Record<string, string> = {}) =>
+    run(process.execPath, args, { cwd: dir, env: consumerEnv(extra), timeoutMs: 120_000 });
 
   beforeAll(async () => {
     await ensureDist();
@@ -41,7 +51,16 @@ describe("npm packages in a fresh consumer project", () => {
     // @bufbuild/protobuf and @types/node are the consumer's own choices (app.mjs imports the runtime directly; the Kafka entry's types use Node's).
     await runOk(
       "npm",
-      ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...npmTarballs(), `@bufbuild/protobuf@${rootPkg.dependencies["@bufbuild/protobuf"]}`, `@types/node@${rootPkg.devDependencies["@types/node"]}`],
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+        "--loglevel=error",
+        ...npmTarballs(),
+        `@bufbuild/protobuf@${rootPkg.dependencies["@bufbuild/protobuf"]}`,
+        `@types/node@${rootPkg.devDependencies["@types/node"]}`,
+      ],
       { cwd: dir, env: consumerEnv(), timeoutMs: 300_000 },
     );
   }, 900_000);
@@ -56,7 +75,8 @@ describe("npm packages in a fresh consumer project", () => {
     expect([schema.version, sdk.version]).toEqual([VERSION, VERSION]);
     // connect only when generated service code needs its types (ISSUE9: "plus connect only if service descriptors need it").
     expect(Object.keys(schema.dependencies ?? {})).toContain("@bufbuild/protobuf");
-    for (const d of Object.keys(schema.dependencies ?? {})) expect(["@bufbuild/protobuf", "@connectrpc/connect"]).toContain(d);
+    for (const d of Object.keys(schema.dependencies ?? {}))
+      expect(["@bufbuild/protobuf", "@connectrpc/connect"]).toContain(d);
     expect(sdk.dependencies?.[SCHEMA]).toBe(VERSION);
     expect(sdk.dependencies).toHaveProperty("@platformatic/kafka");
     expect([schema.sideEffects, sdk.sideEffects]).toEqual([false, false]);
@@ -65,10 +85,13 @@ describe("npm packages in a fresh consumer project", () => {
       for (const [key, target] of Object.entries(pkg.exports)) {
         const targets = typeof target === "string" ? [target] : Object.values(target as Record<string, string>);
         if (typeof target !== "string") expect(Object.keys(target as object), key).toEqual(["types", "default"]);
-        for (const t of targets) expect(existsSync(join(dir, "node_modules", pkg.name, t)), `${pkg.name} ${key} → ${t}`).toBe(true);
+        for (const t of targets)
+          expect(existsSync(join(dir, "node_modules", pkg.name, t)), `${pkg.name} ${key} → ${t}`).toBe(true);
       }
     }
-    expect(Object.keys(schema.exports)).toEqual(expect.arrayContaining(["./templates/scenario_templates.json", "./openapi.json", "./buf/recommender.binpb"]));
+    expect(Object.keys(schema.exports)).toEqual(
+      expect.arrayContaining(["./templates/scenario_templates.json", "./openapi.json", "./buf/recommender.binpb"]),
+    );
   });
 
   it("plain node validates the seed's examples, round-trips protobuf, sends over HTTP (200) and to Kafka (read back)", async () => {
@@ -120,7 +143,17 @@ describe("npm packages in a fresh consumer project", () => {
       const config = `tsconfig.${resolution}.json`;
       writeFileSync(
         join(dir, config),
-        JSON.stringify({ compilerOptions: { ...compilerOptions, target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["usage.ts"] }),
+        JSON.stringify({
+          compilerOptions: {
+            ...compilerOptions,
+            target: "es2022",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ["node"],
+          },
+          files: ["usage.ts"],
+        }),
       );
       const r = await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", config], { cwd: dir, env: consumerEnv() });
       expect(r.stdout + r.stderr, `tsc ${resolution}`).toBe("");
@@ -129,9 +162,21 @@ describe("npm packages in a fresh consumer project", () => {
   }
 
   it("tsc reports a type error in a usage file (the check above can fail)", async () => {
-    writeFileSync(join(dir, "bad.ts"), `import { TrackingClient } from "${SDK}/http";\nnew TrackingClient({ baseUrl: 1, tenantId: "t" });\n`);
-    writeFileSync(join(dir, "tsconfig.bad.json"), JSON.stringify({ compilerOptions: { module: "nodenext", strict: true, noEmit: true, types: ["node"] }, files: ["bad.ts"] }));
-    const r = await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.bad.json"], { cwd: dir, env: consumerEnv() });
+    writeFileSync(
+      join(dir, "bad.ts"),
+      `import { TrackingClient } from "${SDK}/http";\nnew TrackingClient({ baseUrl: 1, tenantId: "t" });\n`,
+    );
+    writeFileSync(
+      join(dir, "tsconfig.bad.json"),
+      JSON.stringify({
+        compilerOptions: { module: "nodenext", strict: true, noEmit: true, types: ["node"] },
+        files: ["bad.ts"],
+      }),
+    );
+    const r = await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.bad.json"], {
+      cwd: dir,
+      env: consumerEnv(),
+    });
     expect(r.code).not.toBe(0);
     expect(r.stdout).toContain("bad.ts(2,");
   }, 120_000);
@@ -148,7 +193,10 @@ describe("npm packages in a fresh consumer project", () => {
   }, 60_000);
 
   for (const [spec, message] of [
-    [`${SCHEMA}/src/validator/violation.ts`, "Package subpath './src/validator/violation.ts' is not defined by \"exports\""],
+    [
+      `${SCHEMA}/src/validator/violation.ts`,
+      "Package subpath './src/validator/violation.ts' is not defined by \"exports\"",
+    ],
     [`${SCHEMA}/validator/violation`, "Package subpath './validator/violation' is not defined by \"exports\""],
     [SCHEMA, 'No "exports" main defined'],
     [`${SDK}/common/kafka-publisher.js`, "Package subpath './common/kafka-publisher.js' is not defined by \"exports\""],
@@ -166,14 +214,26 @@ describe("npm packages in a fresh consumer project", () => {
       join(dir, "browser.mjs"),
       `import { TrackingClient } from "${SDK}/http";\nconst c = new TrackingClient({ baseUrl: location.origin, tenantId: "mymx" });\nawait c.trackVideoPlay("u1", "v1", "vlog_feed", 180, 175, 0.97);\n`,
     );
-    const out = await build({ entryPoints: [join(dir, "browser.mjs")], absWorkingDir: dir, bundle: true, minify: true, format: "esm", platform: "browser", write: false, metafile: true, logLevel: "silent" });
+    const out = await build({
+      entryPoints: [join(dir, "browser.mjs")],
+      absWorkingDir: dir,
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "browser",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
     const js = out.outputFiles[0]?.contents ?? new Uint8Array();
     const gz = gzipSync(js, { level: 9 }).length;
     // Modules that contribute code (the metafile's inputs also list modules tree-shaken to nothing).
     const inputs = Object.entries(Object.values(out.metafile.outputs)[0]?.inputs ?? {})
       .filter(([, v]) => v.bytesInOutput > 0)
       .map(([p, v]) => `${p} (${v.bytesInOutput})`);
-    console.log(`[bundle] TrackingClient app: ${js.length} bytes minified, ${gz} bytes gzipped; inputs: ${inputs.join(", ")}`);
+    console.log(
+      `[bundle] TrackingClient app: ${js.length} bytes minified, ${gz} bytes gzipped; inputs: ${inputs.join(", ")}`,
+    );
     expect(inputs.some((p) => p.includes("@platformatic") || p.includes("@bufbuild/protobuf"))).toBe(false);
     expect(inputs.some((p) => p.includes(`${SDK}/http/tracking-client.js`))).toBe(true);
     expect(gz).toBeLessThanOrEqual(10 * 1024);

@@ -2,15 +2,15 @@
 // `pip install dist/python/*.whl[kafka,typing]` (PyPI through the pip cache in .tools/pip-cache),
 // then the seed's Python code and the wheel's clients against the real server and broker.
 // The Python files run here are in test/artifacts/python/ and sdk/python/tests/.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { ROOT, createVenv, ensurePythonWheel, projectVersion, run } from "./python-wheel.js";
+import { createVenv, ensurePythonWheel, projectVersion, ROOT, run } from "./python-wheel.js";
 
 const FIXTURES = join(import.meta.dirname, "python");
 const UNIT_TESTS = join(ROOT, "sdk/python/tests");
@@ -43,10 +43,58 @@ function pythonBlock(seed: string, heading: string): string {
  */
 function mutations(base: Record<string, unknown>, count: number): [string, unknown][] {
   let state = 20261128;
-  const rnd = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-  const values: unknown[] = [null, "", "x", "a b", "ab\n", "😀".repeat(33), "x".repeat(65), "x".repeat(300), 0, -1, 1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e20, true, [], [1, "x"], {}, { a: 1 }, "play_end", "ACTION_TYPE_CLICK", "mobile", "DEVICE_TYPE_PC", "watch", 0.97, 2, "1080p"];
-  const baseKeys = ["event_id", "tenant_id", "scenario_id", "user_id", "item_id", "action_type", "timestamp", "context", "experiment_id", "experiment_group", "position", "scenario_data", "extra_data", "unknown_x"];
+  const rnd = () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const values: unknown[] = [
+    null,
+    "",
+    "x",
+    "a b",
+    "ab\n",
+    "😀".repeat(33),
+    "x".repeat(65),
+    "x".repeat(300),
+    0,
+    -1,
+    1.5,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 53,
+    -(2 ** 53),
+    1e20,
+    true,
+    [],
+    [1, "x"],
+    {},
+    { a: 1 },
+    "play_end",
+    "ACTION_TYPE_CLICK",
+    "mobile",
+    "DEVICE_TYPE_PC",
+    "watch",
+    0.97,
+    2,
+    "1080p",
+  ];
+  const baseKeys = [
+    "event_id",
+    "tenant_id",
+    "scenario_id",
+    "user_id",
+    "item_id",
+    "action_type",
+    "timestamp",
+    "context",
+    "experiment_id",
+    "experiment_group",
+    "position",
+    "scenario_data",
+    "extra_data",
+    "unknown_x",
+  ];
   const contextKeys = ["device_type", "os", "location", "ip"];
   const scenarioKeys: Record<string, string[]> = {
     video_data: ["duration", "completion_rate", "video_quality", "playback_speed", "seek_positions", "buffer_time"],
@@ -65,15 +113,18 @@ function mutations(base: Record<string, unknown>, count: number): [string, unkno
         if (rnd() < 0.2) delete e[k];
         else e[k] = pick(values);
       } else if (r < 0.65) {
-        const ctx = (typeof e.context === "object" && e.context !== null && !Array.isArray(e.context) ? e.context : (e.context = {})) as Record<string, unknown>;
+        if (typeof e.context !== "object" || e.context === null || Array.isArray(e.context)) e.context = {};
+        const ctx = e.context as Record<string, unknown>;
         const k = pick(contextKeys);
         if (rnd() < 0.3) delete ctx[k];
         else ctx[k] = pick(values);
       } else {
         const member = pick(Object.keys(scenarioKeys));
         const data: Record<string, unknown> = {};
-        for (const k of [pick(scenarioKeys[member] ?? []), pick(scenarioKeys[member] ?? [])]) data[k] = rnd() < 0.5 ? [pick(values)] : pick(values);
-        e.scenario_data = rnd() < 0.1 ? pick(values) : rnd() < 0.2 ? { [member]: data, news_data: {} } : { [member]: data };
+        for (const k of [pick(scenarioKeys[member] ?? []), pick(scenarioKeys[member] ?? [])])
+          data[k] = rnd() < 0.5 ? [pick(values)] : pick(values);
+        e.scenario_data =
+          rnd() < 0.1 ? pick(values) : rnd() < 0.2 ? { [member]: data, news_data: {} } : { [member]: data };
       }
     }
     if (rnd() < 0.3) Object.assign(e, { event_id: "evt_0123456789abcdef", timestamp: 1730304000000 });
@@ -83,12 +134,24 @@ function mutations(base: Record<string, unknown>, count: number): [string, unkno
 }
 
 /** Lines of the seed's import block that put a copied gen/ on sys.path: not needed once installed. */
-const SYS_PATH_LINES = ["import sys", "from pathlib import Path", "# 添加grpc_generated到路径", "grpc_gen_path = ", "sys.path.insert("];
+const SYS_PATH_LINES = [
+  "import sys",
+  "from pathlib import Path",
+  "# 添加grpc_generated到路径",
+  "grpc_gen_path = ",
+  "sys.path.insert(",
+];
 
 let py: string;
 let tmp: string;
 let wheel: string;
-const pyEnv = (extra: Record<string, string> = {}) => ({ ...process.env, PYTHONIOENCODING: "utf-8", PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: "", ...extra });
+const pyEnv = (extra: Record<string, string> = {}) => ({
+  ...process.env,
+  PYTHONIOENCODING: "utf-8",
+  PYTHONDONTWRITEBYTECODE: "1",
+  PYTHONPATH: "",
+  ...extra,
+});
 
 beforeAll(async () => {
   wheel = await ensurePythonWheel();
@@ -119,9 +182,21 @@ describe("the wheel, installed", () => {
       { cwd: tmp, env: pyEnv() },
     );
     expect(r.code, r.stderr).toBe(0);
-    const info = JSON.parse(r.stdout) as { file: string; schemas: string[]; version: string; dist_version: string; requires: string[]; protoc: boolean; play_end: number };
+    const info = JSON.parse(r.stdout) as {
+      file: string;
+      schemas: string[];
+      version: string;
+      dist_version: string;
+      requires: string[];
+      protoc: boolean;
+      play_end: number;
+    };
     expect(info.file.startsWith(join(tmp, "venv"))).toBe(true);
-    expect(info.schemas).toEqual(readdirSync(join(ROOT, "gen/jsonschema")).filter((f) => f.endsWith(".json")).sort());
+    expect(info.schemas).toEqual(
+      readdirSync(join(ROOT, "gen/jsonschema"))
+        .filter((f) => f.endsWith(".json"))
+        .sort(),
+    );
     expect(info.version).toBe(projectVersion());
     expect(info.dist_version).toBe(projectVersion());
     expect(info.protoc).toBe(false);
@@ -140,7 +215,12 @@ describe("the wheel, installed", () => {
     const seed = findSeed();
     if (seed) {
       const fromSeed = ["#### 1. 在Python中导入", "#### 2. 创建场景数据", "#### 3. 处理oneof字段"]
-        .map((h) => pythonBlock(seed, h).split(/(?<=\n)/).filter((line) => !SYS_PATH_LINES.some((p) => line.startsWith(p))).join(""))
+        .map((h) =>
+          pythonBlock(seed, h)
+            .split(/(?<=\n)/)
+            .filter((line) => !SYS_PATH_LINES.some((p) => line.startsWith(p)))
+            .join(""),
+        )
         .join("");
       expect(fixture).toBe(fromSeed);
     } else {
@@ -174,7 +254,16 @@ describe("the wheel, installed", () => {
       item_id: "video_67890",
       action_type: "play_end",
       context: { device_type: "mobile", os: "iOS", location: "Beijing" },
-      scenario_data: { video_data: { duration: 180, watch_duration: 175, completion_rate: 0.97, video_quality: "1080p", is_fullscreen: true, playback_speed: 1.0 } },
+      scenario_data: {
+        video_data: {
+          duration: 180,
+          watch_duration: 175,
+          completion_rate: 0.97,
+          video_quality: "1080p",
+          is_fullscreen: true,
+          playback_speed: 1.0,
+        },
+      },
       position: 3,
       experiment_id: "exp_001",
     };
@@ -199,7 +288,11 @@ describe("the wheel, installed", () => {
       ["wrong-type-enum", { ...base, action_type: 3, context: { device_type: 1.5 } }],
     ];
     const corpus = [...variants, ...mutations(base, 400)].flatMap(([id, event]) =>
-      (["request", "kafka"] as const).map((mode) => ({ id: `${id}/${mode}`, mode, event: JSON.parse(JSON.stringify(event)) as unknown })),
+      (["request", "kafka"] as const).map((mode) => ({
+        id: `${id}/${mode}`,
+        mode,
+        event: JSON.parse(JSON.stringify(event)) as unknown,
+      })),
     );
     const file = join(tmp, "corpus.json");
     writeFileSync(file, JSON.stringify(corpus));
@@ -217,13 +310,25 @@ describe("the wheel, installed", () => {
   });
 
   it("mypy --strict accepts a typed usage file and the installed package, and reports the type errors of a bad file", async () => {
-    const good = await run(py, ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed.py")], { cwd: tmp, env: pyEnv(), timeout: 300_000 });
+    const good = await run(
+      py,
+      ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed.py")],
+      { cwd: tmp, env: pyEnv(), timeout: 300_000 },
+    );
     expect(good.code, good.stdout + good.stderr).toBe(0);
     expect(good.stdout).toMatch(/^Success: no issues found in 1 source file/m);
     // The installed package itself is --strict clean (it ships py.typed, so consumers get its types).
-    const pkg = await run(py, ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, "-p", "recommender_behavior_tracking"], { cwd: tmp, env: pyEnv(), timeout: 300_000 });
+    const pkg = await run(
+      py,
+      ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, "-p", "recommender_behavior_tracking"],
+      { cwd: tmp, env: pyEnv(), timeout: 300_000 },
+    );
     expect(pkg.code, pkg.stdout + pkg.stderr).toBe(0);
-    const bad = await run(py, ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed_bad.py")], { cwd: tmp, env: pyEnv(), timeout: 300_000 });
+    const bad = await run(
+      py,
+      ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed_bad.py")],
+      { cwd: tmp, env: pyEnv(), timeout: 300_000 },
+    );
     expect(bad.code).toBe(1);
     const lines = readFileSync(join(FIXTURES, "usage_typed_bad.py"), "utf8").split("\n");
     for (const mark of ["# E1", "# E2", "# E3", "# E4"]) {
@@ -252,12 +357,17 @@ describe("the wheel against the real server (REST and gRPC, file sink)", () => {
     const m = /^Success: True, Event ID: (evt_[0-9a-f]{16})$/m.exec(r.stdout);
     expect(m, r.stdout).not.toBeNull();
     const lines = await readTopicFile(t.dataDir, "user-behaviors-mymx");
-    expect(lines.some((l) => l.key === "user_12345" && (l.value as { event_id?: string }).event_id === m![1])).toBe(true);
+    expect(lines.some((l) => l.key === "user_12345" && (l.value as { event_id?: string }).event_id === m![1])).toBe(
+      true,
+    );
   });
 
   it("TrackingClient: 200s for the seed's calls, the batch and the scenario helpers; a 400 raised after one attempt", async () => {
     const tenant = uniqueTenant("pyhttp");
-    const r = await run(py, [join(FIXTURES, "tracking_client_live.py")], { cwd: tmp, env: pyEnv({ BASE_URL: t.baseUrl, TENANT: tenant }) });
+    const r = await run(py, [join(FIXTURES, "tracking_client_live.py")], {
+      cwd: tmp,
+      env: pyEnv({ BASE_URL: t.baseUrl, TENANT: tenant }),
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^✅ 埋点成功: evt_[0-9a-f]{16}$/m);
     const out = JSON.parse(r.stdout) as {
@@ -279,11 +389,22 @@ describe("the wheel against the real server (REST and gRPC, file sink)", () => {
     // What the server accepted is what it stored, under the events' own ids.
     const stored = await readTopicFile(t.dataDir, `user-behaviors-${tenant}`);
     const ids = new Set(stored.map((l) => (l.value as { event_id: string }).event_id));
-    const sentIds = [out.video.event_id, out.ecommerce.event_id, ...out.batch.results.map((x) => x.event_id), ...out.impressions.results.map((x) => x.event_id)];
+    const sentIds = [
+      out.video.event_id,
+      out.ecommerce.event_id,
+      ...out.batch.results.map((x) => x.event_id),
+      ...out.impressions.results.map((x) => x.event_id),
+    ];
     expect(sentIds.length).toBe(7);
     for (const id of sentIds) expect(ids.has(id), id).toBe(true);
-    const video = stored.find((l) => (l.value as { event_id: string }).event_id === out.video.event_id)!.value as Record<string, unknown>;
-    expect(video).toMatchObject({ user_id: "user_12345", item_id: "video_67890", action_type: "play_end", scenario_data: { video_data: { video_quality: "1080p", is_fullscreen: true } } });
+    const video = stored.find((l) => (l.value as { event_id: string }).event_id === out.video.event_id)!
+      .value as Record<string, unknown>;
+    expect(video).toMatchObject({
+      user_id: "user_12345",
+      item_id: "video_67890",
+      action_type: "play_end",
+      scenario_data: { video_data: { video_quality: "1080p", is_fullscreen: true } },
+    });
   });
 });
 
@@ -315,7 +436,14 @@ describe("KafkaTracker against the real broker, next to the server's Kafka sink"
       const res = await fetch(`${t.baseUrl}/api/v1/behaviors/track`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ tenant_id: tenant, scenario_id: "vlog_feed", user_id: user, item_id: "video_1", action_type: "click", context: { device_type: "mobile" } }),
+        body: JSON.stringify({
+          tenant_id: tenant,
+          scenario_id: "vlog_feed",
+          user_id: user,
+          item_id: "video_1",
+          action_type: "click",
+          context: { device_type: "mobile" },
+        }),
       });
       expect(res.status).toBe(200);
       serverIds.set(((await res.json()) as { event_id: string }).event_id, user);
@@ -325,7 +453,13 @@ describe("KafkaTracker against the real broker, next to the server's Kafka sink"
     const fallbackDir = join(tmp, "kafka-fallback");
     const r = await run(py, [join(FIXTURES, "kafka_tracker_live.py")], {
       cwd: tmp,
-      env: pyEnv({ KAFKA_BROKERS: bootstrap, OFFLINE_BROKERS: "127.0.0.1:1", TENANT: tenant, USERS: users.join(","), FALLBACK_DIR: fallbackDir }),
+      env: pyEnv({
+        KAFKA_BROKERS: bootstrap,
+        OFFLINE_BROKERS: "127.0.0.1:1",
+        TENANT: tenant,
+        USERS: users.join(","),
+        FALLBACK_DIR: fallbackDir,
+      }),
       timeout: 120_000,
     });
     expect(r.code, r.stderr).toBe(0);

@@ -14,11 +14,16 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ActionType, BehaviorEventSchema, BehaviorService, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import {
+  ActionType,
+  BehaviorEventSchema,
+  BehaviorService,
+  DeviceType,
+} from "../../gen/es/recommender/v1/behavior_pb.js";
 import type { BehaviorEventWire } from "../../gen/validator/recommender/v1/behavior_wire.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
-import { ROOT, ensureMainBroker, readTopic, uniqueTenant, type ReadRecord } from "../kafka/broker.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { ensureMainBroker, type ReadRecord, ROOT, readTopic, uniqueTenant } from "../kafka/broker.js";
 
 const run = promisify(execFile);
 
@@ -78,7 +83,10 @@ function seedEvent(tenant: string, i: number, transport: Transport): BehaviorEve
 
 /** Every object key in the value (recursively, except inside extra_data) is snake_case. */
 function assertSnakeCase(v: unknown, path = ""): void {
-  if (Array.isArray(v)) return v.forEach((x, i) => assertSnakeCase(x, `${path}[${i}]`));
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) assertSnakeCase(x, `${path}[${i}]`);
+    return;
+  }
   if (v === null || typeof v !== "object") return;
   for (const [k, x] of Object.entries(v)) {
     expect(k, `${path}.${k}`).toMatch(/^[a-z][a-z0-9_]*$/);
@@ -87,7 +95,11 @@ function assertSnakeCase(v: unknown, path = ""): void {
 }
 
 const DEVICE: Record<string, DeviceType> = { mobile: DeviceType.MOBILE, pc: DeviceType.PC, tablet: DeviceType.TABLET };
-const ACTION: Record<string, ActionType> = { play_end: ActionType.PLAY_END, click: ActionType.CLICK, impression: ActionType.IMPRESSION };
+const ACTION: Record<string, ActionType> = {
+  play_end: ActionType.PLAY_END,
+  click: ActionType.CLICK,
+  impression: ActionType.IMPRESSION,
+};
 
 /** The same event as a protobuf message (for gRPC/Connect). */
 function toMessage(e: BehaviorEventWire) {
@@ -140,7 +152,12 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     const r = await fetch(`${t.baseUrl}/api/v1/tracking-configs/from-template`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ tenant_id: tenant, scenario_id: "vlog_feed", template_id: "video", name: "短视频Feed流埋点配置" }),
+      body: JSON.stringify({
+        tenant_id: tenant,
+        scenario_id: "vlog_feed",
+        template_id: "video",
+        name: "短视频Feed流埋点配置",
+      }),
     });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { config?: { version?: number } };
@@ -170,19 +187,33 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
       }
       const t0 = Date.now();
       const p0 = performance.now();
-      const res = await fetch(`${t.baseUrl}/api/v1/behaviors/track`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(wire) });
+      const res = await fetch(`${t.baseUrl}/api/v1/behaviors/track`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(wire),
+      });
       const latencyMs = performance.now() - p0;
       const body = (await res.json()) as { success: boolean; event_id: string; message: string };
       expect(res.status, JSON.stringify(body)).toBe(200);
       expect(body.success).toBe(true);
       if (filled) expect(body.event_id).toBe(wire.event_id);
       else expect(body.event_id).toMatch(/^evt_[0-9a-f]{16}$/);
-      sent.set(body.event_id, { transport: "rest", wire, eventId: body.event_id, filled, t0, t1: Date.now(), latencyMs });
+      sent.set(body.event_id, {
+        transport: "rest",
+        wire,
+        eventId: body.event_id,
+        filled,
+        t0,
+        t1: Date.now(),
+        latencyMs,
+      });
     }
     for (const transport of ["grpc", "connect"] as const) {
       const client = createClient(
         BehaviorService,
-        transport === "grpc" ? createGrpcTransport({ baseUrl: t.grpcUrl }) : createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+        transport === "grpc"
+          ? createGrpcTransport({ baseUrl: t.grpcUrl })
+          : createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
       );
       for (let i = 0; i < PER_TRANSPORT; i++) {
         const wire = seedEvent(tenant, i, transport);
@@ -203,12 +234,17 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     expect(sent.size).toBe(3 * PER_TRANSPORT);
     for (const tr of ["rest", "grpc", "connect"] as Transport[]) {
       const lat = [...sent.values()].filter((s) => s.transport === tr).map((s) => s.latencyMs);
-      console.log(`[e2e] ${tr}: track → broker ack (acks=all) latency p50=${pct(lat, 50).toFixed(1)} ms p99=${pct(lat, 99).toFixed(1)} ms max=${Math.max(...lat).toFixed(1)} ms (n=${lat.length})`);
+      console.log(
+        `[e2e] ${tr}: track → broker ack (acks=all) latency p50=${pct(lat, 50).toFixed(1)} ms p99=${pct(lat, 99).toFixed(1)} ms max=${Math.max(...lat).toFixed(1)} ms (n=${lat.length})`,
+      );
     }
   }, 60_000);
 
   /** Checks one read-back record against what was sent. */
-  function check(m: { key: string; partition: number; value: string; headers?: Record<string, string> }, partitions: number): Sent {
+  function check(
+    m: { key: string; partition: number; value: string; headers?: Record<string, string> },
+    partitions: number,
+  ): Sent {
     const value = JSON.parse(m.value) as Record<string, unknown>;
     const s = sent.get(value.event_id as string);
     expect(s, `unexpected event ${m.value}`).toBeDefined();
@@ -243,8 +279,22 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     console.log(`[e2e] consumer read ${got.length}/${n} records in ${(performance.now() - p0).toFixed(0)} ms`);
     expect(got).toHaveLength(n);
     // Partition count from the broker (GetOffsetShell prints topic:partition:endOffset per partition).
-    const { stdout } = await run("bash", [join(ROOT, "scripts/kafka/run-class.sh"), "org.apache.kafka.tools.GetOffsetShell", "--bootstrap-server", bootstrap, "--topic", topic], { cwd: ROOT, timeout: 60_000 });
-    const offsets = stdout.trim().split("\n").map((l) => l.split(":"));
+    const { stdout } = await run(
+      "bash",
+      [
+        join(ROOT, "scripts/kafka/run-class.sh"),
+        "org.apache.kafka.tools.GetOffsetShell",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+      ],
+      { cwd: ROOT, timeout: 60_000 },
+    );
+    const offsets = stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(":"));
     const partitions = offsets.length;
     expect(partitions).toBe(12);
     expect(offsets.reduce((a, o) => a + Number(o[2]), 0)).toBe(n);
@@ -259,14 +309,20 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     for (const user of USERS) {
       const mine = got.filter((m) => m.key === user);
       expect(new Set(mine.map((m) => m.partition)).size).toBeLessThanOrEqual(1);
-      const order = mine.sort((a, b) => Number(a.offset - b.offset)).map((m) => sent.get(JSON.parse(m.value).event_id)!.t0);
+      const order = mine
+        .sort((a, b) => Number(a.offset - b.offset))
+        .map((m) => sent.get(JSON.parse(m.value).event_id)!.t0);
       expect(order).toEqual([...order].sort((a, b) => a - b));
     }
     expect(new Set(got.map((m) => m.partition)).size).toBeGreaterThan(1);
   }, 90_000);
 
   it("kcat (librdkafka) reads the same records", async () => {
-    const { stdout } = await run("kcat", ["-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k %p %s\\n"], { timeout: 60_000, maxBuffer: 16 << 20 });
+    const { stdout } = await run(
+      "kcat",
+      ["-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%k %p %s\\n"],
+      { timeout: 60_000, maxBuffer: 16 << 20 },
+    );
     const lines = stdout.split("\n").filter(Boolean);
     expect(lines).toHaveLength(sent.size);
     const ids = new Set<string>();
@@ -285,14 +341,21 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
       [
         join(ROOT, "scripts/kafka/run-class.sh"),
         "org.apache.kafka.tools.consumer.ConsoleConsumer",
-        "--bootstrap-server", bootstrap,
-        "--topic", topic,
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
         "--from-beginning",
-        "--max-messages", String(sent.size),
-        "--timeout-ms", "30000",
-        "--formatter-property", "print.partition=true",
-        "--formatter-property", "print.headers=true",
-        "--formatter-property", "print.key=true",
+        "--max-messages",
+        String(sent.size),
+        "--timeout-ms",
+        "30000",
+        "--formatter-property",
+        "print.partition=true",
+        "--formatter-property",
+        "print.headers=true",
+        "--formatter-property",
+        "print.key=true",
       ],
       { cwd: ROOT, timeout: 90_000, maxBuffer: 16 << 20 },
     );
@@ -302,7 +365,9 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     const ids = new Set<string>();
     for (const line of lines) {
       const [p = "", h = "", key = "", ...rest] = line.split("\t");
-      const headers = Object.fromEntries(h.split(",").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)]));
+      const headers = Object.fromEntries(
+        h.split(",").map((kv) => [kv.slice(0, kv.indexOf(":")), kv.slice(kv.indexOf(":") + 1)]),
+      );
       expect(Object.keys(headers).sort()).toEqual(["schema-version", "tracking-config-version"]);
       const s = check({ key, partition: Number(p.slice("Partition:".length)), value: rest.join("\t"), headers }, 12);
       ids.add(s.eventId);

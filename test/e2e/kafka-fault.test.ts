@@ -11,7 +11,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { type FaultBroker, readTopic, startFaultBroker, uniqueTenant } from "../kafka/broker.js";
 
 const run = promisify(execFile);
@@ -34,7 +34,14 @@ describe("e2e fault: broker stopped and restarted under load", () => {
     broker = await startFaultBroker();
     t = await startTestServer({
       sink: "kafka",
-      kafka: { brokers: [broker.bootstrap], clientId: "e2e-fault-server", publishTimeoutMs: 2000, probeIntervalMs: 250, connectTimeoutMs: 1000, partitions: 6 },
+      kafka: {
+        brokers: [broker.bootstrap],
+        clientId: "e2e-fault-server",
+        publishTimeoutMs: 2000,
+        probeIntervalMs: 250,
+        connectTimeoutMs: 1000,
+        partitions: 6,
+      },
     });
   }, 120_000);
 
@@ -184,8 +191,15 @@ describe("e2e fault: broker stopped and restarted under load", () => {
     }
 
     // Consume the whole topic: kcat to the end of every partition, then the Node consumer for the same count.
-    const { stdout } = await run("kcat", ["-b", broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"], { timeout: 60_000, maxBuffer: 64 << 20 });
-    const kcatIds = stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { event_id: string }).event_id);
+    const { stdout } = await run(
+      "kcat",
+      ["-b", broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n"],
+      { timeout: 60_000, maxBuffer: 64 << 20 },
+    );
+    const kcatIds = stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { event_id: string }).event_id);
     const records = await readTopic(broker.bootstrap, topic, kcatIds.length, 30_000);
     const consumedIds = records.map((r) => (JSON.parse(r.value) as { event_id: string }).event_id);
     expect(consumedIds.length).toBe(kcatIds.length);

@@ -8,23 +8,28 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { trackBatchEventsMaxItems } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
-import type { ActionTypeWire, ScenarioSpecificDataWire, VideoScenarioDataWire, EcommerceScenarioDataWire } from "../../gen/validator/recommender/v1/behavior_wire.js";
-import { readTopicFile } from "../../server/sink/file-sink.js";
+import type {
+  ActionTypeWire,
+  EcommerceScenarioDataWire,
+  ScenarioSpecificDataWire,
+  VideoScenarioDataWire,
+} from "../../gen/validator/recommender/v1/behavior_wire.js";
 import {
+  type ActionType,
   MAX_BATCH_EVENTS,
+  parseRetryAfter,
+  type ScenarioDataOf,
+  type ScenarioType,
+  type TrackBatchResult,
+  type TrackEventInput,
   TrackingClient,
   TrackingHttpError,
   TrackingNetworkError,
   TrackingTimeoutError,
   TrackingValidationError,
-  parseRetryAfter,
-  type ActionType,
-  type ScenarioDataOf,
-  type ScenarioType,
-  type TrackBatchResult,
-  type TrackEventInput,
 } from "../../sdk/index.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { readTopicFile } from "../../server/sink/file-sink.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 
 /** What the proxy does with one request: forward it, answer something, or never answer. */
 type Fault = { status: number; headers?: Record<string, string>; body?: unknown } | "hang" | "forward";
@@ -72,7 +77,9 @@ class FaultProxy {
       return;
     }
     if (fault !== "forward") {
-      const text = JSON.stringify(fault.body ?? { success: false, error: { code: "unavailable", message: "scripted" } });
+      const text = JSON.stringify(
+        fault.body ?? { success: false, error: { code: "unavailable", message: "scripted" } },
+      );
       res.writeHead(fault.status, { "content-type": "application/json", ...fault.headers });
       res.end(text);
       return;
@@ -124,7 +131,9 @@ describe("TrackingClient against the real server", () => {
   }
 
   it("scenario types, data types and actions are derived from the proto (type level)", () => {
-    expectTypeOf<ScenarioType>().toEqualTypeOf<"video" | "ecommerce" | "news" | "music" | "education" | "content" | "social" | "personalized" | "custom">();
+    expectTypeOf<ScenarioType>().toEqualTypeOf<
+      "video" | "ecommerce" | "news" | "music" | "education" | "content" | "social" | "personalized" | "custom"
+    >();
     expectTypeOf<ScenarioDataOf<"video">>().toEqualTypeOf<VideoScenarioDataWire>();
     expectTypeOf<ScenarioDataOf<"ecommerce">>().toEqualTypeOf<EcommerceScenarioDataWire>();
     expectTypeOf<ScenarioDataOf<"custom">>().toEqualTypeOf<NonNullable<ScenarioSpecificDataWire["custom_data"]>>();
@@ -149,7 +158,11 @@ describe("TrackingClient against the real server", () => {
   it("trackVideoPlay sends the seed's play_end event (defaults as in the Python client)", async () => {
     proxy.reset();
     const c = client();
-    const r = await c.trackVideoPlay("user_12345", "video_67890", "vlog_feed", 180, 175, 0.97, { video_quality: "1080p", is_fullscreen: true, position: 3 });
+    const r = await c.trackVideoPlay("user_12345", "video_67890", "vlog_feed", 180, 175, 0.97, {
+      video_quality: "1080p",
+      is_fullscreen: true,
+      position: 3,
+    });
     expect(r.success).toBe(true);
     expect(r.event_id).toMatch(/^evt_[0-9a-f]{16}$/);
     const v = (await stored()).get(r.event_id)!;
@@ -161,23 +174,63 @@ describe("TrackingClient against the real server", () => {
       action_type: "play_end",
       context: { device_type: "mobile" },
       position: 3,
-      scenario_data: { video_data: { duration: 180, watch_duration: 175, completion_rate: 0.97, video_quality: "1080p", is_fullscreen: true, playback_speed: 1 } },
+      scenario_data: {
+        video_data: {
+          duration: 180,
+          watch_duration: 175,
+          completion_rate: 0.97,
+          video_quality: "1080p",
+          is_fullscreen: true,
+          playback_speed: 1,
+        },
+      },
     });
     expect(typeof v.timestamp).toBe("number");
     const d = await c.trackVideoPlay("user_1", "video_1", "vlog_feed", 60, 30, 0.5);
-    expect((await stored()).get(d.event_id)!.scenario_data).toEqual({ video_data: { duration: 60, watch_duration: 30, completion_rate: 0.5, video_quality: "720p", is_fullscreen: false, playback_speed: 1 } });
+    expect((await stored()).get(d.event_id)!.scenario_data).toEqual({
+      video_data: {
+        duration: 60,
+        watch_duration: 30,
+        completion_rate: 0.5,
+        video_quality: "720p",
+        is_fullscreen: false,
+        playback_speed: 1,
+      },
+    });
     expect(proxy.count(TRACK)).toBe(2);
   });
 
   it("trackScenario: typed data for other scenarios; track fills tenant_id", async () => {
     const c = client();
-    const e = await c.trackScenario("ecommerce", "add_cart", { user_id: "u_shop", item_id: "sku_1", scenario_id: "shop_home" }, { price: 299.9, currency: "CNY", quantity: 2 });
-    const n = await c.trackScenario("news", "read_end", { user_id: "u_news", item_id: "n_1", scenario_id: "news_feed", context: { device_type: "pc" } }, { read_duration: 120, read_progress: 0.85 });
+    const e = await c.trackScenario(
+      "ecommerce",
+      "add_cart",
+      { user_id: "u_shop", item_id: "sku_1", scenario_id: "shop_home" },
+      { price: 299.9, currency: "CNY", quantity: 2 },
+    );
+    const n = await c.trackScenario(
+      "news",
+      "read_end",
+      { user_id: "u_news", item_id: "n_1", scenario_id: "news_feed", context: { device_type: "pc" } },
+      { read_duration: 120, read_progress: 0.85 },
+    );
     const s = await stored();
-    expect(s.get(e.event_id)).toMatchObject({ tenant_id: TENANT, action_type: "add_cart", scenario_data: { ecommerce_data: { price: 299.9, currency: "CNY", quantity: 2 } } });
-    expect(s.get(n.event_id)).toMatchObject({ context: { device_type: "pc" }, scenario_data: { news_data: { read_duration: 120, read_progress: 0.85 } } });
+    expect(s.get(e.event_id)).toMatchObject({
+      tenant_id: TENANT,
+      action_type: "add_cart",
+      scenario_data: { ecommerce_data: { price: 299.9, currency: "CNY", quantity: 2 } },
+    });
+    expect(s.get(n.event_id)).toMatchObject({
+      context: { device_type: "pc" },
+      scenario_data: { news_data: { read_duration: 120, read_progress: 0.85 } },
+    });
     // An action outside the scenario's recommended list is accepted with a warning.
-    const w = await c.trackScenario("video", "add_cart", { user_id: "u", item_id: "v", scenario_id: "vlog_feed" }, { duration: 10 });
+    const w = await c.trackScenario(
+      "video",
+      "add_cart",
+      { user_id: "u", item_id: "v", scenario_id: "vlog_feed" },
+      { duration: 10 },
+    );
     expect(w.success).toBe(true);
     expect(w.validation_warnings?.some((x) => x.rule === "recommended_action")).toBe(true);
   });
@@ -207,9 +260,21 @@ describe("TrackingClient against the real server", () => {
 
   it("validate() and health()", async () => {
     const c = client();
-    const ok = await c.validate({ scenario_id: "vlog_feed", user_id: "u", item_id: "i", action_type: "click", context: { device_type: "mobile" } });
+    const ok = await c.validate({
+      scenario_id: "vlog_feed",
+      user_id: "u",
+      item_id: "i",
+      action_type: "click",
+      context: { device_type: "mobile" },
+    });
     expect(ok.success).toBe(true);
-    const bad = await c.validate({ scenario_id: "vlog_feed", user_id: "u", item_id: "i", action_type: "click", context: {} } as unknown as TrackEventInput);
+    const bad = await c.validate({
+      scenario_id: "vlog_feed",
+      user_id: "u",
+      item_id: "i",
+      action_type: "click",
+      context: {},
+    } as unknown as TrackEventInput);
     expect(bad.success).toBe(false);
     expect(bad.errors?.map((e) => e.field)).toContain("context.device_type");
     const h = await c.health();
@@ -221,7 +286,14 @@ describe("TrackingClient against the real server", () => {
   it("a 400 is never retried and throws the server's violations", async () => {
     proxy.reset();
     const c = client({ retries: 5 });
-    const err = await c.track({ scenario_id: "vlog_feed", item_id: "i", action_type: "click", context: { device_type: "phone" } } as unknown as TrackEventInput).catch((e: unknown) => e);
+    const err = await c
+      .track({
+        scenario_id: "vlog_feed",
+        item_id: "i",
+        action_type: "click",
+        context: { device_type: "phone" },
+      } as unknown as TrackEventInput)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrackingValidationError);
     const v = err as TrackingValidationError;
     expect(v.status).toBe(400);
@@ -238,23 +310,43 @@ describe("TrackingClient against the real server", () => {
     ]);
     const c = client({ backoffMs: 10 });
     const t0 = performance.now();
-    const r = await c.track({ scenario_id: "vlog_feed", user_id: "u_retry", item_id: "i", action_type: "click", context: { device_type: "mobile" } });
+    const r = await c.track({
+      scenario_id: "vlog_feed",
+      user_id: "u_retry",
+      item_id: "i",
+      action_type: "click",
+      context: { device_type: "mobile" },
+    });
     const ms = performance.now() - t0;
     expect(r.success).toBe(true);
     expect(proxy.count(TRACK)).toBe(3);
     const gaps = proxy.seen.slice(1).map((s, i) => s.at - (proxy.seen[i]?.at ?? NaN));
-    console.log(`[tracking-client] 503,503,200: gaps between attempts ${gaps.map((g) => g.toFixed(0)).join(", ")} ms, total ${ms.toFixed(0)} ms`);
+    console.log(
+      `[tracking-client] 503,503,200: gaps between attempts ${gaps.map((g) => g.toFixed(0)).join(", ")} ms, total ${ms.toFixed(0)} ms`,
+    );
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(990);
     const ids = new Set(proxy.seen.map((s) => (s.body as { event_id: string }).event_id));
     expect(ids).toEqual(new Set([r.event_id]));
-    const lines = (await readTopicFile(t.dataDir, TOPIC)).filter((l) => (l.value as { event_id: string }).event_id === r.event_id);
+    const lines = (await readTopicFile(t.dataDir, TOPIC)).filter(
+      (l) => (l.value as { event_id: string }).event_id === r.event_id,
+    );
     expect(lines).toHaveLength(1);
   });
 
   it("429 is retried too; retries exhausted → TrackingHttpError with the last status", async () => {
     proxy.reset([{ status: 429, headers: { "retry-after": "0" } }]);
     const c = client();
-    expect((await c.track({ scenario_id: "s", user_id: "u", item_id: "i", action_type: "click", context: { device_type: "mobile" } })).success).toBe(true);
+    expect(
+      (
+        await c.track({
+          scenario_id: "s",
+          user_id: "u",
+          item_id: "i",
+          action_type: "click",
+          context: { device_type: "mobile" },
+        })
+      ).success,
+    ).toBe(true);
     expect(proxy.count(TRACK)).toBe(2);
 
     proxy.reset(Array.from({ length: 10 }, () => ({ status: 503, headers: { "retry-after": "0" } })));
@@ -269,7 +361,9 @@ describe("TrackingClient against the real server", () => {
 
     // Non-retryable statuses other than 400 are not retried either.
     proxy.reset([{ status: 403, body: { success: false, error: { code: "forbidden", message: "nope" } } }]);
-    const forbidden = await client().track({ scenario_id: "s", user_id: "u", item_id: "i", action_type: "click", context: { device_type: "mobile" } }).catch((e: unknown) => e);
+    const forbidden = await client()
+      .track({ scenario_id: "s", user_id: "u", item_id: "i", action_type: "click", context: { device_type: "mobile" } })
+      .catch((e: unknown) => e);
     expect((forbidden as TrackingHttpError).status).toBe(403);
     expect(proxy.count(TRACK)).toBe(1);
   });
@@ -278,7 +372,13 @@ describe("TrackingClient against the real server", () => {
     proxy.reset(["hang", "hang"]);
     const c = client({ timeoutMs: 300, retries: 3 });
     const t0 = performance.now();
-    const r = await c.track({ scenario_id: "s", user_id: "u_slow", item_id: "i", action_type: "click", context: { device_type: "mobile" } });
+    const r = await c.track({
+      scenario_id: "s",
+      user_id: "u_slow",
+      item_id: "i",
+      action_type: "click",
+      context: { device_type: "mobile" },
+    });
     expect(r.success).toBe(true);
     expect(proxy.count(TRACK)).toBe(3);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(600);
@@ -300,7 +400,14 @@ describe("TrackingClient against the real server", () => {
     await new Promise<void>((r) => dead.listen(0, "127.0.0.1", r));
     const port = (dead.address() as AddressInfo).port;
     await new Promise<void>((r) => dead.close(() => r()));
-    const err = await new TrackingClient({ baseUrl: `http://127.0.0.1:${port}`, tenantId: TENANT, retries: 2, backoffMs: 5 }).health().catch((e: unknown) => e);
+    const err = await new TrackingClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      tenantId: TENANT,
+      retries: 2,
+      backoffMs: 5,
+    })
+      .health()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrackingNetworkError);
     expect((err as TrackingNetworkError).attempts).toBe(3);
   });
@@ -310,8 +417,13 @@ describe("TrackingClient against the real server", () => {
     const c = client();
     const flushes: { n: number; at: number }[] = [];
     const t0 = performance.now();
-    const imps = c.impressions({ maxItems: 10, flushIntervalMs: 300, onFlush: (r) => flushes.push({ n: r.total, at: performance.now() - t0 }) });
-    for (let i = 0; i < 25; i++) imps.add({ scenario_id: "vlog_feed", user_id: "u_imp", item_id: `video_${i}`, position: i });
+    const imps = c.impressions({
+      maxItems: 10,
+      flushIntervalMs: 300,
+      onFlush: (r) => flushes.push({ n: r.total, at: performance.now() - t0 }),
+    });
+    for (let i = 0; i < 25; i++)
+      imps.add({ scenario_id: "vlog_feed", user_id: "u_imp", item_id: `video_${i}`, position: i });
     expect(imps.pending).toBe(5);
     await new Promise((r) => setTimeout(r, 100));
     // Two size-triggered flushes went out at once; the last 5 wait for the timer.
@@ -320,7 +432,9 @@ describe("TrackingClient against the real server", () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(flushes.map((f) => f.n)).toEqual([10, 10, 5]);
     expect(flushes[2]?.at).toBeGreaterThanOrEqual(290);
-    console.log(`[tracking-client] impression flushes at ${flushes.map((f) => `${f.n}@${f.at.toFixed(0)}ms`).join(", ")}`);
+    console.log(
+      `[tracking-client] impression flushes at ${flushes.map((f) => `${f.n}@${f.at.toFixed(0)}ms`).join(", ")}`,
+    );
     // close() flushes the rest.
     imps.add({ scenario_id: "vlog_feed", user_id: "u_imp", item_id: "video_last" });
     await imps.close();
@@ -330,9 +444,12 @@ describe("TrackingClient against the real server", () => {
     expect(all).toHaveLength(26);
     expect(new Set(all.map((e) => e.action_type))).toEqual(new Set(["impression"]));
     const s = await stored();
-    for (const e of all) expect(s.get(e.event_id)).toMatchObject({ action_type: "impression", context: { device_type: "mobile" } });
+    for (const e of all)
+      expect(s.get(e.event_id)).toMatchObject({ action_type: "impression", context: { device_type: "mobile" } });
     // A failed background flush hands the events to onError.
-    proxy.reset([{ status: 400, body: { success: false, error: { code: "invalid_argument", message: "scripted" }, errors: [] } }]);
+    proxy.reset([
+      { status: 400, body: { success: false, error: { code: "invalid_argument", message: "scripted" }, errors: [] } },
+    ]);
     const failed: unknown[] = [];
     const imps2 = client().impressions({ maxItems: 2, onError: (_e, events) => failed.push(...events) });
     imps2.add({ scenario_id: "s", user_id: "u", item_id: "a" });

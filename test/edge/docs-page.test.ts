@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const METHODS = ["get", "post", "put", "patch", "delete"];
@@ -15,11 +15,21 @@ describe("API reference page in Chromium", () => {
   let t: TestServer;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run scripts/system-deps.sh (apt-get install chromium)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} not found: run scripts/system-deps.sh (apt-get install chromium)`);
     t = await startTestServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
   afterAll(async () => {
@@ -28,9 +38,15 @@ describe("API reference page in Chromium", () => {
   });
 
   it("lists every operation path, loads nothing else, and screenshots", async () => {
-    const spec = (await (await fetch(`${t.baseUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const spec = (await (await fetch(`${t.baseUrl}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const expected = Object.entries(spec.paths)
-      .flatMap(([path, item]) => Object.keys(item).filter((m) => METHODS.includes(m)).map((m) => `${m.toUpperCase()} ${path}`))
+      .flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((m) => METHODS.includes(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      )
       .sort();
     expect(expected.length).toBeGreaterThanOrEqual(15);
 
@@ -60,7 +76,9 @@ describe("API reference page in Chromium", () => {
     // Every operation heading is actually visible (rendered, not display:none).
     for (const op of expected) {
       const [verb, path] = op.split(" ");
-      const h = page.locator("h3", { has: page.locator(".verb", { hasText: new RegExp(`^${verb}$`, "i") }) }).filter({ has: page.locator(".path", { hasText: path ?? "" }) });
+      const h = page
+        .locator("h3", { has: page.locator(".verb", { hasText: new RegExp(`^${verb}$`, "i") }) })
+        .filter({ has: page.locator(".path", { hasText: path ?? "" }) });
       await expect(h.first().isVisible()).resolves.toBe(true);
     }
 

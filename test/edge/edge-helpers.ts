@@ -45,7 +45,12 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 10_0
         const i = l.indexOf(":");
         if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
       }
-      resolve({ statusLine, status: Number(statusLine.split(" ")[1]), headers, body: split === -1 ? "" : text.slice(split + 4) });
+      resolve({
+        statusLine,
+        status: Number(statusLine.split(" ")[1]),
+        headers,
+        body: split === -1 ? "" : text.slice(split + 4),
+      });
     });
   });
 }

@@ -4,16 +4,49 @@ import { connect as connectH2 } from "node:http2";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { jsonOrUndefined, seedEvent } from "./edge-helpers.js";
 
-const PATHS = ["/api/v1/behaviors/track", "/api/v1/behaviors/track/batch", "/api/v1/behaviors/validate", "/api/v1/tracking-configs", "/api/v1/tracking-configs/from-template"];
-const FIELDS = ["tenant_id", "scenario_id", "user_id", "item_id", "action_type", "context", "scenario_data", "position", "experiment_id", "extra_data", "timestamp", "session_id", "__proto__", "constructor", "events"];
+const PATHS = [
+  "/api/v1/behaviors/track",
+  "/api/v1/behaviors/track/batch",
+  "/api/v1/behaviors/validate",
+  "/api/v1/tracking-configs",
+  "/api/v1/tracking-configs/from-template",
+];
+const FIELDS = [
+  "tenant_id",
+  "scenario_id",
+  "user_id",
+  "item_id",
+  "action_type",
+  "context",
+  "scenario_data",
+  "position",
+  "experiment_id",
+  "extra_data",
+  "timestamp",
+  "session_id",
+  "__proto__",
+  "constructor",
+  "events",
+];
 
 /** A body: random JSON, random bytes, or the seed event mutated (fields replaced/removed/added). */
 const jsonish = fc.jsonValue({ maxDepth: 4 });
 const mutatedEvent = fc
-  .array(fc.tuple(fc.constantFrom(...FIELDS, "context.device_type", "scenario_data.video_data", "scenario_data.video_data.duration"), fc.option(jsonish, { nil: undefined })), { maxLength: 4 })
+  .array(
+    fc.tuple(
+      fc.constantFrom(
+        ...FIELDS,
+        "context.device_type",
+        "scenario_data.video_data",
+        "scenario_data.video_data.duration",
+      ),
+      fc.option(jsonish, { nil: undefined }),
+    ),
+    { maxLength: 4 },
+  )
   .map((edits) => {
     const e: Record<string, any> = seedEvent();
     for (const [path, value] of edits) {
@@ -43,13 +76,33 @@ const body = fc.oneof(
 );
 const contentType = fc.option(
   fc.oneof(
-    fc.constantFrom("application/json", "application/json; charset=utf-8", "application/json; charset=latin1", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/proto", "application/connect+json", "*/*", ""),
+    fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "application/json; charset=latin1",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/proto",
+      "application/connect+json",
+      "*/*",
+      "",
+    ),
     fc.stringMatching(/^[a-z+/;= -]{0,40}$/),
   ),
   { nil: undefined },
 );
-const contentEncoding = fc.option(fc.constantFrom("gzip", "identity", "br", "deflate", "GZIP", "gzip, gzip", "x-unknown"), { nil: undefined });
-const request = fc.record({ path: fc.constantFrom(...PATHS), body, contentType, contentEncoding, gzipIt: fc.boolean() });
+const contentEncoding = fc.option(
+  fc.constantFrom("gzip", "identity", "br", "deflate", "GZIP", "gzip, gzip", "x-unknown"),
+  { nil: undefined },
+);
+const request = fc.record({
+  path: fc.constantFrom(...PATHS),
+  body,
+  contentType,
+  contentEncoding,
+  gzipIt: fc.boolean(),
+});
 
 describe("fuzz", () => {
   let t: TestServer;
@@ -95,7 +148,11 @@ describe("fuzz", () => {
           if (r.contentType !== undefined) headers["content-type"] = r.contentType;
           if (r.contentEncoding !== undefined) headers["content-encoding"] = r.contentEncoding;
           const payload = r.contentEncoding?.toLowerCase() === "gzip" && r.gzipIt ? gzipSync(r.body) : r.body;
-          const { status, contentType, text } = await new Promise<{ status: number; contentType: string; text: string }>((resolve, reject) => {
+          const { status, contentType, text } = await new Promise<{
+            status: number;
+            contentType: string;
+            text: string;
+          }>((resolve, reject) => {
             const stream = session.request(headers);
             let status = 0;
             let contentType = "";
@@ -109,7 +166,13 @@ describe("fuzz", () => {
             stream.on("error", reject);
             stream.end(payload);
           });
-          if (status < 200 || status >= 500 || (status >= 300 && status < 400) || jsonOrUndefined(text) === undefined || !/^application\/json/.test(contentType)) {
+          if (
+            status < 200 ||
+            status >= 500 ||
+            (status >= 300 && status < 400) ||
+            jsonOrUndefined(text) === undefined ||
+            !/^application\/json/.test(contentType)
+          ) {
             throw new Error(`h2 ${r.path} → ${status} ${contentType}: ${text.slice(0, 300)}`);
           }
         }),

@@ -5,17 +5,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type JsonObject, toJson } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BehaviorEventSchema,
-  BehaviorService,
-  ViolationSchema,
-} from "../../gen/es/recommender/v1/behavior_pb.js";
+import { BehaviorEventSchema, BehaviorService, ViolationSchema } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { seedEventMessage } from "../helpers/seed.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const BUF = join(ROOT, "node_modules/.bin/buf");
@@ -28,7 +24,11 @@ interface Run {
 function run(cmd: string, args: string[], cwd = ROOT): Promise<Run> {
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException).code === "number" ? ((err as unknown as { code: number }).code) : 1) : 0;
+      const code = err
+        ? typeof (err as NodeJS.ErrnoException).code === "number"
+          ? (err as unknown as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -38,7 +38,10 @@ function run(cmd: string, args: string[], cwd = ROOT): Promise<Run> {
 const seedEventJson = toJson(BehaviorEventSchema, seedEventMessage());
 
 /** The same event with snake_case proto field names (also valid protobuf JSON input). */
-const seedEventSnake = { ...(toJson(BehaviorEventSchema, seedEventMessage(), { useProtoFieldName: true }) as JsonObject), user_id: "user_buf_snake" };
+const seedEventSnake = {
+  ...(toJson(BehaviorEventSchema, seedEventMessage(), { useProtoFieldName: true }) as JsonObject),
+  user_id: "user_buf_snake",
+};
 
 describe("gRPC with foreign clients", () => {
   let t: TestServer;
@@ -73,9 +76,15 @@ describe("gRPC with foreign clients", () => {
     const r = await curl("grpc", t.grpcUrl, "TrackEvent", { event: seedEventJson });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { success: boolean; eventId: string; message: string };
-    expect(out).toMatchObject({ success: true, eventId: expect.stringMatching(/^evt_[0-9a-f]{16}$/), message: "Event tracked successfully" });
+    expect(out).toMatchObject({
+      success: true,
+      eventId: expect.stringMatching(/^evt_[0-9a-f]{16}$/),
+      message: "Event tracked successfully",
+    });
     const lines = await readTopicFile(t.dataDir, "user-behaviors-mymx");
-    const line = lines.find((l) => (l.value as { event_id?: string }).event_id === out.eventId) ?? lines.find((l) => JSON.stringify(l).includes(out.eventId));
+    const line =
+      lines.find((l) => (l.value as { event_id?: string }).event_id === out.eventId) ??
+      lines.find((l) => JSON.stringify(l).includes(out.eventId));
     expect(line, "acknowledged event is in the sink").toBeDefined();
     expect(line!.key).toBe("user_12345");
   });
@@ -87,11 +96,14 @@ describe("gRPC with foreign clients", () => {
   });
 
   it("buf curl --protocol grpc: an invalid event → invalid_argument naming every violation", async () => {
-    const r = await curl("grpc", t.grpcUrl, "TrackEvent", { event: { tenantId: "a/b", actionType: "ACTION_TYPE_PLAY_END", position: 3 } });
+    const r = await curl("grpc", t.grpcUrl, "TrackEvent", {
+      event: { tenantId: "a/b", actionType: "ACTION_TYPE_PLAY_END", position: 3 },
+    });
     expect(r.code).not.toBe(0);
     const err = JSON.parse(r.stderr) as { code: string; message: string; details: { type: string }[] };
     expect(err.code).toBe("invalid_argument");
-    for (const field of ["tenant_id", "scenario_id", "user_id", "item_id", "context"]) expect(err.message).toContain(field);
+    for (const field of ["tenant_id", "scenario_id", "user_id", "item_id", "context"])
+      expect(err.message).toContain(field);
     expect(err.message).toMatch(/tenant_id must match/);
     expect(err.details.length).toBe(5);
     expect(err.details.every((d) => d.type === "recommender.v1.Violation")).toBe(true);
@@ -113,7 +125,10 @@ describe("gRPC with foreign clients", () => {
     ["gRPC (h2c) on the HTTP port", () => createGrpcTransport({ baseUrl: t.baseUrl })],
     ["Connect over HTTP/1.1", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" })],
     ["Connect over HTTP/2", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2" })],
-    ["Connect binary over HTTP/1.1", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", useBinaryFormat: true })],
+    [
+      "Connect binary over HTTP/1.1",
+      () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+    ],
     ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" })],
     ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "2" })],
   ];
@@ -144,7 +159,11 @@ describe("gRPC with foreign clients", () => {
       const ce = err as ConnectError;
       expect(ce.code).toBe(Code.InvalidArgument);
       const details = ce.findDetails(ViolationSchema);
-      expect(details.map((d) => `${d.field}:${d.rule}`).sort()).toEqual(["position:range", "tenant_id:pattern", "user_id:required"]);
+      expect(details.map((d) => `${d.field}:${d.rule}`).sort()).toEqual([
+        "position:range",
+        "tenant_id:pattern",
+        "user_id:required",
+      ]);
       expect(ce.rawMessage).toMatch(/tenant_id/);
     });
   });

@@ -1,16 +1,17 @@
 // Operational endpoints and graceful shutdown, over the wire: /metrics (valid Prometheus
 // text that counts what we sent), /livez, /readyz (503 while draining), the offline API
 // reference, and stop() under 200 concurrent track requests losing no acknowledged event.
-import { connect } from "node:net";
+
 import { connect as connectH2 } from "node:http2";
-import { Validator } from "@seriousme/openapi-schema-validator";
+import { connect } from "node:net";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { listenDual } from "../../server/transport/server.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { seedEvent } from "./edge-helpers.js";
 
 const TRACK = "/api/v1/behaviors/track";
@@ -60,9 +61,11 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
       rest = rest.slice(all.length);
     }
     const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : raw === "NaN" ? NaN : Number(raw);
-    if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/.test(raw)) throw new Error(`bad value in: ${line}`);
+    if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/.test(raw))
+      throw new Error(`bad value in: ${line}`);
     const family = name.replace(/_(bucket|sum|count|total)$/, "");
-    if (!types.has(name) && !types.has(family) && !types.has(name.replace(/_(bucket|sum|count)$/, ""))) throw new Error(`sample before its TYPE: ${line}`);
+    if (!types.has(name) && !types.has(family) && !types.has(name.replace(/_(bucket|sum|count)$/, "")))
+      throw new Error(`sample before its TYPE: ${line}`);
     samples.push({ name, labels, value });
   }
   return { samples, types };
@@ -81,7 +84,11 @@ async function metrics(baseUrl: string) {
 }
 
 const post = (baseUrl: string, body: unknown) =>
-  fetch(baseUrl + TRACK, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(baseUrl + TRACK, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 describe("operational endpoints", () => {
   let t: TestServer;
@@ -93,14 +100,16 @@ describe("operational endpoints", () => {
   it("/metrics is valid Prometheus text and counts the requests we made", async () => {
     const before = (await metrics(t.baseUrl)).samples;
     for (let i = 0; i < 5; i++) expect((await post(t.baseUrl, { ...seedEvent(), user_id: `m_${i}` })).status).toBe(200);
-    for (let i = 0; i < 3; i++) expect((await post(t.baseUrl, { ...seedEvent(), tenant_id: "bad/tenant" })).status).toBe(400);
+    for (let i = 0; i < 3; i++)
+      expect((await post(t.baseUrl, { ...seedEvent(), tenant_id: "bad/tenant" })).status).toBe(400);
     const client = createClient(BehaviorService, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }));
     await client.getHealth({});
     await client.getHealth({});
 
     const { samples, types } = await metrics(t.baseUrl);
     expect(types.get("tracking_request_duration_seconds")).toBe("histogram");
-    const d = (name: string, labels?: Record<string, string>) => value(samples, name, labels) - value(before, name, labels);
+    const d = (name: string, labels?: Record<string, string>) =>
+      value(samples, name, labels) - value(before, name, labels);
     expect(d("tracking_events_received_total")).toBe(8);
     expect(d("tracking_events_total", { result: "published" })).toBe(5);
     expect(d("tracking_events_total", { result: "rejected" })).toBe(3);
@@ -109,11 +118,19 @@ describe("operational endpoints", () => {
     expect(value(samples, "tracking_sink_available", { sink: "file" })).toBe(1);
 
     // Histogram buckets are cumulative and end at +Inf == _count.
-    const buckets = samples.filter((s) => s.name === "tracking_request_duration_seconds_bucket" && s.labels.rpc === "TrackEvent" && s.labels.transport === "rest");
+    const buckets = samples.filter(
+      (s) =>
+        s.name === "tracking_request_duration_seconds_bucket" &&
+        s.labels.rpc === "TrackEvent" &&
+        s.labels.transport === "rest",
+    );
     expect(buckets.length).toBeGreaterThan(2);
-    for (let i = 1; i < buckets.length; i++) expect(buckets[i]?.value).toBeGreaterThanOrEqual(buckets[i - 1]?.value ?? NaN);
+    for (let i = 1; i < buckets.length; i++)
+      expect(buckets[i]?.value).toBeGreaterThanOrEqual(buckets[i - 1]?.value ?? NaN);
     expect(buckets.at(-1)!.labels.le).toBe("+Inf");
-    expect(buckets.at(-1)!.value).toBe(value(samples, "tracking_request_duration_seconds_count", { transport: "rest", rpc: "TrackEvent" }));
+    expect(buckets.at(-1)!.value).toBe(
+      value(samples, "tracking_request_duration_seconds_count", { transport: "rest", rpc: "TrackEvent" }),
+    );
   });
 
   it("/livez and /readyz answer 200 with JSON", async () => {
@@ -206,7 +223,9 @@ describe("the dual-protocol HTTP port", () => {
       let received = "";
       socket.on("data", (c: Buffer) => (received += c.toString()));
       const closed = new Promise<void>((r) => socket.once("close", () => r()));
-      socket.write(`POST ${TRACK} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 5)}`);
+      socket.write(
+        `POST ${TRACK} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 5)}`,
+      );
       await new Promise((r) => setTimeout(r, 50));
       const t0 = Date.now();
       const stopped = t.server.stop();
@@ -233,7 +252,9 @@ describe("graceful shutdown", () => {
       socket.on("data", (c: Buffer) => (received += c.toString("utf8")));
       const closed = new Promise<void>((r) => socket.once("close", () => r()));
       // A track request whose body is still arriving keeps the server draining.
-      socket.write(`POST ${TRACK} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+      socket.write(
+        `POST ${TRACK} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+      );
       await new Promise((r) => setTimeout(r, 50));
       const stopped = t.server.stop();
       await new Promise((r) => setTimeout(r, 50));
@@ -274,19 +295,24 @@ describe("graceful shutdown", () => {
           }
         }),
         // Stop as soon as the first request has been answered, with the rest in flight.
-        first.then(() => {
-          stopCalled = true;
-          return t.server.stop();
-        }).then(() => undefined),
+        first
+          .then(() => {
+            stopCalled = true;
+            return t.server.stop();
+          })
+          .then(() => undefined),
       ]);
       await t.server.stop();
-      const results = outcomes.filter((o): o is { userId: string; status: number; body: string; afterStop?: boolean } => o !== undefined);
+      const results = outcomes.filter(
+        (o): o is { userId: string; status: number; body: string; afterStop?: boolean } => o !== undefined,
+      );
       expect(results).toHaveLength(N);
       const acked = results.filter((r) => r.status === 200);
       const failed = results.filter((r) => r.status === 0);
       // Nothing in between: answered means 200, otherwise the connection failed.
       expect(results.filter((r) => r.status !== 200 && r.status !== 0).map((r) => `${r.status} ${r.body}`)).toEqual([]);
-      for (const f of failed) expect(f.body).toMatch(/ECONNREFUSED|ECONNRESET|other side closed|socket|closed|terminated/i);
+      for (const f of failed)
+        expect(f.body).toMatch(/ECONNREFUSED|ECONNRESET|other side closed|socket|closed|terminated/i);
       const reasons = new Map<string, number>();
       for (const f of failed) reasons.set(f.body.slice(0, 60), (reasons.get(f.body.slice(0, 60)) ?? 0) + 1);
       console.info("failures:", Object.fromEntries(reasons));
@@ -302,7 +328,9 @@ describe("graceful shutdown", () => {
         return !line || !JSON.stringify(line.value).includes(eventId);
       });
       expect(missing.map((m) => m.userId)).toEqual([]);
-      console.info(`graceful shutdown: ${acked.length} acknowledged (${acked.filter((a) => a.afterStop).length} after stop(); all in the sink), ${failed.length} failed at the connection, ${lines.length} lines in the sink`);
+      console.info(
+        `graceful shutdown: ${acked.length} acknowledged (${acked.filter((a) => a.afterStop).length} after stop(); all in the sink), ${failed.length} failed at the connection, ${lines.length} lines in the sink`,
+      );
     } finally {
       await t.stop(true);
     }

@@ -1,6 +1,11 @@
 /** The seed document's request bodies, verbatim, shared by the transport and server tests. */
 import { create } from "@bufbuild/protobuf";
-import { ActionType, type BehaviorEvent, BehaviorEventSchema, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
+import {
+  ActionType,
+  type BehaviorEvent,
+  BehaviorEventSchema,
+  DeviceType,
+} from "../../gen/es/recommender/v1/behavior_pb.js";
 
 /** The seed's HTTP example `event_data` (Step 2, HTTP方式). A fresh copy per call. */
 export function seedEventData() {
@@ -42,7 +47,14 @@ export function seedEventMessage(): BehaviorEvent {
     scenarioData: {
       data: {
         case: "videoData",
-        value: { duration: 180, watchDuration: 175, completionRate: 0.97, videoQuality: "1080p", isFullscreen: true, playbackSpeed: 1.0 },
+        value: {
+          duration: 180,
+          watchDuration: 175,
+          completionRate: 0.97,
+          videoQuality: "1080p",
+          isFullscreen: true,
+          playbackSpeed: 1.0,
+        },
       },
     },
     position: 3,

@@ -85,7 +85,9 @@ export async function startFaultBroker(): Promise<FaultBroker> {
       await run("bash", [join(ROOT, "scripts/kafka/down.sh")], { cwd: ROOT, env, timeout: 60_000 });
     },
     async destroy() {
-      await run("bash", [join(ROOT, "scripts/kafka/down.sh"), "--wipe"], { cwd: ROOT, env, timeout: 60_000 }).catch(() => {});
+      await run("bash", [join(ROOT, "scripts/kafka/down.sh"), "--wipe"], { cwd: ROOT, env, timeout: 60_000 }).catch(
+        () => {},
+      );
       await rm(data, { recursive: true, force: true });
     },
   };
@@ -107,7 +109,12 @@ export interface ReadRecord {
  * Reads `topic` from the beginning with a @platformatic/kafka Consumer until `count` records
  * arrived or `timeoutMs` passed; returns what arrived (in per-partition offset order).
  */
-export async function readTopic(bootstrap: string, topic: string, count: number, timeoutMs = 20_000): Promise<ReadRecord[]> {
+export async function readTopic(
+  bootstrap: string,
+  topic: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<ReadRecord[]> {
   const consumer = new Consumer({
     groupId: `test-reader-${topic}-${Math.random().toString(16).slice(2)}`,
     clientId: "test-reader",
@@ -123,7 +130,14 @@ export async function readTopic(bootstrap: string, topic: string, count: number,
       for await (const m of stream) {
         const headers: Record<string, string> = {};
         for (const [k, v] of m.headers) headers[String(k)] = String(v);
-        out.push({ topic: m.topic, partition: m.partition, offset: m.offset, key: String(m.key), value: String(m.value), headers });
+        out.push({
+          topic: m.topic,
+          partition: m.partition,
+          offset: m.offset,
+          key: String(m.key),
+          value: String(m.value),
+          headers,
+        });
         if (out.length >= count) break;
       }
     } finally {

@@ -6,11 +6,11 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
+import { KafkaTracker } from "../../sdk/kafka/kafka-tracker.js";
 import { SinkUnavailableError } from "../../server/contracts.js";
 import { createKafkaSink } from "../../server/kafka/kafka-sink.js";
-import { KafkaTracker } from "../../sdk/kafka/kafka-tracker.js";
-import { readTopic, startFaultBroker, uniqueTenant, type FaultBroker } from "./broker.js";
-import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
+import { type FaultBroker, readTopic, startFaultBroker, uniqueTenant } from "./broker.js";
 import { sampleEvent } from "./test-codec.js";
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -72,7 +72,9 @@ describe("broker down (private second broker)", () => {
     // The timer replays the queue by itself; new events after recovery queue behind it (order).
     for (let i = 220; i < 240; i++) await tracker.track(sampleEvent(`user_${i % 5}`, i));
     await waitFor(() => tracker.stats().delivered === 240, 30_000, "replay after restart");
-    console.log(`[kafka-fault] fallback replayed ${tracker.stats().replayed} events ${(performance.now() - t1).toFixed(0)} ms after broker restart`);
+    console.log(
+      `[kafka-fault] fallback replayed ${tracker.stats().replayed} events ${(performance.now() - t1).toFixed(0)} ms after broker restart`,
+    );
     await expect(stat(tracker.fallbackPath)).rejects.toThrow();
     await tracker.close();
 
@@ -104,7 +106,9 @@ describe("broker down (private second broker)", () => {
 
       await broker.stop();
       const t0 = performance.now();
-      const err = await sink.publish([{ topic, key: "user_1", value: '{"n":2}', headers: {} }]).catch((e: unknown) => e);
+      const err = await sink
+        .publish([{ topic, key: "user_1", value: '{"n":2}', headers: {} }])
+        .catch((e: unknown) => e);
       const waited = performance.now() - t0;
       console.log(`[kafka-fault] sink publish with broker down rejected after ${waited.toFixed(0)} ms`);
       expect(err).toBeInstanceOf(SinkUnavailableError);
@@ -113,7 +117,9 @@ describe("broker down (private second broker)", () => {
       expect(sink.available()).toBe(false);
       // While down: fail fast, without the bounded wait of 1500 ms.
       const t1 = performance.now();
-      await expect(sink.publish([{ topic, key: "user_1", value: '{"n":3}', headers: {} }])).rejects.toBeInstanceOf(SinkUnavailableError);
+      await expect(sink.publish([{ topic, key: "user_1", value: '{"n":3}', headers: {} }])).rejects.toBeInstanceOf(
+        SinkUnavailableError,
+      );
       expect(performance.now() - t1).toBeLessThan(1500);
 
       await broker.start();

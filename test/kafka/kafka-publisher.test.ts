@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createKafkaPublisher,
   installSmallGzipSync,
-  KafkaUnavailableError,
-  SYNC_GZIP_MAX_BYTES,
   type KafkaPublisher,
+  KafkaUnavailableError,
   type PublishRecord,
+  SYNC_GZIP_MAX_BYTES,
 } from "../../sdk/common/kafka-publisher.js";
 import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
@@ -113,7 +113,12 @@ describe.each([
 
   it("rejectQueuedOnFailure: calls queued behind a failed request are rejected without being sent", async () => {
     const topic = `user-behaviors-${uniqueTenant("pubfail")}`;
-    const p = createPublisher({ brokers: [bootstrap], clientId: "test-kafka-publisher-fail", rejectQueuedOnFailure: true, compression: "none" });
+    const p = createPublisher({
+      brokers: [bootstrap],
+      clientId: "test-kafka-publisher-fail",
+      rejectQueuedOnFailure: true,
+      compression: "none",
+    });
     try {
       await p.ensureTopic(topic);
       // 2 MB > the broker's message.max.bytes (1 MiB): a permanent produce error for that request.
@@ -139,7 +144,11 @@ describe("small-batch gzip", () => {
     installSmallGzipSync();
     const gzip = compressionsAlgorithms.gzip as unknown as { compress: (b: Buffer) => Promise<Buffer> };
     for (const size of [10, 4000, SYNC_GZIP_MAX_BYTES - 1, SYNC_GZIP_MAX_BYTES, 300_000]) {
-      const input = Buffer.from(value(size).repeat(Math.ceil(size / 400)).slice(0, size));
+      const input = Buffer.from(
+        value(size)
+          .repeat(Math.ceil(size / 400))
+          .slice(0, size),
+      );
       const out = await gzip.compress(input);
       expect(Buffer.compare(out, gzipSync(input))).toBe(0);
       expect(Buffer.compare(gunzipSync(out), input)).toBe(0);
@@ -156,7 +165,11 @@ describe("kafka publisher on a worker thread: what crosses the thread boundary",
 
   it("keys, values, headers (shared and per record, or none) arrive intact on the murmur2 partition; partitionsOf is known", async () => {
     const topic = `user-behaviors-${uniqueTenant("pubthread")}`;
-    const pub = createThreadedKafkaPublisher({ brokers: [bootstrap], clientId: "test-publisher-thread", partitions: 6 });
+    const pub = createThreadedKafkaPublisher({
+      brokers: [bootstrap],
+      clientId: "test-publisher-thread",
+      partitions: 6,
+    });
     try {
       expect(pub.partitionsOf(topic)).toBeUndefined();
       await pub.ensureTopic(topic);
@@ -166,7 +179,11 @@ describe("kafka publisher on a worker thread: what crosses the thread boundary",
         topic,
         key: `用户_${i % 17}`,
         value: JSON.stringify({ n: i, text: "点击 ✓ \u0000 end" }),
-        ...(i % 3 === 0 ? { headers: shared } : i % 3 === 1 ? { headers: { "schema-version": "1.2.0", n: String(i) } } : {}),
+        ...(i % 3 === 0
+          ? { headers: shared }
+          : i % 3 === 1
+            ? { headers: { "schema-version": "1.2.0", n: String(i) } }
+            : {}),
       }));
       // Spread over several calls in one turn and over several turns.
       await Promise.all([pub.publish(records.slice(0, 100)), pub.publish(records.slice(100, 150))]);
@@ -190,13 +207,20 @@ describe("kafka publisher on a worker thread: what crosses the thread boundary",
 
   it("a permanent error keeps its message and is not reported as transient; an unreachable broker is KafkaUnavailableError", async () => {
     const pub = createThreadedKafkaPublisher({ brokers: [bootstrap], clientId: "test-publisher-thread-err" });
-    const down = createThreadedKafkaPublisher({ brokers: ["127.0.0.1:9"], clientId: "test-publisher-thread-down", connectTimeoutMs: 300, retries: 0 });
+    const down = createThreadedKafkaPublisher({
+      brokers: ["127.0.0.1:9"],
+      clientId: "test-publisher-thread-down",
+      connectTimeoutMs: 300,
+      retries: 0,
+    });
     try {
       const bad = await pub.publish([{ topic: "no spaces allowed", key: "k", value: "v" }]).catch((e: unknown) => e);
       expect(bad).toBeInstanceOf(Error);
       expect(bad).not.toBeInstanceOf(KafkaUnavailableError);
       expect(String((bad as Error).message)).toMatch(/illegal topic name/);
-      const gone = await down.publish([{ topic: "user-behaviors-x", key: "k", value: "v" }], { timeoutMs: 1500 }).catch((e: unknown) => e);
+      const gone = await down
+        .publish([{ topic: "user-behaviors-x", key: "k", value: "v" }], { timeoutMs: 1500 })
+        .catch((e: unknown) => e);
       expect(gone).toBeInstanceOf(KafkaUnavailableError);
       await expect(down.probe(500)).rejects.toBeInstanceOf(KafkaUnavailableError);
     } finally {
@@ -214,7 +238,11 @@ describe("kafka publisher on a worker thread: what crosses the thread boundary",
     `;
     const { execFileSync } = await import("node:child_process");
     const t0 = Date.now();
-    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: new URL("../..", import.meta.url), encoding: "utf8", timeout: 25_000 });
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: new URL("../..", import.meta.url),
+      encoding: "utf8",
+      timeout: 25_000,
+    });
     expect(out.trim()).toBe("acked");
     expect(Date.now() - t0).toBeLessThan(25_000);
     expect(await topicEndOffset(bootstrap, topic)).toBe(1);

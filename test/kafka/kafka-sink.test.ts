@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { partitionForKey } from "../../sdk/common/murmur2.js";
 import type { SinkRecord } from "../../server/contracts.js";
 import { createKafkaSink, type KafkaSink } from "../../server/kafka/kafka-sink.js";
-import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "./broker.js";
 
 // The sink's default (producer on the main thread) and --kafka-producer-thread.
@@ -51,7 +51,9 @@ describe.each([false, true])("kafka sink (producerThread: %s) against the real b
       await small.publish([{ topic, key: "k", value: "{}", headers: {} }]);
       const got = await readTopic(bootstrap, topic, 1);
       expect(got.map((m) => m.partition)).toEqual([partitionForKey("k", 3)]);
-      await expect(small.publish([{ topic: "bad topic/name", key: "k", value: "{}", headers: {} }])).rejects.toThrow(/illegal topic/);
+      await expect(small.publish([{ topic: "bad topic/name", key: "k", value: "{}", headers: {} }])).rejects.toThrow(
+        /illegal topic/,
+      );
       expect(small.available()).toBe(true);
     } finally {
       await small.close();
@@ -64,16 +66,32 @@ describe.each([false, true])("kafka sink (producerThread: %s) against the real b
     await sink.ensureTopic(topic);
     const calls = 400;
     const perCall = 50;
-    const value = JSON.stringify({ tenant_id: tenant, scenario_id: "vlog_feed", item_id: "video_67890", action_type: "click", context: { device_type: "mobile" }, pad: "x".repeat(200) });
+    const value = JSON.stringify({
+      tenant_id: tenant,
+      scenario_id: "vlog_feed",
+      item_id: "video_67890",
+      action_type: "click",
+      context: { device_type: "mobile" },
+      pad: "x".repeat(200),
+    });
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: calls }, (_, c) =>
-        sink.publish(Array.from({ length: perCall }, (_, i) => ({ topic, key: `user_${(c * perCall + i) % 500}`, value, headers: { "schema-version": "1" } }))),
+        sink.publish(
+          Array.from({ length: perCall }, (_, i) => ({
+            topic,
+            key: `user_${(c * perCall + i) % 500}`,
+            value,
+            headers: { "schema-version": "1" },
+          })),
+        ),
       ),
     );
     const ms = performance.now() - t0;
     const n = calls * perCall;
-    console.log(`[kafka-sink] ${n} records in ${calls} concurrent publishes: ${ms.toFixed(0)} ms = ${Math.round((n / ms) * 1000)} records/s; produce requests=${sink.stats().requests}`);
+    console.log(
+      `[kafka-sink] ${n} records in ${calls} concurrent publishes: ${ms.toFixed(0)} ms = ${Math.round((n / ms) * 1000)} records/s; produce requests=${sink.stats().requests}`,
+    );
     // One-at-a-time publishes (latency of a single acked publish).
     const lat: number[] = [];
     for (let i = 0; i < 50; i++) {
@@ -82,7 +100,9 @@ describe.each([false, true])("kafka sink (producerThread: %s) against the real b
       lat.push(performance.now() - s);
     }
     lat.sort((a, b) => a - b);
-    console.log(`[kafka-sink] single-record publish latency p50=${lat[25]?.toFixed(1)} ms p99=${lat[49]?.toFixed(1)} ms`);
+    console.log(
+      `[kafka-sink] single-record publish latency p50=${lat[25]?.toFixed(1)} ms p99=${lat[49]?.toFixed(1)} ms`,
+    );
     expect(sink.stats().acked).toBeGreaterThanOrEqual(n + 50);
   }, 60_000);
 });

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BehaviorCodec } from "../../sdk/common/behavior-codec.js";
+import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { KafkaTracker, KafkaTrackerValidationError } from "../../sdk/kafka/kafka-tracker.js";
 import { ensureMainBroker, readTopic, topicEndOffset, uniqueTenant } from "./broker.js";
-import { generatedBehaviorCodec } from "../../sdk/common/behavior-codec.js";
 import { sampleEvent } from "./test-codec.js";
 
 describe("KafkaTracker against the real broker", () => {
@@ -26,7 +26,14 @@ describe("KafkaTracker against the real broker", () => {
 
   it("sends 10,000 buffered events; all arrive, in order per user, on the murmur2 partition", async () => {
     const tenant = uniqueTenant("trk");
-    const tracker = new KafkaTracker({ brokers: [bootstrap], tenantId: tenant, codec, fallbackDir: dir, bufferSize: 500, flushIntervalMs: 200 });
+    const tracker = new KafkaTracker({
+      brokers: [bootstrap],
+      tenantId: tenant,
+      codec,
+      fallbackDir: dir,
+      bufferSize: 500,
+      flushIntervalMs: 200,
+    });
     await tracker.start();
     const users = Array.from({ length: 50 }, (_, i) => `user_${i}`);
     const N = 10_000;
@@ -35,7 +42,9 @@ describe("KafkaTracker against the real broker", () => {
     for (let i = 0; i < N; i++) ids.push(await tracker.track(sampleEvent(`user_${i % users.length}`, i)));
     await tracker.flush();
     const ms = performance.now() - t0;
-    console.log(`[kafka-tracker] ${N} events tracked+acknowledged in ${ms.toFixed(0)} ms = ${Math.round((N / ms) * 1000)} events/s`);
+    console.log(
+      `[kafka-tracker] ${N} events tracked+acknowledged in ${ms.toFixed(0)} ms = ${Math.round((N / ms) * 1000)} events/s`,
+    );
     expect(new Set(ids).size).toBe(N);
     for (const id of ids.slice(0, 100)) expect(id).toMatch(/^evt_[0-9a-f]{16}$/);
     expect(tracker.stats()).toMatchObject({ tracked: N, delivered: N, spilled: 0 });
@@ -45,7 +54,12 @@ describe("KafkaTracker against the real broker", () => {
     expect(got).toHaveLength(N);
     const lastSeq = new Map<string, number>();
     for (const m of got) {
-      const e = JSON.parse(m.value) as { user_id: string; tenant_id: string; timestamp: number; extra_data: { seq: number } };
+      const e = JSON.parse(m.value) as {
+        user_id: string;
+        tenant_id: string;
+        timestamp: number;
+        extra_data: { seq: number };
+      };
       expect(m.key).toBe(e.user_id);
       expect(e.tenant_id).toBe(tenant);
       expect(typeof e.timestamp).toBe("number");
@@ -63,7 +77,13 @@ describe("KafkaTracker against the real broker", () => {
     const tenant = uniqueTenant("trkload");
     // sendTimeoutMs 1 s: the old tracker sent its whole backlog as ONE publish bounded by this, so a
     // healthy but large backlog timed out, was retried and stored twice. Defaults otherwise (buffer 100).
-    const tracker = new KafkaTracker({ brokers: [bootstrap], tenantId: tenant, codec, fallbackDir: dir, sendTimeoutMs: 1000 });
+    const tracker = new KafkaTracker({
+      brokers: [bootstrap],
+      tenantId: tenant,
+      codec,
+      fallbackDir: dir,
+      sendTimeoutMs: 1000,
+    });
     await tracker.start();
     const N = 50_000;
     const users = Array.from({ length: 200 }, (_, i) => `user_${i}`);
@@ -72,12 +92,18 @@ describe("KafkaTracker against the real broker", () => {
     // maxPendingEvents), which the old tracker sent as one publish and then, timed out, sent again.
     const bursts: Promise<string[]>[] = [];
     for (let i = 0; i < N; i += 5000) {
-      bursts.push(tracker.trackBatch(Array.from({ length: 5000 }, (_, k) => sampleEvent(`user_${(i + k) % users.length}`, i + k))));
+      bursts.push(
+        tracker.trackBatch(
+          Array.from({ length: 5000 }, (_, k) => sampleEvent(`user_${(i + k) % users.length}`, i + k)),
+        ),
+      );
     }
     await Promise.all(bursts);
     await tracker.flush();
     const ms = performance.now() - t0;
-    console.log(`[kafka-tracker] ${N} events under load acknowledged in ${ms.toFixed(0)} ms = ${Math.round((N / ms) * 1000)} events/s`);
+    console.log(
+      `[kafka-tracker] ${N} events under load acknowledged in ${ms.toFixed(0)} ms = ${Math.round((N / ms) * 1000)} events/s`,
+    );
     expect(tracker.stats()).toMatchObject({ tracked: N, delivered: N, spilled: 0, failedAttempts: 0 });
     await tracker.close();
     // Exactly N records stored: not one duplicate.
@@ -99,7 +125,13 @@ describe("KafkaTracker against the real broker", () => {
   it("at low load an event is delivered at once, not held for the flush timer", async () => {
     const tenant = uniqueTenant("trklat");
     // A flush timer far beyond the test timeout: delivery that waited for it would never finish here.
-    const tracker = new KafkaTracker({ brokers: [bootstrap], tenantId: tenant, codec, fallbackDir: dir, flushIntervalMs: 600_000 });
+    const tracker = new KafkaTracker({
+      brokers: [bootstrap],
+      tenantId: tenant,
+      codec,
+      fallbackDir: dir,
+      flushIntervalMs: 600_000,
+    });
     await tracker.start();
     await tracker.track(sampleEvent("user_0", 0));
     await tracker.flush();

@@ -32,8 +32,18 @@ message LiveScenarioData {
 /** The repo's buf.gen.yaml with only the plugins this test looks at, run from a temp dir. */
 function template(): string {
   const repoTemplate = readFileSync(join(repoRoot, "buf.gen.yaml"), "utf8");
-  const want = ["protoc-gen-es", "codegen/jsonschema/bin.ts", "codegen/validator/bin.ts", "codegen/templates/bin.ts", "codegen/handlers/bin.ts", "codegen/openapi/bin.ts"];
-  const blocks = repoTemplate.split(/\n(?= {2}- local:)/).slice(1).filter((b) => want.some((w) => b.includes(w)));
+  const want = [
+    "protoc-gen-es",
+    "codegen/jsonschema/bin.ts",
+    "codegen/validator/bin.ts",
+    "codegen/templates/bin.ts",
+    "codegen/handlers/bin.ts",
+    "codegen/openapi/bin.ts",
+  ];
+  const blocks = repoTemplate
+    .split(/\n(?= {2}- local:)/)
+    .slice(1)
+    .filter((b) => want.some((w) => b.includes(w)));
   expect(blocks).toHaveLength(6);
   const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
   return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
@@ -49,7 +59,9 @@ beforeAll(() => {
   symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
   const protoPath = join(dir, "proto/recommender/v1/behavior.proto");
   const proto = readFileSync(protoPath, "utf8");
-  const edited = proto.replace(/(google\.protobuf\.Struct custom_data = 9;\n)/, "$1    LiveScenarioData live_data = 10;\n") + liveMessage;
+  const edited =
+    proto.replace(/(google\.protobuf\.Struct custom_data = 9;\n)/, "$1    LiveScenarioData live_data = 10;\n") +
+    liveMessage;
   expect(edited).toContain("live_data = 10");
   writeFileSync(protoPath, edited);
   writeFileSync(join(dir, "buf.gen.yaml"), template());
@@ -112,7 +124,9 @@ describe("adding a scenario is editing one proto", () => {
     ]);
     const msg = v.behaviorEventFromWire(event);
     expect(msg.scenarioData.data.case).toBe("liveData");
-    expect(v.behaviorEventToWire(msg).scenario_data).toEqual({ live_data: { viewer_count: -1, stream_state: "ended" } });
+    expect(v.behaviorEventToWire(msg).scenario_data).toEqual({
+      live_data: { viewer_count: -1, stream_state: "ended" },
+    });
     expect(v.normalizeBehaviorEvent(event)).toEqual(v.behaviorEventToWire(msg));
   });
 
@@ -129,9 +143,14 @@ describe("adding a scenario is editing one proto", () => {
       paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { $ref: string } }> } } }>;
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
-    expect(doc.paths["/api/v1/behaviors/track"]?.post?.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/BehaviorEvent");
-    expect(Object.keys(doc.components.schemas["ScenarioSpecificData"]?.properties ?? {})).toContain("live_data");
-    expect(Object.keys(doc.components.schemas["LiveScenarioData"]?.properties ?? {})).toEqual(["viewer_count", "stream_state"]);
+    expect(doc.paths["/api/v1/behaviors/track"]?.post?.requestBody?.content["application/json"]?.schema.$ref).toBe(
+      "#/components/schemas/BehaviorEvent",
+    );
+    expect(Object.keys(doc.components.schemas.ScenarioSpecificData?.properties ?? {})).toContain("live_data");
+    expect(Object.keys(doc.components.schemas.LiveScenarioData?.properties ?? {})).toEqual([
+      "viewer_count",
+      "stream_state",
+    ]);
 
     // The generated gRPC/Connect adapter hands the runtime the event as wire JSON, live_data included.
     const handlers = await importGen("handlers/recommender/v1/behavior_handlers.ts");
@@ -139,17 +158,28 @@ describe("adding a scenario is editing one proto", () => {
     const { create } = await import("@bufbuild/protobuf");
     let seen: unknown;
     const services: Record<string, Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>> = {};
-    const router = { service: (desc: { typeName: string }, impl: Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>) => ((services[desc.typeName] = impl), router) };
+    const router = {
+      service: (desc: { typeName: string }, impl: Record<string, (req: unknown, ctx: unknown) => Promise<unknown>>) => {
+        services[desc.typeName] = impl;
+        return router;
+      },
+    };
     handlers.registerBehaviorService(router, {
-      trackEvent: async (event: unknown) => ((seen = event), create(es.TrackEventResponseSchema, { success: true })),
+      trackEvent: async (event: unknown) => {
+        seen = event;
+        return create(es.TrackEventResponseSchema, { success: true });
+      },
       trackBatch: async () => create(es.TrackBatchResponseSchema, {}),
       validateEvent: async () => create(es.ValidateEventResponseSchema, {}),
       getHealth: async () => create(es.GetHealthResponseSchema, {}),
     });
     const request = create(es.TrackEventRequestSchema, {
-      event: { tenantId: "t", scenarioData: { data: { case: "liveData", value: { viewerCount: 3, streamState: "live" } } } },
+      event: {
+        tenantId: "t",
+        scenarioData: { data: { case: "liveData", value: { viewerCount: 3, streamState: "live" } } },
+      },
     });
-    const trackEvent = services["recommender.v1.BehaviorService"]?.["trackEvent"];
+    const trackEvent = services["recommender.v1.BehaviorService"]?.trackEvent;
     if (!trackEvent) throw new Error("registerBehaviorService did not register trackEvent");
     await trackEvent(request, {});
     expect(seen).toEqual({ tenant_id: "t", scenario_data: { live_data: { viewer_count: 3, stream_state: "live" } } });

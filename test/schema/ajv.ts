@@ -1,5 +1,5 @@
 /** ajv (draft 2020-12) loaded with every generated JSON Schema of gen/jsonschema. */
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 
@@ -14,7 +14,11 @@ export function newAjv(): Ajv2020 {
     strictRequired: false,
     // Deprecated but honoured by ajv 8: lengths in UTF-16 code units, as options.proto's max_len says.
     unicode: false,
-    logger: { log: console.log, warn: (msg: unknown) => void (String(msg).includes("option unicode") || console.warn(msg)), error: console.error },
+    logger: {
+      log: console.log,
+      warn: (msg: unknown) => void (String(msg).includes("option unicode") || console.warn(msg)),
+      error: console.error,
+    },
   });
   ajv.addVocabulary(["x-kafka-topic-template", "x-kafka-key-field", "x-kafka-schema-version"]);
   return ajv;

@@ -1,12 +1,10 @@
 /** The validator module's server-facing API: Kafka routing, hot path, lookup tables. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import {
-  ActionType,
-  BehaviorEventSchema,
-  DeviceType,
-} from "../../gen/es/recommender/v1/behavior_pb.js";
+import { repoRoot } from "../../codegen/common/plugin-harness.js";
+import { ActionType, BehaviorEventSchema, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
 import {
   actionTypeFromWire,
   actionTypeProtoToWire,
@@ -27,8 +25,6 @@ import {
   scenarioTypes,
   validateBehaviorEvent,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { create } from "@bufbuild/protobuf";
-import { repoRoot } from "../../codegen/common/plugin-harness.js";
 import { loadSchemas } from "./ajv.js";
 
 const schemaOf = loadSchemas(join(repoRoot, "gen/jsonschema"));
@@ -57,7 +53,19 @@ describe("validator module API", () => {
     body.event_id = "evt_0123456789abcdef";
     body.timestamp = 1730304000000;
     const wire = normalizeBehaviorEvent(body);
-    expect(Object.keys(wire)).toEqual(["event_id", "tenant_id", "scenario_id", "user_id", "item_id", "action_type", "timestamp", "context", "experiment_id", "position", "scenario_data"]);
+    expect(Object.keys(wire)).toEqual([
+      "event_id",
+      "tenant_id",
+      "scenario_id",
+      "user_id",
+      "item_id",
+      "action_type",
+      "timestamp",
+      "context",
+      "experiment_id",
+      "position",
+      "scenario_data",
+    ]);
     expect(wire.action_type).toBe("play_end");
     expect(wire.context?.device_type).toBe("mobile");
     expect(validateBehaviorEvent(wire, "kafka")).toEqual([]);
@@ -68,8 +76,20 @@ describe("validator module API", () => {
   });
 
   it("toWire emits a set optional field even when zero, and int64 as a number", () => {
-    const msg = create(BehaviorEventSchema, { tenantId: "t", position: 0, timestamp: 5n, actionType: ActionType.CLICK, context: { deviceType: DeviceType.PC } });
-    expect(behaviorEventToWire(msg)).toEqual({ tenant_id: "t", action_type: "click", timestamp: 5, context: { device_type: "pc" }, position: 0 });
+    const msg = create(BehaviorEventSchema, {
+      tenantId: "t",
+      position: 0,
+      timestamp: 5n,
+      actionType: ActionType.CLICK,
+      context: { deviceType: DeviceType.PC },
+    });
+    expect(behaviorEventToWire(msg)).toEqual({
+      tenant_id: "t",
+      action_type: "click",
+      timestamp: 5,
+      context: { device_type: "pc" },
+      position: 0,
+    });
   });
 
   it("exports enum and scenario tables", () => {
@@ -82,10 +102,29 @@ describe("validator module API", () => {
     expect(actionTypeToWire(ActionType.READ_END)).toBe("read_end");
     expect(deviceTypeWireToProto.tablet).toBe("DEVICE_TYPE_TABLET");
     expect(deviceTypeFromWire("pc")).toBe(DeviceType.PC);
-    expect(scenarioTypes).toEqual(["video", "ecommerce", "news", "music", "education", "content", "social", "personalized", "custom"]);
+    expect(scenarioTypes).toEqual([
+      "video",
+      "ecommerce",
+      "news",
+      "music",
+      "education",
+      "content",
+      "social",
+      "personalized",
+      "custom",
+    ]);
     expect(scenarioTypeByDataField.video_data).toBe("video");
     expect(dataFieldByScenarioType.custom).toBe("custom_data");
-    expect(recommendedActionsByScenarioType.video).toEqual(["impression", "click", "play", "play_end", "pause", "like", "share", "comment"]);
+    expect(recommendedActionsByScenarioType.video).toEqual([
+      "impression",
+      "click",
+      "play",
+      "play_end",
+      "pause",
+      "like",
+      "share",
+      "comment",
+    ]);
     expect(recommendedActionsByScenarioType.custom).toEqual([]);
   });
 });

@@ -4,16 +4,22 @@
  */
 import type { DescMessage } from "@bufbuild/protobuf";
 import fc from "fast-check";
-import { type Check, type FieldModel, type WireKind, messageModel } from "../../codegen/common/model.js";
+import { type Check, type FieldModel, messageModel, type WireKind } from "../../codegen/common/model.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const key = fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/);
 const text = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 12 }) },
-  { weight: 1, arbitrary: fc.constantFrom("视频", "😀x", "a\u0000b", "\"quoted\"") },
+  { weight: 1, arbitrary: fc.constantFrom("视频", "😀x", "a\u0000b", '"quoted"') },
 );
-const structValue: fc.Arbitrary<Json> = fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }));
+const structValue: fc.Arbitrary<Json> = fc.oneof(
+  text,
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+);
 
 function rangeOf(checks: Check[]): { min?: number | undefined; max?: number | undefined } {
   const r = checks.find((c) => c.rule === "range");
@@ -28,7 +34,8 @@ function valueArb(kind: WireKind, checks: Check[], nonEmpty: boolean, depth: num
       const maxLen = checks.find((c) => c.rule === "max_len");
       const max = maxLen && maxLen.rule === "max_len" ? maxLen.max : 1000;
       const pattern = checks.find((c) => c.rule === "pattern");
-      let arb: fc.Arbitrary<string> = pattern && pattern.rule === "pattern" ? fc.stringMatching(new RegExp(pattern.pattern, "u")) : text;
+      let arb: fc.Arbitrary<string> =
+        pattern && pattern.rule === "pattern" ? fc.stringMatching(new RegExp(pattern.pattern, "u")) : text;
       arb = fc.oneof({ weight: 9, arbitrary: arb }, { weight: 1, arbitrary: fc.constant("x".repeat(max)) });
       return arb.filter((s) => s.length <= max && (!nonEmpty || s.length > 0));
     }
@@ -61,7 +68,9 @@ function fieldArb(f: FieldModel, depth: number): fc.Arbitrary<Json> {
   const required = f.checks.some((c) => c.rule === "required");
   if (f.cardinality === "list") {
     const mi = f.checks.find((c) => c.rule === "max_items");
-    return fc.array(valueArb(f.value, f.checks, false, depth), { maxLength: Math.min(mi && mi.rule === "max_items" ? mi.max : 4, 4) });
+    return fc.array(valueArb(f.value, f.checks, false, depth), {
+      maxLength: Math.min(mi && mi.rule === "max_items" ? mi.max : 4, 4),
+    });
   }
   if (f.cardinality === "map") return fc.dictionary(key, valueArb(f.value, f.checks, false, depth), { maxKeys: 3 });
   return valueArb(f.value, f.checks, required, depth);
@@ -80,7 +89,13 @@ export function messageArb(desc: DescMessage, depth = 0): fc.Arbitrary<Json> {
     if (f.oneof) continue;
     const required = f.checks.some((c) => c.rule === "required") || f.serverFilled;
     const arb = fieldArb(f, depth);
-    parts[f.name] = required ? arb : fc.oneof({ weight: 3, arbitrary: arb }, { weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(null) });
+    parts[f.name] = required
+      ? arb
+      : fc.oneof(
+          { weight: 3, arbitrary: arb },
+          { weight: 2, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constant(null) },
+        );
   }
   const oneofArbs = model.oneofs.map((o) => {
     const members = o.fields.map((m) => model.fields.find((f) => f.desc === m)!);
@@ -106,12 +121,36 @@ const junk: fc.Arbitrary<Json | undefined> = fc.oneof<fc.Arbitrary<Json | undefi
   fc.boolean(),
   fc.constant<Json>([]),
   fc.constant<Json>({}),
-  fc.constantFrom(2 ** 31, -1, 2 ** 53, 1.5, -0.5, 101, "", "x".repeat(300), "ACTION_TYPE_CLICK", "play", "purchase", "mobile", "DEVICE_TYPE_PC", "4K", "8K", "my tenant"),
+  fc.constantFrom(
+    2 ** 31,
+    -1,
+    2 ** 53,
+    1.5,
+    -0.5,
+    101,
+    "",
+    "x".repeat(300),
+    "ACTION_TYPE_CLICK",
+    "play",
+    "purchase",
+    "mobile",
+    "DEVICE_TYPE_PC",
+    "4K",
+    "8K",
+    "my tenant",
+  ),
 );
 
 function paths(x: Json, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
-  if (Array.isArray(x)) x.forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
-  else if (x !== null && typeof x === "object") for (const [k, v] of Object.entries(x)) (out.push([...prefix, k]), paths(v, [...prefix, k], out));
+  const entries: [string | number, Json][] = Array.isArray(x)
+    ? [...x.entries()]
+    : x !== null && typeof x === "object"
+      ? Object.entries(x)
+      : [];
+  for (const [k, v] of entries) {
+    out.push([...prefix, k]);
+    paths(v, [...prefix, k], out);
+  }
   return out;
 }
 
@@ -132,7 +171,8 @@ export function mutatedArb(desc: DescMessage): fc.Arbitrary<Json> {
             if (next === null || typeof next !== "object" || Array.isArray(next)) break;
             target = next;
           }
-          if (target !== null && typeof target === "object" && !Array.isArray(target) && j !== undefined) target[k] = structuredClone(j);
+          if (target !== null && typeof target === "object" && !Array.isArray(target) && j !== undefined)
+            target[k] = structuredClone(j);
           continue;
         }
         if (path.length === 0) continue;

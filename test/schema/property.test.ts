@@ -3,17 +3,18 @@
  * wire JSON (arbitraries walk the model) — the compiled validator and ajv agree for all
  * three schema variants, and proto → wire → proto round trips are lossless.
  */
+
+import { join } from "node:path";
 import { type DescMessage, equals } from "@bufbuild/protobuf";
 import fc from "fast-check";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { kafkaRouting } from "../../codegen/common/model.js";
+import { repoRoot } from "../../codegen/common/plugin-harness.js";
 import { file_recommender_v1_behavior } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { file_recommender_v1_tracking_config } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import * as behavior from "../../gen/validator/recommender/v1/behavior_validator.js";
 import * as trackingConfig from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import type { Violation, WireMode } from "../../gen/validator/violation.js";
-import { kafkaRouting } from "../../codegen/common/model.js";
-import { repoRoot } from "../../codegen/common/plugin-harness.js";
 import { loadSchemas } from "./ajv.js";
 import { messageArb, mutatedArb } from "./arbitraries.js";
 
@@ -43,12 +44,21 @@ function checkAgreement(desc: DescMessage, mod: Mod, x: unknown) {
   const req = validate(x, "request");
   const request = schemaOf(desc.typeName, "request");
   const strict = schemaOf(desc.typeName, "strict");
-  expect(request(x), `request: ${JSON.stringify(x)}\nvalidator: ${JSON.stringify(req)}\najv: ${JSON.stringify(request.errors)}`).toBe(!hasError(req));
-  expect(strict(x), `strict: ${JSON.stringify(x)}\nvalidator: ${JSON.stringify(req)}\najv: ${JSON.stringify(strict.errors)}`).toBe(req.length === 0);
+  expect(
+    request(x),
+    `request: ${JSON.stringify(x)}\nvalidator: ${JSON.stringify(req)}\najv: ${JSON.stringify(request.errors)}`,
+  ).toBe(!hasError(req));
+  expect(
+    strict(x),
+    `strict: ${JSON.stringify(x)}\nvalidator: ${JSON.stringify(req)}\najv: ${JSON.stringify(strict.errors)}`,
+  ).toBe(req.length === 0);
   if (kafkaRouting(desc)) {
     const k = validate(x, "kafka");
     const kafka = schemaOf(desc.typeName, "kafka");
-    expect(kafka(x), `kafka: ${JSON.stringify(x)}\nvalidator: ${JSON.stringify(k)}\najv: ${JSON.stringify(kafka.errors)}`).toBe(!hasError(k));
+    expect(
+      kafka(x),
+      `kafka: ${JSON.stringify(x)}\nvalidator: ${JSON.stringify(k)}\najv: ${JSON.stringify(kafka.errors)}`,
+    ).toBe(!hasError(k));
   }
   return req;
 }
@@ -69,7 +79,8 @@ let validSamples = 0;
 describe("compiled validator ⟺ ajv, round trips", () => {
   for (const [messages, mod] of modules) {
     for (const desc of messages) {
-      const heavy = desc.name === "BehaviorEvent" || desc.name === "TrackBatchRequest" || desc.name === "TrackingConfig";
+      const heavy =
+        desc.name === "BehaviorEvent" || desc.name === "TrackBatchRequest" || desc.name === "TrackingConfig";
       it(`${desc.typeName}: valid and broken inputs`, () => {
         fc.assert(
           fc.property(fc.oneof(messageArb(desc), mutatedArb(desc)), (x) => {

@@ -2,19 +2,19 @@
  * The seed's JSON examples (test/fixtures/seed) against the generated JSON Schemas (ajv) and
  * the compiled validator, plus targeted mutations with their exact violations.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { repoRoot } from "../../codegen/common/plugin-harness.js";
 import {
-  type Violation,
-  type WireMode,
   behaviorEventFromWire,
   behaviorEventToWire,
   normalizeBehaviorEvent,
+  type Violation,
   validateBehaviorEvent,
   validateTrackBatchRequest,
+  type WireMode,
 } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { repoRoot } from "../../codegen/common/plugin-harness.js";
 import { loadSchemas } from "./ajv.js";
 
 const seedDir = join(repoRoot, "test/fixtures/seed");
@@ -77,7 +77,12 @@ describe("seed examples", () => {
   });
 });
 
-type Case = [name: string, mutate: (e: Record<string, any>) => void, expected: [field: string, rule: string, severity: string][], mode?: WireMode];
+type Case = [
+  name: string,
+  mutate: (e: Record<string, any>) => void,
+  expected: [field: string, rule: string, severity: string][],
+  mode?: WireMode,
+];
 
 const base = () => load("scenario_video.json") as Record<string, any>;
 
@@ -95,41 +100,115 @@ const cases: Case[] = [
   ["timestamp as a string", (e) => (e.timestamp = "1730304000000"), [["timestamp", "type", "error"]]],
   ["timestamp beyond 2^53-1", (e) => (e.timestamp = 2 ** 53), [["timestamp", "type", "error"]]],
   ["context not an object", (e) => (e.context = "mobile"), [["context", "type", "error"]]],
-  ["scenario duration as a string", (e) => (e.scenario_data.video_data.duration = "180"), [["scenario_data.video_data.duration", "type", "error"]]],
-  ["seek position not an integer", (e) => (e.scenario_data.video_data.seek_positions[1] = 1.5), [["scenario_data.video_data.seek_positions[1]", "type", "error"]]],
+  [
+    "scenario duration as a string",
+    (e) => (e.scenario_data.video_data.duration = "180"),
+    [["scenario_data.video_data.duration", "type", "error"]],
+  ],
+  [
+    "seek position not an integer",
+    (e) => (e.scenario_data.video_data.seek_positions[1] = 1.5),
+    [["scenario_data.video_data.seek_positions[1]", "type", "error"]],
+  ],
   ["extra_data an array", (e) => (e.extra_data = [1]), [["extra_data", "type", "error"]]],
   ["negative position", (e) => (e.position = -1), [["position", "range", "error"]]],
   ["position beyond int32", (e) => (e.position = 2 ** 31), [["position", "type", "error"]]],
   ["negative timestamp", (e) => (e.timestamp = -1), [["timestamp", "range", "error"]]],
-  ["completion_rate 1.5", (e) => (e.scenario_data.video_data.completion_rate = 1.5), [["scenario_data.video_data.completion_rate", "range", "warning"]]],
-  ["negative seek position", (e) => (e.scenario_data.video_data.seek_positions[2] = -5), [["scenario_data.video_data.seek_positions[2]", "range", "warning"]]],
-  ["video_quality 8K", (e) => (e.scenario_data.video_data.video_quality = "8K"), [["scenario_data.video_data.video_quality", "allowed_values", "warning"]]],
-  ["too many seek positions", (e) => (e.scenario_data.video_data.seek_positions = Array(1001).fill(1)), [["scenario_data.video_data.seek_positions", "max_items", "warning"]]],
+  [
+    "completion_rate 1.5",
+    (e) => (e.scenario_data.video_data.completion_rate = 1.5),
+    [["scenario_data.video_data.completion_rate", "range", "warning"]],
+  ],
+  [
+    "negative seek position",
+    (e) => (e.scenario_data.video_data.seek_positions[2] = -5),
+    [["scenario_data.video_data.seek_positions[2]", "range", "warning"]],
+  ],
+  [
+    "video_quality 8K",
+    (e) => (e.scenario_data.video_data.video_quality = "8K"),
+    [["scenario_data.video_data.video_quality", "allowed_values", "warning"]],
+  ],
+  [
+    "too many seek positions",
+    (e) => (e.scenario_data.video_data.seek_positions = Array(1001).fill(1)),
+    [["scenario_data.video_data.seek_positions", "max_items", "warning"]],
+  ],
   ["tenant_id with a space", (e) => (e.tenant_id = "my mx"), [["tenant_id", "pattern", "error"]]],
   ["tenant_id too long", (e) => (e.tenant_id = "a".repeat(65)), [["tenant_id", "max_len", "error"]]],
   ["unknown action", (e) => (e.action_type = "jump"), [["action_type", "enum", "error"]]],
   ["unknown device", (e) => (e.context.device_type = "watch"), [["context.device_type", "enum", "error"]]],
-  ["zero enum value", (e) => (e.context.device_type = "DEVICE_TYPE_UNSPECIFIED"), [["context.device_type", "enum", "error"]]],
-  ["proto enum names in a request", (e) => ((e.action_type = "ACTION_TYPE_PLAY_END"), (e.context.device_type = "DEVICE_TYPE_MOBILE")), []],
+  [
+    "zero enum value",
+    (e) => (e.context.device_type = "DEVICE_TYPE_UNSPECIFIED"),
+    [["context.device_type", "enum", "error"]],
+  ],
+  [
+    "proto enum names in a request",
+    (e) => {
+      e.action_type = "ACTION_TYPE_PLAY_END";
+      e.context.device_type = "DEVICE_TYPE_MOBILE";
+    },
+    [],
+  ],
   [
     "proto enum names in a Kafka message",
-    (e) => ((e.action_type = "ACTION_TYPE_PLAY_END"), (e.context.device_type = "DEVICE_TYPE_MOBILE")),
-    [["action_type", "enum", "error"], ["context.device_type", "enum", "error"]],
+    (e) => {
+      e.action_type = "ACTION_TYPE_PLAY_END";
+      e.context.device_type = "DEVICE_TYPE_MOBILE";
+    },
+    [
+      ["action_type", "enum", "error"],
+      ["context.device_type", "enum", "error"],
+    ],
     "kafka",
   ],
-  ["two scenario members", (e) => (e.scenario_data.ecommerce_data = { price: 1 }), [["scenario_data", "oneof", "error"], ["action_type", "recommended_action", "warning"]]],
+  [
+    "two scenario members",
+    (e) => (e.scenario_data.ecommerce_data = { price: 1 }),
+    [
+      ["scenario_data", "oneof", "error"],
+      ["action_type", "recommended_action", "warning"],
+    ],
+  ],
   ["two members, one null", (e) => (e.scenario_data.ecommerce_data = null), []],
   ["action not recommended", (e) => (e.action_type = "purchase"), [["action_type", "recommended_action", "warning"]]],
-  ["unknown keys", (e) => ((e.foo = 1), (e.context.bar = 2), (e.scenario_data.video_data.baz = 3)), [
-    ["context.bar", "unknown_field", "warning"],
-    ["scenario_data.video_data.baz", "unknown_field", "warning"],
-    ["foo", "unknown_field", "warning"],
-  ]],
-  ["nulls for unset optional fields", (e) => ((e.position = null), (e.experiment_id = null), (e.scenario_data.video_data.duration = null)), []],
-  ["not an object", (e) => Object.keys(e).forEach((k) => delete e[k]), [
-    ["tenant_id", "required", "error"], ["scenario_id", "required", "error"], ["user_id", "required", "error"],
-    ["item_id", "required", "error"], ["action_type", "required", "error"], ["context", "required", "error"],
-  ]],
+  [
+    "unknown keys",
+    (e) => {
+      e.foo = 1;
+      e.context.bar = 2;
+      e.scenario_data.video_data.baz = 3;
+    },
+    [
+      ["context.bar", "unknown_field", "warning"],
+      ["scenario_data.video_data.baz", "unknown_field", "warning"],
+      ["foo", "unknown_field", "warning"],
+    ],
+  ],
+  [
+    "nulls for unset optional fields",
+    (e) => {
+      e.position = null;
+      e.experiment_id = null;
+      e.scenario_data.video_data.duration = null;
+    },
+    [],
+  ],
+  [
+    "not an object",
+    (e) => {
+      for (const k of Object.keys(e)) delete e[k];
+    },
+    [
+      ["tenant_id", "required", "error"],
+      ["scenario_id", "required", "error"],
+      ["user_id", "required", "error"],
+      ["item_id", "required", "error"],
+      ["action_type", "required", "error"],
+      ["context", "required", "error"],
+    ],
+  ],
 ];
 
 describe("mutations", () => {
@@ -139,14 +218,17 @@ describe("mutations", () => {
       mutate(e);
       const got = validateBehaviorEvent(e, mode);
       expect(got.map((v) => [v.field, v.rule, v.severity])).toEqual(expected);
-      for (const v of got) expect(v.message).toContain(v.rule === "oneof" ? "oneof" : v.field.split(/[.[]/).pop()!.replace("]", ""));
+      for (const v of got)
+        expect(v.message).toContain(v.rule === "oneof" ? "oneof" : v.field.split(/[.[]/).pop()!.replace("]", ""));
       agree(ev, validateBehaviorEvent, e);
     });
   }
   it("completion_rate message names the full path and bound", () => {
     const e = clone(base());
     e.scenario_data.video_data.completion_rate = 1.5;
-    expect(validateBehaviorEvent(e, "request")[0]?.message).toBe("scenario_data.video_data.completion_rate must be between 0 and 1, got 1.5");
+    expect(validateBehaviorEvent(e, "request")[0]?.message).toBe(
+      "scenario_data.video_data.completion_rate must be between 0 and 1, got 1.5",
+    );
   });
   it("feature_importance entries are paths under the map", () => {
     const e = load("scenario_personalized.json") as Record<string, any>;

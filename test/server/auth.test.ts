@@ -6,13 +6,13 @@
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Code, ConnectError, type Interceptor, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionType, BehaviorService, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { TrackingConfigService } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { client, seedBatchEvents, seedEventData } from "./http-helpers.js";
 
 const KEYS = { TRACKING_API_KEYS: "mymx:key1,tenant_abc:key2", TRACKING_ADMIN_KEYS: "adm" };
@@ -21,7 +21,10 @@ const EVT_ID = /^evt_[0-9a-f]{16}$/;
 describe("with API keys configured", () => {
   let t: TestServer;
   let api: ReturnType<typeof client>;
-  const topics = () => readdirSync(join(t.dataDir, "topics")).filter((f) => f.endsWith(".ndjson")).sort();
+  const topics = () =>
+    readdirSync(join(t.dataDir, "topics"))
+      .filter((f) => f.endsWith(".ndjson"))
+      .sort();
   const count = async (tenant: string) => (await readTopicFile(t.dataDir, `user-behaviors-${tenant}`)).length;
 
   beforeAll(async () => {
@@ -37,7 +40,11 @@ describe("with API keys configured", () => {
   describe("REST ingestion", () => {
     const requests: Array<[string, string, (tenant: string) => unknown]> = [
       ["track", "/api/v1/behaviors/track", (tenant) => ({ ...seedEventData(), tenant_id: tenant })],
-      ["batch", "/api/v1/behaviors/track/batch", (tenant) => ({ events: seedBatchEvents().map((e) => ({ ...e, tenant_id: tenant })) })],
+      [
+        "batch",
+        "/api/v1/behaviors/track/batch",
+        (tenant) => ({ events: seedBatchEvents().map((e) => ({ ...e, tenant_id: tenant })) }),
+      ],
       ["validate", "/api/v1/behaviors/validate", (tenant) => ({ ...seedEventData(), tenant_id: tenant })],
     ];
 
@@ -69,17 +76,31 @@ describe("with API keys configured", () => {
     it("track: mymx's key → 200 (X-API-Key and Authorization: Bearer)", async () => {
       const a = await api("POST", "/api/v1/behaviors/track", seedEventData(), { "x-api-key": "key1" });
       expect(a.status).toBe(200);
-      expect(a.body).toEqual({ success: true, event_id: expect.stringMatching(EVT_ID), message: "Event tracked successfully" });
+      expect(a.body).toEqual({
+        success: true,
+        event_id: expect.stringMatching(EVT_ID),
+        message: "Event tracked successfully",
+      });
       const b = await api("POST", "/api/v1/behaviors/track", seedEventData(), { authorization: "Bearer key1" });
       expect(b.status).toBe(200);
-      const c = await api("POST", "/api/v1/behaviors/track", { ...seedEventData(), tenant_id: "tenant_abc" }, { "x-api-key": "key2" });
+      const c = await api(
+        "POST",
+        "/api/v1/behaviors/track",
+        { ...seedEventData(), tenant_id: "tenant_abc" },
+        { "x-api-key": "key2" },
+      );
       expect(c.status).toBe(200);
       expect(await count("mymx")).toBe(2);
       expect(await count("tenant_abc")).toBe(1);
     });
 
     it("batch: the right key → 200; one foreign-tenant event refuses the whole batch with 403", async () => {
-      const ok = await api("POST", "/api/v1/behaviors/track/batch", { events: seedBatchEvents() }, { "x-api-key": "key1" });
+      const ok = await api(
+        "POST",
+        "/api/v1/behaviors/track/batch",
+        { events: seedBatchEvents() },
+        { "x-api-key": "key1" },
+      );
       expect(ok.status).toBe(200);
       expect(ok.body).toMatchObject({ success: true, total: 2, succeeded: 2, failed: 0 });
       const before = await count("mymx");
@@ -114,7 +135,10 @@ describe("with API keys configured", () => {
         return next(req);
       };
     const behavior = (key?: string) =>
-      createClient(BehaviorService, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [withKey(key)] }));
+      createClient(
+        BehaviorService,
+        createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [withKey(key)] }),
+      );
     const event = (tenantId = "mymx") => ({
       tenantId,
       scenarioId: "vlog_feed",
@@ -157,14 +181,20 @@ describe("with API keys configured", () => {
         req.header.set("authorization", "Bearer key2");
         return next(req);
       };
-      const c = createClient(BehaviorService, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [bearer] }));
+      const c = createClient(
+        BehaviorService,
+        createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [bearer] }),
+      );
       expect((await c.trackEvent({ event: event("tenant_abc") })).success).toBe(true);
       expect(await codeOf(c.trackEvent({ event: event("mymx") }))).toBe("PermissionDenied");
     });
 
     it("the config API over Connect needs the admin key", async () => {
       const cfg = (key?: string) =>
-        createClient(TrackingConfigService, createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [withKey(key)] }));
+        createClient(
+          TrackingConfigService,
+          createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [withKey(key)] }),
+        );
       expect(await codeOf(cfg().listTrackingConfigs({}))).toBe("Unauthenticated");
       expect(await codeOf(cfg("key1").listTrackingConfigs({}))).toBe("PermissionDenied");
       expect(await codeOf(cfg("adm").listTrackingConfigs({}))).toBe("ok");
@@ -174,7 +204,12 @@ describe("with API keys configured", () => {
 
   describe("config API over REST", () => {
     const calls: Array<[string, string, string, unknown?]> = [
-      ["create from template", "POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video", name: "短视频Feed流埋点配置" }],
+      [
+        "create from template",
+        "POST",
+        "/api/v1/tracking-configs/from-template",
+        { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video", name: "短视频Feed流埋点配置" },
+      ],
       ["list", "GET", "/api/v1/tracking-configs/?tenant_id=mymx&scenario_type=video"],
       ["get", "GET", "/api/v1/tracking-configs/mymx/vlog_feed"],
       ["update", "PUT", "/api/v1/tracking-configs/mymx/vlog_feed", { description: "更新后的描述" }],
@@ -196,7 +231,9 @@ describe("with API keys configured", () => {
         const res = await api(method, path, body, { "x-api-key": "adm" });
         expect(res.status, name).toBe(200);
       }
-      const got = await api("GET", "/api/v1/tracking-configs/mymx/vlog_feed", undefined, { authorization: "Bearer adm" });
+      const got = await api("GET", "/api/v1/tracking-configs/mymx/vlog_feed", undefined, {
+        authorization: "Bearer adm",
+      });
       expect(got.body).toMatchObject({ is_active: false, version: 3, description: "更新后的描述" });
     });
 
@@ -230,7 +267,15 @@ describe("open mode (no keys configured)", () => {
   it("accepts ingestion and config calls without a key", async () => {
     const api = client(t.baseUrl);
     expect((await api("POST", "/api/v1/behaviors/track", seedEventData())).status).toBe(200);
-    expect((await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video" })).status).toBe(200);
+    expect(
+      (
+        await api("POST", "/api/v1/tracking-configs/from-template", {
+          tenant_id: "mymx",
+          scenario_id: "vlog_feed",
+          template_id: "video",
+        })
+      ).status,
+    ).toBe(200);
     expect((await api("GET", "/api/v1/tracking-configs/mymx/vlog_feed")).status).toBe(200);
   });
 });

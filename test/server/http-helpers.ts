@@ -112,10 +112,27 @@ const ROOT = join(import.meta.dirname, "../..");
  * as ONE process (no tsx wrapper process, so a SIGKILL hits the server itself) and waits
  * for its startup line, which names the ports it bound.
  */
-export async function spawnCli(dataDir: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliServer> {
+export async function spawnCli(
+  dataDir: string,
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<CliServer> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(ROOT, "server/main.ts"), "serve", "--host", "127.0.0.1", "--data-dir", dataDir, "--http-port", "0", "--grpc-port", "0"],
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "server/main.ts"),
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--data-dir",
+      dataDir,
+      "--http-port",
+      "0",
+      "--grpc-port",
+      "0",
+    ],
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],

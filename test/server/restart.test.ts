@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readTopicFile } from "../../server/sink/file-sink.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { type CliServer, call, client, copy, seedEventData, spawnCli } from "./http-helpers.js";
 
 const TOPIC = "user-behaviors-mymx";
@@ -35,9 +35,16 @@ describe("clean restart on the same data directory", () => {
   it("first run: create, update and soft-delete configs; track events", async () => {
     t = await startTestServer({ dataDir });
     const api = client(t.baseUrl);
-    const a = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video", name: "短视频Feed流埋点配置" });
+    const a = await api("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      template_id: "video",
+      name: "短视频Feed流埋点配置",
+    });
     expect(a.status).toBe(200);
-    const required = a.body.config.required_fields.map((f: any) => (f.field_name === "duration" ? { ...f, max_value: 120 } : f));
+    const required = a.body.config.required_fields.map((f: any) =>
+      f.field_name === "duration" ? { ...f, max_value: 120 } : f,
+    );
     const u = await api("PUT", cfgPath("mymx", "vlog_feed"), { required_fields: required, description: "max 120 s" });
     expect(u.body.config.version).toBe(2);
     const b = await api("POST", "/api/v1/tracking-configs/", {
@@ -48,13 +55,23 @@ describe("clean restart on the same data directory", () => {
       required_fields: [{ field_name: "price", field_type: "number", required: true, min_value: 0, max_value: 10000 }],
     });
     expect(b.status).toBe(200);
-    const c = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "news_feed", template_id: "news" });
+    const c = await api("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "news_feed",
+      template_id: "news",
+    });
     expect(c.status).toBe(200);
     expect((await api("DELETE", cfgPath("mymx", "news_feed"))).status).toBe(200);
 
     const tr = await api("POST", "/api/v1/behaviors/track", longVideo());
-    expect(tr.body.validation_warnings).toEqual([expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "range" })]);
-    for (const [tenant, scenario] of [["mymx", "vlog_feed"], ["tenant_abc", "shop"], ["mymx", "news_feed"]] as const) {
+    expect(tr.body.validation_warnings).toEqual([
+      expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "range" }),
+    ]);
+    for (const [tenant, scenario] of [
+      ["mymx", "vlog_feed"],
+      ["tenant_abc", "shop"],
+      ["mymx", "news_feed"],
+    ] as const) {
       snapshot[`${tenant}/${scenario}`] = (await api("GET", cfgPath(tenant, scenario))).body;
     }
     expect(snapshot["mymx/vlog_feed"]).toMatchObject({ version: 2, is_active: true });
@@ -76,14 +93,21 @@ describe("clean restart on the same data directory", () => {
       expect(got.body, key).toEqual(before);
     }
     const active = await api("GET", "/api/v1/tracking-configs/");
-    expect(active.body.configs.map((c: any) => `${c.tenant_id}/${c.scenario_id}@${c.version}`)).toEqual(["mymx/vlog_feed@2", "tenant_abc/shop@1"]);
+    expect(active.body.configs.map((c: any) => `${c.tenant_id}/${c.scenario_id}@${c.version}`)).toEqual([
+      "mymx/vlog_feed@2",
+      "tenant_abc/shop@1",
+    ]);
     const all = await api("GET", "/api/v1/tracking-configs/?include_inactive=true");
     expect(all.body.total).toBe(3);
 
     // The v2 rule (duration ≤ 120) still judges, recompiled from the store.
     const tr = await api("POST", "/api/v1/behaviors/track", longVideo());
     expect(tr.body.validation_warnings).toEqual([
-      expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "range", message: expect.stringContaining("mymx/vlog_feed (v2)") }),
+      expect.objectContaining({
+        field: "scenario_data.video_data.duration",
+        rule: "range",
+        message: expect.stringContaining("mymx/vlog_feed (v2)"),
+      }),
     ]);
     const lines = await readTopicFile(dataDir, TOPIC);
     expect(lines).toHaveLength(linesBefore + 1);
@@ -112,7 +136,11 @@ describe("clean restart on the same data directory", () => {
     const tw = await api("POST", "/api/v1/behaviors/track", broken);
     expect(tw.body.validation_warnings).toEqual([
       // The proto's bound, reported once (by the generated validator; the template judges only core fields' presence).
-      expect.objectContaining({ field: "scenario_data.video_data.completion_rate", rule: "range", message: expect.stringContaining("between 0 and 1") }),
+      expect.objectContaining({
+        field: "scenario_data.video_data.completion_rate",
+        rule: "range",
+        message: expect.stringContaining("between 0 and 1"),
+      }),
     ]);
     const lines = await readTopicFile(dataDir, TOPIC);
     expect(lines).toHaveLength(linesBefore + 3);
@@ -122,7 +150,11 @@ describe("clean restart on the same data directory", () => {
     expect((await api("GET", cfgPath("tenant_abc", "shop"))).body).toEqual(snapshot["tenant_abc/shop"]);
 
     // Re-creating a soft-deleted scenario makes it active again with the next version.
-    const again = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video" });
+    const again = await api("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      template_id: "video",
+    });
     expect(again.status).toBe(200);
     expect(again.body.config).toMatchObject({ is_active: true, version: 4 });
   });
@@ -146,7 +178,11 @@ describe("kill -9 of the real CLI", () => {
     children.push(first);
     expect(first.stderr()).toContain("WARNING: no API keys configured");
     const api = client(first.baseUrl);
-    const created = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video" });
+    const created = await api("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      template_id: "video",
+    });
     expect(created.status).toBe(200);
     const updated = await api("PUT", "/api/v1/tracking-configs/mymx/vlog_feed", { description: "before the crash" });
     expect(updated.body.config.version).toBe(2);
@@ -204,7 +240,14 @@ describe("kill -9 of the real CLI", () => {
     const api2 = client(second.baseUrl);
     const cfg = await api2("GET", "/api/v1/tracking-configs/mymx/vlog_feed");
     expect(cfg.status).toBe(200);
-    expect(cfg.body).toMatchObject({ tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video", version: 2, is_active: true, description: "before the crash" });
+    expect(cfg.body).toMatchObject({
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      template_id: "video",
+      version: 2,
+      is_active: true,
+      description: "before the crash",
+    });
 
     // One more event: opening the topic again also cuts a torn tail of an unacknowledged write.
     const after = await api2("POST", "/api/v1/behaviors/track", { ...seedEventData(), item_id: "after_restart" });

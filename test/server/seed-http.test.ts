@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { seedEventMessage } from "../helpers/seed.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { client, copy, seedBatchEvents, seedEventData } from "./http-helpers.js";
 
 const TOPIC = "user-behaviors-mymx";
@@ -19,7 +19,12 @@ const EVT_ID = /^evt_[0-9a-f]{16}$/;
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dirname, "../fixtures/seed", name), "utf8"));
 
 /** The seed's 方式1 body. */
-const FROM_TEMPLATE_BODY = { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video", name: "短视频Feed流埋点配置" };
+const FROM_TEMPLATE_BODY = {
+  tenant_id: "mymx",
+  scenario_id: "vlog_feed",
+  template_id: "video",
+  name: "短视频Feed流埋点配置",
+};
 /** The seed's 方式2 body. */
 const CUSTOM_BODY = {
   tenant_id: "mymx",
@@ -27,13 +32,22 @@ const CUSTOM_BODY = {
   scenario_type: "video",
   name: "短视频埋点配置",
   required_fields: [
-    { field_name: "duration", field_type: "integer", required: true, description: "视频总时长（秒）", min_value: 1, max_value: 3600 },
+    {
+      field_name: "duration",
+      field_type: "integer",
+      required: true,
+      description: "视频总时长（秒）",
+      min_value: 1,
+      max_value: 3600,
+    },
   ],
 };
 /** The seed's 更新配置 body. */
 const UPDATE_BODY = {
   description: "更新后的描述",
-  optional_fields: [{ field_name: "buffer_time", field_type: "integer", required: false, description: "缓冲时间（毫秒）" }],
+  optional_fields: [
+    { field_name: "buffer_time", field_type: "integer", required: false, description: "缓冲时间（毫秒）" },
+  ],
 };
 
 /** The seed's 支持的场景类型: core fields and 推荐行为 per scenario. */
@@ -59,15 +73,40 @@ const SEED_SCENARIOS = {
     actions: ["impression", "click", "learn", "complete", "pause", "trial", "purchase"],
   },
   content: {
-    core: ["content_type", "word_count", "image_count", "video_count", "topic", "content_quality_score", "is_original", "author_level"],
+    core: [
+      "content_type",
+      "word_count",
+      "image_count",
+      "video_count",
+      "topic",
+      "content_quality_score",
+      "is_original",
+      "author_level",
+    ],
     actions: ["impression", "click", "view", "read", "like", "comment", "share", "collect", "report"],
   },
   social: {
-    core: ["relationship_type", "mutual_friends_count", "social_distance", "influence_score", "interaction_frequency", "common_interests", "is_verified"],
+    core: [
+      "relationship_type",
+      "mutual_friends_count",
+      "social_distance",
+      "influence_score",
+      "interaction_frequency",
+      "common_interests",
+      "is_verified",
+    ],
     actions: ["impression", "view_profile", "follow", "add_friend", "message", "ignore", "block"],
   },
   personalized: {
-    core: ["personalization_score", "match_reasons", "user_interests_match", "trending_score", "novelty_score", "diversity_group", "recommendation_strategy"],
+    core: [
+      "personalization_score",
+      "match_reasons",
+      "user_interests_match",
+      "trending_score",
+      "novelty_score",
+      "diversity_group",
+      "recommendation_strategy",
+    ],
     actions: ["impression", "click", "positive_feedback", "negative_feedback", "dismiss", "not_interested"],
   },
 } satisfies Record<string, { core: string[]; actions: string[] }>;
@@ -75,7 +114,14 @@ const SEED_SCENARIOS = {
 type Health = {
   status: string;
   kafka_available: boolean;
-  stats: { total_events: number; kafka_success: number; kafka_failed: number; rejected: number; validation_warnings: number; success_rate: number };
+  stats: {
+    total_events: number;
+    kafka_success: number;
+    kafka_failed: number;
+    rejected: number;
+    validation_warnings: number;
+    success_rate: number;
+  };
 };
 
 describe("seed HTTP + 配置管理 requests (方式1: config from template)", () => {
@@ -103,7 +149,9 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
       expect(tpl, `template ${type}`).toBeDefined();
       expect(tpl!.scenario_type).toBe(type);
       expect(tpl!.data_field).toBe(`${type}_data`);
-      expect(new Set((tpl!.required_fields as any[]).map((f) => f.field_name)), `core fields of ${type}`).toEqual(new Set(seed.core));
+      expect(new Set((tpl!.required_fields as any[]).map((f) => f.field_name)), `core fields of ${type}`).toEqual(
+        new Set(seed.core),
+      );
       expect(tpl!.recommended_actions, `actions of ${type}`).toEqual(seed.actions);
     }
     const video = byId.get("video")!;
@@ -181,7 +229,14 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     expect(rest).toEqual(seedEventData());
     expect(v.context).toEqual({ device_type: "mobile", os: "iOS", location: "Beijing" });
     expect(v.scenario_data).toEqual({
-      video_data: { duration: 180, watch_duration: 175, completion_rate: 0.97, video_quality: "1080p", is_fullscreen: true, playback_speed: 1 },
+      video_data: {
+        duration: 180,
+        watch_duration: 175,
+        completion_rate: 0.97,
+        video_quality: "1080p",
+        is_fullscreen: true,
+        playback_speed: 1,
+      },
     });
   });
 
@@ -226,7 +281,11 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     };
     const res = await api("POST", "/api/v1/behaviors/track", event);
     expect(res.status).toBe(200); // response.raise_for_status()
-    expect(res.body).toEqual({ success: true, event_id: expect.stringMatching(EVT_ID), message: "Event tracked successfully" });
+    expect(res.body).toEqual({
+      success: true,
+      event_id: expect.stringMatching(EVT_ID),
+      message: "Event tracked successfully",
+    });
     const line = (await lines()).find((l) => (l.value as any).event_id === res.body.event_id)!;
     expect((line.value as any).scenario_data).toEqual(event.scenario_data);
   });
@@ -256,7 +315,12 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
       expect(r.errors ?? []).toEqual([]);
       // The impressions carry no video_data, so mymx/vlog_feed (from the video template) warns
       // about its required fields (Q3: scenario fields never block an event).
-      for (const w of r.warnings ?? []) expect(w).toMatchObject({ rule: "required", severity: "warning", field: expect.stringMatching(/^scenario_data\.video_data\./) });
+      for (const w of r.warnings ?? [])
+        expect(w).toMatchObject({
+          rule: "required",
+          severity: "warning",
+          field: expect.stringMatching(/^scenario_data\.video_data\./),
+        });
     });
     expect(results[0].event_id).not.toBe(results[1].event_id);
     const after = await lines();
@@ -274,14 +338,20 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     const before = (await lines()).length;
     const h0 = await health();
     const ev = seedBatchEvents()[0];
-    const res = await api("POST", "/api/v1/behaviors/track/batch", { events: Array.from({ length: 101 }, () => copy(ev)) });
+    const res = await api("POST", "/api/v1/behaviors/track/batch", {
+      events: Array.from({ length: 101 }, () => copy(ev)),
+    });
     expect(res.status).toBe(400);
     expect(res.body.success).toBe(false);
-    expect(res.body.errors).toEqual([expect.objectContaining({ field: "events", rule: "max_items", severity: "error" })]);
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ field: "events", rule: "max_items", severity: "error" }),
+    ]);
     expect((await lines()).length).toBe(before);
     expect((await health()).stats.kafka_success).toBe(h0.stats.kafka_success);
     // 100 is the limit, not past it.
-    const ok = await api("POST", "/api/v1/behaviors/track/batch", { events: Array.from({ length: 100 }, () => copy(ev)) });
+    const ok = await api("POST", "/api/v1/behaviors/track/batch", {
+      events: Array.from({ length: 100 }, () => copy(ev)),
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ success: true, total: 100, succeeded: 100, failed: 0 });
     expect((await lines()).length).toBe(before + 100);
@@ -320,14 +390,20 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     expect(w.status).toBe(200);
     expect(w.body.success).toBe(true);
     expect(w.body.validation_warnings).toEqual([
-      expect.objectContaining({ field: "scenario_data.video_data.completion_rate", rule: "range", severity: "warning" }),
+      expect.objectContaining({
+        field: "scenario_data.video_data.completion_rate",
+        rule: "range",
+        severity: "warning",
+      }),
     ]);
 
     const bad = { ...seedEventData(), context: { os: "iOS" } };
     const no = await api("POST", "/api/v1/behaviors/validate", bad);
     expect(no.status).toBe(200);
     expect(no.body.success).toBe(false);
-    expect(no.body.errors).toEqual([expect.objectContaining({ field: "context.device_type", rule: "required", severity: "error" })]);
+    expect(no.body.errors).toEqual([
+      expect.objectContaining({ field: "context.device_type", rule: "required", severity: "error" }),
+    ]);
 
     expect(readFileSync(file).equals(bytes)).toBe(true);
     expect(await health()).toEqual(h0);
@@ -336,7 +412,14 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
   it("GET /api/v1/behaviors/health has the seed's shape and its counters follow the calls", async () => {
     const h0 = await health();
     expect(Object.keys(h0).sort()).toEqual(["kafka_available", "stats", "status"]);
-    expect(Object.keys(h0.stats).sort()).toEqual(["kafka_failed", "kafka_success", "rejected", "success_rate", "total_events", "validation_warnings"]);
+    expect(Object.keys(h0.stats).sort()).toEqual([
+      "kafka_failed",
+      "kafka_success",
+      "rejected",
+      "success_rate",
+      "total_events",
+      "validation_warnings",
+    ]);
     expect(h0.status).toBe("healthy");
     expect(h0.kafka_available).toBe(true);
     for (const k of ["total_events", "kafka_success", "kafka_failed", "rejected", "validation_warnings"] as const) {
@@ -346,7 +429,14 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     // the 101-event batch was refused whole; validate calls count nothing. Warned: only the 消息格式
     // example (its video_data lacks is_fullscreen / playback_speed); the batch impressions carry no
     // scenario data, so the video config does not judge them field by field.
-    expect(h0.stats).toEqual({ total_events: 5 + 2 + 100 + 2, kafka_success: 5 + 2 + 100 + 1, kafka_failed: 0, rejected: 1, validation_warnings: 1, success_rate: 100 });
+    expect(h0.stats).toEqual({
+      total_events: 5 + 2 + 100 + 2,
+      kafka_success: 5 + 2 + 100 + 1,
+      kafka_failed: 0,
+      rejected: 1,
+      validation_warnings: 1,
+      success_rate: 100,
+    });
 
     await api("POST", "/api/v1/behaviors/track", seedEventData()); // ok
     const warned = seedEventData();
@@ -355,7 +445,9 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     expect(wr.body.validation_warnings).toHaveLength(1);
     const rej = await api("POST", "/api/v1/behaviors/track", { ...seedEventData(), user_id: "" }); // rejected
     expect(rej.status).toBe(400);
-    await api("POST", "/api/v1/behaviors/track/batch", { events: [seedBatchEvents()[0], { ...seedBatchEvents()[1], action_type: "fly" }, warned] });
+    await api("POST", "/api/v1/behaviors/track/batch", {
+      events: [seedBatchEvents()[0], { ...seedBatchEvents()[1], action_type: "fly" }, warned],
+    });
     await api("POST", "/api/v1/behaviors/validate", seedEventData()); // not counted
 
     const h1 = await health();
@@ -372,15 +464,30 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
   it("GET /api/v1/tracking-configs/mymx/vlog_feed returns the config", async () => {
     const res = await api("GET", "/api/v1/tracking-configs/mymx/vlog_feed");
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ tenant_id: "mymx", scenario_id: "vlog_feed", scenario_type: "video", template_id: "video", version: 1, is_active: true });
+    expect(res.body).toMatchObject({
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      scenario_type: "video",
+      template_id: "video",
+      version: 1,
+      is_active: true,
+    });
     const missing = await api("GET", "/api/v1/tracking-configs/mymx/nope");
     expect(missing.status).toBe(404);
   });
 
   it("GET /api/v1/tracking-configs/?tenant_id=mymx&scenario_type=video filters", async () => {
-    const other = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "shop", template_id: "ecommerce" });
+    const other = await api("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "mymx",
+      scenario_id: "shop",
+      template_id: "ecommerce",
+    });
     expect(other.status).toBe(200);
-    const abc = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "tenant_abc", scenario_id: "vlog_feed", template_id: "video" });
+    const abc = await api("POST", "/api/v1/tracking-configs/from-template", {
+      tenant_id: "tenant_abc",
+      scenario_id: "vlog_feed",
+      template_id: "video",
+    });
     expect(abc.status).toBe(200);
 
     const res = await api("GET", "/api/v1/tracking-configs/?tenant_id=mymx&scenario_type=video");
@@ -390,7 +497,10 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     const all = await api("GET", "/api/v1/tracking-configs/?tenant_id=mymx");
     expect(all.body.configs.map((c: any) => c.scenario_id)).toEqual(["shop", "vlog_feed"]);
     const video = await api("GET", "/api/v1/tracking-configs?scenario_type=video");
-    expect(video.body.configs.map((c: any) => `${c.tenant_id}/${c.scenario_id}`)).toEqual(["mymx/vlog_feed", "tenant_abc/vlog_feed"]);
+    expect(video.body.configs.map((c: any) => `${c.tenant_id}/${c.scenario_id}`)).toEqual([
+      "mymx/vlog_feed",
+      "tenant_abc/vlog_feed",
+    ]);
   });
 
   it("PUT with the seed's body increments the version and changes only description and optional_fields", async () => {
@@ -402,7 +512,12 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     expect(after.version).toBe(before.version + 1);
     expect(after.description).toBe("更新后的描述");
     expect(after.optional_fields).toHaveLength(1);
-    expect(after.optional_fields[0]).toMatchObject({ field_name: "buffer_time", field_type: "integer", required: false, description: "缓冲时间（毫秒）" });
+    expect(after.optional_fields[0]).toMatchObject({
+      field_name: "buffer_time",
+      field_type: "integer",
+      required: false,
+      description: "缓冲时间（毫秒）",
+    });
     expect(after.optional_fields[0].min_value).toBeUndefined();
     expect(after.updated_at).toBeGreaterThanOrEqual(before.updated_at);
     const strip = (c: any) => {
@@ -429,7 +544,10 @@ describe("seed HTTP + 配置管理 requests (方式1: config from template)", ()
     expect(got.body.description).toBe("更新后的描述");
     const listed = await api("GET", "/api/v1/tracking-configs/?tenant_id=mymx&scenario_type=video");
     expect(listed.body.total ?? 0).toBe(0);
-    const inactive = await api("GET", "/api/v1/tracking-configs/?tenant_id=mymx&scenario_type=video&include_inactive=true");
+    const inactive = await api(
+      "GET",
+      "/api/v1/tracking-configs/?tenant_id=mymx&scenario_type=video&include_inactive=true",
+    );
     expect(inactive.body.configs.map((c: any) => [c.scenario_id, c.is_active])).toEqual([["vlog_feed", false]]);
     // Events are now judged by the video template (version 0).
     const tr = await api("POST", "/api/v1/behaviors/track", seedEventData());
@@ -452,9 +570,23 @@ describe("seed 方式2: custom config with the seed's exact body", () => {
     const res = await api("POST", "/api/v1/tracking-configs/", CUSTOM_BODY);
     expect(res.status).toBe(200);
     expect(res.body.success).toBe(true);
-    expect(res.body.config).toMatchObject({ tenant_id: "mymx", scenario_id: "vlog_feed", scenario_type: "video", name: "短视频埋点配置", is_active: true, version: 1 });
+    expect(res.body.config).toMatchObject({
+      tenant_id: "mymx",
+      scenario_id: "vlog_feed",
+      scenario_type: "video",
+      name: "短视频埋点配置",
+      is_active: true,
+      version: 1,
+    });
     expect(res.body.config.required_fields).toEqual([
-      expect.objectContaining({ field_name: "duration", field_type: "integer", required: true, description: "视频总时长（秒）", min_value: 1, max_value: 3600 }),
+      expect.objectContaining({
+        field_name: "duration",
+        field_type: "integer",
+        required: true,
+        description: "视频总时长（秒）",
+        min_value: 1,
+        max_value: 3600,
+      }),
     ]);
   });
 
@@ -469,18 +601,27 @@ describe("seed 方式2: custom config with the seed's exact body", () => {
     expect(w.status).toBe(200);
     expect(Object.keys(w.body).sort()).toEqual(["event_id", "message", "success", "validation_warnings"]);
     expect(w.body.validation_warnings).toEqual([
-      { field: "scenario_data.video_data.duration", rule: "range", severity: "warning", message: expect.stringContaining("3600") },
+      {
+        field: "scenario_data.video_data.duration",
+        rule: "range",
+        severity: "warning",
+        message: expect.stringContaining("3600"),
+      },
     ]);
 
     const zero = seedEventData();
     zero.scenario_data.video_data.duration = 0;
     const z = await api("POST", "/api/v1/behaviors/track", zero);
-    expect(z.body.validation_warnings).toEqual([expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "range" })]);
+    expect(z.body.validation_warnings).toEqual([
+      expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "range" }),
+    ]);
 
     const missing = seedEventData() as any;
     delete missing.scenario_data.video_data.duration;
     const m = await api("POST", "/api/v1/behaviors/track", missing);
-    expect(m.body.validation_warnings).toEqual([expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "required", severity: "warning" })]);
+    expect(m.body.validation_warnings).toEqual([
+      expect.objectContaining({ field: "scenario_data.video_data.duration", rule: "required", severity: "warning" }),
+    ]);
 
     const lines = await readTopicFile(t.dataDir, TOPIC);
     expect(lines).toHaveLength(4);

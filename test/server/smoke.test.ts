@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { seedEventData } from "../helpers/seed.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 
 describe("server smoke", () => {
   let t: TestServer;

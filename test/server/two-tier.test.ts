@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTopicFile } from "../../server/sink/file-sink.js";
-import { type TestServer, startTestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { client, copy, seedEventData } from "./http-helpers.js";
 
 const EVT_ID = /^evt_[0-9a-f]{16}$/;
@@ -57,7 +57,12 @@ const BASE_ERRORS: Array<[string, Mutation, string, string]> = [
   ["extra_data an array", (e) => (e.extra_data = [1]), "extra_data", "type"],
   ["scenario_data a string", (e) => (e.scenario_data = "video"), "scenario_data", "type"],
   // A proto-typed scenario field of the wrong JSON type cannot be encoded: a base error.
-  ["video_data.duration a string", (e) => (e.scenario_data.video_data.duration = "180"), "scenario_data.video_data.duration", "type"],
+  [
+    "video_data.duration a string",
+    (e) => (e.scenario_data.video_data.duration = "180"),
+    "scenario_data.video_data.duration",
+    "type",
+  ],
 ];
 
 describe("two-tier validation over REST", () => {
@@ -104,7 +109,12 @@ describe("two-tier validation over REST", () => {
     it("tenant_id empty → 400 with tenant_id/required (the pattern rule may be reported too)", async () => {
       const res = await api("POST", "/api/v1/behaviors/track", { ...seedEventData(), tenant_id: "" });
       expect(res.status).toBe(400);
-      expect(res.body.errors).toContainEqual({ field: "tenant_id", rule: "required", severity: "error", message: expect.any(String) });
+      expect(res.body.errors).toContainEqual({
+        field: "tenant_id",
+        rule: "required",
+        severity: "error",
+        message: expect.any(String),
+      });
       for (const v of res.body.errors as any[]) expect(v.field).toBe("tenant_id");
       expect(topics()).toEqual([]);
     });
@@ -130,9 +140,17 @@ describe("two-tier validation over REST", () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ success: false, total: 3, succeeded: 1, failed: 2 });
       const r = res.body.results as any[];
-      expect(r[0]).toMatchObject({ index: 0, success: false, errors: [expect.objectContaining({ field: "tenant_id", rule: "pattern" })] });
+      expect(r[0]).toMatchObject({
+        index: 0,
+        success: false,
+        errors: [expect.objectContaining({ field: "tenant_id", rule: "pattern" })],
+      });
       expect(r[1]).toMatchObject({ index: 1, success: true });
-      expect(r[2]).toMatchObject({ index: 2, success: false, errors: [expect.objectContaining({ field: "context.device_type", rule: "enum" })] });
+      expect(r[2]).toMatchObject({
+        index: 2,
+        success: false,
+        errors: [expect.objectContaining({ field: "context.device_type", rule: "enum" })],
+      });
       const lines = await published();
       expect(lines.map((l) => (l.value as any).event_id)).toEqual([r[1].event_id]);
     });
@@ -141,21 +159,96 @@ describe("two-tier validation over REST", () => {
   describe("tier 2: scenario problems → 200 with warnings, event published", () => {
     /** [what, scenario fixture, mutation, expected warnings (field, rule)]. */
     const SCENARIO_WARNINGS: Array<[string, string, Mutation, Array<[string, string]>]> = [
-      ["completion_rate 1.5", "video", (e) => (e.scenario_data.video_data.completion_rate = 1.5), [["scenario_data.video_data.completion_rate", "range"]]],
-      ["video_quality 8K", "video", (e) => (e.scenario_data.video_data.video_quality = "8K"), [["scenario_data.video_data.video_quality", "allowed_values"]]],
-      ["playback_speed 10", "video", (e) => (e.scenario_data.video_data.playback_speed = 10), [["scenario_data.video_data.playback_speed", "range"]]],
-      ["a core video field missing", "video", (e) => delete e.scenario_data.video_data.watch_duration, [["scenario_data.video_data.watch_duration", "required"]]],
-      ["purchase with video_data", "video", (e) => (e.action_type = "purchase"), [["action_type", "recommended_action"]]],
-      ["an unknown video field", "video", (e) => (e.scenario_data.video_data.resolution_hint = "hd"), [["scenario_data.video_data.resolution_hint", "unknown_field"]]],
-      ["content_quality_score 101", "content", (e) => (e.scenario_data.content_data.content_quality_score = 101), [["scenario_data.content_data.content_quality_score", "range"]]],
-      ["content_type video", "content", (e) => (e.scenario_data.content_data.content_type = "video"), [["scenario_data.content_data.content_type", "allowed_values"]]],
-      ["currency XXX", "ecommerce", (e) => (e.scenario_data.ecommerce_data.currency = "XXX"), [["scenario_data.ecommerce_data.currency", "allowed_values"]]],
-      ["discount 1.2", "ecommerce", (e) => (e.scenario_data.ecommerce_data.discount = 1.2), [["scenario_data.ecommerce_data.discount", "range"]]],
-      ["play with ecommerce_data", "ecommerce", (e) => (e.action_type = "play"), [["action_type", "recommended_action"]]],
-      ["read_progress -0.1", "news", (e) => (e.scenario_data.news_data.read_progress = -0.1), [["scenario_data.news_data.read_progress", "range"]]],
-      ["audio_quality 超清", "music", (e) => (e.scenario_data.music_data.audio_quality = "超清"), [["scenario_data.music_data.audio_quality", "allowed_values"]]],
-      ["education score 120", "education", (e) => (e.scenario_data.education_data.score = 120), [["scenario_data.education_data.score", "range"]]],
-      ["personalization_score 2", "personalized", (e) => (e.scenario_data.personalized_data.personalization_score = 2), [["scenario_data.personalized_data.personalization_score", "range"]]],
+      [
+        "completion_rate 1.5",
+        "video",
+        (e) => (e.scenario_data.video_data.completion_rate = 1.5),
+        [["scenario_data.video_data.completion_rate", "range"]],
+      ],
+      [
+        "video_quality 8K",
+        "video",
+        (e) => (e.scenario_data.video_data.video_quality = "8K"),
+        [["scenario_data.video_data.video_quality", "allowed_values"]],
+      ],
+      [
+        "playback_speed 10",
+        "video",
+        (e) => (e.scenario_data.video_data.playback_speed = 10),
+        [["scenario_data.video_data.playback_speed", "range"]],
+      ],
+      [
+        "a core video field missing",
+        "video",
+        (e) => delete e.scenario_data.video_data.watch_duration,
+        [["scenario_data.video_data.watch_duration", "required"]],
+      ],
+      [
+        "purchase with video_data",
+        "video",
+        (e) => (e.action_type = "purchase"),
+        [["action_type", "recommended_action"]],
+      ],
+      [
+        "an unknown video field",
+        "video",
+        (e) => (e.scenario_data.video_data.resolution_hint = "hd"),
+        [["scenario_data.video_data.resolution_hint", "unknown_field"]],
+      ],
+      [
+        "content_quality_score 101",
+        "content",
+        (e) => (e.scenario_data.content_data.content_quality_score = 101),
+        [["scenario_data.content_data.content_quality_score", "range"]],
+      ],
+      [
+        "content_type video",
+        "content",
+        (e) => (e.scenario_data.content_data.content_type = "video"),
+        [["scenario_data.content_data.content_type", "allowed_values"]],
+      ],
+      [
+        "currency XXX",
+        "ecommerce",
+        (e) => (e.scenario_data.ecommerce_data.currency = "XXX"),
+        [["scenario_data.ecommerce_data.currency", "allowed_values"]],
+      ],
+      [
+        "discount 1.2",
+        "ecommerce",
+        (e) => (e.scenario_data.ecommerce_data.discount = 1.2),
+        [["scenario_data.ecommerce_data.discount", "range"]],
+      ],
+      [
+        "play with ecommerce_data",
+        "ecommerce",
+        (e) => (e.action_type = "play"),
+        [["action_type", "recommended_action"]],
+      ],
+      [
+        "read_progress -0.1",
+        "news",
+        (e) => (e.scenario_data.news_data.read_progress = -0.1),
+        [["scenario_data.news_data.read_progress", "range"]],
+      ],
+      [
+        "audio_quality 超清",
+        "music",
+        (e) => (e.scenario_data.music_data.audio_quality = "超清"),
+        [["scenario_data.music_data.audio_quality", "allowed_values"]],
+      ],
+      [
+        "education score 120",
+        "education",
+        (e) => (e.scenario_data.education_data.score = 120),
+        [["scenario_data.education_data.score", "range"]],
+      ],
+      [
+        "personalization_score 2",
+        "personalized",
+        (e) => (e.scenario_data.personalized_data.personalization_score = 2),
+        [["scenario_data.personalized_data.personalization_score", "range"]],
+      ],
     ];
 
     it.each(["video", "ecommerce", "news", "music", "education", "content", "social", "personalized"])(
@@ -216,10 +309,15 @@ describe("two-tier validation over REST", () => {
       const e = scenarioEvent("video", "mymx");
       return e;
     };
-    const headerOf = async (eventId: string) => (await published()).find((l) => (l.value as any).event_id === eventId)!.headers;
+    const headerOf = async (eventId: string) =>
+      (await published()).find((l) => (l.value as any).event_id === eventId)!.headers;
 
     it("from template (v1) → update duration max (v2) → add a required field (v3) → soft delete (template, v0)", async () => {
-      const created = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video" });
+      const created = await api("POST", "/api/v1/tracking-configs/from-template", {
+        tenant_id: "mymx",
+        scenario_id: "vlog_feed",
+        template_id: "video",
+      });
       expect(created.status).toBe(200);
       const cfg = created.body.config;
       expect(cfg.version).toBe(1);
@@ -229,19 +327,29 @@ describe("two-tier validation over REST", () => {
       expect(await headerOf(r1.body.event_id)).toEqual({ "schema-version": "1", "tracking-config-version": "1" });
 
       // v2: duration at most 120 s.
-      const required = cfg.required_fields.map((f: any) => (f.field_name === "duration" ? { ...f, max_value: 120 } : f));
+      const required = cfg.required_fields.map((f: any) =>
+        f.field_name === "duration" ? { ...f, max_value: 120 } : f,
+      );
       const u2 = await api("PUT", "/api/v1/tracking-configs/mymx/vlog_feed", { required_fields: required });
       expect(u2.status).toBe(200);
       expect(u2.body.config.version).toBe(2);
       const r2 = await api("POST", "/api/v1/behaviors/track", video());
       expect(r2.body.validation_warnings).toEqual([
-        { field: "scenario_data.video_data.duration", rule: "range", severity: "warning", message: expect.stringContaining("(v2)") },
+        {
+          field: "scenario_data.video_data.duration",
+          rule: "range",
+          severity: "warning",
+          message: expect.stringContaining("(v2)"),
+        },
       ]);
       expect(await headerOf(r2.body.event_id)).toEqual({ "schema-version": "1", "tracking-config-version": "2" });
 
       // v3: also require a custom field cdn_node (string, one of two values).
       const u3 = await api("PATCH", "/api/v1/tracking-configs/mymx/vlog_feed", {
-        required_fields: [...required, { field_name: "cdn_node", field_type: "string", required: true, allowed_values: ["bj-1", "sh-2"] }],
+        required_fields: [
+          ...required,
+          { field_name: "cdn_node", field_type: "string", required: true, allowed_values: ["bj-1", "sh-2"] },
+        ],
       });
       expect(u3.status).toBe(200);
       expect(u3.body.config.version).toBe(3);
@@ -268,7 +376,11 @@ describe("two-tier validation over REST", () => {
     });
 
     it("an event carrying another scenario's data than its config's type gets a scenario_type warning", async () => {
-      const created = await api("POST", "/api/v1/tracking-configs/from-template", { tenant_id: "mymx", scenario_id: "shop", template_id: "ecommerce" });
+      const created = await api("POST", "/api/v1/tracking-configs/from-template", {
+        tenant_id: "mymx",
+        scenario_id: "shop",
+        template_id: "ecommerce",
+      });
       expect(created.status).toBe(200);
       const e = video();
       e.scenario_id = "shop";
@@ -285,7 +397,9 @@ describe("two-tier validation over REST", () => {
         tenant_id: "mymx",
         scenario_id: "mini_game",
         scenario_type: "custom",
-        required_fields: [{ field_name: "custom_field_2", field_type: "integer", required: true, min_value: 0, max_value: 200 }],
+        required_fields: [
+          { field_name: "custom_field_2", field_type: "integer", required: true, min_value: 0, max_value: 200 },
+        ],
       });
       expect(created.status).toBe(200);
       const e = scenarioEvent("custom", "mymx");
@@ -324,7 +438,11 @@ describe("two-tier validation over REST", () => {
     });
 
     it("event_id and timestamp are kept when given", async () => {
-      const res = await api("POST", "/api/v1/behaviors/track", { ...seedEventData(), event_id: "evt_client_0001", timestamp: 1730304000000 });
+      const res = await api("POST", "/api/v1/behaviors/track", {
+        ...seedEventData(),
+        event_id: "evt_client_0001",
+        timestamp: 1730304000000,
+      });
       expect(res.body.event_id).toBe("evt_client_0001");
       const v = (await published()).find((l) => (l.value as any).event_id === "evt_client_0001")!.value as any;
       expect(v.timestamp).toBe(1730304000000);

@@ -3,11 +3,11 @@
  * BehaviorEvents, as `[{ id, mode, event }]`. Deterministic: the same fast-check seed gives the same
  * corpus. `tsx test/artifacts/conformance/corpus.ts OUT.json` writes it for runners in other languages.
  */
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import fc from "fast-check";
 import type { DescMessage } from "@bufbuild/protobuf";
+import fc from "fast-check";
 import { type FieldModel, messageModel } from "../../../codegen/common/model.js";
 import { BehaviorEventSchema } from "../../../gen/es/recommender/v1/behavior_pb.js";
 import type { WireMode } from "../../../gen/validator/violation.js";
@@ -30,8 +30,24 @@ const isObj = (x: unknown): x is Obj => x !== null && typeof x === "object" && !
 /** Values that break one check of a field, named for the corpus id (derived from the shared model, not listed by hand). */
 function breakers(f: FieldModel): [what: string, value: unknown][] {
   const out: [string, unknown][] = [];
-  const wrongType: Record<string, unknown> = { string: 123, bool: "true", integer: "1", number: "1.5", enum: true, message: "x", struct: [1] };
-  const elementOk: Record<string, unknown> = { string: "x", bool: true, integer: 1, number: 1, enum: f.value.kind === "enum" ? f.value.enum.values[0]?.wireName : null, message: {}, struct: {} };
+  const wrongType: Record<string, unknown> = {
+    string: 123,
+    bool: "true",
+    integer: "1",
+    number: "1.5",
+    enum: true,
+    message: "x",
+    struct: [1],
+  };
+  const elementOk: Record<string, unknown> = {
+    string: "x",
+    bool: true,
+    integer: 1,
+    number: 1,
+    enum: f.value.kind === "enum" ? f.value.enum.values[0]?.wireName : null,
+    message: {},
+    struct: {},
+  };
   if (f.cardinality === "single") out.push(["type", wrongType[f.value.kind]]);
   else out.push(["type", f.cardinality === "list" ? { x: 1 } : [1]]);
   if (f.value.kind === "integer" && f.cardinality === "single") out.push(["fraction", 1.5]);
@@ -80,7 +96,8 @@ function targeted(file: string, event: Obj, seen: Set<string>, out: CorpusEntry[
       let target: Obj = copy;
       for (const p of path) target = target[p] as Obj;
       mutate(target);
-      for (const mode of ["request", "kafka"] as const) out.push({ id: `targeted/${file}/${key}/${mode}`, mode, event: copy });
+      for (const mode of ["request", "kafka"] as const)
+        out.push({ id: `targeted/${file}/${key}/${mode}`, mode, event: copy });
     };
     emit([...path, "zz_unknown_key"].join("."), (o) => {
       o.zz_unknown_key = 1;
@@ -90,7 +107,8 @@ function targeted(file: string, event: Obj, seen: Set<string>, out: CorpusEntry[
       if (f.name in at) emit(`${name}/absent`, (o) => delete o[f.name]);
       for (const [what, value] of breakers(f)) emit(`${name}/${what}`, (o) => (o[f.name] = structuredClone(value)));
       const v = at[f.name];
-      if (f.cardinality === "single" && f.value.kind === "message" && isObj(v)) visit(f.value.message, [...path, f.name], v);
+      if (f.cardinality === "single" && f.value.kind === "message" && isObj(v))
+        visit(f.value.message, [...path, f.name], v);
     }
   };
   visit(BehaviorEventSchema, [], event);
@@ -102,21 +120,26 @@ function targeted(file: string, event: Obj, seen: Set<string>, out: CorpusEntry[
  */
 export function buildCorpus(generated = 240, seed = CORPUS_SEED): CorpusEntry[] {
   const out: CorpusEntry[] = [];
-  const files = readdirSync(SEED_DIR).filter((f) => f.endsWith(".json") && f !== "batch_request.json").sort();
+  const files = readdirSync(SEED_DIR)
+    .filter((f) => f.endsWith(".json") && f !== "batch_request.json")
+    .sort();
   const seen = new Set<string>();
   for (const f of files) {
     const event = JSON.parse(readFileSync(join(SEED_DIR, f), "utf8")) as Obj;
     for (const mode of ["request", "kafka"] as const) out.push({ id: `seed/${f}/${mode}`, mode, event });
     const { event_id: _id, timestamp: _ts, ...unfilled } = event;
-    for (const mode of ["request", "kafka"] as const) out.push({ id: `seed/${f}/unfilled/${mode}`, mode, event: unfilled });
+    for (const mode of ["request", "kafka"] as const)
+      out.push({ id: `seed/${f}/unfilled/${mode}`, mode, event: unfilled });
     targeted(f, event, seen, out);
   }
   // Half mostly-valid events, half broken in up to three places; modes alternate.
   const half = Math.ceil(generated / 2);
   const valid = fc.sample(messageArb(BehaviorEventSchema), { seed, numRuns: half });
   const broken = fc.sample(mutatedArb(BehaviorEventSchema), { seed: seed + 1, numRuns: generated - half });
-  valid.forEach((event, i) => out.push({ id: `gen/valid/${i}`, mode: i % 2 ? "kafka" : "request", event }));
-  broken.forEach((event, i) => out.push({ id: `gen/mutated/${i}`, mode: i % 2 ? "request" : "kafka", event }));
+  for (const [i, event] of valid.entries())
+    out.push({ id: `gen/valid/${i}`, mode: i % 2 ? "kafka" : "request", event });
+  for (const [i, event] of broken.entries())
+    out.push({ id: `gen/mutated/${i}`, mode: i % 2 ? "request" : "kafka", event });
   // JSON text is what crosses to the other runners: every entry must survive it unchanged.
   return JSON.parse(JSON.stringify(out)) as CorpusEntry[];
 }

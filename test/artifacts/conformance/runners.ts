@@ -102,7 +102,9 @@ export function runAjv(corpus: readonly CorpusEntry[], schemaDir: string): Verdi
       if (e.keyword === "anyOf" || e.keyword === "if") continue;
       const v = ajvError(e, event);
       const k = `${v.field}\u0000${v.rule}`;
-      if (!seen.has(k)) (seen.add(k), errors.push(v));
+      if (seen.has(k)) continue;
+      seen.add(k);
+      errors.push(v);
     }
     return { id, valid, errors };
   });
