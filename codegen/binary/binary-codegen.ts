@@ -17,11 +17,11 @@
  *   occurrences' bytes were concatenated); a oneof keeps its last member.
  */
 
-import { readFileSync } from "node:fs";
 import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { ImportTokens } from "../common/import-tokens.js";
 import { type IngestMethod, ingestMethods } from "../common/ingest.js";
 import { enumModel, type FieldModel, messageModel, type WireKind } from "../common/model.js";
+import { type RuntimeFile, runtimeFile } from "../common/runtime-file.js";
 import { localName } from "../common/validator-codegen.js";
 import { wireTypeName } from "../common/wire-schema.js";
 
@@ -698,11 +698,8 @@ export function emitBinaryModule(
 }
 
 /** The files emitted verbatim into the out dir, next to the generated modules. */
-export const runtimeFiles: readonly { name: string; source: string }[] = ["decode_error.ts", "wire_io.ts"].map(
-  (name) => ({
-    name,
-    source: readFileSync(new URL(`./runtime/${name}`, import.meta.url), "utf8"),
-  }),
+export const runtimeFiles: readonly RuntimeFile[] = ["decode_error.ts", "wire_io.ts"].map((name) =>
+  runtimeFile(new URL(`./runtime/${name}`, import.meta.url), name),
 );
 
 /** What wire_io.ts exports: the names generated code may call or read. */
