@@ -8,20 +8,12 @@
 # `python -m build` in a cached build venv (.tools/python-build; pip cache .tools/pip-cache).
 # Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) fixes the zip mtimes, hatchling
 # sorts the entries, and the staged files get fixed modes; two builds are byte-identical.
-# <outdir>/.recommender_behavior_tracking.inputs records the hash of the inputs the wheel was built
-# from; `python.sh --inputs-hash <version>` prints the current one (tests rebuild when they differ).
+# Called by scripts/artifacts/build.sh (`make artifacts`), which decides when to rebuild.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-inputs_hash() {
-  { echo "$1"
-    find sdk/python gen/python gen/jsonschema scripts/artifacts/python.sh -type f \
-      ! -path '*/__pycache__/*' ! -path 'sdk/python/tests/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-  } | sha256sum | cut -c1-64
-}
-if [ "${1:-}" = "--inputs-hash" ] && [ $# -eq 2 ]; then inputs_hash "$2"; exit 0; fi
-[ $# -eq 2 ] || { echo "usage: $0 <version> <outdir>   |   $0 --inputs-hash <version>" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: $0 <version> <outdir>" >&2; exit 2; }
 VERSION="$1"
 mkdir -p "$2"
 OUTDIR="$(cd "$2" && pwd)"
@@ -60,8 +52,7 @@ printf '"""Version of this distribution (package.json "version" of the schema re
 find "$stage" -type d -exec chmod 755 {} + && find "$stage" -type f -exec chmod 644 {} +
 
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}"
-rm -f "$OUTDIR"/recommender_behavior_tracking-*.whl "$OUTDIR/.recommender_behavior_tracking.inputs"
+rm -f "$OUTDIR"/recommender_behavior_tracking-*.whl
 "$VENV/bin/python" -m build --wheel --no-isolation --outdir "$OUTDIR" "$stage" >"$log" 2>&1 \
   || { cat "$log" >&2; echo "artifacts/python: wheel build failed" >&2; exit 1; }
-inputs_hash "$VERSION" > "$OUTDIR/.recommender_behavior_tracking.inputs"
 ls "$OUTDIR"/recommender_behavior_tracking-*.whl

@@ -14,6 +14,7 @@ import type { WireMode } from "../../gen/validator/violation.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
+import { ROOT } from "./dist.js";
 import {
   assembleGoModule,
   type ConformanceVerdict,
@@ -22,7 +23,6 @@ import {
   goGetFromProxy,
   goVet,
   prepareGoConsumer,
-  ROOT,
   runGoConformance,
   runGoConsumer,
 } from "./go-runner.js";

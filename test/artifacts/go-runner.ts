@@ -5,20 +5,18 @@
  * the assembled module and the Go module proxy. Also the Go runner of the conformance protocol
  * (ARTIFACTS.md): {@link runGoConformance}.
  *
- * The module is assembled into a temp dir by the same reproducible builder that writes dist/go,
- * so tests running beside `make artifacts` never see a half-written dist/go; set GO_MODULE_DIR
- * (e.g. to dist/go) to test an already built module instead.
+ * The module is dist/go as `make artifacts` builds it (scripts/artifacts/build.sh --reuse, under its
+ * lock, so no test sees a half-written dist/); set GO_MODULE_DIR to test another built module.
  */
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { ensureDist, ROOT } from "./dist.js";
 
 const run = promisify(execFile);
 
-/** Repository root (this file lives in test/artifacts/). */
-export const ROOT = resolve(import.meta.dirname, "../..");
 /** The module path, as in sdk/go/go.mod. */
 export const GO_MODULE_PATH = "github.com/recommender/behavior-tracking-go";
 
@@ -81,11 +79,9 @@ async function build(): Promise<GoConsumer> {
   const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
   const work = mkdtempSync(join(tmpdir(), "go-artifact-"));
   workDirs.push(work);
-  let moduleDir = process.env.GO_MODULE_DIR ? resolve(process.env.GO_MODULE_DIR) : "";
-  if (moduleDir === "") {
-    moduleDir = join(work, "go");
-    await timed(timings, "assemble", () => assembleGoModule(version, moduleDir));
-  }
+  const moduleDir = process.env.GO_MODULE_DIR
+    ? resolve(process.env.GO_MODULE_DIR)
+    : await timed(timings, "make artifacts (reused when fresh)", async () => join(await ensureDist(), "go"));
   // The module as published: its go.sum must be complete (-mod=readonly, the default).
   await timed(timings, "module go vet", () => goVet(moduleDir));
   const tested = await timed(timings, "module go test", () =>

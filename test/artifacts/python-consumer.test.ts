@@ -2,40 +2,22 @@
 // `pip install dist/python/*.whl[kafka,typing]` (PyPI through the pip cache in .tools/pip-cache),
 // then the seed's Python code and the wheel's clients against the real server and broker.
 // The Python files run here are in test/artifacts/python/ and sdk/python/tests/.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
+import { seedDocument, seedPythonBlock } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { createVenv, ensurePythonWheel, projectVersion, ROOT, run } from "./python-wheel.js";
+import { ROOT, run, VERSION } from "./dist.js";
+import { createVenv, ensurePythonWheel } from "./python-wheel.js";
 
 const FIXTURES = join(import.meta.dirname, "python");
 const UNIT_TESTS = join(ROOT, "sdk/python/tests");
 /** mypy's cache (typeshed and the like) kept between runs; it is validated by file hashes. */
 const MYPY_CACHE = join(ROOT, ".tools/mypy-cache");
-
-/** The seed document, where a checkout has shared/ beside it (CI) or at /work/shared. */
-function findSeed(): string | undefined {
-  for (const dir of [join(ROOT, "../shared/seed"), "/work/shared/seed"]) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) {
-      const text = readFileSync(join(dir, f), "utf8");
-      if (text.includes("### 🔧 使用生成的代码")) return text;
-    }
-  }
-  return undefined;
-}
-
-/** The first ```python block after `heading`. */
-function pythonBlock(seed: string, heading: string): string {
-  const i = seed.indexOf(heading);
-  if (i < 0) throw new Error(`seed heading ${heading} not found`);
-  const start = seed.indexOf("```python\n", i) + "```python\n".length;
-  return seed.slice(start, seed.indexOf("```", start));
-}
 
 /**
  * `count` deterministic mutations of `base` (seeded, so a failure reproduces): base, context and
@@ -197,8 +179,8 @@ describe("the wheel, installed", () => {
         .filter((f) => f.endsWith(".json"))
         .sort(),
     );
-    expect(info.version).toBe(projectVersion());
-    expect(info.dist_version).toBe(projectVersion());
+    expect(info.version).toBe(VERSION);
+    expect(info.dist_version).toBe(VERSION);
     expect(info.protoc).toBe(false);
     expect(info.play_end).toBe(5);
     // aiokafka only with the [kafka] extra: the base install stays light.
@@ -212,11 +194,11 @@ describe("the wheel, installed", () => {
 
   it("the seed's 使用生成的代码 snippets run unchanged (sys.path lines dropped): WhichOneof('data') → video_data", async () => {
     const fixture = readFileSync(join(FIXTURES, "seed_generated_code.py"), "utf8");
-    const seed = findSeed();
+    const seed = seedDocument("### 🔧 使用生成的代码");
     if (seed) {
       const fromSeed = ["#### 1. 在Python中导入", "#### 2. 创建场景数据", "#### 3. 处理oneof字段"]
         .map((h) =>
-          pythonBlock(seed, h)
+          seedPythonBlock(seed, h)
             .split(/(?<=\n)/)
             .filter((line) => !SYS_PATH_LINES.some((p) => line.startsWith(p)))
             .join(""),
@@ -313,7 +295,7 @@ describe("the wheel, installed", () => {
     const good = await run(
       py,
       ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed.py")],
-      { cwd: tmp, env: pyEnv(), timeout: 300_000 },
+      { cwd: tmp, env: pyEnv(), timeoutMs: 300_000 },
     );
     expect(good.code, good.stdout + good.stderr).toBe(0);
     expect(good.stdout).toMatch(/^Success: no issues found in 1 source file/m);
@@ -321,13 +303,13 @@ describe("the wheel, installed", () => {
     const pkg = await run(
       py,
       ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, "-p", "recommender_behavior_tracking"],
-      { cwd: tmp, env: pyEnv(), timeout: 300_000 },
+      { cwd: tmp, env: pyEnv(), timeoutMs: 300_000 },
     );
     expect(pkg.code, pkg.stdout + pkg.stderr).toBe(0);
     const bad = await run(
       py,
       ["-m", "mypy", "--strict", "--cache-dir", MYPY_CACHE, join(FIXTURES, "usage_typed_bad.py")],
-      { cwd: tmp, env: pyEnv(), timeout: 300_000 },
+      { cwd: tmp, env: pyEnv(), timeoutMs: 300_000 },
     );
     expect(bad.code).toBe(1);
     const lines = readFileSync(join(FIXTURES, "usage_typed_bad.py"), "utf8").split("\n");
@@ -460,7 +442,7 @@ describe("KafkaTracker against the real broker, next to the server's Kafka sink"
         USERS: users.join(","),
         FALLBACK_DIR: fallbackDir,
       }),
-      timeout: 120_000,
+      timeoutMs: 120_000,
     });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {

@@ -2,11 +2,12 @@
 // (the generated stubs of gen/python, scripts/generate-python.sh) and the `requests` HTTP client.
 // The venv comes from test/edge/python-env.sh (cached under .tools/pyenv).
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTopicFile } from "../../server/sink/file-sink.js";
+import { seedDocument, seedPythonBlock } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -50,25 +51,6 @@ function run(
   });
 }
 
-/** The seed document, where a checkout has shared/ beside it (CI) or at /work/shared. */
-function findSeed(): string | undefined {
-  for (const dir of [join(ROOT, "../shared/seed"), "/work/shared/seed"]) {
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) {
-      const text = readFileSync(join(dir, f), "utf8");
-      if (text.includes("##### gRPC方式")) return text;
-    }
-  }
-  return undefined;
-}
-
-/** The first ```python block after `heading`. */
-function pythonBlock(seed: string, heading: string): string {
-  const i = seed.indexOf(heading);
-  const start = seed.indexOf("```python\n", i) + "```python\n".length;
-  return seed.slice(start, seed.indexOf("```", start));
-}
-
 describe("the seed's Python clients", () => {
   let t: TestServer;
   let tmp: string;
@@ -90,14 +72,14 @@ describe("the seed's Python clients", () => {
   });
 
   it("the fixtures are the seed's code blocks verbatim", () => {
-    const seed = findSeed();
+    const seed = seedDocument("##### gRPC方式");
     if (!seed) {
       // shared/ is not beside this checkout: the fixtures stand on their own.
       console.warn("seed document not found beside the checkout; fixture/seed comparison not done");
       return;
     }
-    expect(readFileSync(join(FIXTURES, "seed_grpc_client.py"), "utf8")).toBe(pythonBlock(seed, "##### gRPC方式"));
-    expect(readFileSync(join(FIXTURES, "seed_http_client.py"), "utf8")).toBe(pythonBlock(seed, "##### HTTP方式"));
+    expect(readFileSync(join(FIXTURES, "seed_grpc_client.py"), "utf8")).toBe(seedPythonBlock(seed, "##### gRPC方式"));
+    expect(readFileSync(join(FIXTURES, "seed_http_client.py"), "utf8")).toBe(seedPythonBlock(seed, "##### HTTP方式"));
   });
 
   it("the generated modules import (behavior_pb2, behavior_pb2_grpc, options, google.api)", async () => {

@@ -1,4 +1,6 @@
-/** The seed document's request bodies, verbatim, shared by the transport and server tests. */
+/** The seed document's request bodies, verbatim, shared by the transport and server tests; and the document itself. */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import {
   ActionType,
@@ -60,4 +62,25 @@ export function seedEventMessage(): BehaviorEvent {
     position: 3,
     experimentId: "exp_001",
   });
+}
+
+/** shared/seed/ beside the checkout (where CI and the dev machines put the tracking guide). */
+const SEED_DIR = join(import.meta.dirname, "../../../shared/seed");
+
+/** The seed document (the one under shared/seed/ containing `marker`), or undefined when shared/ is not beside the checkout. */
+export function seedDocument(marker: string): string | undefined {
+  if (!existsSync(SEED_DIR)) return undefined;
+  for (const f of readdirSync(SEED_DIR)) {
+    const text = readFileSync(join(SEED_DIR, f), "utf8");
+    if (text.includes(marker)) return text;
+  }
+  return undefined;
+}
+
+/** The first ```python block after `heading` in the seed document. */
+export function seedPythonBlock(seed: string, heading: string): string {
+  const i = seed.indexOf(heading);
+  if (i < 0) throw new Error(`seed heading ${heading} not found`);
+  const start = seed.indexOf("```python\n", i) + "```python\n".length;
+  return seed.slice(start, seed.indexOf("```", start));
 }
