@@ -10,40 +10,12 @@ import {
   decodeTrackEventRequestWire,
   encodeTrackEventResponseBinary,
 } from "../gen/binary/recommender/v1/behavior_binary.js";
-import {
-  ActionType,
-  DeviceType,
-  TrackEventRequestSchema,
-  TrackEventResponseSchema,
-} from "../gen/es/recommender/v1/behavior_pb.js";
+import { TrackEventRequestSchema, TrackEventResponseSchema } from "../gen/es/recommender/v1/behavior_pb.js";
 import { trackEventRequestToWire } from "../gen/validator/recommender/v1/behavior_validator.js";
+import { seedEventMessage } from "../test/helpers/seed.js";
 
-const seed = create(TrackEventRequestSchema, {
-  event: {
-    tenantId: "mymx",
-    scenarioId: "vlog_feed",
-    userId: "user_12345",
-    itemId: "video_67890",
-    actionType: ActionType.PLAY_END,
-    timestamp: 1730304000100n,
-    context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-    scenarioData: {
-      data: {
-        case: "videoData",
-        value: {
-          duration: 180,
-          watchDuration: 175,
-          completionRate: 0.97,
-          videoQuality: "1080p",
-          isFullscreen: true,
-          playbackSpeed: 1.0,
-        },
-      },
-    },
-    position: 3,
-    experimentId: "exp_001",
-  },
-});
+// The seed's gRPC example event (test/helpers/seed.ts), with the timestamp a client would set.
+const seed = create(TrackEventRequestSchema, { event: { ...seedEventMessage(), timestamp: 1730304000100n } });
 const bytes = toBinary(TrackEventRequestSchema, seed);
 const response = create(TrackEventResponseSchema, {
   success: true,

@@ -14,8 +14,6 @@ import { writeFileSync } from "node:fs";
 import { createServer, type ServerHttp2Stream } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
-  ActionType,
-  DeviceType,
   GetHealthResponseSchema,
   TrackBatchResponseSchema,
   TrackEventRequestSchema,
@@ -30,6 +28,7 @@ import { behaviorEventToWire } from "../gen/validator/recommender/v1/behavior_va
 import { createConnectHandler } from "../server/transport/connect.js";
 import { createGrpcServer } from "../server/transport/grpc.js";
 import { createGrpcFastHandler } from "../server/transport/grpc-fast.js";
+import { seedEventMessage } from "../test/helpers/seed.js";
 
 const [mode = "fast", portArg = "50061", bodyPath = "/tmp/grpc-fast-body.bin"] = process.argv.slice(2);
 
@@ -56,32 +55,8 @@ const runtime: BehaviorServiceRuntime = {
   },
 };
 
-const seed = create(TrackEventRequestSchema, {
-  event: {
-    tenantId: "mymx",
-    scenarioId: "vlog_feed",
-    userId: "user_12345",
-    itemId: "video_67890",
-    actionType: ActionType.PLAY_END,
-    timestamp: 1730304000100n,
-    context: { deviceType: DeviceType.MOBILE, os: "iOS", location: "Beijing" },
-    scenarioData: {
-      data: {
-        case: "videoData",
-        value: {
-          duration: 180,
-          watchDuration: 175,
-          completionRate: 0.97,
-          videoQuality: "1080p",
-          isFullscreen: true,
-          playbackSpeed: 1.0,
-        },
-      },
-    },
-    position: 3,
-    experimentId: "exp_001",
-  },
-});
+// The seed's gRPC example event (test/helpers/seed.ts), with the timestamp a client would set.
+const seed = create(TrackEventRequestSchema, { event: { ...seedEventMessage(), timestamp: 1730304000100n } });
 const msg = toBinary(TrackEventRequestSchema, seed);
 const body = Buffer.alloc(5 + msg.length);
 body.writeUInt32BE(msg.length, 1);

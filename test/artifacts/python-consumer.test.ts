@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
-import { seedDocument, seedPythonBlock } from "../helpers/seed.js";
+import { seedDocument, seedEventData, seedPythonBlock } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
 import { ROOT, run, VERSION } from "./dist.js";
@@ -229,26 +229,7 @@ describe("the wheel, installed", () => {
   }, 120_000);
 
   it("the conformance runner gives the TS validator's verdicts, field paths and rule ids (the seed's event, edge cases, 400 seeded mutations)", async () => {
-    const base = {
-      tenant_id: "mymx",
-      scenario_id: "vlog_feed",
-      user_id: "user_12345",
-      item_id: "video_67890",
-      action_type: "play_end",
-      context: { device_type: "mobile", os: "iOS", location: "Beijing" },
-      scenario_data: {
-        video_data: {
-          duration: 180,
-          watch_duration: 175,
-          completion_rate: 0.97,
-          video_quality: "1080p",
-          is_fullscreen: true,
-          playback_speed: 1.0,
-        },
-      },
-      position: 3,
-      experiment_id: "exp_001",
-    };
+    const base = seedEventData();
     const variants: [string, unknown][] = [
       ["seed", base],
       ["no-context", { ...base, context: undefined }],
