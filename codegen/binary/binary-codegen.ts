@@ -19,7 +19,7 @@
 
 import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { ImportTokens } from "../common/import-tokens.js";
-import { type IngestMethod, ingestMethods } from "../common/ingest.js";
+import { ingestMethods } from "../common/ingest.js";
 import { enumModel, type FieldModel, messageModel, type WireKind } from "../common/model.js";
 import { type RuntimeFile, runtimeFile } from "../common/runtime-file.js";
 import { localName } from "../common/validator-codegen.js";
@@ -31,6 +31,19 @@ const lit = (v: unknown) => JSON.stringify(v);
 /** The generated module's name for a proto file, e.g. recommender/v1/behavior_binary.ts. */
 export function binaryFileName(file: DescFile): string {
   return `${file.name.replace(/\.proto$/, "")}_binary.ts`;
+}
+
+/**
+ * The exported decoder of message `desc` in its `<file>_binary.ts`, e.g. decodeTrackEventRequestWire;
+ * the handlers plugin's gRPC ingest table calls it by this name.
+ */
+export function decodeWireName(desc: DescMessage): string {
+  return `decode${localName(desc)}Wire`;
+}
+
+/** The exported encoder of message `desc` in its `<file>_binary.ts`, e.g. encodeTrackEventResponseBinary. */
+export function encodeBinaryName(desc: DescMessage): string {
+  return `encode${localName(desc)}Binary`;
 }
 
 function lowerFirst(s: string): string {
@@ -148,7 +161,7 @@ class Module {
 
   constructor(
     readonly file: DescFile,
-    readonly opts: { validatorOut: string; esOut: string; handlersOut: string },
+    readonly opts: { validatorOut: string; esOut: string },
   ) {}
 
   /** The text standing for type `name` from `from` (a package, or a path relative to the out dir). */
@@ -626,10 +639,9 @@ function emitEncoder(m: Module, desc: DescMessage): string {
  */
 export function emitBinaryModule(
   file: DescFile,
-  opts: { validatorOut: string; esOut: string; handlersOut: string },
+  opts: { validatorOut: string; esOut: string },
 ): { code: string; imports: ImportTokens } | undefined {
-  const ingest = ingestMethods(file);
-  const methods = ingest.map((x) => x.method);
+  const methods = ingestMethods(file).map((x) => x.method);
   if (methods.length === 0) return undefined;
   const m = new Module(file, opts);
   const requests = uniq(methods.map((x) => x.input));
@@ -649,7 +661,7 @@ export function emitBinaryModule(
       ` * the same object, key order included, as ${lowerFirst(localName(d))}ToWire(fromBinary(${localName(d)}Schema, bytes)).`,
       ` * Throws DecodeError on invalid data.`,
       ` */`,
-      `export function decode${localName(d)}Wire(buf: Uint8Array, offset = 0, end = buf.length): ${W} {`,
+      `export function ${decodeWireName(d)}(buf: Uint8Array, offset = 0, end = buf.length): ${W} {`,
       `  if (offset < 0 || end > buf.length || offset > end) throw new DecodeError("offset/end out of range", offset);`,
       `  beginRead(buf, offset);`,
       `  const r = ${decName(d)}(end);`,
@@ -669,7 +681,7 @@ export function emitBinaryModule(
       ` * ${d.typeName} → protobuf binary (the bytes toBinary writes), preceded by \`reserve\``,
       ` * zero bytes (e.g. 5 for a gRPC length prefix the caller fills in). Returns a new array.`,
       ` */`,
-      `export function encode${localName(d)}Binary(msg: ${T}, reserve = 0): Uint8Array {`,
+      `export function ${encodeBinaryName(d)}(msg: ${T}, reserve = 0): Uint8Array {`,
       `  beginWrite(reserve);`,
       `  ${encName(d)}(msg);`,
       `  return endWrite();`,
@@ -677,8 +689,6 @@ export function emitBinaryModule(
       "",
     );
   }
-
-  body.push(...emitGrpcIngestTables(m, ingest));
 
   const enums = [...m.enums.values()].map((e) => enumTableSource(m, e));
   const header = [
@@ -744,43 +754,6 @@ function replaceInCode(text: string, re: RegExp, replace: (match: string) => str
   }
   flush();
   return out;
-}
-
-/**
- * Per service with ingest RPCs, `<service>GrpcIngest`: request path → decode, runtime call,
- * encode. server/transport/grpc-fast.ts serves exactly these paths, so the list of ingest
- * RPCs is the proto's (codegen/common/ingest.ts), not a hand-written one.
- */
-function emitGrpcIngestTables(m: Module, ingest: readonly IngestMethod[]): string[] {
-  const L: string[] = [];
-  const services = [...new Set(ingest.map((x) => x.method.parent))];
-  for (const service of services) {
-    const runtime = `${service.name}Runtime`;
-    const T = `${m.importType("./decode_error.js", "GrpcIngestRpc")}<${m.importType(`${m.opts.handlersOut}/${service.file.name.replace(/\.proto$/, "")}_handlers.js`, runtime)}>`;
-    L.push(
-      `// ---- gRPC ingest table`,
-      "",
-      `/**`,
-      ` * The ingest RPCs of ${service.typeName} by gRPC request path, for a fast path that`,
-      ` * answers them on the HTTP/2 stream itself (server/transport/grpc-fast.ts).`,
-      ` */`,
-      `export const ${lowerFirst(service.name)}GrpcIngest: ReadonlyMap<string, ${T}> = new Map<string, ${T}>([`,
-    );
-    for (const im of ingest.filter((x) => x.method.parent === service)) {
-      const meth = im.method;
-      if (meth.input.file !== m.file || meth.output.file !== m.file)
-        throw new Error(`${service.typeName}.${meth.name}: request and response must be declared in ${m.file.name}`);
-      const input = `decode${localName(meth.input)}Wire(buf, start, end).${im.field.name} ?? ${im.repeated ? "[]" : "{}"}`;
-      L.push(
-        `  [${lit(`/${service.typeName}/${meth.name}`)}, {`,
-        `    rpc: ${lit(meth.name)},`,
-        `    invoke: (runtime, buf, start, end, context, reserve) => runtime.${meth.localName}(${input}, context).then((res) => encode${localName(meth.output)}Binary(res, reserve)),`,
-        `  }],`,
-      );
-    }
-    L.push(`]);`, "");
-  }
-  return L;
 }
 
 function uniq(ms: DescMessage[]): DescMessage[] {

@@ -3,10 +3,10 @@
  * (server/transport/grpc-fast.ts), one module per proto file with ingest RPCs
  * (`<file>_binary.ts`) plus the shared `decode_error.ts`. See codegen/binary/README.md.
  *
- * Options: `validator_out` (default `../validator`), `es_out` (default `../es`) and
- * `handlers_out` (default `../handlers`): where the validator plugin, protoc-gen-es and the
- * handlers plugin write, relative to this plugin's out dir; the generated code imports only
- * types from there.
+ * Options: `validator_out` (default `../validator`) and `es_out` (default `../es`): where
+ * the validator plugin and protoc-gen-es write, relative to this plugin's out dir; the
+ * generated code imports only types from there. The gRPC ingest table that calls these
+ * codecs is the handlers plugin's (it needs @connectrpc/connect; this output does not).
  */
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { withDefaultTarget } from "../common/plugin-target.js";
@@ -19,15 +19,13 @@ const pluginName = "protoc-gen-tracking-binary";
 interface Options {
   validatorOut: string;
   esOut: string;
-  handlersOut: string;
 }
 
 function parseOptions(options: { key: string; value: string }[]): Options {
-  const out: Options = { validatorOut: "../validator", esOut: "../es", handlersOut: "../handlers" };
+  const out: Options = { validatorOut: "../validator", esOut: "../es" };
   for (const { key, value } of options) {
     if (key === "validator_out") out.validatorOut = value;
     else if (key === "es_out") out.esOut = value;
-    else if (key === "handlers_out") out.handlersOut = value;
     else throw new Error(`unknown option ${key}`);
   }
   return out;

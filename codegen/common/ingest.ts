@@ -1,8 +1,8 @@
 /**
  * The one place that finds the ingest RPCs (ingest kind TRACK, TRACK_BATCH, VALIDATE) and
- * their event field. The handlers plugin (runtime interface, REST glue) and the binary
- * plugin (gRPC fast-path codecs and the table server/transport/grpc-fast.ts serves) both
- * read them from here, so they cannot disagree on which RPCs carry events.
+ * their event field. The handlers plugin (runtime interface, REST glue and the gRPC ingest
+ * table server/transport/grpc-fast.ts serves) and the binary plugin (the codecs that table
+ * calls) both read them from here, so they cannot disagree on which RPCs carry events.
  */
 import type { DescField, DescFile, DescMessage, DescMethod } from "@bufbuild/protobuf";
 import { fieldRules, IngestKind, ingestKind, kafkaRouting } from "./model.js";

@@ -117,6 +117,39 @@ describe("protoc-gen-tracking-handlers", () => {
     expect(handlers).not.toContain("RecordReadRequestSchema");
   });
 
+  it("exports the ingest RPCs (and only those) as a gRPC path table over the binary plugin's codecs", () => {
+    expect(handlers).toContain(
+      "export const libraryServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<LibraryServiceRuntime>>",
+    );
+    expect(handlers).toContain('["/fixture.v1.LibraryService/RecordRead", {');
+    expect(handlers).toContain(
+      "runtime.recordReads(decodeRecordReadsRequestWire(buf, start, end).reads ?? [], context).then((res) => encodeRecordReadsResponseBinary(res, reserve))",
+    );
+    expect(handlers).not.toContain('"/fixture.v1.LibraryService/GetBook"');
+    expect(handlers).toMatch(
+      /^import \{[^}]*\bdecodeRecordReadRequestWire\b[^}]*\} from "\.\.\/\.\.\/\.\.\/binary\/fixture\/v1\/library_binary\.js";$/m,
+    );
+    expect(handlers).toMatch(/^import type \{[^}]*\bGrpcIngestRpc\b[^}]*\} from "\.\.\/\.\.\/runtime\.js";$/m);
+  });
+
+  it("imports the binary codecs from binary_out", () => {
+    const out = runPlugin(plugin, fixtureRequest("codegen/handlers/testdata/protos", "binary_out=../codecs"));
+    expect(out.get("fixture/v1/library_handlers.ts")).toContain('from "../../../codecs/fixture/v1/library_binary.js"');
+  });
+
+  it("rejects an ingest RPC whose response is declared in another file (the binary module has no codec for it)", () => {
+    const proto = ingestProto("INGEST_KIND_TRACK", "Req", 'post: "/m" body: "a"', "message Req { Ev a = 1; }");
+    const content = proto.content
+      .replace(
+        'import "google/api/annotations.proto";',
+        'import "google/api/annotations.proto";\nimport "google/protobuf/empty.proto";',
+      )
+      .replace("returns (Res)", "returns (google.protobuf.Empty)");
+    expect(errorOf("", { ...proto, content })).toMatch(
+      /S\.M: request and response must be declared in bad\/v1\/bad\.proto/,
+    );
+  }, 60_000);
+
   it.each([
     [
       "no event field",

@@ -25,8 +25,13 @@
  * generated files call, so gen/ imports nothing from codegen/. Request bodies are decoded
  * and enum wire names come from the validator plugin's output (gen/validator).
  *
- * Options: `es_out` (default `../es`) and `validator_out` (default `../validator`): where
- * protoc-gen-es and the validator plugin write, relative to this plugin's out dir.
+ * - per service with ingest RPCs, `<service>GrpcIngest`: gRPC request path → the binary
+ *   plugin's decoder, runtime call, its encoder — the table server/transport/grpc-fast.ts
+ *   serves. It lives here, not in gen/binary, so the codecs need nothing from connect.
+ *
+ * Options: `es_out` (default `../es`), `validator_out` (default `../validator`) and
+ * `binary_out` (default `../binary`): where protoc-gen-es, the validator plugin and the
+ * binary plugin write, relative to this plugin's out dir.
  */
 import {
   type DescEnum,
@@ -44,6 +49,7 @@ import {
   type Printable,
   type Schema,
 } from "@bufbuild/protoplugin";
+import { binaryFileName, decodeWireName, encodeBinaryName } from "../binary/binary-codegen.js";
 import { type HttpBinding, httpBindingsOf, parsePathTemplate } from "../common/http-rule.js";
 import { type IngestMethod, ingestMethodOf } from "../common/ingest.js";
 import { IngestKind, ingestKind } from "../common/model.js";
@@ -63,13 +69,15 @@ const RUNTIME_IMPORT = "./runtime.js";
 interface Options {
   esOut: string;
   validatorOut: string;
+  binaryOut: string;
 }
 
 function parseOptions(raw: { key: string; value: string }[]): Options {
-  const out: Options = { esOut: "../es", validatorOut: "../validator" };
+  const out: Options = { esOut: "../es", validatorOut: "../validator", binaryOut: "../binary" };
   for (const { key, value } of raw) {
     if (key === "es_out") out.esOut = value;
     else if (key === "validator_out") out.validatorOut = value;
+    else if (key === "binary_out") out.binaryOut = value;
     else throw new Error(`unknown option ${key}=${value}`);
   }
   return out;
@@ -232,6 +240,11 @@ class FileGen {
 
   private validator(d: DescMessage | DescEnum, name: string): Printable {
     return this.f.import(name, `${this.opts.validatorOut}/${validatorFileName(d.file).replace(/\.ts$/, ".js")}`);
+  }
+
+  /** A codec function of the binary plugin's module for `d`'s file. */
+  binary(d: DescMessage, name: string): Printable {
+    return this.f.import(name, `${this.opts.binaryOut}/${binaryFileName(d.file).replace(/\.ts$/, ".js")}`);
   }
 
   schemaOf(d: DescMessage): Printable {
@@ -557,6 +570,7 @@ class ServiceGen {
   generate(): void {
     this.generateRuntimeInterface();
     this.generateRegister();
+    this.generateGrpcIngestTable();
     if (this.bindings.length === 0) return;
     this.generateGlue();
     this.generateRouteTable();
@@ -708,6 +722,46 @@ class ServiceGen {
     }
     f.print("  });");
     f.print("}");
+    f.print();
+  }
+
+  /**
+   * `<service>GrpcIngest`: the ingest RPCs by gRPC request path → the binary plugin's decoder,
+   * the runtime call and its encoder, for server/transport/grpc-fast.ts. The list of ingest
+   * RPCs is the proto's (codegen/common/ingest.ts), not a hand-written one.
+   */
+  private generateGrpcIngestTable(): void {
+    const { f, service, svcLower, runtimeName, ingestOf } = this;
+    if (ingestOf.size === 0) return;
+    const T: Printable = [this.rt("GrpcIngestRpc", true), "<", runtimeName, ">"];
+    f.print(
+      f.jsDoc(
+        `The ingest RPCs of ${service.typeName} by gRPC request path, for a fast path that\n` +
+          `answers them on the HTTP/2 stream itself (server/transport/grpc-fast.ts).`,
+      ),
+    );
+    f.print(f.export("const", `${svcLower}GrpcIngest`), ": ReadonlyMap<string, ", T, "> = new Map<string, ", T, ">([");
+    for (const im of ingestOf.values()) {
+      const m = im.method;
+      // The binary plugin exports codecs only for the messages of the file it generates for.
+      if (m.input.file !== service.file || m.output.file !== service.file)
+        throw new Error(
+          `${service.typeName}.${m.name}: request and response must be declared in ${service.file.proto.name}`,
+        );
+      f.print("  [", f.string(`/${service.typeName}/${m.name}`), ", {");
+      f.print("    rpc: ", f.string(m.name), ",");
+      f.print(
+        "    invoke: (runtime, buf, start, end, context, reserve) => runtime.",
+        m.localName,
+        "(",
+        this.file.binary(m.input, decodeWireName(m.input)),
+        `(buf, start, end).${im.field.name} ?? ${im.repeated ? "[]" : "{}"}, context).then((res) => `,
+        this.file.binary(m.output, encodeBinaryName(m.output)),
+        "(res, reserve)),",
+      );
+      f.print("  }],");
+    }
+    f.print("]);");
     f.print();
   }
 

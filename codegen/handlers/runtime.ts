@@ -67,6 +67,29 @@ export interface RestRoute<Runtime = unknown> {
   readonly toRest: (response: unknown) => object;
 }
 
+/**
+ * One ingest RPC in a `<service>GrpcIngest` table of a generated `<file>_handlers.ts`: the
+ * gRPC fast path (server/transport/grpc-fast.ts) serves these request paths with the binary
+ * plugin's codecs instead of connect's pipeline.
+ */
+export interface GrpcIngestRpc<Runtime> {
+  /** The RPC's name as declared, e.g. "TrackEvent". */
+  readonly rpc: string;
+  /**
+   * Decodes the request message (bytes start..end of `buf`) to the event wire JSON, calls
+   * the runtime method and encodes its response after `reserve` zero bytes (5 for a gRPC
+   * length prefix). Throws DecodeError (possibly synchronously) on invalid data.
+   */
+  readonly invoke: (
+    runtime: Runtime,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    context: HandlerContext,
+    reserve: number,
+  ) => Promise<Uint8Array>;
+}
+
 /** A successful route match. */
 export interface RestMatch<Runtime = unknown> {
   readonly route: RestRoute<Runtime>;

@@ -24,8 +24,8 @@ export const SCHEMA_PACKAGE = "@recommender/behavior-schema";
 export const SDK_PACKAGE = "@recommender/behavior-sdk";
 
 /**
- * The gen/ folders the schema package is made of. gen/handlers (server-side route tables) is not
- * one of them; whatever gen/ modules these import are shipped too (see genClosure).
+ * The gen/ folders the schema package is made of. gen/handlers (server-side route tables and the
+ * gRPC ingest table, which need @connectrpc/connect) is not one of them, and nothing here imports it; whatever gen/ modules these import are shipped too (see genClosure).
  */
 const SCHEMA_GEN_DIRS = ["es", "validator", "binary", "templates"] as const;
 /** The name of the buf image (FileDescriptorSet) in dist/buf and in the schema package. */

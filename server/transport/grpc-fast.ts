@@ -25,10 +25,13 @@ import { gunzipSync } from "node:zlib";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import type { GrpcIngestRpc } from "../../gen/binary/decode_error.js";
-import { behaviorServiceGrpcIngest, DecodeError } from "../../gen/binary/recommender/v1/behavior_binary.js";
+import { DecodeError } from "../../gen/binary/decode_error.js";
 import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
-import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import {
+  type BehaviorServiceRuntime,
+  behaviorServiceGrpcIngest,
+} from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import type { GrpcIngestRpc } from "../../gen/handlers/runtime.js";
 import type { NodeHandlerFn } from "./connect.js";
 import { defaultLog, toConnectError } from "./errors.js";
 import { type Http2StreamListener, serveCompat } from "./grpc.js";
@@ -60,7 +63,7 @@ const pathToRpc: ReadonlyMap<string, IngestRpc> = new Map(
   [...behaviorServiceGrpcIngest].map(([path, glue]): [string, IngestRpc] => {
     const method = BehaviorService.methods.find((m) => m.name === glue.rpc);
     if (method === undefined)
-      throw new Error(`gen/binary names ${glue.rpc}, which BehaviorService does not have: regenerate`);
+      throw new Error(`gen/handlers names ${glue.rpc}, which BehaviorService does not have: regenerate`);
     return [path, { glue, method }];
   }),
 );

@@ -69,14 +69,14 @@ describe("npm packages in a fresh consumer project", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("installs both packages at the repository's version, schema depending on @bufbuild/protobuf (and connect types at most), side-effect free", () => {
+  it("installs both packages at the repository's version, schema depending on @bufbuild/protobuf only, side-effect free", () => {
     const schema = JSON.parse(readFileSync(join(dir, "node_modules", SCHEMA, "package.json"), "utf8")) as PackageJson;
     const sdk = JSON.parse(readFileSync(join(dir, "node_modules", SDK, "package.json"), "utf8")) as PackageJson;
     expect([schema.version, sdk.version]).toEqual([VERSION, VERSION]);
-    // connect only when generated service code needs its types (ISSUE9: "plus connect only if service descriptors need it").
-    expect(Object.keys(schema.dependencies ?? {})).toContain("@bufbuild/protobuf");
-    for (const d of Object.keys(schema.dependencies ?? {}))
-      expect(["@bufbuild/protobuf", "@connectrpc/connect"]).toContain(d);
+    // Service descriptors are protobuf-es's own; the connect glue (gen/handlers, incl. the gRPC ingest
+    // table) stays server-side, so nothing the schema package ships imports @connectrpc/connect.
+    expect(Object.keys(schema.dependencies ?? {})).toEqual(["@bufbuild/protobuf"]);
+    expect(existsSync(join(dir, "node_modules", SCHEMA, "handlers"))).toBe(false);
     expect(sdk.dependencies?.[SCHEMA]).toBe(VERSION);
     expect(sdk.dependencies).toHaveProperty("@platformatic/kafka");
     expect([schema.sideEffects, sdk.sideEffects]).toEqual([false, false]);

@@ -37,6 +37,8 @@ function template(): string {
     "codegen/jsonschema/bin.ts",
     "codegen/validator/bin.ts",
     "codegen/templates/bin.ts",
+    // The handlers import it (the gRPC ingest table calls its codecs).
+    "codegen/binary/bin.ts",
     "codegen/handlers/bin.ts",
     "codegen/openapi/bin.ts",
   ];
@@ -44,7 +46,7 @@ function template(): string {
     .split(/\n(?= {2}- local:)/)
     .slice(1)
     .filter((b) => want.some((w) => b.includes(w)));
-  expect(blocks).toHaveLength(6);
+  expect(blocks).toHaveLength(7);
   const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
   return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
 }

@@ -6,13 +6,11 @@
 // @generated from file recommender/v1/behavior.proto (package recommender.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GrpcIngestRpc } from "../../decode_error.js";
 import { DecodeError } from "../../decode_error.js";
 import type { BehaviorContextWire, BehaviorEventWire, ContentScenarioDataWire, EcommerceScenarioDataWire, EducationScenarioDataWire, EventResultWire, MusicScenarioDataWire, NewsScenarioDataWire, PersonalizedScenarioDataWire, ScenarioSpecificDataWire, SocialScenarioDataWire, TrackBatchRequestWire, TrackBatchResponseWire, TrackEventRequestWire, TrackEventResponseWire, ValidateEventRequestWire, ValidateEventResponseWire, VideoScenarioDataWire, ViolationWire } from "../../../validator/recommender/v1/behavior_wire.js";
 import { B, beginLen, beginRead, beginWrite, cat, dStruct, endLen, endRead, endWrite, enter, fail, leave, P, rbool, rf64, rint64, rstr, rv32, seek, skip, sub, wbyte, wint32, wstr } from "../../wire_io.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { EventResult, TrackBatchResponse, TrackEventResponse, ValidateEventResponse, Violation } from "../../../es/recommender/v1/behavior_pb.js";
-import type { BehaviorServiceRuntime } from "../../../handlers/recommender/v1/behavior_handlers.js";
 
 // Protobuf binary codecs of the ingest RPCs' messages; see codegen/binary/README.md.
 
@@ -1668,24 +1666,3 @@ export function encodeValidateEventResponseBinary(msg: ValidateEventResponse, re
   w_recommender_v1_ValidateEventResponse(msg);
   return endWrite();
 }
-
-// ---- gRPC ingest table
-
-/**
- * The ingest RPCs of recommender.v1.BehaviorService by gRPC request path, for a fast path that
- * answers them on the HTTP/2 stream itself (server/transport/grpc-fast.ts).
- */
-export const behaviorServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<BehaviorServiceRuntime>> = new Map<string, GrpcIngestRpc<BehaviorServiceRuntime>>([
-  ["/recommender.v1.BehaviorService/TrackEvent", {
-    rpc: "TrackEvent",
-    invoke: (runtime, buf, start, end, context, reserve) => runtime.trackEvent(decodeTrackEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeTrackEventResponseBinary(res, reserve)),
-  }],
-  ["/recommender.v1.BehaviorService/TrackBatch", {
-    rpc: "TrackBatch",
-    invoke: (runtime, buf, start, end, context, reserve) => runtime.trackBatch(decodeTrackBatchRequestWire(buf, start, end).events ?? [], context).then((res) => encodeTrackBatchResponseBinary(res, reserve)),
-  }],
-  ["/recommender.v1.BehaviorService/ValidateEvent", {
-    rpc: "ValidateEvent",
-    invoke: (runtime, buf, start, end, context, reserve) => runtime.validateEvent(decodeValidateEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeValidateEventResponseBinary(res, reserve)),
-  }],
-]);

@@ -11,8 +11,9 @@ import type { GetHealthRequest, GetHealthResponse, TrackBatchResponse, TrackEven
 import { BehaviorService, GetHealthRequestSchema } from "../../../es/recommender/v1/behavior_pb.js";
 import type { GetHealthResponseWire, TrackBatchResponseWire, TrackEventResponseWire, ValidateEventResponseWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import { behaviorEventToWire, getHealthResponseToWire, trackBatchResponseToWire, trackEventResponseToWire, validateEventResponseToWire } from "../../../validator/recommender/v1/behavior_validator.js";
-import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import type { GrpcIngestRpc, HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
 import { ingestBatchBody, ingestEventBody } from "../../runtime.js";
+import { decodeTrackBatchRequestWire, decodeTrackEventRequestWire, decodeValidateEventRequestWire, encodeTrackBatchResponseBinary, encodeTrackEventResponseBinary, encodeValidateEventResponseBinary } from "../../../binary/recommender/v1/behavior_binary.js";
 import { create } from "@bufbuild/protobuf";
 
 /**
@@ -90,6 +91,25 @@ export function registerBehaviorService(router: ConnectRouter, runtime: Behavior
     getHealth: (request, context) => runtime.getHealth(request, context),
   });
 }
+
+/**
+ * The ingest RPCs of recommender.v1.BehaviorService by gRPC request path, for a fast path that
+ * answers them on the HTTP/2 stream itself (server/transport/grpc-fast.ts).
+ */
+export const behaviorServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<BehaviorServiceRuntime>> = new Map<string, GrpcIngestRpc<BehaviorServiceRuntime>>([
+  ["/recommender.v1.BehaviorService/TrackEvent", {
+    rpc: "TrackEvent",
+    invoke: (runtime, buf, start, end, context, reserve) => runtime.trackEvent(decodeTrackEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeTrackEventResponseBinary(res, reserve)),
+  }],
+  ["/recommender.v1.BehaviorService/TrackBatch", {
+    rpc: "TrackBatch",
+    invoke: (runtime, buf, start, end, context, reserve) => runtime.trackBatch(decodeTrackBatchRequestWire(buf, start, end).events ?? [], context).then((res) => encodeTrackBatchResponseBinary(res, reserve)),
+  }],
+  ["/recommender.v1.BehaviorService/ValidateEvent", {
+    rpc: "ValidateEvent",
+    invoke: (runtime, buf, start, end, context, reserve) => runtime.validateEvent(decodeValidateEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeValidateEventResponseBinary(res, reserve)),
+  }],
+]);
 
 /**
  * REST → the event of recommender.v1.BehaviorService.TrackEvent (ingest TRACK) as raw wire JSON.
