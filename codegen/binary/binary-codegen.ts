@@ -21,8 +21,8 @@ import { type DescEnum, type DescField, type DescFile, type DescMessage, ScalarT
 import { ImportTokens } from "../common/import-tokens.js";
 import { ingestMethods } from "../common/ingest.js";
 import { enumModel, type FieldModel, messageModel, type WireKind } from "../common/model.js";
+import { localName, lowerFirst } from "../common/names.js";
 import { type RuntimeFile, runtimeFile } from "../common/runtime-file.js";
-import { localName } from "../common/validator-codegen.js";
 import { wireTypeName } from "../common/wire-schema.js";
 
 const structTypeName = "google.protobuf.Struct";
@@ -44,10 +44,6 @@ export function decodeWireName(desc: DescMessage): string {
 /** The exported encoder of message `desc` in its `<file>_binary.ts`, e.g. encodeTrackEventResponseBinary. */
 export function encodeBinaryName(desc: DescMessage): string {
   return `encode${localName(desc)}Binary`;
-}
-
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
 function ident(desc: DescMessage | DescEnum): string {

@@ -16,19 +16,10 @@ import {
   scenarios,
   type WireKind,
 } from "./model.js";
+import { localName, lowerFirst } from "./names.js";
 import { activeChecks, enumNames, recommendedActionRule, variantRules, wireTypeName } from "./wire-schema.js";
 
 const structTypeName = "google.protobuf.Struct";
-
-/** protobuf-es local name of a message or enum: the name within its package, nested names joined by "_". */
-export function localName(desc: DescMessage | DescEnum): string {
-  const pkg = desc.file.proto.package;
-  return desc.typeName.slice(pkg ? pkg.length + 1 : 0).replace(/\./g, "_");
-}
-
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
-}
 
 function camel(protoName: string): string {
   return protoName.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());

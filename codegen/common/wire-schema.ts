@@ -23,6 +23,7 @@ import {
   scenarioInfo,
   type WireKind,
 } from "./model.js";
+import { localName } from "./names.js";
 
 export type SchemaVariant = "request" | "strict" | "kafka" | "types";
 
@@ -156,10 +157,6 @@ function enumNamesOf(desc: DescEnum, protoNames: string[], protoEnumNames: boole
 
 function defName(desc: DescMessage | DescEnum): string {
   return desc.typeName;
-}
-
-function localName(desc: DescMessage | DescEnum): string {
-  return desc.typeName.slice(desc.file.proto.package ? desc.file.proto.package.length + 1 : 0).replace(/\./g, "_");
 }
 
 function withDoc(schema: JsonSchema, description: string): JsonSchema {

@@ -53,10 +53,11 @@ import { binaryFileName, decodeWireName, encodeBinaryName } from "../binary/bina
 import { type HttpBinding, httpBindingsOf, parsePathTemplate } from "../common/http-rule.js";
 import { type IngestMethod, ingestMethodOf } from "../common/ingest.js";
 import { IngestKind, ingestKind } from "../common/model.js";
+import { localName, lowerFirst } from "../common/names.js";
 import { withDefaultTarget } from "../common/plugin-target.js";
 import { pluginVersion } from "../common/plugin-version.js";
 import { emitRuntimeFile, runtimeFile } from "../common/runtime-file.js";
-import { localName, validatorFileName } from "../common/validator-codegen.js";
+import { validatorFileName } from "../common/validator-codegen.js";
 import type { QueryKind } from "./runtime.js";
 
 const pluginName = "protoc-gen-tracking-handlers";
@@ -149,10 +150,6 @@ export const plugin = withDefaultTarget(
     },
   }),
 );
-
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
-}
 
 function queryKindOf(field: DescField): QueryKind | undefined {
   if (field.fieldKind === "enum") return "enum";
