@@ -2,8 +2,8 @@
 # `make artifacts`: everything other repositories install, in dist/, stamped with the one version
 # (package.json "version"):
 #   dist/npm/*.tgz          the schema and SDK npm packages (scripts/artifacts/npm.ts)
-#   dist/python/*.whl       scripts/artifacts/python.sh, when present
-#   dist/go/                scripts/artifacts/go.sh, when present
+#   dist/python/*.whl       scripts/artifacts/python.sh
+#   dist/go/                scripts/artifacts/go.sh
 #   dist/jsonschema/*.json  dist/openapi.json  dist/buf/recommender.binpb (FileDescriptorSet)
 #   dist/VERSION  dist/SHA256SUMS
 # Refuses (exit 1) when gen/ is stale (scripts/check-generated.sh) or when the protos break
@@ -40,14 +40,8 @@ mkdir -p "$dist/buf"
 
 buf build -o "$dist/buf/recommender.binpb"
 tsx scripts/artifacts/npm.ts "$version" "$dist"
-for lang in python go; do
-  builder="scripts/artifacts/$lang.sh"
-  if [ -e "$builder" ]; then
-    bash "$builder" "$version" "$dist/$lang"
-  else
-    echo "artifacts: no $builder in this tree; dist/$lang not built"
-  fi
-done
+bash scripts/artifacts/python.sh "$version" "$dist/python"
+bash scripts/artifacts/go.sh "$version" "$dist/go"
 
 echo "$version" > "$dist/VERSION"
 (cd "$dist" && find . -type f ! -name SHA256SUMS ! -name '.*' -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS)

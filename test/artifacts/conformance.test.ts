@@ -5,56 +5,41 @@
  * runner must give the TS validator's verdict and, for base fields (not scenario_data/extra_data,
  * not the root), the same set of error fields; Python and Go must also give the same rule ids.
  *
- * Each language is one table entry. Python and Go come from their own builders
- * (scripts/artifacts/{python,go}.sh) and test helpers; where a tree lacks a builder the entry is
- * reported as skipped with "NOT BUILT IN THIS BRANCH" in its name rather than dropped.
+ * Each language is one table entry; Python and Go are judged from dist/ as `make artifacts` builds it.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runOk } from "../helpers/run.js";
 import { buildCorpus, type CorpusEntry } from "./conformance/corpus.js";
 import { runAjv, runTs, schemaDirOf, type Verdict } from "./conformance/runners.js";
-import { builderOf, DIST, ensureDist, ROOT, runOk } from "./dist.js";
+import { ROOT } from "./dist.js";
+import { disposeGoConsumer, runGoConformance } from "./go-runner.js";
+import { createVenv, ensurePythonWheel } from "./python-wheel.js";
 
-/** A runner in another process or language; `notBuilt` names why this tree cannot run it. */
+/** A runner in another process or language. */
 interface LanguageRunner {
   name: string;
-  notBuilt: string | undefined;
   /** Whether rule ids must match the TS validator's too (ajv's keyword mapping is not held to that). */
   compareRules: boolean;
   run(corpusPath: string, corpus: readonly CorpusEntry[]): Promise<Verdict[]>;
 }
 
-/** A helper module of another branch, loaded by path so this file compiles without it. */
-async function helper<T>(file: string): Promise<T> {
-  return (await import(join(ROOT, "test/artifacts", file))) as T;
-}
-
-const notBuilt = (lang: "python" | "go") =>
-  builderOf(lang) ? undefined : `NOT BUILT IN THIS BRANCH (no scripts/artifacts/${lang}.sh)`;
-
 const runners: LanguageRunner[] = [
   {
     name: "ajv on the JSON Schemas",
-    notBuilt: undefined,
     compareRules: false,
     run: async (_path, corpus) => runAjv(corpus, schemaDirOf(ROOT)),
   },
   {
     name: "python validate_event (wheel in a fresh venv)",
-    notBuilt: notBuilt("python"),
     compareRules: true,
     run: async (path) => {
-      const { createVenv } = await helper<{ createVenv(dir: string, specs: string[]): Promise<string> }>(
-        "python-wheel.ts",
-      );
-      // The wheel of dist/ (make artifacts' own build, serialized with the other artifact tests).
-      const wheels = readdirSync(join(await ensureDist(), "python")).filter((f) => f.endsWith(".whl"));
-      expect(wheels).toHaveLength(1);
+      const wheel = await ensurePythonWheel();
       const venv = mkdtempSync(join(tmpdir(), "conformance-py-"));
       try {
-        const python = await createVenv(venv, [join(DIST, "python", wheels[0] ?? "")]);
+        const python = await createVenv(venv, [wheel]);
         const r = await runOk(python, ["-m", "recommender_behavior_tracking.conformance", path], { cwd: venv });
         return JSON.parse(r.stdout) as Verdict[];
       } finally {
@@ -64,14 +49,8 @@ const runners: LanguageRunner[] = [
   },
   {
     name: "go Validate (Go module)",
-    notBuilt: notBuilt("go"),
     compareRules: true,
-    run: async (path) => {
-      const { runGoConformance } = await helper<{ runGoConformance(corpusPath: string): Promise<Verdict[]> }>(
-        "go-runner.ts",
-      );
-      return runGoConformance(path);
-    },
+    run: (path) => runGoConformance(path),
   },
 ];
 
@@ -94,7 +73,10 @@ describe("conformance corpus", () => {
     writeFileSync(corpusPath, JSON.stringify(corpus));
     ts = runTs(corpus);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    disposeGoConsumer();
+  });
 
   it("is the seed's examples plus ≥ 200 generated events, the same on every build, with both verdicts well represented", () => {
     expect(buildCorpus()).toEqual(corpus);
@@ -112,30 +94,23 @@ describe("conformance corpus", () => {
   });
 
   for (const r of runners) {
-    const title = r.notBuilt
-      ? `${r.name}: ${r.notBuilt}`
-      : `${r.name} gives the TS validator's verdicts and base-field error paths${r.compareRules ? " and rule ids" : ""}`;
-    it.skipIf(r.notBuilt !== undefined)(
-      title,
-      async () => {
-        const got = await r.run(corpusPath, corpus);
-        expect(got.map((v) => v.id)).toEqual(corpus.map((c) => c.id));
-        const mismatches: string[] = [];
-        got.forEach((v, i) => {
-          const want = ts[i];
-          const c = corpus[i];
-          if (!want || !c) return;
-          const detail = () =>
-            `${v.id} (${c.mode}) ${JSON.stringify(c.event)}\n  ts:   ${JSON.stringify(want.errors)}\n  ${r.name}: ${JSON.stringify(v.errors)}`;
-          if (v.valid !== want.valid) mismatches.push(`verdict ${detail()}`);
-          else if (JSON.stringify(baseFields(v)) !== JSON.stringify(baseFields(want)))
-            mismatches.push(`fields ${detail()}`);
-          else if (r.compareRules && JSON.stringify(baseRules(v)) !== JSON.stringify(baseRules(want)))
-            mismatches.push(`rules ${detail()}`);
-        });
-        expect(mismatches.slice(0, 10), `${mismatches.length} of ${corpus.length} differ`).toEqual([]);
-      },
-      900_000,
-    );
+    it(`${r.name} gives the TS validator's verdicts and base-field error paths${r.compareRules ? " and rule ids" : ""}`, async () => {
+      const got = await r.run(corpusPath, corpus);
+      expect(got.map((v) => v.id)).toEqual(corpus.map((c) => c.id));
+      const mismatches: string[] = [];
+      got.forEach((v, i) => {
+        const want = ts[i];
+        const c = corpus[i];
+        if (!want || !c) return;
+        const detail = () =>
+          `${v.id} (${c.mode}) ${JSON.stringify(c.event)}\n  ts:   ${JSON.stringify(want.errors)}\n  ${r.name}: ${JSON.stringify(v.errors)}`;
+        if (v.valid !== want.valid) mismatches.push(`verdict ${detail()}`);
+        else if (JSON.stringify(baseFields(v)) !== JSON.stringify(baseFields(want)))
+          mismatches.push(`fields ${detail()}`);
+        else if (r.compareRules && JSON.stringify(baseRules(v)) !== JSON.stringify(baseRules(want)))
+          mismatches.push(`rules ${detail()}`);
+      });
+      expect(mismatches.slice(0, 10), `${mismatches.length} of ${corpus.length} differ`).toEqual([]);
+    }, 900_000);
   }
 });

@@ -9,15 +9,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import type { WireMode } from "../../gen/validator/violation.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
+import type { CorpusEntry } from "./conformance/corpus.js";
+import { runTs, type Verdict } from "./conformance/runners.js";
 import { ROOT } from "./dist.js";
 import {
   assembleGoModule,
-  type ConformanceVerdict,
   disposeGoConsumer,
   type GoConsumer,
   goGetFromProxy,
@@ -29,12 +28,6 @@ import {
 
 const SEED_DIR = join(ROOT, "test/fixtures/seed");
 const BUILD_TIMEOUT = 900_000;
-
-interface CorpusEntry {
-  id: string;
-  mode: WireMode;
-  event: unknown;
-}
 
 /** Every event of the seed fixtures (the batch example's events too), in both modes. */
 function seedCorpus(): CorpusEntry[] {
@@ -121,13 +114,7 @@ function mutationCorpus(): CorpusEntry[] {
   return out;
 }
 
-/** What the TS validator says (errors only: warnings never make an event invalid). */
-function tsVerdict(e: CorpusEntry): ConformanceVerdict {
-  const errors = validateBehaviorEvent(e.event, e.mode).filter((v) => v.severity === "error");
-  return { id: e.id, valid: errors.length === 0, errors: errors.map((v) => ({ field: v.field, rule: v.rule })) };
-}
-
-const errorSet = (v: ConformanceVerdict) => v.errors.map((e) => `${e.field}:${e.rule}`).sort();
+const errorSet = (v: Verdict) => v.errors.map((e) => `${e.field}:${e.rule}`).sort();
 
 const corpusDir = mkdtempSync(join(tmpdir(), "go-conformance-"));
 afterAll(() => rmSync(corpusDir, { recursive: true, force: true }));
@@ -168,7 +155,7 @@ describe("Go module: a fresh consumer module built from the assembled module", (
   it("gives the TS validator's verdicts, field paths and rule ids on mutations of the seed's message", async () => {
     const corpus = mutationCorpus();
     const go = await runGoConformance(writeCorpus("mutations", corpus));
-    const ts = corpus.map(tsVerdict);
+    const ts = runTs(corpus);
     expect(ts.filter((v) => !v.valid).length).toBeGreaterThan(corpus.length / 2);
     const diff = ts.flatMap((t, i) => {
       const g = go[i];

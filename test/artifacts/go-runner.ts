@@ -8,14 +8,12 @@
  * The module is dist/go as `make artifacts` builds it (scripts/artifacts/build.sh --reuse, under its
  * lock, so no test sees a half-written dist/); set GO_MODULE_DIR to test another built module.
  */
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { runOk } from "../helpers/run.js";
+import type { Verdict } from "./conformance/runners.js";
 import { ensureDist, ROOT } from "./dist.js";
-
-const run = promisify(execFile);
 
 /** The module path, as in sdk/go/go.mod. */
 export const GO_MODULE_PATH = "github.com/recommender/behavior-tracking-go";
@@ -51,12 +49,12 @@ async function timed<T>(timings: Record<string, number>, name: string, f: () => 
 
 /** Runs the module builder, scripts/artifacts/go.sh <version> <outDir>. */
 export async function assembleGoModule(version: string, outDir: string): Promise<void> {
-  await run("bash", [join(ROOT, "scripts/artifacts/go.sh"), version, outDir], { cwd: ROOT });
+  await runOk("bash", [join(ROOT, "scripts/artifacts/go.sh"), version, outDir], { cwd: ROOT });
 }
 
 /** `go vet ./...` in a module directory, as the module is published (go.sum complete). */
 export async function goVet(dir: string): Promise<void> {
-  await run("go", ["vet", "./..."], { cwd: dir, env: goEnv(""), timeout: 900_000 });
+  await runOk("go", ["vet", "./..."], { cwd: dir, env: goEnv(""), timeoutMs: 900_000 });
 }
 
 let pending: Promise<GoConsumer> | undefined;
@@ -85,11 +83,11 @@ async function build(): Promise<GoConsumer> {
   // The module as published: its go.sum must be complete (-mod=readonly, the default).
   await timed(timings, "module go vet", () => goVet(moduleDir));
   const tested = await timed(timings, "module go test", () =>
-    run("go", ["test", "./..."], { cwd: moduleDir, env: goEnv(""), timeout: 900_000 }),
+    runOk("go", ["test", "./..."], { cwd: moduleDir, env: goEnv(""), timeoutMs: 900_000 }),
   );
 
   const consumerDir = join(work, "consumer");
-  await run("mkdir", ["-p", consumerDir]);
+  await runOk("mkdir", ["-p", consumerDir]);
   const src = join(ROOT, "test/artifacts/go-consumer");
   for (const f of readdirSync(src).filter((f) => f.endsWith(".go"))) copyFileSync(join(src, f), join(consumerDir, f));
   writeFileSync(
@@ -99,10 +97,10 @@ async function build(): Promise<GoConsumer> {
   // -mod=mod: the fresh module resolves the rest of its requirements (sarama, uuid, ...) itself.
   const binary = join(consumerDir, "consumer");
   await timed(timings, "consumer go build", () =>
-    run("go", ["build", "-o", binary, "."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeout: 900_000 }),
+    runOk("go", ["build", "-o", binary, "."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeoutMs: 900_000 }),
   );
   await timed(timings, "consumer go vet", () =>
-    run("go", ["vet", "./..."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeout: 900_000 }),
+    runOk("go", ["vet", "./..."], { cwd: consumerDir, env: goEnv("-mod=mod"), timeoutMs: 900_000 }),
   );
   return { moduleDir, consumerDir, binary, version, timings, moduleTestOutput: tested.stdout };
 }
@@ -117,11 +115,12 @@ export async function goGetFromProxy(program: string): Promise<string> {
   const c = await prepareGoConsumer();
   const work = mkdtempSync(join(tmpdir(), "go-proxy-"));
   const proxy = join(work, "proxy");
-  await run("go", ["run", join(ROOT, "scripts/artifacts/go-proxy.go"), c.moduleDir, c.version, proxy], {
+  await runOk("go", ["run", join(ROOT, "scripts/artifacts/go-proxy.go"), c.moduleDir, c.version, proxy], {
+    timeoutMs: 900_000,
     cwd: ROOT,
     env: goEnv(""),
   });
-  const { stdout: sharedCache } = await run("go", ["env", "GOMODCACHE"], { env: goEnv("") });
+  const { stdout: sharedCache } = await runOk("go", ["env", "GOMODCACHE"], { env: goEnv("") });
   const env = {
     ...goEnv("-modcacherw"),
     GOMODCACHE: join(work, "modcache"),
@@ -130,12 +129,12 @@ export async function goGetFromProxy(program: string): Promise<string> {
   };
   const app = join(work, "app");
   try {
-    await run("mkdir", ["-p", app]);
+    await runOk("mkdir", ["-p", app]);
     writeFileSync(join(app, "main.go"), program);
     writeFileSync(join(app, "go.mod"), "module example.com/proxy-consumer\n\ngo 1.26.0\n");
-    await run("go", ["get", `${GO_MODULE_PATH}@v${c.version}`], { cwd: app, env, timeout: 900_000 });
-    await run("go", ["mod", "tidy"], { cwd: app, env, timeout: 900_000 });
-    const { stdout } = await run("go", ["run", "."], { cwd: app, env, timeout: 900_000 });
+    await runOk("go", ["get", `${GO_MODULE_PATH}@v${c.version}`], { cwd: app, env, timeoutMs: 900_000 });
+    await runOk("go", ["mod", "tidy"], { cwd: app, env, timeoutMs: 900_000 });
+    const { stdout } = await runOk("go", ["run", "."], { cwd: app, env, timeoutMs: 900_000 });
     return stdout;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -145,18 +144,11 @@ export async function goGetFromProxy(program: string): Promise<string> {
 /** Runs a consumer subcommand; returns its stdout. */
 export async function runGoConsumer(args: string[], timeoutMs = 60_000): Promise<string> {
   const c = await prepareGoConsumer();
-  const { stdout } = await run(c.binary, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await runOk(c.binary, args, { timeoutMs });
   return stdout;
 }
 
-/** One verdict of the conformance protocol (ARTIFACTS.md). */
-export interface ConformanceVerdict {
-  id: string;
-  valid: boolean;
-  errors: { field: string; rule: string }[];
-}
-
 /** The Go runner of the conformance protocol: `schema.Validate` on every corpus entry, in order. */
-export async function runGoConformance(corpusPath: string): Promise<ConformanceVerdict[]> {
-  return JSON.parse(await runGoConsumer(["conformance", corpusPath])) as ConformanceVerdict[];
+export async function runGoConformance(corpusPath: string): Promise<Verdict[]> {
+  return JSON.parse(await runGoConsumer(["conformance", corpusPath])) as Verdict[];
 }

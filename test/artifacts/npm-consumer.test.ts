@@ -12,9 +12,10 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, runOk } from "../helpers/run.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { ensureDist, npmTarballs, ROOT, run, runOk, VERSION } from "./dist.js";
+import { ensureDist, npmTarballs, ROOT, VERSION } from "./dist.js";
 
 const SCHEMA = "@recommender/behavior-schema";
 const SDK = "@recommender/behavior-sdk";

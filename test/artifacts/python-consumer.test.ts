@@ -8,10 +8,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
+import { run } from "../helpers/run.js";
 import { seedDocument, seedEventData, seedPythonBlock } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { ROOT, run, VERSION } from "./dist.js";
+import { runTs, type Verdict } from "./conformance/runners.js";
+import { ROOT, VERSION } from "./dist.js";
 import { createVenv, ensurePythonWheel } from "./python-wheel.js";
 
 const FIXTURES = join(import.meta.dirname, "python");
@@ -261,12 +263,9 @@ describe("the wheel, installed", () => {
     writeFileSync(file, JSON.stringify(corpus));
     const r = await run(py, ["-m", "recommender_behavior_tracking.conformance", file], { cwd: tmp, env: pyEnv() });
     expect(r.code, r.stderr).toBe(0);
-    const got = JSON.parse(r.stdout) as { id: string; valid: boolean; errors: { field: string; rule: string }[] }[];
+    const got = JSON.parse(r.stdout) as Verdict[];
     const key = (es: { field: string; rule: string }[]) => [...new Set(es.map((e) => `${e.field} ${e.rule}`))].sort();
-    const want = corpus.map((c) => {
-      const errors = validateBehaviorEvent(c.event, c.mode).filter((v) => v.severity === "error");
-      return { id: c.id, valid: errors.length === 0, errors: key(errors) };
-    });
+    const want = runTs(corpus).map((t) => ({ id: t.id, valid: t.valid, errors: key(t.errors) }));
     expect(got.map((g) => ({ id: g.id, valid: g.valid, errors: key(g.errors) }))).toEqual(want);
     expect(want.filter((w) => !w.valid).length).toBeGreaterThan(400);
     expect(want.filter((w) => w.valid).length).toBeGreaterThan(20);

@@ -5,7 +5,8 @@
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDist, ROOT, run } from "./dist.js";
+import { run } from "../helpers/run.js";
+import { ensureDist, ROOT } from "./dist.js";
 
 /** dist/python's one wheel, after dist/ is built from the current tree. */
 export async function ensurePythonWheel(): Promise<string> {
