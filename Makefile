@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup generate lint breaking check-generated artifacts golden typecheck test run kafka-up kafka-down bench bench-smoke
+.PHONY: setup generate lint breaking check-generated artifacts golden typecheck test run kafka-up kafka-down mongo-up mongo-down bench bench-smoke
 
 setup:
 	@./scripts/setup.sh
@@ -50,6 +50,14 @@ kafka-up:
 
 kafka-down:
 	@./scripts/kafka/down.sh
+
+## FerretDB (MongoDB wire protocol on SQLite) on 127.0.0.1:27017 for --config-store mongodb://127.0.0.1:27017/tracking;
+## built from the Go module proxy into .tools/ferretdb on first use. mongo-down ARGS=--wipe deletes its data.
+mongo-up:
+	@./scripts/mongo/up.sh
+
+mongo-down:
+	@./scripts/mongo/down.sh $(ARGS)
 
 ## Benchmarks (BENCHMARKS.md): broker + server + load in one bounded run.
 bench: setup

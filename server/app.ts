@@ -1,6 +1,6 @@
 /**
- * Assembles the server: sink (embedded file sink or Kafka), SQLite config store with its
- * compiled rules, the ingestion pipeline, the generated services' runtimes and the
+ * Assembles the server: sink (embedded file sink or Kafka), config store (SQLite or MongoDB,
+ * polled for other servers' changes) with its compiled rules, the ingestion pipeline, the generated services' runtimes and the
  * transports (REST + Connect + gRPC-Web + h2c on the HTTP port, gRPC on its own port),
  * plus /metrics, /livez, /readyz and the API reference at /api/v1/docs.
  */
@@ -24,7 +24,9 @@ import { createBehaviorService } from "./services/behavior-service.js";
 import { createTrackingConfigService } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
 import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
-import { ConfigStore } from "./store/config-store.js";
+import type { ConfigStore } from "./store/config-store.js";
+import { renderConfigStoreMetrics } from "./store/metrics.js";
+import { openConfigStore } from "./store/open.js";
 import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
 import { configureGrpcServer, createGrpcFastHandler } from "./transport/grpc-fast.js";
@@ -39,8 +41,17 @@ export interface ServerOptions {
   httpPort?: number;
   /** gRPC (h2c) port. Default 50051; 0 picks a free port. */
   grpcPort?: number;
-  /** Data directory: configs.db and the file sink's topics/. */
+  /** Data directory: configs.db (unless configStore names another) and the file sink's topics/. */
   dataDir: string;
+  /**
+   * Config store: `sqlite:<file>` or a `mongodb://` URI shared by every server. Default
+   * `sqlite:<dataDir>/configs.db`.
+   */
+  configStore?: string | undefined;
+  /** How often configs changed by other processes/servers are read, ms. Default 500. */
+  configPollMs?: number | undefined;
+  /** MongoDB: how long to wait for a reachable server (start-up failure, write 503), ms. Default 3000. */
+  configStoreTimeoutMs?: number | undefined;
   /** "file" (embedded default, no Kafka) or "kafka". */
   sink?: "file" | "kafka";
   /** Kafka sink options when sink is "kafka" (brokers required). */
@@ -114,13 +125,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const w of auth.startupWarnings()) log(w);
   const guard = new AuthGuard(auth);
 
+  // Before the sink: an unreachable store fails the start without a sink to clean up.
+  const store = await openConfigStore({
+    spec: options.configStore,
+    dataDir: options.dataDir,
+    validate: (c) => validateConfigDefinition(c),
+    pollIntervalMs: options.configPollMs,
+    serverSelectionTimeoutMs: options.configStoreTimeoutMs,
+    log,
+  });
   const sink: Sink =
     options.sink === "kafka"
       ? createKafkaSink(options.kafka ?? { brokers: ["127.0.0.1:9092"] })
       : // Values come from the generated Kafka JSON encoder, so the sink need not re-parse them.
         new FileSink({ dataDir: options.dataDir, trustValues: true });
   const stats = new Stats({ sink });
-  const store = ConfigStore.open({ dataDir: options.dataDir, validate: (c) => validateConfigDefinition(c) });
   const rules = new RuleBook();
   rules.attach(store);
   const pipeline = new IngestPipeline({
@@ -167,16 +186,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = req.url ?? "/";
     switch (url) {
       case "/metrics":
-        return send(res, 200, PROMETHEUS_CONTENT_TYPE, stats.renderPrometheus());
+        return send(res, 200, PROMETHEUS_CONTENT_TYPE, stats.renderPrometheus() + renderConfigStoreMetrics(store));
       case "/livez":
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
-        const ready = !draining && sink.available();
+        const ready = !draining && sink.available() && store.available();
         return send(
           res,
           ready ? 200 : 503,
           "application/json",
-          JSON.stringify({ ready, sink: sink.kind, sink_available: sink.available(), draining }),
+          JSON.stringify({
+            ready,
+            sink: sink.kind,
+            sink_available: sink.available(),
+            config_store: store.kind,
+            config_store_available: store.available(),
+            draining,
+          }),
         );
       }
       case "/api/v1/docs":
@@ -188,7 +214,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     api(req, res);
   };
 
-  const http: DualServer = await listenDual(front, options.httpPort ?? 8080, host);
+  let http: DualServer;
+  try {
+    http = await listenDual(front, options.httpPort ?? 8080, host);
+  } catch (err) {
+    await Promise.all([sink.close(), store.close()]);
+    throw err;
+  }
   let grpc: Http2Server;
   try {
     // The gRPC port answers the ingest RPCs on a generated binary fast path; everything else
@@ -204,6 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);
+    await Promise.all([sink.close(), store.close()]);
     throw err;
   }
   const grpcSessions = new Set<Http2Session>();
@@ -214,7 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcAddress = grpc.address();
   const grpcPort = typeof grpcAddress === "object" && grpcAddress ? grpcAddress.port : (options.grpcPort ?? 50051);
   log(
-    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`,
+    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, config store=${store.kind} ${store.location}, data=${join(options.dataDir)}`,
   );
 
   let stopping: Promise<void> | undefined;
@@ -231,7 +264,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await Promise.all([http.close(timeout), closeGracefully({ net: grpc, sessions: grpcSessions }, timeout)]);
         shutdown.abort();
         await sink.close();
-        store.close();
+        await store.close();
       })();
       return stopping;
     },

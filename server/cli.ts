@@ -3,9 +3,12 @@
  * override defaults) resolved into the server's ServerOptions. main.ts runs it; tests parse
  * it without starting anything.
  */
+import { readFileSync, writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
+import { exportConfigs, importConfigs, parseConfigLines } from "./store/ndjson.js";
+import { openConfigStore } from "./store/open.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -59,6 +62,34 @@ interface ServeFlags {
   apiKeysFile?: string;
   maxBodyBytes: number;
   maxInFlight: number;
+  configStore?: string;
+  configPollMs: number;
+  configStoreTimeoutMs: number;
+}
+
+/** The config-store options shared by `serve` and `configs export|import`. */
+function storeOptions(): Option[] {
+  return [
+    new Option("--data-dir <dir>", "data directory (config store, file sink)")
+      .env("TRACKING_DATA_DIR")
+      .default(".data"),
+    new Option(
+      "--config-store <spec>",
+      "sqlite:<file> or mongodb://[user:pass@]host:port/db (shared by every server); default sqlite:<data-dir>/configs.db",
+    ).env("TRACKING_CONFIG_STORE"),
+    new Option("--config-store-timeout-ms <ms>", "MongoDB: longest wait for a reachable server (start-up, 503)")
+      .env("TRACKING_CONFIG_STORE_TIMEOUT_MS")
+      .argParser(positiveInt)
+      .default(3000),
+  ];
+}
+
+/** The parsed options of `configs export|import`. */
+interface ConfigsFlags {
+  dataDir: string;
+  configStore?: string;
+  configStoreTimeoutMs: number;
+  output?: string;
 }
 
 /**
@@ -79,10 +110,14 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .default(8080),
     )
     .addOption(new Option("--grpc-port <port>", "gRPC port").env("TRACKING_GRPC_PORT").argParser(port).default(50051))
+    .addOption(storeOptions()[0]!)
+    .addOption(storeOptions()[1]!)
+    .addOption(storeOptions()[2]!)
     .addOption(
-      new Option("--data-dir <dir>", "data directory (config store, file sink)")
-        .env("TRACKING_DATA_DIR")
-        .default(".data"),
+      new Option("--config-poll-ms <ms>", "how often changes made by other servers are read")
+        .env("TRACKING_CONFIG_POLL_MS")
+        .argParser(positiveInt)
+        .default(500),
     )
     .addOption(
       new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"),
@@ -177,6 +212,9 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         httpPort: o.httpPort,
         grpcPort: o.grpcPort,
         dataDir: o.dataDir,
+        ...(o.configStore !== undefined ? { configStore: o.configStore } : {}),
+        configPollMs: o.configPollMs,
+        configStoreTimeoutMs: o.configStoreTimeoutMs,
         sink: useKafka ? "kafka" : "file",
         kafka: {
           brokers: (o.brokers ?? "127.0.0.1:9092")
@@ -198,5 +236,52 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
       };
       await onServe(options);
     });
+
+  const configs = program.command("configs").description("move tracking configs between stores as NDJSON");
+  const open = (o: ConfigsFlags) =>
+    openConfigStore({
+      spec: o.configStore,
+      dataDir: o.dataDir,
+      pollIntervalMs: 0,
+      serverSelectionTimeoutMs: o.configStoreTimeoutMs,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  const withStoreOptions = (cmd: Command) => {
+    for (const opt of storeOptions()) cmd.addOption(opt);
+    return cmd;
+  };
+  withStoreOptions(
+    configs
+      .command("export")
+      .description("write every config (inactive ones too) as NDJSON, one per line in the seed's JSON shape")
+      .option("-o, --output <file>", "file to write (default stdout)"),
+  ).action(async (o: ConfigsFlags) => {
+    const store = await open(o);
+    try {
+      const text = exportConfigs(store);
+      if (o.output !== undefined) writeFileSync(o.output, text);
+      else process.stdout.write(text);
+      process.stderr.write(`exported ${text.split("\n").length - 1} configs from ${store.kind} ${store.location}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+  withStoreOptions(
+    configs
+      .command("import")
+      .description("create/update configs from NDJSON (idempotent: equal content makes no new version)")
+      .argument("[file]", "NDJSON file; - or none reads stdin", "-"),
+  ).action(async (file: string, o: ConfigsFlags) => {
+    const parsed = parseConfigLines(readFileSync(file === "-" ? 0 : file, "utf8"));
+    const store = await open(o);
+    try {
+      const c = await importConfigs(store, parsed);
+      process.stderr.write(
+        `imported into ${store.kind} ${store.location}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
   return program;
 }

@@ -1,7 +1,14 @@
 /**
  * TrackingConfigService (the seed's 配置管理): templates come from gen/templates, configs
- * live in the SQLite store; every write recompiles the config's judge (RuleBook listens
- * to the store), so events are never judged by interpreting a config.
+ * live in the config store (SQLite or MongoDB); every write recompiles the config's judge
+ * (RuleBook listens to the store), so events are never judged by interpreting a config.
+ *
+ * Optimistic concurrency: an update or delete may carry the version it was based on — the
+ * `If-Match: "<version>"` header (REST, or `if-match` metadata over Connect/gRPC), or a
+ * `version` in the update's config — and then fails with 409 / ABORTED naming the current
+ * version when the stored one differs. Without one, the last writer wins (each write is
+ * still applied to the newest stored version, so no concurrent change is silently lost).
+ * GET answers an `ETag: "<version>"` header.
  */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -19,7 +26,7 @@ import type { TrackingConfigServiceRuntime } from "../../gen/handlers/recommende
 import { scenarioTemplates, templateById } from "../../gen/templates/scenario_templates.js";
 import { scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import { configFromTemplate } from "../rules/index.js";
-import { type ConfigStore, NotFoundError } from "../store/config-store.js";
+import { type ConfigStore, NotFoundError, pathNames } from "../store/config-store.js";
 import type { AuthGuard } from "./auth-guard.js";
 
 /** What the config service needs. */
@@ -32,6 +39,23 @@ function required(value: string, field: string): void {
   if (value === "") {
     throw new ConnectError(`${field} is required`, Code.InvalidArgument);
   }
+}
+
+/**
+ * The version named by an `If-Match` header/metadata: `"3"`, `W/"3"` or `3`; undefined when
+ * absent or `*` (any version). Anything else is refused naming the header.
+ */
+export function ifMatchVersion(headers: Headers): number | undefined {
+  const raw = headers.get("if-match")?.trim();
+  if (raw === undefined || raw === "" || raw === "*") return undefined;
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(raw);
+  if (!m) {
+    throw new ConnectError(
+      `If-Match must be a config version like "3" (from GET's ETag or config.version), got ${JSON.stringify(raw.slice(0, 40))}`,
+      Code.InvalidArgument,
+    );
+  }
+  return Number(m[1]);
 }
 
 /** Creates the TrackingConfigService runtime. */
@@ -59,7 +83,7 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
           Code.InvalidArgument,
         );
       }
-      const config = store.create(
+      const config = await store.create(
         configFromTemplate(template, {
           tenant_id: request.tenantId,
           scenario_id: request.scenarioId,
@@ -77,7 +101,7 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
     async createTrackingConfig(request, context) {
       guard.admin(context);
       if (!request.config) throw new ConnectError("config is required", Code.InvalidArgument);
-      const config = store.create(request.config);
+      const config = await store.create(request.config);
       return create(CreateTrackingConfigResponseSchema, {
         success: true,
         message: `Tracking config ${who(config.tenantId, config.scenarioId)} created`,
@@ -89,6 +113,7 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
       guard.admin(context);
       const config = store.get(request.tenantId, request.scenarioId);
       if (!config) throw new NotFoundError(`no tracking config ${who(request.tenantId, request.scenarioId)}`);
+      context.responseHeader.set("etag", `"${config.version}"`);
       return create(GetTrackingConfigResponseSchema, { config });
     },
 
@@ -111,7 +136,11 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
           Code.InvalidArgument,
         );
       }
-      const config = store.update(request.tenantId, request.scenarioId, request.config, paths);
+      // The header wins over a version in the body; a body version counts only when sent.
+      const bodyVersion =
+        paths.some((p) => pathNames(p, "version")) && request.config.version > 0 ? request.config.version : undefined;
+      const expected = ifMatchVersion(context.requestHeader) ?? bodyVersion;
+      const config = await store.update(request.tenantId, request.scenarioId, request.config, paths, expected);
       return create(UpdateTrackingConfigResponseSchema, {
         success: true,
         message: `Tracking config ${who(config.tenantId, config.scenarioId)} updated to version ${config.version}`,
@@ -121,7 +150,11 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
 
     async deleteTrackingConfig(request, context) {
       guard.admin(context);
-      const config = store.softDelete(request.tenantId, request.scenarioId);
+      const config = await store.softDelete(
+        request.tenantId,
+        request.scenarioId,
+        ifMatchVersion(context.requestHeader),
+      );
       return create(DeleteTrackingConfigResponseSchema, {
         success: true,
         message: `Tracking config ${who(config.tenantId, config.scenarioId)} deactivated (version ${config.version}); it no longer judges events`,

@@ -1,20 +1,20 @@
 /**
- * Tracking-config store on SQLite (`node:sqlite`, no native addon to build).
+ * The tracking-config store: one interface (`ConfigStore`), one implementation of its rules
+ * (`CachedConfigStore`) over a persistence backend — SQLite (server/store/sqlite-backend.ts,
+ * the embedded default) or MongoDB (server/store/mongo-backend.ts, shared by many servers).
  *
- * `<dataDir>/configs.db`, WAL journal with synchronous=FULL: a write returns only after its
- * commit is fsync'd, so it survives `kill -9` and power loss. Every write also updates an
- * in-memory cache, which serves `activeConfig` on the event hot path without touching SQLite.
- * This process is assumed to be the only writer of the database (one server per data dir).
- *
- * Rows hold the protobuf binary of the TrackingConfig (compact, lossless, schema-evolvable);
- * tenant/scenario/type/active/version are also columns for filtering. Each version is kept in
- * `tracking_config_history` so a config change can be traced (the seed's Q2 advice).
+ * Every config is cached in memory: `activeConfig` (the event hot path), `get` and `list`
+ * never touch the database. Writes are conditional on the version the cache holds (compare
+ * and set in the backend), so concurrent writers — in this process or in other servers on
+ * the same database — never lose an update: a lost race re-reads the row and, without an
+ * expected version (last writer wins), retries on it; with one (If-Match), fails with
+ * VersionConflictError. A poller reads rows changed by other processes (an `updated_at`
+ * watermark) into the cache and tells the subscribers (RuleBook), so every instance judges
+ * events by the same version within about one poll interval.
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { clone, create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type TrackingConfig, TrackingConfigSchema } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import { trackingConfigToWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import type { Violation } from "../contracts.js";
 
 /** Thrown by `create` when an active config already exists for (tenant, scenario). HTTP 409. */
@@ -25,11 +25,36 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * Thrown by a conditional write (If-Match / a `version` in the update) when the stored
+ * version differs from the expected one. HTTP 409 / gRPC ABORTED; `currentVersion` is the
+ * stored one (0: the config does not exist).
+ */
+export class VersionConflictError extends Error {
+  readonly currentVersion: number;
+  constructor(message: string, currentVersion: number) {
+    super(message);
+    this.name = "VersionConflictError";
+    this.currentVersion = currentVersion;
+  }
+}
+
 /** Thrown by `update` / `softDelete` when no config exists for (tenant, scenario). HTTP 404. */
 export class NotFoundError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "NotFoundError";
+  }
+}
+
+/** Thrown by writes while the database cannot be reached. HTTP 503 + Retry-After / gRPC UNAVAILABLE. */
+export class ConfigStoreUnavailableError extends Error {
+  /** Seconds a client should wait before retrying (Retry-After). */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.name = "ConfigStoreUnavailableError";
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -46,19 +71,6 @@ export class ConfigValidationError extends Error {
   }
 }
 
-/** Options for `ConfigStore.open`. */
-export interface ConfigStoreOptions {
-  /** Directory of `configs.db` (created if missing). */
-  dataDir: string;
-  /**
-   * Checks a config before it is written (create, and the merged result of update). Return
-   * errors to refuse the write with ConfigValidationError; e.g. `validateConfigDefinition`.
-   */
-  validate?: (config: TrackingConfig) => Violation[];
-  /** Clock for created_at/updated_at; injectable for tests. */
-  now?: () => number;
-}
-
 /** Filters of `list`. */
 export interface ListFilter {
   tenant_id?: string | undefined;
@@ -66,40 +78,136 @@ export interface ListFilter {
   include_inactive?: boolean | undefined;
 }
 
-/** Receives every config after it was durably written (create, update, softDelete). */
+/** One stored version of a config (`history`). */
+export interface HistoryEntry {
+  version: number;
+  /** Milliseconds since the epoch. */
+  changed_at: number;
+  /** "create", "recreate", "update", "delete" or "import". */
+  change: string;
+  config: TrackingConfig;
+}
+
+/** Receives every config after it was durably written, here or (seen by polling) by another process. */
 export type ConfigListener = (config: TrackingConfig) => void;
 
-/** Ordered schema migrations; index + 1 is the `user_version` after applying it. */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE tracking_configs (
-     tenant_id     TEXT    NOT NULL,
-     scenario_id   TEXT    NOT NULL,
-     scenario_type TEXT    NOT NULL,
-     is_active     INTEGER NOT NULL,
-     version       INTEGER NOT NULL,
-     created_at    INTEGER NOT NULL,
-     updated_at    INTEGER NOT NULL,
-     config        BLOB    NOT NULL,
-     PRIMARY KEY (tenant_id, scenario_id)
-   ) WITHOUT ROWID;
-   CREATE INDEX tracking_configs_type ON tracking_configs (scenario_type);
-   CREATE TABLE tracking_config_history (
-     tenant_id   TEXT    NOT NULL,
-     scenario_id TEXT    NOT NULL,
-     version     INTEGER NOT NULL,
-     changed_at  INTEGER NOT NULL,
-     change      TEXT    NOT NULL,
-     config      BLOB    NOT NULL,
-     PRIMARY KEY (tenant_id, scenario_id, version)
-   ) WITHOUT ROWID;`,
-];
+/** What `importConfig` did. */
+export type ImportOutcome = "created" | "updated" | "unchanged";
+
+/** The tracking-config store every backend offers. */
+export interface ConfigStore {
+  /** "sqlite" or "mongodb". */
+  readonly kind: string;
+  /** Where the configs live, for logs (a file path, or a URI with the password masked). */
+  readonly location: string;
+  /**
+   * Creates a config: active, version 1, created_at = updated_at = now. Re-creating a
+   * soft-deleted config reactivates it with version + 1 (created_at kept). Throws
+   * ConflictError when an active one exists, ConfigValidationError when invalid.
+   */
+  create(config: TrackingConfig): Promise<TrackingConfig>;
+  /** The config for (tenant, scenario), active or not, from the cache; a copy the caller may modify. */
+  get(tenant: string, scenario: string): TrackingConfig | undefined;
+  /** Configs matching the filter (active only unless include_inactive), ordered by tenant then scenario. */
+  list(filter?: ListFilter): TrackingConfig[];
+  /**
+   * Partial update: only the top-level fields named in `paths` (snake_case or camelCase,
+   * e.g. "optional_fields") take their values from `patch`; version increments and
+   * updated_at is set. Server-managed paths (version, created_at, updated_at, is_active) are
+   * ignored; tenant_id/scenario_id must not change; unknown paths are refused. Works on
+   * inactive configs too (they stay inactive). Throws NotFoundError when absent, and
+   * VersionConflictError when `expectedVersion` is given and is not the stored version.
+   */
+  update(
+    tenant: string,
+    scenario: string,
+    patch: TrackingConfig,
+    paths: readonly string[],
+    expectedVersion?: number,
+  ): Promise<TrackingConfig>;
+  /** Deactivates the config (is_active=false, version + 1); it stays readable. NotFoundError when absent. */
+  softDelete(tenant: string, scenario: string, expectedVersion?: number): Promise<TrackingConfig>;
+  /**
+   * Writes an exported config (export/import between stores): created when absent, its
+   * content and active flag applied when different (one new version), nothing when equal.
+   */
+  importConfig(config: TrackingConfig): Promise<ImportOutcome>;
+  /**
+   * The active config for (tenant, scenario) from memory — the event hot path; never touches
+   * the database. Returns the cached object itself (no copy): callers must not modify it.
+   */
+  activeConfig(tenant: string, scenario: string): Readonly<TrackingConfig> | undefined;
+  /** Every stored version of a config, oldest first (for auditing changes). */
+  history(tenant: string, scenario: string): Promise<HistoryEntry[]>;
+  /** Calls `listener` after every write seen by this store; returns an unsubscribe function. */
+  subscribe(listener: ConfigListener): () => void;
+  /** Reads what other processes changed since the last poll now (the poller calls it); resolves to the number applied. */
+  refresh(): Promise<number>;
+  /** Whether the database answered the last operation (false: configs are served from the cache). */
+  available(): boolean;
+  /** Documents/rows found malformed and skipped so far. */
+  malformedCount(): number;
+  /** Stops polling and closes the database; further writes throw. */
+  close(): Promise<void>;
+}
+
+/** Rows changed since a watermark, as a backend read them. */
+export interface BackendChanges {
+  configs: TrackingConfig[];
+  /** Rows that could not be read as a TrackingConfig: an identifier and why. */
+  malformed: Array<{ id: string; reason: string }>;
+}
+
+/**
+ * The persistence a CachedConfigStore needs. Writes are compare-and-set; each also appends
+ * the history entry. Connectivity failures reject with ConfigStoreUnavailableError.
+ */
+export interface ConfigBackend {
+  readonly kind: string;
+  readonly location: string;
+  /** The stored config of (tenant, scenario), read from the database. */
+  fetch(tenant: string, scenario: string): Promise<TrackingConfig | undefined>;
+  /** Inserts a new config; false when one exists for (tenant, scenario). */
+  insert(config: TrackingConfig, change: string): Promise<boolean>;
+  /** Replaces the config if its stored version is `expectedVersion`; false otherwise. */
+  replace(config: TrackingConfig, expectedVersion: number, change: string): Promise<boolean>;
+  /**
+   * Configs with updated_at ≥ `since` (every config when undefined). May return nothing when
+   * the backend knows no other process wrote since the previous call.
+   */
+  changes(since: number | undefined): Promise<BackendChanges>;
+  history(tenant: string, scenario: string): Promise<HistoryEntry[]>;
+  close(): Promise<void>;
+}
+
+/** Options of a CachedConfigStore (every backend). */
+export interface StoreOptions {
+  /**
+   * Checks a config before it is written (create, and the merged result of update). Return
+   * errors to refuse the write with ConfigValidationError; e.g. `validateConfigDefinition`.
+   */
+  validate?: ((config: TrackingConfig) => Violation[]) | undefined;
+  /** Clock for created_at/updated_at; injectable for tests. Default Date.now. */
+  now?: (() => number) | undefined;
+  /** How often rows changed by other processes are read, ms. Default 500; 0 disables polling. */
+  pollIntervalMs?: number | undefined;
+  /**
+   * How far before the newest updated_at seen a poll reads again, ms (default 5000): covers
+   * writes that commit after a later-stamped one and clocks of other servers slightly behind.
+   */
+  pollLookbackMs?: number | undefined;
+  /** Every this many polls, every row is compared (a full resync). Default 60. */
+  fullResyncEvery?: number | undefined;
+  /** Warnings (malformed rows, database down/up). Default console.error. */
+  log?: ((line: string) => void) | undefined;
+}
 
 /** Fields the server manages; named in an update they are ignored (a GET body can be PUT back). */
 const SERVER_MANAGED = new Set(["version", "created_at", "updated_at", "is_active"]);
 /** Identity fields: may appear in an update only with the same value. */
 const IDENTITY = new Set(["tenant_id", "scenario_id"]);
 
-/** snake_case, camelCase and JSON names of TrackingConfig fields → localName. */
+/** snake_case, camelCase and JSON names of TrackingConfig fields → names. */
 const FIELD_BY_PATH: ReadonlyMap<string, { name: string; localName: string }> = (() => {
   const m = new Map<string, { name: string; localName: string }>();
   for (const f of TrackingConfigSchema.fields) {
@@ -111,85 +219,174 @@ const FIELD_BY_PATH: ReadonlyMap<string, { name: string; localName: string }> = 
   return m;
 })();
 
+/** Every field an import may set (all but the server-managed ones). */
+const CONTENT_PATHS: readonly string[] = TrackingConfigSchema.fields
+  .map((f) => f.name)
+  .filter((n) => !SERVER_MANAGED.has(n));
+
+/** The config's content without server-managed fields, canonical (field-number order) for comparing. */
+function contentOf(config: TrackingConfig): string {
+  const w = trackingConfigToWire(config) as unknown as Record<string, unknown>;
+  for (const k of SERVER_MANAGED) delete w[k];
+  return JSON.stringify(w);
+}
+
+/** Whether a path of an update names a field of TrackingConfig `name` (snake_case). */
+export function pathNames(path: string, name: string): boolean {
+  return FIELD_BY_PATH.get(path)?.name === name;
+}
+
 function keyOf(tenant: string, scenario: string): string {
   return `${tenant}/${scenario}`;
 }
 
-/** The SQLite-backed tracking-config store with a write-through in-memory cache. */
-export class ConfigStore {
-  readonly #db: DatabaseSync;
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A lost compare-and-set without an expected version is retried this often before giving up with 409. */
+const MAX_WRITE_ATTEMPTS = 64;
+
+/** The store's rules over any backend, with the in-memory cache and the poller. */
+export class CachedConfigStore implements ConfigStore {
+  readonly kind: string;
+  readonly location: string;
+  readonly #backend: ConfigBackend;
   readonly #validate: ((config: TrackingConfig) => Violation[]) | undefined;
   readonly #now: () => number;
-  /** All configs (active and inactive), keyed `${tenant}/${scenario}`; mirrors the table. */
+  readonly #log: (line: string) => void;
+  readonly #lookbackMs: number;
+  readonly #fullResyncEvery: number;
+  /** All configs (active and inactive), keyed `${tenant}/${scenario}`; mirrors the database. */
   readonly #cache = new Map<string, TrackingConfig>();
   readonly #listeners = new Set<ConfigListener>();
-  readonly #upsert: StatementSync;
-  readonly #history: StatementSync;
+  /** Newest updated_at seen; undefined before the first load. */
+  #watermark: number | undefined;
+  #polls = 0;
+  #polling: Promise<number> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #up = true;
+  #malformed = 0;
+  /** Malformed rows already logged, so a poll does not repeat the warning every interval. */
+  readonly #reported = new Set<string>();
   #closed = false;
 
-  private constructor(options: ConfigStoreOptions) {
-    mkdirSync(options.dataDir, { recursive: true });
-    this.#db = new DatabaseSync(join(options.dataDir, "configs.db"));
+  private constructor(backend: ConfigBackend, options: StoreOptions) {
+    this.kind = backend.kind;
+    this.location = backend.location;
+    this.#backend = backend;
     this.#validate = options.validate;
     this.#now = options.now ?? Date.now;
-    // WAL: readers never block the writer; FULL: fsync the WAL on every commit (durable).
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
-    this.#migrate();
-    this.#upsert = this.#db.prepare(
-      `INSERT INTO tracking_configs (tenant_id, scenario_id, scenario_type, is_active, version, created_at, updated_at, config)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, scenario_id) DO UPDATE SET
-         scenario_type = excluded.scenario_type, is_active = excluded.is_active, version = excluded.version,
-         created_at = excluded.created_at, updated_at = excluded.updated_at, config = excluded.config`,
-    );
-    this.#history = this.#db.prepare(
-      `INSERT OR REPLACE INTO tracking_config_history (tenant_id, scenario_id, version, changed_at, change, config)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    for (const row of this.#db.prepare("SELECT config FROM tracking_configs").iterate()) {
-      const cfg = fromBinary(TrackingConfigSchema, row.config as Uint8Array);
-      this.#cache.set(keyOf(cfg.tenantId, cfg.scenarioId), cfg);
-    }
+    this.#log = options.log ?? ((line: string) => console.error(line));
+    this.#lookbackMs = options.pollLookbackMs ?? 5000;
+    this.#fullResyncEvery = options.fullResyncEvery ?? 60;
   }
 
-  /** Opens (creating and migrating as needed) `<dataDir>/configs.db` and loads the cache. */
-  static open(options: ConfigStoreOptions): ConfigStore {
-    return new ConfigStore(options);
-  }
-
-  /** Schema version (`PRAGMA user_version`) after migrations. */
-  schemaVersion(): number {
-    return Number(this.#db.prepare("PRAGMA user_version").get()!.user_version);
-  }
-
-  #migrate(): void {
-    this.#db.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    );
-    const current = Number(this.#db.prepare("PRAGMA user_version").get()!.user_version);
-    if (current > MIGRATIONS.length) {
-      throw new Error(`configs.db schema version ${current} is newer than this server (${MIGRATIONS.length})`);
-    }
-    for (let v = current; v < MIGRATIONS.length; v++) {
-      // One transaction per migration: a crash mid-migration leaves the previous version intact.
-      this.#tx(() => {
-        this.#db.exec(MIGRATIONS[v]!);
-        this.#db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(v + 1, this.#now());
-        this.#db.exec(`PRAGMA user_version = ${v + 1}`);
-      });
-    }
-  }
-
-  #tx<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+  /** Loads every config of `backend` into the cache and starts polling it. */
+  static async open(backend: ConfigBackend, options: StoreOptions = {}): Promise<CachedConfigStore> {
+    const store = new CachedConfigStore(backend, options);
     try {
-      const r = fn();
-      this.#db.exec("COMMIT");
-      return r;
+      await store.refresh();
     } catch (e) {
-      this.#db.exec("ROLLBACK");
+      await backend.close();
       throw e;
     }
+    const interval = options.pollIntervalMs ?? 500;
+    if (interval > 0) {
+      store.#timer = setInterval(() => {
+        store.refresh().catch(() => {
+          // refresh() already recorded the outage; the next tick retries.
+        });
+      }, interval);
+      store.#timer.unref();
+    }
+    return store;
+  }
+
+  available(): boolean {
+    return this.#up;
+  }
+
+  malformedCount(): number {
+    return this.#malformed;
+  }
+
+  /** Runs a backend call, tracking whether the database answers. */
+  async #io<T>(op: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error("config store is closed");
+    try {
+      const r = await op();
+      this.#setUp(true);
+      return r;
+    } catch (e) {
+      if (e instanceof ConfigStoreUnavailableError) this.#setUp(false, e.message);
+      throw e;
+    }
+  }
+
+  #setUp(up: boolean, why = ""): void {
+    if (up === this.#up) return;
+    this.#up = up;
+    this.#log(
+      up
+        ? `config store ${this.location}: reachable again`
+        : `config store ${this.location}: unreachable (${why}); serving configs from the cache, writes get 503`,
+    );
+  }
+
+  refresh(): Promise<number> {
+    // One poll at a time: a slow database must not pile up concurrent polls.
+    this.#polling ??= this.#poll().finally(() => {
+      this.#polling = undefined;
+    });
+    return this.#polling;
+  }
+
+  async #poll(): Promise<number> {
+    const full = this.#watermark === undefined || ++this.#polls % this.#fullResyncEvery === 0;
+    const since = full ? undefined : (this.#watermark ?? 0) - this.#lookbackMs;
+    const found = await this.#io(() => this.#backend.changes(since));
+    for (const m of found.malformed) {
+      const id = `${m.id}: ${m.reason}`;
+      if (this.#reported.has(id)) continue;
+      this.#reported.add(id);
+      this.#malformed++;
+      this.#log(`config store ${this.location}: skipped malformed config ${id}`);
+    }
+    let applied = 0;
+    let watermark = this.#watermark ?? 0;
+    for (const c of found.configs) {
+      const at = Number(c.updatedAt);
+      if (at > watermark) watermark = at;
+      if (this.#apply(c)) applied++;
+    }
+    this.#watermark = watermark;
+    return applied;
+  }
+
+  /** Puts a config read or written into the cache if it is newer, and tells the listeners. */
+  #apply(config: TrackingConfig): boolean {
+    const key = keyOf(config.tenantId, config.scenarioId);
+    const cached = this.#cache.get(key);
+    if (cached !== undefined && cached.version >= config.version) return false;
+    this.#cache.set(key, config);
+    for (const l of this.#listeners) {
+      try {
+        l(config);
+      } catch (e) {
+        // One listener's failure (e.g. a hand-edited config that does not compile) must not
+        // stop the others or the poller.
+        this.#log(`config ${key} v${config.version}: listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return true;
+  }
+
+  /** Re-reads one config from the database into the cache (after a lost compare-and-set). */
+  async #reload(tenant: string, scenario: string): Promise<TrackingConfig | undefined> {
+    const fresh = await this.#io(() => this.#backend.fetch(tenant, scenario));
+    if (fresh !== undefined) this.#apply(fresh);
+    return this.#cache.get(keyOf(tenant, scenario));
   }
 
   #check(config: TrackingConfig): void {
@@ -200,57 +397,85 @@ export class ConfigStore {
     }
   }
 
-  /** Writes the row and its history entry in one durable transaction, then updates the cache. */
-  #write(cfg: TrackingConfig, change: string): TrackingConfig {
-    if (this.#closed) throw new Error("ConfigStore is closed");
-    const bin = toBinary(TrackingConfigSchema, cfg);
-    this.#tx(() => {
-      this.#upsert.run(
-        cfg.tenantId,
-        cfg.scenarioId,
-        cfg.scenarioType,
-        cfg.isActive ? 1 : 0,
-        cfg.version,
-        cfg.createdAt,
-        cfg.updatedAt,
-        bin,
-      );
-      this.#history.run(cfg.tenantId, cfg.scenarioId, cfg.version, cfg.updatedAt, change, bin);
-    });
-    this.#cache.set(keyOf(cfg.tenantId, cfg.scenarioId), cfg);
-    for (const l of this.#listeners) l(cfg);
-    return clone(TrackingConfigSchema, cfg);
-  }
-
   /**
-   * Creates a config: active, version 1, created_at = updated_at = now. Re-creating a
-   * soft-deleted config reactivates it with version + 1 (created_at kept). Throws
-   * ConflictError when an active one exists, ConfigValidationError when invalid.
+   * The write loop: builds the new config from the cached one, writes it conditionally on
+   * the cached version, and on a lost race reloads and retries (or, with an expected
+   * version, reports the conflict). `build` returns undefined for "nothing to write".
    */
-  create(config: TrackingConfig): TrackingConfig {
-    const existing = this.#cache.get(keyOf(config.tenantId, config.scenarioId));
-    if (existing?.isActive) {
-      throw new ConflictError(
-        `tracking config ${config.tenantId}/${config.scenarioId} already exists (v${existing.version}); update it instead`,
-      );
+  async #commit(
+    tenant: string,
+    scenario: string,
+    expectedVersion: number | undefined,
+    build: (current: TrackingConfig | undefined) => { config: TrackingConfig; change: string } | undefined,
+  ): Promise<TrackingConfig> {
+    if (this.#closed) throw new Error("config store is closed");
+    const key = keyOf(tenant, scenario);
+    let current = this.#cache.get(key);
+    if (expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion) {
+      // The cache may be behind another server's write: ask the database before refusing.
+      current = await this.#reload(tenant, scenario);
+      if ((current?.version ?? 0) !== expectedVersion) throw this.#stale(tenant, scenario, expectedVersion, current);
     }
-    const cfg = clone(TrackingConfigSchema, config);
-    const now = BigInt(this.#now());
-    cfg.isActive = true;
-    cfg.version = existing === undefined ? 1 : existing.version + 1;
-    cfg.createdAt = existing === undefined ? now : existing.createdAt;
-    cfg.updatedAt = now;
-    this.#check(cfg);
-    return this.#write(cfg, existing === undefined ? "create" : "recreate");
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const next = build(current === undefined ? undefined : clone(TrackingConfigSchema, current));
+      if (next === undefined) return clone(TrackingConfigSchema, current!);
+      const { config, change } = next;
+      const written = await this.#io(() =>
+        current === undefined
+          ? this.#backend.insert(config, change)
+          : this.#backend.replace(config, current.version, change),
+      );
+      if (written) {
+        this.#apply(config);
+        return clone(TrackingConfigSchema, config);
+      }
+      current = await this.#reload(tenant, scenario);
+      if (expectedVersion !== undefined) throw this.#stale(tenant, scenario, expectedVersion, current);
+      // The winner may still be between its two writes: back off a little, with jitter.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * (attempt + 1))));
+    }
+    throw new VersionConflictError(
+      `tracking config ${key} kept changing during the update; retry`,
+      current?.version ?? 0,
+    );
   }
 
-  /** The config for (tenant, scenario), active or not; a copy the caller may modify. */
+  #stale(
+    tenant: string,
+    scenario: string,
+    expected: number,
+    current: TrackingConfig | undefined,
+  ): VersionConflictError {
+    const v = current?.version ?? 0;
+    return new VersionConflictError(
+      `tracking config ${tenant}/${scenario} is at version ${v}, not the expected ${expected}; read it again and retry`,
+      v,
+    );
+  }
+
+  async create(config: TrackingConfig): Promise<TrackingConfig> {
+    return this.#commit(config.tenantId, config.scenarioId, undefined, (existing) => {
+      if (existing?.isActive) {
+        throw new ConflictError(
+          `tracking config ${config.tenantId}/${config.scenarioId} already exists (v${existing.version}); update it instead`,
+        );
+      }
+      const cfg = clone(TrackingConfigSchema, config);
+      const now = BigInt(this.#now());
+      cfg.isActive = true;
+      cfg.version = existing === undefined ? 1 : existing.version + 1;
+      cfg.createdAt = existing === undefined ? now : existing.createdAt;
+      cfg.updatedAt = now;
+      this.#check(cfg);
+      return { config: cfg, change: existing === undefined ? "create" : "recreate" };
+    });
+  }
+
   get(tenant: string, scenario: string): TrackingConfig | undefined {
     const c = this.#cache.get(keyOf(tenant, scenario));
     return c === undefined ? undefined : clone(TrackingConfigSchema, c);
   }
 
-  /** Configs matching the filter (active only unless include_inactive), ordered by tenant then scenario. */
   list(filter: ListFilter = {}): TrackingConfig[] {
     const out: TrackingConfig[] = [];
     for (const c of this.#cache.values()) {
@@ -263,16 +488,20 @@ export class ConfigStore {
     return out;
   }
 
-  /**
-   * Partial update: only the top-level fields named in `paths` (snake_case or camelCase,
-   * e.g. "optional_fields") take their values from `patch`; version increments and
-   * updated_at is set. Server-managed paths (version, created_at, updated_at, is_active) are
-   * ignored; tenant_id/scenario_id must not change; unknown paths are refused. Works on
-   * inactive configs too (they stay inactive). Throws NotFoundError when absent.
-   */
-  update(tenant: string, scenario: string, patch: TrackingConfig, paths: readonly string[]): TrackingConfig {
-    const existing = this.#cache.get(keyOf(tenant, scenario));
-    if (existing === undefined) throw new NotFoundError(`tracking config ${tenant}/${scenario} not found`);
+  async update(
+    tenant: string,
+    scenario: string,
+    patch: TrackingConfig,
+    paths: readonly string[],
+    expectedVersion?: number,
+  ): Promise<TrackingConfig> {
+    return this.#commit(tenant, scenario, expectedVersion, (existing) => {
+      if (existing === undefined) throw new NotFoundError(`tracking config ${tenant}/${scenario} not found`);
+      return { config: this.#merge(existing, patch, paths), change: "update" };
+    });
+  }
+
+  #merge(existing: TrackingConfig, patch: TrackingConfig, paths: readonly string[]): TrackingConfig {
     const cfg = clone(TrackingConfigSchema, existing);
     const problems: Violation[] = [];
     const target = cfg as unknown as Record<string, unknown>;
@@ -310,67 +539,68 @@ export class ConfigStore {
     // Re-clone so nested FieldSpec messages taken from `patch` are owned by the store.
     const owned = clone(TrackingConfigSchema, cfg);
     this.#check(owned);
-    return this.#write(owned, "update");
+    return owned;
   }
 
-  /** Deactivates the config (is_active=false, version + 1); it stays readable. NotFoundError when absent. */
-  softDelete(tenant: string, scenario: string): TrackingConfig {
-    const existing = this.#cache.get(keyOf(tenant, scenario));
-    if (existing === undefined) throw new NotFoundError(`tracking config ${tenant}/${scenario} not found`);
-    if (!existing.isActive) return clone(TrackingConfigSchema, existing);
-    const cfg = clone(TrackingConfigSchema, existing);
-    cfg.isActive = false;
-    cfg.version = existing.version + 1;
-    cfg.updatedAt = BigInt(this.#now());
-    return this.#write(cfg, "delete");
+  async softDelete(tenant: string, scenario: string, expectedVersion?: number): Promise<TrackingConfig> {
+    return this.#commit(tenant, scenario, expectedVersion, (existing) => {
+      if (existing === undefined) throw new NotFoundError(`tracking config ${tenant}/${scenario} not found`);
+      if (!existing.isActive) return undefined;
+      existing.isActive = false;
+      existing.version += 1;
+      existing.updatedAt = BigInt(this.#now());
+      return { config: existing, change: "delete" };
+    });
   }
 
-  /**
-   * The active config for (tenant, scenario) from memory — the event hot path; never touches
-   * SQLite. Returns the cached object itself (no copy): callers must not modify it.
-   */
+  async importConfig(config: TrackingConfig): Promise<ImportOutcome> {
+    let outcome: ImportOutcome = "unchanged";
+    await this.#commit(config.tenantId, config.scenarioId, undefined, (existing) => {
+      const active = config.isActive;
+      if (existing === undefined) {
+        const cfg = clone(TrackingConfigSchema, config);
+        const now = BigInt(this.#now());
+        cfg.isActive = active;
+        cfg.version = 1;
+        cfg.createdAt = config.createdAt === 0n ? now : config.createdAt;
+        cfg.updatedAt = now;
+        this.#check(cfg);
+        outcome = "created";
+        return { config: cfg, change: "import" };
+      }
+      if (contentOf(existing) === contentOf(config) && existing.isActive === active) {
+        outcome = "unchanged";
+        return undefined;
+      }
+      const cfg = this.#merge(existing, config, CONTENT_PATHS);
+      cfg.isActive = active;
+      outcome = "updated";
+      return { config: cfg, change: "import" };
+    });
+    return outcome;
+  }
+
   activeConfig(tenant: string, scenario: string): Readonly<TrackingConfig> | undefined {
     const c = this.#cache.get(keyOf(tenant, scenario));
     return c?.isActive ? c : undefined;
   }
 
-  /** Every stored version of a config, oldest first (for auditing changes). */
-  history(
-    tenant: string,
-    scenario: string,
-  ): Array<{ version: number; changed_at: number; change: string; config: TrackingConfig }> {
-    const rows = this.#db
-      .prepare(
-        "SELECT version, changed_at, change, config FROM tracking_config_history WHERE tenant_id = ? AND scenario_id = ? ORDER BY version",
-      )
-      .all(tenant, scenario);
-    return rows.map((r) => ({
-      version: Number(r.version),
-      changed_at: Number(r.changed_at),
-      change: String(r.change),
-      config: fromBinary(TrackingConfigSchema, r.config as Uint8Array),
-    }));
+  history(tenant: string, scenario: string): Promise<HistoryEntry[]> {
+    return this.#io(() => this.#backend.history(tenant, scenario));
   }
 
-  /**
-   * Calls `listener` after every durable write (e.g. to recompile a RuleBook entry).
-   * Returns an unsubscribe function.
-   */
   subscribe(listener: ConfigListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Closes the database; further writes throw. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#polling?.catch(() => undefined);
+    await this.#backend.close();
   }
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Convenience for callers and tests: a TrackingConfig message from partial init values. */

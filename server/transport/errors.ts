@@ -8,7 +8,9 @@
  * - `violations`/`errors` array of Violation → invalid argument (400) listing every one;
  * - name NotFoundError → 404, ConflictError → 409, UnauthenticatedError → 401,
  *   ForbiddenError / PermissionDeniedError → 403;
+ * - VersionConflictError (a stale If-Match / version) → 409 / ABORTED (Connect maps ABORTED to 409);
  * - SinkUnavailableError (server/contracts.ts) → 503 + Retry-After / UNAVAILABLE;
+ * - ConfigStoreUnavailableError → 503 + Retry-After / UNAVAILABLE, with its message;
  * - ConnectError → by its Code;
  * - anything else → 500 / INTERNAL with a generic message (the error is logged, never echoed).
  */
@@ -88,6 +90,16 @@ export function classifyError(err: unknown): ClassifiedError {
       internal: false,
     };
   }
+  if (err instanceof Error && err.name === "ConfigStoreUnavailableError") {
+    return {
+      status: 503,
+      code: Code.Unavailable,
+      errorCode: "unavailable",
+      message: "config store unavailable, retry later",
+      retryAfterSeconds: (err as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1,
+      internal: false,
+    };
+  }
   if (err instanceof ConnectError) {
     const [status, errorCode] = codeToHttp[err.code] ?? [500, "internal"];
     const internal = status >= 500 && err.code !== Code.Unavailable && err.code !== Code.Unimplemented;
@@ -107,6 +119,14 @@ export function classifyError(err: unknown): ClassifiedError {
         return { status: 404, code: Code.NotFound, errorCode: "not_found", message: err.message, internal: false };
       case "ConflictError":
         return { status: 409, code: Code.AlreadyExists, errorCode: "conflict", message: err.message, internal: false };
+      case "VersionConflictError":
+        return {
+          status: 409,
+          code: Code.Aborted,
+          errorCode: "version_conflict",
+          message: err.message,
+          internal: false,
+        };
       case "UnauthenticatedError":
         return {
           status: 401,

@@ -140,7 +140,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const context = new RestContext(binding.rest.desc, methodOf.get(route)!, method, url, req, shutdownSignal);
       if (warnings.length > 0) context.values.set(restWarningsKey, warnings);
       const response = await route.call(binding.runtime, request, context);
-      sendJson(res, 200, route.toRest(response));
+      sendJson(res, 200, route.toRest(response), context.setResponseHeaders());
     } catch (err) {
       if (err instanceof HttpError) {
         if (!req.readableEnded) drain(req);
@@ -230,6 +230,16 @@ class RestContext implements HandlerContext {
   get responseHeader(): Headers {
     this.#responseHeader ??= new Headers();
     return this.#responseHeader;
+  }
+
+  /** Response headers the runtime set (e.g. ETag), or undefined when none. */
+  setResponseHeaders(): Record<string, string> | undefined {
+    if (this.#responseHeader === undefined) return undefined;
+    const out: Record<string, string> = {};
+    this.#responseHeader.forEach((value, name) => {
+      out[name] = value;
+    });
+    return out;
   }
 
   get responseTrailer(): Headers {

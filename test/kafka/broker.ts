@@ -41,7 +41,8 @@ export async function ensureMainBroker(): Promise<string> {
   return MAIN_BOOTSTRAP;
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the OS picks it). */
+export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const srv = createServer();
     srv.once("error", fail);
