@@ -67,4 +67,17 @@ describe("tracking serve options", () => {
     vi.stubEnv("KAFKA_BROKERS", undefined);
     expect((await resolve({})).sink).toBe("file");
   });
+
+  it("--config-store / TRACKING_CONFIG_STORE and the poll interval reach the server options", async () => {
+    const byEnv = await resolve({ TRACKING_CONFIG_STORE: "mongodb://db:27017/cfg", TRACKING_CONFIG_POLL_MS: "250" });
+    expect(byEnv).toMatchObject({
+      configStore: "mongodb://db:27017/cfg",
+      configPollMs: 250,
+      configStoreTimeoutMs: 3000,
+    });
+    vi.unstubAllEnvs();
+    const byFlag = await resolve({}, "--config-store", "sqlite:/tmp/x.db", "--config-store-timeout-ms", "900");
+    expect(byFlag).toMatchObject({ configStore: "sqlite:/tmp/x.db", configPollMs: 500, configStoreTimeoutMs: 900 });
+    expect((await resolve({})).configStore).toBeUndefined();
+  });
 });
