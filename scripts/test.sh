@@ -26,6 +26,8 @@ fi
 # Quiet, so the summary line stays the last thing printed.
 cleanup() { if [ "$started_kafka" = 1 ]; then ./scripts/kafka/down.sh --wipe >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
+echo "== ferretdb (MongoDB-compatible server for the config-store tests; built once into .tools/ferretdb)"
+./scripts/mongo/build.sh >/dev/null
 echo "== tests"
 report=.tools/vitest-report.json
 rm -f "$report"

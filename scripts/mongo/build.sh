@@ -13,8 +13,15 @@ if [ -x "$FERRETDB_BIN" ]; then
   echo "$FERRETDB_BIN"
   exit 0
 fi
-command -v go >/dev/null || { mongo_log "go is required to build FerretDB (scripts/system-deps.sh)"; exit 1; }
+command -v go >/dev/null || { mongo_log "go is required to build FerretDB (Go >= 1.24)"; exit 1; }
 mkdir -p "$FERRETDB_HOME"
+# Test files start in parallel: one builds, the others wait for it and reuse the binary.
+exec 9>"$FERRETDB_HOME/.build.lock"
+flock 9
+if [ -x "$FERRETDB_BIN" ]; then
+  echo "$FERRETDB_BIN"
+  exit 0
+fi
 t0=$(date +%s)
 mongo_log "building FerretDB $FERRETDB_VERSION (first time only, ~75 s)"
 module_dir=$(cd "$FERRETDB_HOME" && GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
