@@ -43,8 +43,9 @@ import {
 /** A version claim this old whose config was never written is taken as from a dead writer, ms. */
 const STALE_CLAIM_MS = 10_000;
 
-/** The collections' names. */
+/** One document per (tenant_id, scenario_id): the current config. */
 export const CONFIGS_COLLECTION = "tracking_configs";
+/** One document per stored version (also the claim on that version; see `MongoBackend`). */
 export const HISTORY_COLLECTION = "tracking_config_history";
 
 /** Options of the MongoDB-backed store. */
