@@ -10,7 +10,7 @@
  *   ForbiddenError / PermissionDeniedError → 403;
  * - VersionConflictError (a stale If-Match / version) → 409 / ABORTED (Connect maps ABORTED to 409);
  * - SinkUnavailableError (server/contracts.ts) → 503 + Retry-After / UNAVAILABLE;
- * - ConfigStoreUnavailableError → 503 + Retry-After / UNAVAILABLE, with its message;
+ * - ConfigStoreUnavailableError (server/store) → 503 + Retry-After / UNAVAILABLE;
  * - ConnectError → by its Code;
  * - anything else → 500 / INTERNAL with a generic message (the error is logged, never echoed).
  */
