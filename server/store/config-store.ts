@@ -177,6 +177,12 @@ export interface ConfigBackend {
    */
   changes(since: number | undefined): Promise<BackendChanges>;
   history(tenant: string, scenario: string): Promise<HistoryEntry[]>;
+  /**
+   * Optional push notification of other processes' writes (e.g. MongoDB change streams):
+   * calls `onChange` to read them at once instead of at the next poll; polling stays the
+   * source of truth, so a backend that cannot watch simply logs why and never calls it.
+   */
+  watch?(onChange: () => void, log: (line: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -264,6 +270,8 @@ export class CachedConfigStore implements ConfigStore {
   #watermark: number | undefined;
   #polls = 0;
   #polling: Promise<number> | undefined;
+  /** A change was signalled while a poll ran (it may have read before that commit): poll again. */
+  #pollAgain = false;
   #timer: NodeJS.Timeout | undefined;
   #up = true;
   #malformed = 0;
@@ -293,6 +301,7 @@ export class CachedConfigStore implements ConfigStore {
     }
     const interval = options.pollIntervalMs ?? 500;
     if (interval > 0) {
+      backend.watch?.(() => store.#wake(), store.#log);
       store.#timer = setInterval(() => {
         store.refresh().catch(() => {
           // refresh() already recorded the outage; the next tick retries.
@@ -338,8 +347,23 @@ export class CachedConfigStore implements ConfigStore {
     // One poll at a time: a slow database must not pile up concurrent polls.
     this.#polling ??= this.#poll().finally(() => {
       this.#polling = undefined;
+      if (this.#pollAgain && !this.#closed) {
+        this.#pollAgain = false;
+        this.#wake();
+      }
     });
     return this.#polling;
+  }
+
+  /** Polls now (a change was signalled), or right after the poll in progress. */
+  #wake(): void {
+    if (this.#polling !== undefined) {
+      this.#pollAgain = true;
+      return;
+    }
+    this.refresh().catch(() => {
+      // Recorded by refresh(); the timer retries.
+    });
   }
 
   async #poll(): Promise<number> {

@@ -16,6 +16,7 @@
  * the config conditionally on the previous version (see `#claim`).
  */
 import {
+  type ChangeStream,
   type Collection,
   type Document,
   MongoClient,
@@ -80,6 +81,14 @@ function isUnreachable(e: unknown): boolean {
   );
 }
 
+/**
+ * Server errors meaning "no change streams here" (FerretDB: NotImplemented; a standalone
+ * MongoDB: only supported on replica sets; old servers: unknown stage/command).
+ */
+function changeStreamsUnsupported(e: unknown): boolean {
+  return e instanceof MongoServerError && [238, 115, 40573, 40324].includes(Number(e.code));
+}
+
 /** A config's document: the seed's JSON shape with every field present. */
 function toDocument(config: TrackingConfig): Document {
   return { ...trackingConfigToWire(config, true) };
@@ -101,6 +110,8 @@ export class MongoBackend implements ConfigBackend {
   readonly #client: MongoClient;
   readonly #configs: Collection;
   readonly #history: Collection;
+  #stream: ChangeStream | undefined;
+  #closing = false;
 
   private constructor(client: MongoClient, uri: string) {
     this.location = maskUri(uri);
@@ -277,7 +288,39 @@ export class MongoBackend implements ConfigBackend {
     return out;
   }
 
+  /**
+   * Opens a change stream on `tracking_configs` where the server has them (a replica set):
+   * each change wakes the store's poll at once. Unsupported (FerretDB, a standalone server)
+   * → logged once, polling only. Lost (e.g. the server went away) → reopened after 5 s.
+   */
+  watch(onChange: () => void, log: (line: string) => void): void {
+    const open = () => {
+      if (this.#closing) return;
+      const stream = this.#configs.watch([]);
+      this.#stream = stream;
+      stream.on("change", () => onChange());
+      let failed = false;
+      // `on`, not `once`: an emitter without an error listener would throw on a second error.
+      stream.on("error", (e: unknown) => {
+        if (failed) return;
+        failed = true;
+        this.#stream = undefined;
+        void stream.close().catch(() => undefined);
+        if (changeStreamsUnsupported(e)) {
+          log(
+            `config store ${this.location}: no change streams (${(e as Error).message}); other servers' changes are polled`,
+          );
+          return;
+        }
+        setTimeout(open, 5000).unref();
+      });
+    };
+    open();
+  }
+
   async close(): Promise<void> {
+    this.#closing = true;
+    await this.#stream?.close().catch(() => undefined);
     await this.#client.close();
   }
 }
