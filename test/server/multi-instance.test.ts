@@ -170,8 +170,8 @@ describe("two servers sharing one SQLite file", () => {
 });
 
 /**
- * Creates a config whose `name` is a counter, then runs 200 increments from 6 concurrent
- * clients (3 per server): GET, +1, PUT with If-Match; 409 → read again and retry. No lost
+ * Creates a config whose `name` is a counter, then runs 200 increments from 4 concurrent
+ * clients (2 per server): GET, +1, PUT with If-Match; 409 → read again and retry. No lost
  * update means name = 200 and version = 201 at the end, on both servers.
  */
 async function incrementRace(a: CliServer, b: CliServer, tenant: string): Promise<void> {
@@ -207,7 +207,7 @@ async function incrementRace(a: CliServer, b: CliServer, tenant: string): Promis
     }
   };
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: 6 }, (_, i) => loop(i)));
+  await Promise.all(Array.from({ length: 4 }, (_, i) => loop(i)));
   const ms = performance.now() - t0;
   for (const api of apis) {
     await until(async () => (await api("GET", path)).body.version === 201);
