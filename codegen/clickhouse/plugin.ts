@@ -100,6 +100,40 @@ function columnDef(c: { name: string; type: string; default?: string | undefined
   return parts.join(" ");
 }
 
+/** Top-level comma-separated parts of a type's arguments (parentheses and quotes respected). */
+function splitArgs(args: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = "";
+  let start = 0;
+  for (let i = 0; i < args.length; i++) {
+    const ch = args[i];
+    if (quote) {
+      if (ch === "\\") i++;
+      else if (ch === quote) quote = "";
+    } else if (ch === "`" || ch === "'") quote = ch;
+    else if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    else if (ch === "," && depth === 0) {
+      out.push(args.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(args.slice(start).trim());
+  return out;
+}
+
+/** A long named Tuple type one element per line (the queue table's nested JSON objects). */
+function formatType(type: string, indent: string): string {
+  if (type.length + indent.length <= 100 || !type.startsWith("Tuple(")) return type;
+  const inner = indent + INDENT;
+  const elems = splitArgs(type.slice("Tuple(".length, -1)).map((e) => {
+    const m = /^(`(?:[^`\\]|\\.)*`) (.*)$/.exec(e);
+    return m ? `${inner}${m[1]} ${formatType(m[2] ?? "", inner)}` : `${inner}${e}`;
+  });
+  return `Tuple(\n${elems.join(",\n")}\n${indent})`;
+}
+
 interface Table {
   model: TableModel;
   name: string;
@@ -189,7 +223,7 @@ function kafkaSql(t: Table, options: Options): string {
     "",
     `CREATE TABLE ${ident(t.queue)}`,
     "(",
-    m.queueColumns.map((c) => INDENT + columnDef(c)).join(",\n"),
+    m.queueColumns.map((c) => INDENT + columnDef({ ...c, type: formatType(c.type, INDENT) })).join(",\n"),
     ")",
     "ENGINE = Kafka",
     "SETTINGS",

@@ -20,7 +20,104 @@ CREATE TABLE `behavior_events_queue`
     `experiment_id` String,
     `experiment_group` String,
     `position` Nullable(Int32),
-    `scenario_data` Tuple(`video_data` Tuple(`duration` Nullable(Int32), `watch_duration` Nullable(Int32), `completion_rate` Nullable(Float64), `video_quality` Nullable(String), `is_fullscreen` Nullable(Bool), `is_muted` Nullable(Bool), `playback_speed` Nullable(Float64), `seek_positions` Array(Int32), `buffer_time` Nullable(Int32)), `ecommerce_data` Tuple(`price` Nullable(Float64), `currency` Nullable(String), `quantity` Nullable(Int32), `discount` Nullable(Float64), `category_path` Nullable(String), `brand` Nullable(String), `sku_id` Nullable(String), `product_tags` Array(String), `stock_count` Nullable(Int32), `coupon_id` Nullable(String)), `news_data` Tuple(`read_duration` Nullable(Int32), `read_progress` Nullable(Float64), `word_count` Nullable(Int32), `news_type` Nullable(String), `source` Nullable(String), `author` Nullable(String), `keywords` Array(String), `is_breaking_news` Nullable(Bool), `publish_time` Nullable(Int64)), `music_data` Tuple(`duration` Nullable(Int32), `play_duration` Nullable(Int32), `artist` Nullable(String), `album` Nullable(String), `genre` Nullable(String), `bpm` Nullable(Int32), `language` Nullable(String), `is_vip_only` Nullable(Bool), `audio_quality` Nullable(String)), `education_data` Tuple(`course_id` Nullable(String), `chapter_id` Nullable(String), `lesson_duration` Nullable(Int32), `study_duration` Nullable(Int32), `progress` Nullable(Float64), `exercise_count` Nullable(Int32), `correct_count` Nullable(Int32), `score` Nullable(Float64), `difficulty_level` Nullable(String), `is_certificate_course` Nullable(Bool)), `content_data` Tuple(`content_type` Nullable(String), `word_count` Nullable(Int32), `image_count` Nullable(Int32), `video_count` Nullable(Int32), `topic` Nullable(String), `content_quality_score` Nullable(Float64), `is_original` Nullable(Bool), `author_level` Nullable(String), `has_hashtags` Nullable(Bool), `hashtags` Array(String), `engagement_rate` Nullable(Float64), `read_time_estimate` Nullable(Int32)), `social_data` Tuple(`relationship_type` Nullable(String), `mutual_friends_count` Nullable(Int32), `social_distance` Nullable(Int32), `influence_score` Nullable(Float64), `interaction_frequency` Nullable(String), `common_interests` Array(String), `is_verified` Nullable(Bool), `follower_count` Nullable(Int64), `following_count` Nullable(Int64), `post_count` Nullable(Int64), `similarity_score` Nullable(Float64)), `personalized_data` Tuple(`personalization_score` Nullable(Float64), `match_reasons` Array(String), `user_interests_match` Nullable(Float64), `trending_score` Nullable(Float64), `novelty_score` Nullable(Float64), `diversity_group` Nullable(String), `recommendation_strategy` Nullable(String), `model_version` Nullable(String), `feature_importance` Map(String, Float64)), `custom_data` Map(String, String)),
+    `scenario_data` Tuple(
+        `video_data` Tuple(
+            `duration` Nullable(Int32),
+            `watch_duration` Nullable(Int32),
+            `completion_rate` Nullable(Float64),
+            `video_quality` Nullable(String),
+            `is_fullscreen` Nullable(Bool),
+            `is_muted` Nullable(Bool),
+            `playback_speed` Nullable(Float64),
+            `seek_positions` Array(Int32),
+            `buffer_time` Nullable(Int32)
+        ),
+        `ecommerce_data` Tuple(
+            `price` Nullable(Float64),
+            `currency` Nullable(String),
+            `quantity` Nullable(Int32),
+            `discount` Nullable(Float64),
+            `category_path` Nullable(String),
+            `brand` Nullable(String),
+            `sku_id` Nullable(String),
+            `product_tags` Array(String),
+            `stock_count` Nullable(Int32),
+            `coupon_id` Nullable(String)
+        ),
+        `news_data` Tuple(
+            `read_duration` Nullable(Int32),
+            `read_progress` Nullable(Float64),
+            `word_count` Nullable(Int32),
+            `news_type` Nullable(String),
+            `source` Nullable(String),
+            `author` Nullable(String),
+            `keywords` Array(String),
+            `is_breaking_news` Nullable(Bool),
+            `publish_time` Nullable(Int64)
+        ),
+        `music_data` Tuple(
+            `duration` Nullable(Int32),
+            `play_duration` Nullable(Int32),
+            `artist` Nullable(String),
+            `album` Nullable(String),
+            `genre` Nullable(String),
+            `bpm` Nullable(Int32),
+            `language` Nullable(String),
+            `is_vip_only` Nullable(Bool),
+            `audio_quality` Nullable(String)
+        ),
+        `education_data` Tuple(
+            `course_id` Nullable(String),
+            `chapter_id` Nullable(String),
+            `lesson_duration` Nullable(Int32),
+            `study_duration` Nullable(Int32),
+            `progress` Nullable(Float64),
+            `exercise_count` Nullable(Int32),
+            `correct_count` Nullable(Int32),
+            `score` Nullable(Float64),
+            `difficulty_level` Nullable(String),
+            `is_certificate_course` Nullable(Bool)
+        ),
+        `content_data` Tuple(
+            `content_type` Nullable(String),
+            `word_count` Nullable(Int32),
+            `image_count` Nullable(Int32),
+            `video_count` Nullable(Int32),
+            `topic` Nullable(String),
+            `content_quality_score` Nullable(Float64),
+            `is_original` Nullable(Bool),
+            `author_level` Nullable(String),
+            `has_hashtags` Nullable(Bool),
+            `hashtags` Array(String),
+            `engagement_rate` Nullable(Float64),
+            `read_time_estimate` Nullable(Int32)
+        ),
+        `social_data` Tuple(
+            `relationship_type` Nullable(String),
+            `mutual_friends_count` Nullable(Int32),
+            `social_distance` Nullable(Int32),
+            `influence_score` Nullable(Float64),
+            `interaction_frequency` Nullable(String),
+            `common_interests` Array(String),
+            `is_verified` Nullable(Bool),
+            `follower_count` Nullable(Int64),
+            `following_count` Nullable(Int64),
+            `post_count` Nullable(Int64),
+            `similarity_score` Nullable(Float64)
+        ),
+        `personalized_data` Tuple(
+            `personalization_score` Nullable(Float64),
+            `match_reasons` Array(String),
+            `user_interests_match` Nullable(Float64),
+            `trending_score` Nullable(Float64),
+            `novelty_score` Nullable(Float64),
+            `diversity_group` Nullable(String),
+            `recommendation_strategy` Nullable(String),
+            `model_version` Nullable(String),
+            `feature_importance` Map(String, Float64)
+        ),
+        `custom_data` Map(String, String)
+    ),
     `extra_data` Map(String, String)
 )
 ENGINE = Kafka
