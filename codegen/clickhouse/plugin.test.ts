@@ -7,7 +7,7 @@ import { parseManifest } from "./manifest.js";
 import { plugin } from "./plugin.js";
 
 const testdata = "codegen/clickhouse/testdata";
-const options = "order_by=tenant:at:id,ttl_days=30,kafka_broker_list=kafka-1:9092";
+const options = "order_by=tenant:at:id,ttl_days=30,kafka_broker_list=kafka-1:9092|kafka-2:9092";
 const dirs: string[] = [];
 
 /** A directory holding `manifest` as the previous events.columns.json. */
@@ -106,7 +106,7 @@ describe("protoc-gen-tracking-clickhouse golden", () => {
   it("derives the Kafka topics from the topic template and the key from order_by", () => {
     const kafka = v1.get("events_kafka.sql") ?? "";
     expect(kafka).toContain("kafka_topic_list = '^events\\\\.[a-z]+$'");
-    expect(kafka).toContain("kafka_broker_list = 'kafka-1:9092'");
+    expect(kafka).toContain("kafka_broker_list = 'kafka-1:9092,kafka-2:9092'");
     expect(v1.get("events.sql")).toContain("ORDER BY (`tenant`, `at`, `id`)");
     expect(v1.get("events.sql")).toContain("TTL toDateTime(`at`) + INTERVAL 30 DAY");
     expect(() => runPlugin(plugin, fixtureRequest(`${testdata}/protos-v1`, "order_by=tenant:at"))).toThrow(

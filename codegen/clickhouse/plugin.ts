@@ -21,7 +21,7 @@
  * - `order_by`: the sorting (and deduplication) key as `:`-separated top-level columns; default:
  *   the topic template's fields, the event time, the event id. It must contain the event id.
  * - `ttl_days`: days rows are kept after their event time (default 365; 0: no TTL).
- * - `kafka_broker_list` (default `localhost:9092`), `kafka_group_name` (default
+ * - `kafka_broker_list` (default `localhost:9092`; several as `a:9092|b:9092`), `kafka_group_name` (default
  *   `clickhouse_<table>`), `kafka_skip_broken_messages` (default 1000: messages per block that
  *   do not fit the columns and are skipped rather than stopping ingestion).
  */
@@ -67,7 +67,8 @@ function parseOptions(raw: { key: string; value: string }[]): Options {
     if (key === "previous_dir") out.previousDir = value;
     else if (key === "order_by") out.orderBy = value.split(":").filter((s) => s !== "");
     else if (key === "ttl_days") out.ttlDays = count(key, value);
-    else if (key === "kafka_broker_list") out.kafkaBrokerList = value;
+    // A plugin parameter cannot hold commas (they separate options): brokers are given `|`-separated.
+    else if (key === "kafka_broker_list") out.kafkaBrokerList = value.split("|").join(",");
     else if (key === "kafka_group_name") out.kafkaGroupName = value;
     else if (key === "kafka_skip_broken_messages") out.kafkaSkipBrokenMessages = count(key, value);
     else throw new Error(`unknown option ${key}=${value}`);
