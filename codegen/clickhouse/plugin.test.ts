@@ -1,8 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compareGolden, fixtureRequest, repoRequest, runPlugin } from "../common/plugin-harness.js";
+import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
 import { parseManifest } from "./manifest.js";
 import { plugin } from "./plugin.js";
 
@@ -48,6 +49,31 @@ describe("protoc-gen-tracking-clickhouse golden", () => {
       "queries/events_kafka_ingest.sql",
       "queries/events_tenant_volume.sql",
     ]);
+  });
+
+  it("version 2 is a change buf breaking accepts (the FILE rules of make breaking); the reverse is not", () => {
+    const dir = mkdtempSync(join(tmpdir(), "clickhouse-breaking-"));
+    dirs.push(dir);
+    const buf = join(repoRoot, "node_modules/.bin/buf");
+    const image = (v: string) => {
+      const modules = [{ path: `${testdata}/protos-${v}` }, { path: "proto" }, { path: ".tools/proto-deps" }];
+      const out = join(dir, `${v}.binpb`);
+      const config = JSON.stringify({ version: "v2", modules });
+      const args = ["build", ".", "--config", config, "--path", `${testdata}/protos-${v}/fixture`, "-o", out];
+      execFileSync(buf, args, { cwd: repoRoot, stdio: "pipe" });
+      return out;
+    };
+    const [v1Image, v2Image] = [image("v1"), image("v2")];
+    const breaking = (input: string, against: string) => {
+      try {
+        execFileSync(buf, ["breaking", input, "--against", against], { cwd: repoRoot, stdio: "pipe" });
+      } catch (e) {
+        const err = e as { stdout?: Buffer; stderr?: Buffer };
+        throw new Error(`${err.stdout?.toString() ?? ""}${err.stderr?.toString() ?? ""}`);
+      }
+    };
+    expect(() => breaking(v2Image, v1Image)).not.toThrow();
+    expect(() => breaking(v1Image, v2Image)).toThrow(/deleted/);
   });
 
   it("matches the golden files: version 2 migrates version 1 with ALTER TABLE … ADD COLUMN", () => {
