@@ -7,6 +7,8 @@
  * its Kafka engine swapped for Null, the only change, with the settings the Kafka engine gives its
  * parser — so the generated materialized view and ReplacingMergeTree table are the ones tested.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -242,15 +244,18 @@ describe("ClickHouse (chDB): the generated DDL loads what the server publishes",
     ).rejects.toThrow(/Cannot parse|CANNOT_PARSE|Cannot read/);
     expect(await count(`SELECT count() AS n FROM ${TABLE}`)).toBe(0);
 
-    const ins = await ch.query(
-      `INSERT INTO ${TABLE}_queue SETTINGS ${settings} FORMAT JSONEachRow\n${lines.join("\n")}`,
+    // ClickHouse records each skipped message (one CSV line: time, database, table, row, …).
+    const errors = join(ch.dataDir, "skipped.csv");
+    await ch.query(
+      `INSERT INTO ${TABLE}_queue SETTINGS ${settings}, input_format_record_errors_file_path = '${errors}' FORMAT JSONEachRow\n${lines.join("\n")}`,
     );
     const loaded = await count(`SELECT count() AS n FROM ${TABLE}`);
-    const skipped = lines.length - loaded;
-    console.log(
-      `[clickhouse] ${lines.length} messages → ${loaded} rows, ${skipped} skipped (rows_written ${ins.rowsWritten})`,
-    );
-    expect(skipped).toBe(brokenIds.length);
+    const recorded = readFileSync(errors, "utf8").trim().split("\n");
+    console.log(`[clickhouse] ${lines.length} messages → ${loaded} rows, ${recorded.length} skipped and recorded`);
+    expect(lines.length - loaded).toBe(brokenIds.length);
+    expect(recorded).toHaveLength(brokenIds.length);
+    // The broken ones sit in the middle of the batch (rows N/2+1 and N/2+2, 1-based): what follows loaded.
+    expect(recorded.map((r) => r.split(",")[3])).toEqual([String(N / 2 + 1), String(N / 2 + 2)]);
     // Redelivery: the first messages once more.
     const again = lines.filter((l) => !l.includes("evt_broken")).slice(0, REDELIVERED);
     await ch.query(`INSERT INTO ${TABLE}_queue SETTINGS ${settings} FORMAT JSONEachRow\n${again.join("\n")}`);
