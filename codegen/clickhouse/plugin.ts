@@ -40,11 +40,17 @@ const pluginName = "protoc-gen-tracking-clickhouse";
 
 /** Plugin options (see the file comment). */
 export interface Options {
+  /** `previous_dir`: where the committed `<table>.columns.json` manifests are (relative to the working directory). */
   previousDir: string | undefined;
+  /** `order_by`: the sorting and deduplication key, top-level columns; undefined: topic fields, time, id. */
   orderBy: string[] | undefined;
+  /** `ttl_days`: days a row is kept after its event time; 0: no TTL. */
   ttlDays: number;
+  /** `kafka_broker_list`: the queue table's brokers, comma-separated as ClickHouse takes them. */
   kafkaBrokerList: string;
+  /** `kafka_group_name`: the consumer group (it keeps the offsets); undefined: `clickhouse_<table>`. */
   kafkaGroupName: string | undefined;
+  /** `kafka_skip_broken_messages`: messages per block that do not fit and are skipped. */
   kafkaSkipBrokenMessages: number;
 }
 

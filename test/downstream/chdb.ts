@@ -11,7 +11,7 @@
  * `input_format_allow_errors_num = kafka_skip_broken_messages` (with ratio 0), as StorageKafka does.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -26,7 +26,10 @@ export const GEN_CLICKHOUSE = join(ROOT, "gen/clickhouse");
 
 /** Installs (first time: downloads) chDB into the cached venv; returns its python. */
 export async function ensureChdb(): Promise<string> {
-  await runOk("bash", [join(ROOT, "test/edge/python-env.sh"), VENV, CHDB_SPEC], { timeoutMs: 600_000 });
+  // Test files run in parallel: one installs, the others wait for it (flock) instead of racing on the venv.
+  mkdirSync(join(ROOT, ".tools"), { recursive: true });
+  const lock = join(ROOT, ".tools/chdb-venv.lock");
+  await runOk("flock", [lock, "bash", join(ROOT, "test/edge/python-env.sh"), VENV, CHDB_SPEC], { timeoutMs: 600_000 });
   return join(VENV, "bin/python");
 }
 
