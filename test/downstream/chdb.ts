@@ -48,11 +48,17 @@ export interface ChdbResult {
 export class ChdbSession {
   private readonly waiting: ((line: string) => void)[] = [];
   private chain: Promise<unknown> = Promise.resolve();
+  private exited: string | undefined;
   private constructor(
     private readonly proc: ChildProcessWithoutNullStreams,
     readonly dataDir: string,
   ) {
     createInterface({ input: proc.stdout }).on("line", (line) => this.waiting.shift()?.(line));
+    // A crashed engine answers every waiting query with the error instead of leaving it hanging.
+    proc.once("exit", (code, signal) => {
+      this.exited = `chDB process exited (${code ?? signal})`;
+      for (const w of this.waiting.splice(0)) w(JSON.stringify({ ok: false, error: this.exited }));
+    });
   }
 
   /** Starts a session in a fresh temp directory. */
@@ -78,6 +84,7 @@ export class ChdbSession {
     const next = this.chain.then(
       () =>
         new Promise<ChdbResult>((done, fail) => {
+          if (this.exited !== undefined) return fail(new ChdbError(this.exited));
           this.waiting.push((line) => {
             const r = JSON.parse(line) as {
               ok: boolean;
