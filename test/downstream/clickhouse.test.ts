@@ -221,6 +221,14 @@ describe("ClickHouse (chDB): the generated DDL loads what the server publishes",
     await expect(ch.query(bogus.replace("CREATE TABLE parse_only.`", "CREATE TABLE parse_only.`x_"))).rejects.toThrow(
       /UNKNOWN_SETTING|Unknown setting/,
     );
+    // The topic list is one regular expression (librdkafka subscribes to a `^…` name as one) matching every
+    // tenant topic, this run's included, and nothing else.
+    const topics = kafkaSettings(kafka).get("kafka_topic_list") ?? "";
+    expect(topics).toMatch(/^'\^[^,]*'$/);
+    const re = new RegExp(topics.slice(1, -1).replace(/\\\\/g, "\\"));
+    expect(re.test(topic)).toBe(true);
+    for (const other of ["user-behaviors-", "user-behaviors-a.b", "x-user-behaviors-a", "user-behaviors-a,b"])
+      expect(re.test(other), other).toBe(false);
     const format = kafkaSettings(kafka).get("kafka_format")?.replace(/'/g, "");
     const fmt = await ch.rows(`SELECT name FROM system.formats WHERE name = '${format}' AND is_input`);
     expect(fmt).toHaveLength(1);
