@@ -298,6 +298,10 @@ export function tableModel(desc: DescMessage): TableModel {
     queueColumns.push({ name: f.name, type: queueType(f, member) });
     flat.field(f, "", `m.${ident(f.name)}`, f.name, member);
   }
+  // Where a flattened column's value sits in the message, in its comment (DESCRIBE shows it).
+  for (const c of flat.columns) {
+    if (c.path !== c.name && !c.path.endsWith(".*")) c.comment = `${c.comment} (${c.path})`.trim();
+  }
   const columns = [
     ...flat.columns,
     {
