@@ -210,7 +210,9 @@ describe("adding a scenario is editing one proto", () => {
       { name: "live_viewer_count", type: "Nullable(Int32)", since: next },
       { name: "live_stream_state", type: "Nullable(String)", since: next },
     ]);
-    expect(read("behavior_events.sql")).toContain("`live_viewer_count` Nullable(Int32) COMMENT '在线人数'");
+    expect(read("behavior_events.sql")).toContain(
+      "`live_viewer_count` Nullable(Int32) COMMENT '在线人数 (scenario_data.live_data.viewer_count)'",
+    );
     const kafka = read("behavior_events_kafka.sql");
     expect(kafka).toContain("m.`scenario_data`.`live_data`.`viewer_count` AS `live_viewer_count`");
     expect(kafka).toMatch(/isNotNull\(m\.`scenario_data`\.`live_data`\.`viewer_count`\).*'live'/);
