@@ -1,8 +1,8 @@
 /**
  * "Adding a scenario is editing one proto": a copy of behavior.proto gains a LiveScenarioData
  * message and a `live_data = 10` oneof member; `buf generate` with the repo's plugins then
- * yields JSON Schemas, a compiled validator, templates, the REST/gRPC handlers and the OpenAPI
- * routes that know the scenario, with no hand-written change anywhere.
+ * yields JSON Schemas, a compiled validator, templates, the REST/gRPC handlers, the OpenAPI
+ * routes and the Flink row type that know the scenario, with no hand-written change anywhere.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -41,12 +41,13 @@ function template(): string {
     "codegen/binary/bin.ts",
     "codegen/handlers/bin.ts",
     "codegen/openapi/bin.ts",
+    "codegen/flink/bin.ts",
   ];
   const blocks = repoTemplate
     .split(/\n(?= {2}- local:)/)
     .slice(1)
     .filter((b) => want.some((w) => b.includes(w)));
-  expect(blocks).toHaveLength(7);
+  expect(blocks).toHaveLength(8);
   const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
   return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
 }
@@ -185,5 +186,21 @@ describe("adding a scenario is editing one proto", () => {
     if (!trackEvent) throw new Error("registerBehaviorService did not register trackEvent");
     await trackEvent(request, {});
     expect(seen).toEqual({ tenant_id: "t", scenario_data: { live_data: { viewer_count: 3, stream_state: "live" } } });
+  });
+
+  it("the Flink source table picks it up: a nested ROW and a scenario_type", () => {
+    const sql = readFileSync(join(dir, "gen/flink/behavior_events.sql"), "utf8");
+    expect(sql).toContain(
+      // live_data = 10 comes last, after custom_data = 9.
+      "    `live_data` ROW<\n" +
+        "      `viewer_count` INT '在线人数',\n" +
+        "      `stream_state` STRING '直播状态（live/replay）'\n" +
+        "    >\n" +
+        "  > COMMENT",
+    );
+    expect(sql).toContain("    WHEN `scenario_data`.`live_data` IS NOT NULL THEN 'live'\n  END");
+    // The example job groups by the computed scenario_type, so it needs no edit either.
+    const job = readFileSync(join(dir, "gen/flink/behavior_event_counts_per_minute.sql"), "utf8");
+    expect(job).toContain("`scenario_type`, `action_type`, COUNT(*)");
   });
 });
