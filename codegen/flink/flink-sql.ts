@@ -196,7 +196,8 @@ function header(pluginName: string, version: string, file: DescFile, what: strin
 /**
  * The Flink SQL of a Kafka message (one with the kafka option): `<table>.sql`, the source table
  * over every topic of its topic template, and, when the message has an event time, a scenario
- * oneof and an action enum, `<table>_counts_per_minute.sql`, the example job with its sink.
+ * oneof and an action enum, `<message in snake_case>_counts_per_minute.sql`, the example job with
+ * its sink.
  */
 export function flinkTables(
   desc: DescMessage,

@@ -2,10 +2,11 @@
  * protoc-gen-tracking-flink: Flink SQL for the data team, from the messages with the kafka
  * option (codegen/flink/flink-sql.ts derives it from the shared wire model):
  *
- * - `<table>.sql`: the Kafka source table (`topic-pattern` over the topic template, JSON format,
- *   the exact row type with a nested ROW per scenario, event time and watermark);
- * - `<table>_counts_per_minute.sql`: an example job (per-minute counts by tenant, scenario and
- *   action in event-time tumbling windows) with its Kafka sink table.
+ * - `<message in snake_case>s.sql` (behavior_events.sql): the Kafka source table (`topic-pattern`
+ *   over the topic template, JSON format, the exact row type with a nested ROW per scenario,
+ *   event time and watermark);
+ * - `<message in snake_case>_counts_per_minute.sql`: an example job (per-minute counts by tenant,
+ *   scenario and action in event-time tumbling windows) with its Kafka sink table.
  */
 import type { DescMessage } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
