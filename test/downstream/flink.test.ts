@@ -258,6 +258,8 @@ FROM ${SOURCE};
     // The two bad messages whose event time reads are events too.
     count(base.timestamp ?? 0, "video", "share");
     count(base.timestamp ?? 0, "video", "share");
+    // Exactly one row per window and group on the sink topic, no more.
+    expect(await topicEndOffset(bootstrap, sinkTopic)).toBe(expected.size);
     const rows = await readTopic(bootstrap, sinkTopic, expected.size, 30_000);
     const got = new Map<string, number>();
     for (const m of rows) {
