@@ -2,8 +2,8 @@
  * "Adding a scenario is editing one proto": a copy of behavior.proto gains a LiveScenarioData
  * message and a `live_data = 10` oneof member; `buf generate` with the repo's plugins then
  * yields JSON Schemas, a compiled validator, templates, the REST/gRPC handlers, the OpenAPI
- * routes and the ClickHouse columns (with their migration) that know the scenario, with no
- * hand-written change anywhere.
+ * routes, the ClickHouse columns (with their migration) and the Flink row type that know the
+ * scenario, with no hand-written change anywhere.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -43,6 +43,7 @@ function template(): string {
     "codegen/handlers/bin.ts",
     "codegen/openapi/bin.ts",
     "codegen/clickhouse/bin.ts",
+    "codegen/flink/bin.ts",
   ];
   const blocks = repoTemplate
     .split(/\n(?= {2}- local:)/)
@@ -222,5 +223,21 @@ describe("adding a scenario is editing one proto", () => {
     expect(migration).toMatch(
       /ADD COLUMN IF NOT EXISTS `live_stream_state` Nullable\(String\) .* AFTER `live_viewer_count`/,
     );
+  });
+
+  it("the Flink source table picks it up: a nested ROW and a scenario_type", () => {
+    const sql = readFileSync(join(dir, "gen/flink/behavior_events.sql"), "utf8");
+    expect(sql).toContain(
+      // live_data = 10 comes last, after custom_data = 9.
+      "    `live_data` ROW<\n" +
+        "      `viewer_count` INT '在线人数',\n" +
+        "      `stream_state` STRING '直播状态（live/replay）'\n" +
+        "    >\n" +
+        "  > COMMENT",
+    );
+    expect(sql).toContain("    WHEN `scenario_data`.`live_data` IS NOT NULL THEN 'live'\n  END");
+    // The example job groups by the computed scenario_type, so it needs no edit either.
+    const job = readFileSync(join(dir, "gen/flink/behavior_event_counts_per_minute.sql"), "utf8");
+    expect(job).toContain("`scenario_type`, `action_type`, COUNT(*)");
   });
 });
