@@ -166,7 +166,12 @@ describe("gRPC with foreign clients", () => {
       let echoed: string | null = null;
       const res = await client.trackEvent(
         { event: seedEventMessage() },
-        { headers: { "x-request-id": id }, onHeader: (h) => void (echoed = h.get("x-request-id")) },
+        {
+          headers: { "x-request-id": id },
+          onHeader: (h) => {
+            echoed = h.get("x-request-id");
+          },
+        },
       );
       expect(res.success).toBe(true);
       expect(echoed).toBe(id);
