@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { seedEventData } from "../../test/helpers/seed.js";
 import { startTestServer, type TestServer } from "../../test/helpers/server.js";
 import { AccessLog, RequestScope, requestIdOf } from "./access-log.js";
@@ -112,5 +112,38 @@ describe("a server with the default sample (0)", () => {
       runtime: "source",
       access_log_sample: 0,
     });
+  });
+});
+
+describe("a server fault", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.stop(true));
+
+  it("is an error record with the error serialised, and its request's access record is written at error", async () => {
+    // A closed database is a fault of the server, not of the request.
+    t.server.store.close();
+    const res = await fetch(`${t.baseUrl}/api/v1/tracking-configs/from-template`, {
+      method: "POST",
+      headers: { "x-request-id": "fault-1", "content-type": "application/json" },
+      body: JSON.stringify({ tenant_id: "mymx", scenario_id: "vlog_feed", template_id: "video" }),
+    });
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toMatch(/database|sqlite/i);
+    const fault = t.records().find((r) => r.level === "error" && r.msg === "CreateTrackingConfigFromTemplate failed");
+    expect(fault).toMatchObject({ err: { type: expect.any(String), message: expect.any(String) } });
+    expect((fault?.err as { stack?: string }).stack).toMatch(/\n\s+at /);
+    await vi.waitFor(() =>
+      expect(t.records().find((r) => r.req_id === "fault-1")).toMatchObject({
+        level: "error",
+        msg: "request",
+        transport: "rest",
+        rpc: "CreateTrackingConfigFromTemplate",
+        tenant: "mymx",
+        status: 500,
+      }),
+    );
   });
 });
