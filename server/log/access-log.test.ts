@@ -134,7 +134,8 @@ describe("a server fault", () => {
     expect(await res.text()).not.toMatch(/database|sqlite/i);
     const fault = t.records().find((r) => r.level === "error" && r.msg === "CreateTrackingConfigFromTemplate failed");
     expect(fault).toMatchObject({ err: { type: expect.any(String), message: expect.any(String) } });
-    expect((fault?.err as { stack?: string }).stack).toMatch(/\n\s+at /);
+    const err = fault?.err as { stack?: string } | undefined;
+    expect(err?.stack).toMatch(/\n\s+at /);
     await vi.waitFor(() =>
       expect(t.records().find((r) => r.req_id === "fault-1")).toMatchObject({
         level: "error",
