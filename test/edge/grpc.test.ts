@@ -185,6 +185,20 @@ describe("gRPC with foreign clients", () => {
         ...(grpcStatus ? { grpc_status: 0 } : {}),
       });
 
+      // GetHealth is not on the gRPC port's fast path (connect-node serves it there): echoed too.
+      let healthEcho: string | null = null;
+      await client.getHealth(
+        {},
+        {
+          headers: { "x-request-id": `${id}-health` },
+          onHeader: (h) => {
+            healthEcho = h.get("x-request-id");
+          },
+        },
+      );
+      expect(healthEcho).toBe(`${id}-health`);
+      expect(await accessRecord(`${id}-health`)).toMatchObject({ transport, rpc: "GetHealth", status: 200 });
+
       const badId = `${id}-bad`;
       const bad = seedEventMessage();
       bad.userId = "";
