@@ -24,7 +24,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Http2Server, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Http2StreamListener } from "../transport/grpc.js";
 import type { AnyHandler } from "../transport/server.js";
@@ -187,7 +187,7 @@ export class AccessLog {
 
   /** The HTTP port's handler with request ids (echoed in `x-request-id`) and access records. */
   http(handler: AnyHandler): AnyHandler {
-    return (req: (IncomingMessage | Parameters<AnyHandler>[0]) & Scoped, res: Res) => {
+    return (req: Parameters<AnyHandler>[0], res: Res) => {
       const scope = new RequestScope(
         this,
         requestIdOf(req.headers[REQUEST_ID_HEADER]),
