@@ -23,6 +23,7 @@ import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
 import { createTrackingConfigService } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
+import { SpoolSink } from "./spool/spool-sink.js";
 import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
 import { ConfigStore } from "./store/config-store.js";
 import { createConnectHandler } from "./transport/connect.js";
@@ -45,6 +46,12 @@ export interface ServerOptions {
   sink?: "file" | "kafka";
   /** Kafka sink options when sink is "kafka" (brokers required). */
   kafka?: KafkaSinkOptions;
+  /**
+   * Durable spool in front of the Kafka sink (opt-in): while the broker is unreachable events are
+   * fsync'd to `dir` and answered 202 spooled, then forwarded in order (server/spool). Only with
+   * the Kafka sink. Default: none (events are answered after the broker's ack, else 503).
+   */
+  spool?: { dir: string; maxBytes?: number | undefined };
   /** API keys: a JSON file, and/or TRACKING_API_KEYS / TRACKING_ADMIN_KEYS in `env`. */
   apiKeysFile?: string;
   /** Environment to read keys from. Default process.env. */
@@ -106,7 +113,7 @@ function timed<T extends object>(runtime: T, stats: Stats): T {
   return wrapped as T;
 }
 
-/** Starts the server; resolves once both ports listen. */
+/** Starts the server; resolves once both ports listen (and a spool left by an earlier run was opened). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.error(line));
   const host = options.host ?? "0.0.0.0";
@@ -114,12 +121,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const w of auth.startupWarnings()) log(w);
   const guard = new AuthGuard(auth);
 
-  const sink: Sink =
+  const baseSink: Sink =
     options.sink === "kafka"
       ? createKafkaSink(options.kafka ?? { brokers: ["127.0.0.1:9092"] })
       : // Values come from the generated Kafka JSON encoder, so the sink need not re-parse them.
         new FileSink({ dataDir: options.dataDir, trustValues: true });
+  if (options.spool !== undefined && options.sink !== "kafka") {
+    log("tracking server: --spool-dir ignored: the spool only fronts the Kafka sink (the file sink is local already)");
+  }
+  const spool =
+    options.spool !== undefined && options.sink === "kafka"
+      ? await SpoolSink.open(baseSink, { dir: options.spool.dir, maxBytes: options.spool.maxBytes, log })
+      : undefined;
+  const sink: Sink = spool ?? baseSink;
   const stats = new Stats({ sink });
+  stats.setSpool(spool);
   const store = ConfigStore.open({ dataDir: options.dataDir, validate: (c) => validateConfigDefinition(c) });
   const rules = new RuleBook();
   rules.attach(store);
@@ -171,12 +187,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       case "/livez":
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
-        const ready = !draining && sink.available();
+        // With a spool the server still takes events while the broker is down.
+        const ready = !draining && (sink.available() || spool?.accepting() === true);
         return send(
           res,
           ready ? 200 : 503,
           "application/json",
-          JSON.stringify({ ready, sink: sink.kind, sink_available: sink.available(), draining }),
+          JSON.stringify({
+            ready,
+            sink: sink.kind,
+            sink_available: sink.available(),
+            draining,
+            ...(spool ? { spool_bytes: spool.bytes, spooling: spool.spooling } : {}),
+          }),
         );
       }
       case "/api/v1/docs":
@@ -214,7 +237,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcAddress = grpc.address();
   const grpcPort = typeof grpcAddress === "object" && grpcAddress ? grpcAddress.port : (options.grpcPort ?? 50051);
   log(
-    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`,
+    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}${spool ? `, spool=${spool.dir} (max ${spool.maxBytes} bytes)` : ""}, data=${join(options.dataDir)}`,
   );
 
   let stopping: Promise<void> | undefined;

@@ -59,6 +59,8 @@ interface ServeFlags {
   apiKeysFile?: string;
   maxBodyBytes: number;
   maxInFlight: number;
+  spoolDir?: string;
+  spoolMaxBytes: number;
 }
 
 /**
@@ -160,6 +162,18 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .argParser(positiveInt)
         .default(20_000),
     )
+    .addOption(
+      new Option(
+        "--spool-dir <dir>",
+        "durable spool: while Kafka is unreachable, fsync events here and answer 202 spooled; forwarded in order when it returns (default: off, 503)",
+      ).env("TRACKING_SPOOL_DIR"),
+    )
+    .addOption(
+      new Option("--spool-max-bytes <n>", "most bytes the spool holds before new events get 503")
+        .env("TRACKING_SPOOL_MAX_BYTES")
+        .argParser(positiveInt)
+        .default(1024 * 1024 * 1024),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
@@ -195,6 +209,7 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
+        ...(o.spoolDir !== undefined ? { spool: { dir: o.spoolDir, maxBytes: o.spoolMaxBytes } } : {}),
       };
       await onServe(options);
     });
