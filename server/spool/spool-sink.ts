@@ -15,7 +15,8 @@
  * Crash safety (kill -9 at any point): an event is answered only after its record is fdatasync'd;
  * a torn tail is cut on start (with a log line); the cursor file records the forward in progress
  * before it is sent, so after a crash it is sent again (at-least-once) and counted as possible
- * duplicates. A full spool (max bytes) rejects with SinkUnavailableError (503) as without a spool.
+ * duplicates, as are events spooled after a direct publish timed out (the broker may still have
+ * stored them). A full spool (max bytes) rejects with SinkUnavailableError (503) as without a spool.
  * Errors that are not "unavailable" (e.g. authorization) are never spooled: they reach the caller.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -276,13 +277,18 @@ export class SpoolSink implements Sink {
       settle = r;
     });
     this.#direct.add(tracker);
+    // A sink that was up may have sent the records before giving up (timeout): then the broker
+    // can still store them, and the spooled copies are duplicates.
+    const mayHaveSent = this.#inner.available();
     try {
       await this.#inner.publish(records);
       return undefined;
     } catch (err) {
       if (!isUnavailable(err)) throw err;
       // Enqueued synchronously, before spool publishes that wait for this one (order per key).
-      return await this.#append(records);
+      const receipt = await this.#append(records);
+      if (mayHaveSent) this.#possibleDuplicates += records.length;
+      return receipt;
     } finally {
       this.#direct.delete(tracker);
       settle();

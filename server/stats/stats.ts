@@ -27,7 +27,7 @@ export interface SpoolProbe {
   readonly spooledTotal: number;
   /** Spooled events the broker acknowledged since start (forwarded). */
   readonly forwardedTotal: number;
-  /** Events forwarded again after a crash or a failed forward (at-least-once: possible duplicates). */
+  /** Events that may be in Kafka twice: forwarded again after a crash or a failed forward, or spooled after a timed-out publish (at-least-once). */
   readonly possibleDuplicatesTotal: number;
   /** Spool segment bytes on disk now. */
   readonly bytes: number;
