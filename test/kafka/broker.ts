@@ -84,6 +84,8 @@ export async function startFaultBroker(): Promise<FaultBroker> {
     KAFKA_CONTROLLER_PORT: String(controller),
     KAFKA_DATA: data,
     KAFKA_HEAP_OPTS: "-Xms128m -Xmx384m",
+    // A restart after SIGKILL recovers the log first; on a busy 2-core box that can pass 60 s.
+    KAFKA_START_TIMEOUT: "150",
   };
   const broker: FaultBroker = {
     bootstrap: `127.0.0.1:${port}`,
@@ -112,7 +114,7 @@ export async function startFaultBroker(): Promise<FaultBroker> {
       }
     },
     async start() {
-      await run("bash", [join(ROOT, "scripts/kafka/up.sh")], { cwd: ROOT, env, timeout: 90_000 });
+      await run("bash", [join(ROOT, "scripts/kafka/up.sh")], { cwd: ROOT, env, timeout: 180_000 });
     },
     async stop() {
       await run("bash", [join(ROOT, "scripts/kafka/down.sh")], { cwd: ROOT, env, timeout: 60_000 });
