@@ -314,4 +314,18 @@ describe("SpoolSink", () => {
     expect(second.possibleDuplicatesTotal).toBe(0);
     await second.close();
   });
+
+  it("one process per spool directory: a live holder is refused, a dead one's lock is taken over", async () => {
+    const dir = tmp();
+    const inner = new SwitchSink();
+    // pid 1 (init) is alive and not us.
+    writeFileSync(join(dir, "lock"), "1");
+    await expect(SpoolSink.open(inner, { dir, log: () => {} })).rejects.toThrow(/in use by process 1/);
+    // A pid that cannot exist (above pid_max): the holder died.
+    writeFileSync(join(dir, "lock"), "2147483646");
+    const spool = await SpoolSink.open(inner, { dir, log: () => {} });
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
+    await spool.close();
+    expect(readdirSync(dir)).not.toContain("lock");
+  });
 });

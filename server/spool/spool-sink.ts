@@ -19,7 +19,7 @@
  * stored them). A full spool (max bytes) rejects with SinkUnavailableError (503) as without a spool.
  * Errors that are not "unavailable" (e.g. authorization) are never spooled: they reach the caller.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type Sink, type SinkReceipt, type SinkRecord, SinkUnavailableError } from "../contracts.js";
@@ -138,8 +138,34 @@ export class SpoolSink implements Sink {
     };
   }
 
+  /**
+   * Takes `<dir>/lock` (this process's pid). Two live processes appending to one spool would
+   * interleave and both forward it, so a lock held by another live process is refused; one left
+   * by a process that died (kill -9) is taken over.
+   */
+  #lock(): void {
+    const path = join(this.dir, "lock");
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(path, String(process.pid), { flag: "wx" });
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      const holder = Number(readFileSync(path, "utf8").trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+        throw new Error(
+          `spool directory ${this.dir} is in use by process ${holder}; give each server (and each worker process) its own --spool-dir`,
+        );
+      }
+      rmSync(path, { force: true }); // stale: its process is gone
+    }
+    throw new Error(`cannot take the lock of spool directory ${this.dir}`);
+  }
+
   async #recover(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
+    this.#lock();
     const cursorPath = join(this.dir, "cursor");
     let cursor: SpoolCursor | undefined;
     let cursorBad = false;
@@ -514,7 +540,18 @@ export class SpoolSink implements Sink {
     for (const s of this.#segments) await s.file.close();
     await this.#cursor?.close();
     this.#cursor = undefined;
+    rmSync(join(this.dir, "lock"), { force: true });
     await this.#inner.close();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
