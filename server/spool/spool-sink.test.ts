@@ -328,4 +328,24 @@ describe("SpoolSink", () => {
     await spool.close();
     expect(readdirSync(dir)).not.toContain("lock");
   });
+
+  it("spooling that restarts while the emptied segments are being deleted loses nothing", async () => {
+    const dir = tmp();
+    const inner = new SwitchSink();
+    const spool = await SpoolSink.open(inner, { dir, retryIntervalMs: 1, log: () => {} });
+    for (let round = 0; round < 5; round++) {
+      inner.mode = "down";
+      for (let i = 0; i < 5; i++) await spool.publish([rec("u", round * 10 + i)]);
+      inner.mode = "up";
+      // The moment the drainer declares the spool empty (and starts deleting), spool again.
+      while (spool.spooling) await new Promise((r) => setImmediate(r));
+      inner.mode = "down";
+      await spool.publish([rec("u", round * 10 + 5)]);
+      inner.mode = "up";
+      await spool.drained(10_000);
+    }
+    const want = Array.from({ length: 5 }, (_, r) => [0, 1, 2, 3, 4, 5].map((i) => r * 10 + i)).flat();
+    expect(inner.stored.map(nOf)).toEqual(want);
+    await spool.close();
+  });
 });

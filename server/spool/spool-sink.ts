@@ -239,7 +239,8 @@ export class SpoolSink implements Sink {
       this.#startSpooling();
     } else {
       // Nothing to forward: drop empty or fully forwarded segments.
-      await this.#deleteAll();
+      this.#readOffset = 0;
+      await this.#deleteSegments(this.#segments.splice(0));
     }
   }
 
@@ -416,7 +417,10 @@ export class SpoolSink implements Sink {
       while (!this.#closed) {
         const seg = this.#segments[0];
         if (seg === undefined) {
-          if (this.#appending === 0) break;
+          if (this.#appending === 0) {
+            this.#spooling = false; // nothing on disk and nothing coming: empty
+            break;
+          }
           await this.#sleep(this.#retryMs);
           continue;
         }
@@ -434,10 +438,14 @@ export class SpoolSink implements Sink {
           }
           if (isActive && this.#appending === 0 && seg.file.idle) {
             // Caught up with no append in flight: the spool is empty; back to direct publishing.
+            // The segments are taken off the list before any await, so an append that starts
+            // spooling again meanwhile goes to a new segment, never to one being deleted.
             this.#spooling = false;
+            const done = this.#segments.splice(0);
+            this.#readOffset = 0;
             await reader?.h.close();
             reader = undefined;
-            await this.#deleteAll();
+            await this.#deleteSegments(done);
             this.#log(`spool: drained; ${this.#forwardedTotal} events forwarded so far, publishing directly again`);
             break;
           }
@@ -508,10 +516,8 @@ export class SpoolSink implements Sink {
     await h.datasync();
   }
 
-  /** Deletes every segment (all forwarded) and starts the next at a fresh seq. */
-  async #deleteAll(): Promise<void> {
-    const segs = this.#segments.splice(0);
-    this.#readOffset = 0;
+  /** Deletes segments that were fully forwarded (already off the list). */
+  async #deleteSegments(segs: readonly Segment[]): Promise<void> {
     for (const s of segs) {
       await s.file.close();
       await unlink(s.path).catch(() => undefined);
