@@ -346,7 +346,6 @@ export class SpoolSink implements Sink {
         new SinkUnavailableError(`kafka broker unavailable and the spool is full (${this.maxBytes} bytes)`, 5),
       );
     }
-    this.#startSpooling();
     let active = this.#segments.at(-1);
     if (active === undefined || active.appended >= this.#segmentBytes) {
       active = this.#newSegment(this.#nextSeq++);
@@ -355,6 +354,8 @@ export class SpoolSink implements Sink {
     this.#queuedBytes += size;
     active.appended += size;
     this.#appending++;
+    // After the segment and the count exist: the drainer starts synchronously and must see them.
+    this.#startSpooling();
     const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, size);
     return active.file.append(data, size).then(
       () => {
