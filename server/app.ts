@@ -26,6 +26,7 @@ import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
 import { createTrackingConfigService } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
+import { SpoolSink } from "./spool/spool-sink.js";
 import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
 import type { ConfigStore } from "./store/config-store.js";
 import { renderConfigStoreMetrics } from "./store/metrics.js";
@@ -59,6 +60,12 @@ export interface ServerOptions {
   sink?: "file" | "kafka";
   /** Kafka sink options when sink is "kafka" (brokers required). */
   kafka?: KafkaSinkOptions;
+  /**
+   * Durable spool in front of the Kafka sink (opt-in): while the broker is unreachable events are
+   * fsync'd to `dir` and answered 202 spooled, then forwarded in order (server/spool). Only with
+   * the Kafka sink. Default: none (events are answered after the broker's ack, else 503).
+   */
+  spool?: { dir: string; maxBytes?: number | undefined };
   /** API keys: a JSON file, and/or TRACKING_API_KEYS / TRACKING_ADMIN_KEYS in `env`. */
   apiKeysFile?: string;
   /** Environment to read keys from. Default process.env. */
@@ -133,7 +140,7 @@ function timed<T extends object>(runtime: T, stats: Stats): T {
   return wrapped as T;
 }
 
-/** Starts the server; resolves once both ports listen. */
+/** Starts the server; resolves once both ports listen (and a spool left by an earlier run was opened). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel ?? "info" });
   const access = new AccessLog({ logger, sample: options.accessLogSample ?? 0 });
@@ -151,12 +158,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     serverSelectionTimeoutMs: options.configStoreTimeoutMs,
     log: (line) => logger.warn(line),
   });
-  const sink: Sink =
+  const baseSink: Sink =
     options.sink === "kafka"
       ? createKafkaSink(options.kafka ?? { brokers: ["127.0.0.1:9092"] })
       : // Values come from the generated Kafka JSON encoder, so the sink need not re-parse them.
         new FileSink({ dataDir: options.dataDir, trustValues: true });
+  if (options.spool !== undefined && options.sink !== "kafka") {
+    logger.warn("--spool-dir ignored: the spool only fronts the Kafka sink (the file sink is local already)");
+  }
+  const spool =
+    options.spool !== undefined && options.sink === "kafka"
+      ? await SpoolSink.open(baseSink, {
+          dir: options.spool.dir,
+          maxBytes: options.spool.maxBytes,
+          log: (line) => logger.warn(line),
+        })
+      : undefined;
+  const sink: Sink = spool ?? baseSink;
   const stats = new Stats({ sink });
+  stats.setSpool(spool);
   const rules = new RuleBook();
   rules.attach(store);
   const pipeline = new IngestPipeline({
@@ -206,7 +226,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       case "/livez":
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
-        const ready = !draining && sink.available() && store.available();
+        // With a spool the server still takes events while the broker is down.
+        const ready = !draining && (sink.available() || spool?.accepting() === true) && store.available();
         return send(
           res,
           ready ? 200 : 503,
@@ -218,6 +239,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             config_store: store.kind,
             config_store_available: store.available(),
             draining,
+            ...(spool ? { spool_bytes: spool.bytes, spooling: spool.spooling } : {}),
           }),
         );
       }
@@ -268,6 +290,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       http_port: http.port(),
       grpc_port: grpcPort,
       sink: sink.kind,
+      ...(spool ? { spool_dir: spool.dir, spool_max_bytes: spool.maxBytes } : {}),
       config_store: `${store.kind} ${store.location}`,
       data_dir: join(options.dataDir),
       // "build" when running the JavaScript of `make build`, "source" under tsx.

@@ -44,6 +44,20 @@ describe("tracking serve options", () => {
     expect((await resolve({})).kafka?.producerThread).toBe(false);
   });
 
+  it("the spool is off by default; --spool-dir / TRACKING_SPOOL_DIR and TRACKING_SPOOL_MAX_BYTES turn it on", async () => {
+    vi.stubEnv("TRACKING_SPOOL_DIR", undefined);
+    expect((await resolve({})).spool).toBeUndefined();
+    expect((await resolve({}, "--spool-dir", "/tmp/sp", "--spool-max-bytes", "4096")).spool).toEqual({
+      dir: "/tmp/sp",
+      maxBytes: 4096,
+    });
+    expect((await resolve({ TRACKING_SPOOL_DIR: "/s", TRACKING_SPOOL_MAX_BYTES: "100" })).spool).toEqual({
+      dir: "/s",
+      maxBytes: 100,
+    });
+    await expect(resolve({}, "--spool-dir", "/s", "--spool-max-bytes", "-1")).rejects.toThrow(/positive integer/);
+  });
+
   it("an explicit TRACKING_SINK=file wins over KAFKA_BROKERS in the environment", async () => {
     const o = await resolve({ TRACKING_SINK: "file", KAFKA_BROKERS: "127.0.0.1:9092" });
     expect(o.sink).toBe("file");

@@ -74,6 +74,8 @@ interface ServeFlags {
   configStoreTimeoutMs: number;
   logLevel: LogLevel;
   accessLogSample: number;
+  spoolDir?: string;
+  spoolMaxBytes: number;
 }
 
 /** The config-store options shared by `serve` and `configs export|import`. */
@@ -219,6 +221,18 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .argParser(fraction)
         .default(0),
     )
+    .addOption(
+      new Option(
+        "--spool-dir <dir>",
+        "durable spool: while Kafka is unreachable, fsync events here and answer 202 spooled; forwarded in order when it returns (default: off, 503)",
+      ).env("TRACKING_SPOOL_DIR"),
+    )
+    .addOption(
+      new Option("--spool-max-bytes <n>", "most bytes the spool holds before new events get 503")
+        .env("TRACKING_SPOOL_MAX_BYTES")
+        .argParser(positiveInt)
+        .default(1024 * 1024 * 1024),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
@@ -259,6 +273,7 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         maxInFlightEvents: o.maxInFlight,
         logLevel: o.logLevel,
         accessLogSample: o.accessLogSample,
+        ...(o.spoolDir !== undefined ? { spool: { dir: o.spoolDir, maxBytes: o.spoolMaxBytes } } : {}),
       };
       await onServe(options);
     });

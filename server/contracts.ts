@@ -23,12 +23,25 @@ export interface SinkRecord {
   headers: Record<string, string>;
 }
 
+/**
+ * How a sink stored records when not in their final destination: `spooled` — durable in the
+ * server's local spool (server/spool), to be forwarded to the broker later. A sink that stored
+ * them in the destination resolves with nothing.
+ */
+export interface SinkReceipt {
+  readonly spooled: true;
+}
+
 /** Where accepted events go. `publish` resolves only once every record is durable (fsync'd or broker-acknowledged). */
 export interface Sink {
   /** Short name for logs and metrics, e.g. "file" or "kafka". */
   readonly kind: string;
-  /** Stores the records; rejects with SinkUnavailableError when the backend cannot take them in time. */
-  publish(records: readonly SinkRecord[]): Promise<void>;
+  /**
+   * Stores the records; rejects with SinkUnavailableError when the backend cannot take them in
+   * time. Resolves with a receipt when they were spooled rather than stored in the destination.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the sinks that store in the destination are `async (): Promise<void>`; only a spool resolves with a receipt
+  publish(records: readonly SinkRecord[]): Promise<SinkReceipt | void>;
   /** Whether the backend is reachable right now (health's kafka_available). */
   available(): boolean;
   /** Flushes what is pending and releases resources. */

@@ -63,6 +63,8 @@ export interface BatchItem {
   success: boolean;
   errors: Violation[];
   warnings: Violation[];
+  /** Accepted into the local spool (not yet in the broker); only on successful items. */
+  spooled?: boolean;
 }
 
 /** Options of the pipeline. */
@@ -104,23 +106,27 @@ export class IngestPipeline {
     return this.inFlight;
   }
 
-  /** Publishes with the in-flight bound; counts the outcome. */
-  private async publish(records: SinkRecord[]): Promise<void> {
+  /** Publishes with the in-flight bound; counts the outcome. True when the sink spooled the records. */
+  private async publish(records: SinkRecord[]): Promise<boolean> {
     const n = records.length;
     if (this.inFlight + n > this.maxInFlight) {
       this.counters.failed(n);
       throw new SinkUnavailableError(`server overloaded: ${this.inFlight} events are waiting for the sink`, 1);
     }
     this.inFlight += n;
+    let receipt: Awaited<ReturnType<Sink["publish"]>>;
     try {
-      await this.sink.publish(records);
+      receipt = await this.sink.publish(records);
     } catch (err) {
       this.counters.failed(n);
       throw err;
     } finally {
       this.inFlight -= n;
     }
+    // Spooled events are counted by the spool (tracking_spool_events_total), not as published.
+    if (receipt?.spooled) return true;
     this.counters.published(n);
+    return false;
   }
 
   /**
@@ -150,8 +156,11 @@ export class IngestPipeline {
     return this.check(input, false);
   }
 
-  /** Tracks one event; resolves after the sink acknowledged it. */
-  async track(input: unknown): Promise<{ eventId: string; warnings: Violation[] }> {
+  /**
+   * Tracks one event; resolves after the sink acknowledged it (`spooled`: stored in the local
+   * spool, not yet in the broker).
+   */
+  async track(input: unknown): Promise<{ eventId: string; warnings: Violation[]; spooled: boolean }> {
     this.counters.received(1);
     const result = this.check(input, true);
     if (!result.event) {
@@ -159,8 +168,8 @@ export class IngestPipeline {
       throw new EventRejectedError(result.errors, result.warnings);
     }
     if (result.warnings.length > 0) this.counters.warned(1);
-    await this.publish([toRecord(result.event, result.configVersion)]);
-    return { eventId: result.event.event_id as string, warnings: result.warnings };
+    const spooled = await this.publish([toRecord(result.event, result.configVersion)]);
+    return { eventId: result.event.event_id as string, warnings: result.warnings, spooled };
   }
 
   /**
@@ -195,7 +204,9 @@ export class IngestPipeline {
     }
     if (rejected > 0) this.counters.rejected(rejected);
     if (warned > 0) this.counters.warned(warned);
-    if (records.length > 0) await this.publish(records);
+    if (records.length > 0 && (await this.publish(records))) {
+      for (const item of items) if (item.success) item.spooled = true;
+    }
     return items;
   }
 }

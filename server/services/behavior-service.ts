@@ -25,6 +25,7 @@ import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/b
 import type { Sink, Violation } from "../contracts.js";
 import type { IngestPipeline } from "../ingest/pipeline.js";
 import type { Stats } from "../stats/stats.js";
+import { restStatusKey } from "../transport/rest.js";
 import type { AuthGuard } from "./auth-guard.js";
 
 /** What the behavior service needs. */
@@ -34,6 +35,9 @@ export interface BehaviorServiceDeps {
   sink: Sink;
   guard: AuthGuard;
 }
+
+const SPOOLED_NOTE = "spooled while the broker is unreachable; forwarded to Kafka when it returns";
+const SPOOLED_MESSAGE = `Event accepted and ${SPOOLED_NOTE}`;
 
 const SEVERITY = { error: Severity.ERROR, warning: Severity.WARNING } as const;
 
@@ -54,18 +58,22 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
   return {
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
       guard.ingest(context, [tenantOf(event)]);
-      const { eventId, warnings } = await pipeline.track(event);
+      const { eventId, warnings, spooled } = await pipeline.track(event);
+      if (spooled) context.values.set(restStatusKey, 202);
       return create(TrackEventResponseSchema, {
         success: true,
         eventId,
-        message: "Event tracked successfully",
+        message: spooled ? SPOOLED_MESSAGE : "Event tracked successfully",
         validationWarnings: warnings.length > 0 ? violationMessages(warnings) : [],
+        ...(spooled ? { spooled } : {}),
       });
     },
 
     async trackBatch(events: readonly unknown[], context: HandlerContext): Promise<TrackBatchResponse> {
       guard.ingest(context, events.map(tenantOf));
       const items = await pipeline.trackBatch(events);
+      const spooled = items.some((item) => item.spooled === true);
+      if (spooled) context.values.set(restStatusKey, 202);
       let succeeded = 0;
       const results = items.map((item) => {
         if (item.success) succeeded++;
@@ -85,7 +93,10 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
         failed,
         results,
         message:
-          failed === 0 ? `${succeeded} events tracked successfully` : `${succeeded} events tracked, ${failed} rejected`,
+          (failed === 0
+            ? `${succeeded} events tracked successfully`
+            : `${succeeded} events tracked, ${failed} rejected`) + (spooled ? ` (${SPOOLED_NOTE})` : ""),
+        ...(spooled ? { spooled } : {}),
       });
     },
 

@@ -6,19 +6,17 @@
  * `value` is the Kafka message embedded as a JSON object (not a string) so `jq .value` works;
  * `ts` is the epoch-ms time the sink accepted the record.
  *
- * Durability: `publish` resolves only after the lines are written and fdatasync'd. Group
- * commit: every publish in the same event-loop turn (and every publish that arrives while a
- * flush is running) joins one batch, written with one write + one fdatasync per file, so
- * throughput scales with concurrency instead of being bound by fsync latency.
+ * Durability: `publish` resolves only after the lines are written and fdatasync'd, with group
+ * commit per file (server/sink/append-file.ts, shared with the spool).
  *
- * Crash safety: writes are positional at the last committed size. A failed write is undone
- * (truncate) before the next attempt, and on open a torn last line (from a crash during an
- * unacknowledged write) is cut off, so the file stays valid NDJSON.
+ * Crash safety: a failed write is undone before the next attempt, and on open a torn last line
+ * (from a crash during an unacknowledged write) is cut off, so the file stays valid NDJSON.
  */
 import { mkdirSync } from "node:fs";
 import { type FileHandle, open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Sink, type SinkRecord, SinkUnavailableError } from "../contracts.js";
+import { AppendFile, type AppendFileHooks, syncDirectory } from "./append-file.js";
 
 /** One line of a topic file, as read back by `readTopicFile`. */
 export interface FileSinkLine {
@@ -51,139 +49,9 @@ export interface FileSinkOptions {
 /** Topic names become file names, so they are restricted to Kafka's legal topic characters. */
 const TOPIC_RE = /^[A-Za-z0-9._-]{1,249}$/;
 
-interface Batch {
-  chunks: string[];
-  bytes: number;
-  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
-}
-
-/** What a topic file needs from its sink, passed as callbacks to keep the sink's API small. */
-interface TopicHooks {
-  /** A batch is done: frees queue budget and records health. */
-  settle(bytes: number, error: Error | undefined): void;
-  /** fsyncs the topics directory so a newly created file's entry is durable. */
-  syncDir(): Promise<void>;
-  /** Opens the file (fault injection point). */
-  openFile(path: string, flags: string): Promise<FileHandle>;
-}
-
-/** Appender for one topic file with its own group-commit queue. */
-class TopicFile {
-  readonly path: string;
-  #handle: FileHandle | undefined;
-  #opening: Promise<FileHandle> | undefined;
-  /** Size of the file up to the last fsync'd batch; the next write goes exactly here. */
-  #committed = 0;
-  /** Set after a failed write: the tail beyond #committed must be cut before writing again. */
-  #dirtyTail = false;
-  #pending: Batch | undefined;
-  #flushing = false;
-  readonly #owner: TopicHooks;
-
-  constructor(owner: TopicHooks, path: string) {
-    this.#owner = owner;
-    this.path = path;
-  }
-
-  /** Queues the lines; resolves after they are durable. */
-  append(text: string, bytes: number): Promise<void> {
-    let b = this.#pending;
-    if (b === undefined) {
-      b = { chunks: [], bytes: 0, waiters: [] };
-      this.#pending = b;
-      // Not flushing: wait one macrotask so all publishes of this tick join the batch.
-      if (!this.#flushing) setImmediate(() => void this.#flush());
-    }
-    b.chunks.push(text);
-    b.bytes += bytes;
-    return new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }));
-  }
-
-  async #ensureOpen(): Promise<FileHandle> {
-    if (this.#handle !== undefined) return this.#handle;
-    this.#opening ??= this.#open();
-    try {
-      this.#handle = await this.#opening;
-      return this.#handle;
-    } finally {
-      this.#opening = undefined;
-    }
-  }
-
-  async #open(): Promise<FileHandle> {
-    // O_APPEND is avoided on purpose: positional writes let a failed batch be overwritten.
-    // Create if missing (without O_APPEND for the real handle), then reopen read-write.
-    await (await open(this.path, "a")).close();
-    const h = await this.#owner.openFile(this.path, "r+");
-    try {
-      const size = (await h.stat()).size;
-      this.#committed = await trimTornTail(h, size);
-      // A new (or trimmed) file: make its directory entry / size durable before acking into it.
-      await h.datasync();
-      await this.#owner.syncDir();
-      return h;
-    } catch (e) {
-      await h.close().catch(() => undefined);
-      throw e;
-    }
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      while (this.#pending !== undefined) {
-        const batch = this.#pending;
-        this.#pending = undefined;
-        try {
-          const h = await this.#ensureOpen();
-          if (this.#dirtyTail) {
-            await h.truncate(this.#committed);
-            this.#dirtyTail = false;
-          }
-          const buf = Buffer.from(batch.chunks.length === 1 ? batch.chunks[0]! : batch.chunks.join(""), "utf8");
-          let off = 0;
-          this.#dirtyTail = true;
-          while (off < buf.length) {
-            const { bytesWritten } = await h.write(buf, off, buf.length - off, this.#committed + off);
-            off += bytesWritten;
-          }
-          await h.datasync();
-          this.#committed += buf.length;
-          this.#dirtyTail = false;
-          this.#owner.settle(batch.bytes, undefined);
-          for (const w of batch.waiters) w.resolve();
-        } catch (e) {
-          const err = new SinkUnavailableError(`file sink: cannot write ${this.path}: ${(e as Error).message}`, 5);
-          this.#owner.settle(batch.bytes, err);
-          for (const w of batch.waiters) w.reject(err);
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  /** Resolves once nothing is pending or in flight. */
-  async drain(): Promise<void> {
-    while (this.#pending !== undefined || this.#flushing) {
-      if (this.#pending !== undefined && !this.#flushing) await this.#flush();
-      else await new Promise<void>((r) => setImmediate(r));
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.drain();
-    if (this.#opening !== undefined) await this.#opening.catch(() => undefined);
-    const h = this.#handle;
-    this.#handle = undefined;
-    if (h !== undefined) await h.close();
-  }
-}
-
 /**
- * Finds the end of the last complete line. Anything after it was never acknowledged
- * (acks happen only after fdatasync of whole batches), so it is safe to drop.
+ * Finds the end of the last complete line (AppendFile cuts what follows). Anything after it was
+ * never acknowledged (acks happen only after fdatasync of whole batches), so it is safe to drop.
  */
 async function trimTornTail(h: FileHandle, size: number): Promise<number> {
   if (size === 0) return 0;
@@ -194,14 +62,9 @@ async function trimTornTail(h: FileHandle, size: number): Promise<number> {
     const start = Math.max(0, end - chunk);
     const { bytesRead } = await h.read(buf, 0, end - start, start);
     const nl = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
-    if (nl >= 0) {
-      const keep = start + nl + 1;
-      if (keep !== size) await h.truncate(keep);
-      return keep;
-    }
+    if (nl >= 0) return start + nl + 1;
     end = start;
   }
-  await h.truncate(0);
   return 0;
 }
 
@@ -215,7 +78,7 @@ export class FileSink implements Sink {
   readonly kind = "file";
   /** Directory holding the topic files. */
   readonly topicsDir: string;
-  readonly #files = new Map<string, TopicFile>();
+  readonly #files = new Map<string, AppendFile>();
   readonly #maxPendingBytes: number;
   readonly #trustValues: boolean;
   readonly #now: () => number;
@@ -311,30 +174,24 @@ export class FileSink implements Sink {
     return value.includes("\n") || value.includes("\r") ? JSON.stringify(parsed) : value;
   }
 
-  #file(topic: string): TopicFile {
+  #file(topic: string): AppendFile {
     let f = this.#files.get(topic);
     if (f === undefined) {
-      f = new TopicFile(this.#hooks, this.topicPath(topic));
+      f = new AppendFile(this.#hooks, this.topicPath(topic));
       this.#files.set(topic, f);
     }
     return f;
   }
 
-  readonly #hooks: TopicHooks = {
+  readonly #hooks: AppendFileHooks = {
     openFile: (path, flags) => (this.#openFile ?? open)(path, flags),
+    validEnd: trimTornTail,
     settle: (bytes, error) => {
       this.#pendingBytes -= bytes;
       // Health follows the latest write: a failed disk marks the sink down, a later success up.
       this.#available = error === undefined;
     },
-    syncDir: async () => {
-      const dir = await open(this.topicsDir, "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    },
+    syncDir: () => syncDirectory(this.topicsDir),
   };
 
   /** False after the last disk write failed (until a later write succeeds). */

@@ -21,6 +21,20 @@ export interface SinkProbe {
   available(): boolean;
 }
 
+/** What `renderPrometheus` reads from the durable spool (server/spool), when one is configured. */
+export interface SpoolProbe {
+  /** Events appended to the spool (answered 202 spooled), since start. */
+  readonly spooledTotal: number;
+  /** Spooled events the broker acknowledged since start (forwarded). */
+  readonly forwardedTotal: number;
+  /** Events that may be in Kafka twice: forwarded again after a crash or a failed forward, or spooled after a timed-out publish (at-least-once). */
+  readonly possibleDuplicatesTotal: number;
+  /** Spool segment bytes on disk now. */
+  readonly bytes: number;
+  /** Most bytes the spool may hold (--spool-max-bytes). */
+  readonly maxBytes: number;
+}
+
 /**
  * One latency histogram for a (transport, rpc) pair. Obtain it once (e.g. when a route is
  * registered) with `Stats.histogram` and call `observe` per request.
@@ -98,6 +112,7 @@ export class Stats {
   /** transport → rpc → histogram; nested maps so lookups need no key-string concatenation. */
   readonly #histograms = new Map<string, Map<string, LatencyHistogram>>();
   #sink: SinkProbe | undefined;
+  #spool: SpoolProbe | undefined;
   readonly #startedAt: number;
 
   /** Creates zeroed counters. */
@@ -109,6 +124,11 @@ export class Stats {
   /** Sets (or replaces) the sink reported by the availability gauge. */
   setSink(sink: SinkProbe | undefined): void {
     this.#sink = sink;
+  }
+
+  /** Sets the spool whose counters /metrics exports (tracking_spool_*). */
+  setSpool(spool: SpoolProbe | undefined): void {
+    this.#spool = spool;
   }
 
   /** Counts events received by any transport, before validation. */
@@ -217,6 +237,25 @@ export class Stats {
         "# HELP tracking_sink_available Whether the event sink accepts writes (1) or not (0).",
         "# TYPE tracking_sink_available gauge",
         `tracking_sink_available{sink="${escapeLabel(this.#sink.kind)}"} ${this.#sink.available() ? 1 : 0}`,
+      );
+    }
+
+    const spool = this.#spool;
+    if (spool !== undefined) {
+      lines.push(
+        "# HELP tracking_spool_events_total Events of the durable spool: spooled (answered 202) and forwarded to the broker.",
+        "# TYPE tracking_spool_events_total counter",
+        `tracking_spool_events_total{result="spooled"} ${spool.spooledTotal}`,
+        `tracking_spool_events_total{result="forwarded"} ${spool.forwardedTotal}`,
+        "# HELP tracking_spool_possible_duplicates_total Spooled events forwarded more than once (crash or failed forward; at-least-once).",
+        "# TYPE tracking_spool_possible_duplicates_total counter",
+        `tracking_spool_possible_duplicates_total ${spool.possibleDuplicatesTotal}`,
+        "# HELP tracking_spool_bytes Bytes of spool segments on disk.",
+        "# TYPE tracking_spool_bytes gauge",
+        `tracking_spool_bytes ${spool.bytes}`,
+        "# HELP tracking_spool_max_bytes Most bytes the spool may hold before new events get 503.",
+        "# TYPE tracking_spool_max_bytes gauge",
+        `tracking_spool_max_bytes ${spool.maxBytes}`,
       );
     }
 

@@ -59,6 +59,13 @@ export const restWarningsKey: ContextKey<WireViolation[]> = createContextKey<Wir
   description: "rest transcoding warnings",
 });
 
+/**
+ * The HTTP status of a successful REST answer when it is not 200, set by the runtime with
+ * `context.values.set(restStatusKey, 202)` (e.g. an event accepted into the spool, not yet in
+ * the broker). Other transports ignore it: their success is OK either way.
+ */
+export const restStatusKey: ContextKey<number> = createContextKey<number>(200, { description: "rest success status" });
+
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 
@@ -140,7 +147,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       const context = new RestContext(binding.rest.desc, methodOf.get(route)!, method, url, req, shutdownSignal);
       if (warnings.length > 0) context.values.set(restWarningsKey, warnings);
       const response = await route.call(binding.runtime, request, context);
-      sendJson(res, 200, route.toRest(response), context.setResponseHeaders());
+      sendJson(res, context.status(), route.toRest(response), context.setResponseHeaders());
     } catch (err) {
       if (err instanceof HttpError) {
         if (!req.readableEnded) drain(req);
@@ -250,6 +257,11 @@ class RestContext implements HandlerContext {
   get values(): ContextValues {
     this.#values ??= createContextValues();
     return this.#values;
+  }
+
+  /** The success status the runtime chose (restStatusKey), 200 unless it set one. */
+  status(): number {
+    return this.#values === undefined ? 200 : this.#values.get(restStatusKey);
   }
 }
 

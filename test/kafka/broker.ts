@@ -5,7 +5,7 @@
  * @platformatic/kafka Consumer.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -57,8 +57,18 @@ export async function freePort(): Promise<number> {
 export interface FaultBroker {
   bootstrap: string;
   port: number;
+  /** Its KAFKA_DATA (config, pid file, topic data). */
+  data: string;
   start(): Promise<void>;
+  /** Clean stop (SIGTERM, controlled shutdown). */
   stop(): Promise<void>;
+  /** PID of the running broker JVM (from up.sh's pid file). */
+  pid(): Promise<number>;
+  /**
+   * Sends `signal` to the broker JVM (chaos tests: SIGKILL = crash, SIGSTOP/SIGCONT = pause).
+   * After SIGKILL, `start()` restarts it on the same data.
+   */
+  signal(signal: NodeJS.Signals): Promise<void>;
   /** Stops it and deletes its data dir. */
   destroy(): Promise<void>;
 }
@@ -75,17 +85,44 @@ export async function startFaultBroker(): Promise<FaultBroker> {
     KAFKA_CONTROLLER_PORT: String(controller),
     KAFKA_DATA: data,
     KAFKA_HEAP_OPTS: "-Xms128m -Xmx384m",
+    // A restart after SIGKILL recovers the log first; on a busy 2-core box that can pass 60 s.
+    KAFKA_START_TIMEOUT: "150",
   };
   const broker: FaultBroker = {
     bootstrap: `127.0.0.1:${port}`,
     port,
+    data,
+    async pid() {
+      const pid = Number((await readFile(join(data, "kafka.pid"), "utf8")).trim());
+      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no broker pid in ${data}/kafka.pid`);
+      return pid;
+    },
+    async signal(signal) {
+      const pid = await broker.pid();
+      process.kill(pid, signal);
+      if (signal === "SIGKILL") {
+        // Wait until it is gone so a restart does not find the old process alive.
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          try {
+            process.kill(pid, 0);
+          } catch {
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`broker ${pid} still alive 10 s after SIGKILL`);
+      }
+    },
     async start() {
-      await run("bash", [join(ROOT, "scripts/kafka/up.sh")], { cwd: ROOT, env, timeout: 90_000 });
+      await run("bash", [join(ROOT, "scripts/kafka/up.sh")], { cwd: ROOT, env, timeout: 180_000 });
     },
     async stop() {
       await run("bash", [join(ROOT, "scripts/kafka/down.sh")], { cwd: ROOT, env, timeout: 60_000 });
     },
     async destroy() {
+      // A paused broker would ignore the SIGTERM of down.sh.
+      await broker.signal("SIGCONT").catch(() => {});
       await run("bash", [join(ROOT, "scripts/kafka/down.sh"), "--wipe"], { cwd: ROOT, env, timeout: 60_000 }).catch(
         () => {},
       );

@@ -1003,6 +1003,7 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
   let f3: string = "";
   let f4: (ViolationWire)[] | undefined;
   let f5: (ViolationWire)[] | undefined;
+  let f6: boolean | undefined;
   while (P < end) {
     const t = rv32();
     switch (t) {
@@ -1031,6 +1032,9 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
         seek(e);
         break;
       }
+      case 48:
+        f6 = rbool();
+        break;
       default:
         skip(t, end);
     }
@@ -1043,6 +1047,7 @@ function d_recommender_v1_TrackEventResponse(end: number): TrackEventResponseWir
   if (f3 !== "") w.message = f3;
   if (f4 !== undefined && f4.length > 0) w.validation_warnings = f4;
   if (f5 !== undefined && f5.length > 0) w.errors = f5;
+  if (f6 !== undefined) w.spooled = f6;
   return w as unknown as TrackEventResponseWire;
 }
 
@@ -1092,6 +1097,7 @@ function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWir
   let f4: number = 0;
   let f5: (EventResultWire)[] | undefined;
   let f6: string = "";
+  let f7: boolean | undefined;
   while (P < end) {
     const t = rv32();
     switch (t) {
@@ -1118,6 +1124,9 @@ function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWir
       case 50:
         f6 = rstr(end);
         break;
+      case 56:
+        f7 = rbool();
+        break;
       default:
         skip(t, end);
     }
@@ -1131,6 +1140,7 @@ function d_recommender_v1_TrackBatchResponse(end: number): TrackBatchResponseWir
   if (f4 !== 0) w.failed = f4;
   if (f5 !== undefined && f5.length > 0) w.results = f5;
   if (f6 !== "") w.message = f6;
+  if (f7 !== undefined) w.spooled = f7;
   return w as unknown as TrackBatchResponseWire;
 }
 
@@ -1507,6 +1517,10 @@ function w_recommender_v1_TrackEventResponse(msg: TrackEventResponse): void {
       endLen(at);
     }
   }
+  if (msg.spooled !== undefined) {
+    wbyte(48);
+    wbyte(msg.spooled ? 1 : 0);
+  }
 }
 
 function w_recommender_v1_Violation(msg: Violation): void {
@@ -1556,6 +1570,10 @@ function w_recommender_v1_TrackBatchResponse(msg: TrackBatchResponse): void {
   if (msg.message !== "") {
     wbyte(50);
     wstr(msg.message);
+  }
+  if (msg.spooled !== undefined) {
+    wbyte(56);
+    wbyte(msg.spooled ? 1 : 0);
   }
 }
 

@@ -1864,7 +1864,12 @@ type TrackEventResponse struct {
 	// Scenario-level problems that did not stop the event.
 	ValidationWarnings []*Violation `protobuf:"bytes,4,rep,name=validation_warnings,json=validationWarnings,proto3" json:"validation_warnings,omitempty"`
 	// Errors that rejected the event (only when success is false).
-	Errors        []*Violation `protobuf:"bytes,5,rep,name=errors,proto3" json:"errors,omitempty"`
+	Errors []*Violation `protobuf:"bytes,5,rep,name=errors,proto3" json:"errors,omitempty"`
+	// True when the broker was unreachable and the server stored the event in its durable local
+	// spool instead (opt-in, --spool-dir); it is forwarded to Kafka, in order per user_id, once
+	// the broker is back. REST answers such an event with HTTP 202 instead of 200. Absent when
+	// the broker acknowledged the event (the seed's response shape).
+	Spooled       *bool `protobuf:"varint,6,opt,name=spooled,proto3,oneof" json:"spooled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1932,6 +1937,13 @@ func (x *TrackEventResponse) GetErrors() []*Violation {
 		return x.Errors
 	}
 	return nil
+}
+
+func (x *TrackEventResponse) GetSpooled() bool {
+	if x != nil && x.Spooled != nil {
+		return *x.Spooled
+	}
+	return false
 }
 
 type TrackBatchRequest struct {
@@ -2074,7 +2086,10 @@ type TrackBatchResponse struct {
 	// One result per event, in request order.
 	Results []*EventResult `protobuf:"bytes,5,rep,name=results,proto3" json:"results,omitempty"`
 	// Summary of the outcome.
-	Message       string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// True when the accepted events were stored in the server's durable local spool because the
+	// broker was unreachable (see TrackEventResponse.spooled); REST then answers HTTP 202.
+	Spooled       *bool `protobuf:"varint,7,opt,name=spooled,proto3,oneof" json:"spooled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2149,6 +2164,13 @@ func (x *TrackBatchResponse) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *TrackBatchResponse) GetSpooled() bool {
+	if x != nil && x.Spooled != nil {
+		return *x.Spooled
+	}
+	return false
 }
 
 type ValidateEventRequest struct {
@@ -2698,13 +2720,16 @@ const file_recommender_v1_behavior_proto_rawDesc = "" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x124\n" +
 	"\bseverity\x18\x04 \x01(\x0e2\x18.recommender.v1.SeverityR\bseverity\"H\n" +
 	"\x11TrackEventRequest\x123\n" +
-	"\x05event\x18\x01 \x01(\v2\x1d.recommender.v1.BehaviorEventR\x05event\"\xe2\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x1d.recommender.v1.BehaviorEventR\x05event\"\x8d\x02\n" +
 	"\x12TrackEventResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12J\n" +
 	"\x13validation_warnings\x18\x04 \x03(\v2\x19.recommender.v1.ViolationR\x12validationWarnings\x121\n" +
-	"\x06errors\x18\x05 \x03(\v2\x19.recommender.v1.ViolationR\x06errors\"R\n" +
+	"\x06errors\x18\x05 \x03(\v2\x19.recommender.v1.ViolationR\x06errors\x12\x1d\n" +
+	"\aspooled\x18\x06 \x01(\bH\x00R\aspooled\x88\x01\x01B\n" +
+	"\n" +
+	"\b_spooled\"R\n" +
 	"\x11TrackBatchRequest\x12=\n" +
 	"\x06events\x18\x01 \x03(\v2\x1d.recommender.v1.BehaviorEventB\x06\xca\xf3\x18\x028dR\x06events\"\xc2\x01\n" +
 	"\vEventResult\x12\x14\n" +
@@ -2712,14 +2737,17 @@ const file_recommender_v1_behavior_proto_rawDesc = "" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x18\n" +
 	"\asuccess\x18\x03 \x01(\bR\asuccess\x121\n" +
 	"\x06errors\x18\x04 \x03(\v2\x19.recommender.v1.ViolationR\x06errors\x125\n" +
-	"\bwarnings\x18\x05 \x03(\v2\x19.recommender.v1.ViolationR\bwarnings\"\xcb\x01\n" +
+	"\bwarnings\x18\x05 \x03(\v2\x19.recommender.v1.ViolationR\bwarnings\"\xf6\x01\n" +
 	"\x12TrackBatchResponse\x12\x18\n" +
 	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x05R\x05total\x12\x1c\n" +
 	"\tsucceeded\x18\x03 \x01(\x05R\tsucceeded\x12\x16\n" +
 	"\x06failed\x18\x04 \x01(\x05R\x06failed\x125\n" +
 	"\aresults\x18\x05 \x03(\v2\x1b.recommender.v1.EventResultR\aresults\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"K\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12\x1d\n" +
+	"\aspooled\x18\a \x01(\bH\x00R\aspooled\x88\x01\x01B\n" +
+	"\n" +
+	"\b_spooled\"K\n" +
 	"\x14ValidateEventRequest\x123\n" +
 	"\x05event\x18\x01 \x01(\v2\x1d.recommender.v1.BehaviorEventR\x05event\"\xca\x01\n" +
 	"\x15ValidateEventResponse\x12\x18\n" +
@@ -2910,6 +2938,8 @@ func file_recommender_v1_behavior_proto_init() {
 	file_recommender_v1_behavior_proto_msgTypes[8].OneofWrappers = []any{}
 	file_recommender_v1_behavior_proto_msgTypes[9].OneofWrappers = []any{}
 	file_recommender_v1_behavior_proto_msgTypes[10].OneofWrappers = []any{}
+	file_recommender_v1_behavior_proto_msgTypes[13].OneofWrappers = []any{}
+	file_recommender_v1_behavior_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -377,18 +377,20 @@ class TrackEventRequest(_message.Message):
     def __init__(self, event: _Optional[_Union[BehaviorEvent, _Mapping]] = ...) -> None: ...
 
 class TrackEventResponse(_message.Message):
-    __slots__ = ("success", "event_id", "message", "validation_warnings", "errors")
+    __slots__ = ("success", "event_id", "message", "validation_warnings", "errors", "spooled")
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_WARNINGS_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    SPOOLED_FIELD_NUMBER: _ClassVar[int]
     success: bool
     event_id: str
     message: str
     validation_warnings: _containers.RepeatedCompositeFieldContainer[Violation]
     errors: _containers.RepeatedCompositeFieldContainer[Violation]
-    def __init__(self, success: _Optional[bool] = ..., event_id: _Optional[str] = ..., message: _Optional[str] = ..., validation_warnings: _Optional[_Iterable[_Union[Violation, _Mapping]]] = ..., errors: _Optional[_Iterable[_Union[Violation, _Mapping]]] = ...) -> None: ...
+    spooled: bool
+    def __init__(self, success: _Optional[bool] = ..., event_id: _Optional[str] = ..., message: _Optional[str] = ..., validation_warnings: _Optional[_Iterable[_Union[Violation, _Mapping]]] = ..., errors: _Optional[_Iterable[_Union[Violation, _Mapping]]] = ..., spooled: _Optional[bool] = ...) -> None: ...
 
 class TrackBatchRequest(_message.Message):
     __slots__ = ("events",)
@@ -411,20 +413,22 @@ class EventResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., event_id: _Optional[str] = ..., success: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[Violation, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[Violation, _Mapping]]] = ...) -> None: ...
 
 class TrackBatchResponse(_message.Message):
-    __slots__ = ("success", "total", "succeeded", "failed", "results", "message")
+    __slots__ = ("success", "total", "succeeded", "failed", "results", "message", "spooled")
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SPOOLED_FIELD_NUMBER: _ClassVar[int]
     success: bool
     total: int
     succeeded: int
     failed: int
     results: _containers.RepeatedCompositeFieldContainer[EventResult]
     message: str
-    def __init__(self, success: _Optional[bool] = ..., total: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., results: _Optional[_Iterable[_Union[EventResult, _Mapping]]] = ..., message: _Optional[str] = ...) -> None: ...
+    spooled: bool
+    def __init__(self, success: _Optional[bool] = ..., total: _Optional[int] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., results: _Optional[_Iterable[_Union[EventResult, _Mapping]]] = ..., message: _Optional[str] = ..., spooled: _Optional[bool] = ...) -> None: ...
 
 class ValidateEventRequest(_message.Message):
     __slots__ = ("event",)

@@ -2534,6 +2534,10 @@ export function validateTrackEventResponse(input: unknown, mode: WireMode, out: 
       }
     }
   }
+  v = o.spooled;
+  if (v !== undefined && v !== null) {
+    if (typeof v !== "boolean") out.push({ field: "spooled", rule: "type", message: "spooled must be a boolean", severity: "error" });
+  }
   for (const k in o) {
     switch (k) {
       case "success":
@@ -2541,6 +2545,7 @@ export function validateTrackEventResponse(input: unknown, mode: WireMode, out: 
       case "message":
       case "validation_warnings":
       case "errors":
+      case "spooled":
         break;
       default:
         out.push({ field: k, rule: "unknown_field", message: "unknown field " + k + " (ignored)", severity: "warning" });
@@ -2561,6 +2566,7 @@ export function trackEventResponseToWire(msg: TrackEventResponse, defaults = fal
   if (defaults || msg.message !== "") w.message = msg.message;
   if (msg.validationWarnings.length > 0) w.validation_warnings = msg.validationWarnings.map((x) => violationToWire(x, defaults));
   if (msg.errors.length > 0) w.errors = msg.errors.map((x) => violationToWire(x, defaults));
+  if (msg.spooled !== undefined) w.spooled = msg.spooled;
   return w as unknown as TrackEventResponseWire;
 }
 
@@ -2579,6 +2585,8 @@ export function trackEventResponseFromWire(json: unknown): TrackEventResponse {
   if (v !== undefined && v !== null) init.validationWarnings = (v as unknown[]).map((x) => violationFromWire(x));
   v = o.errors;
   if (v !== undefined && v !== null) init.errors = (v as unknown[]).map((x) => violationFromWire(x));
+  v = o.spooled;
+  if (v !== undefined && v !== null) init.spooled = v as boolean;
   return create(TrackEventResponseSchema, init as MessageInitShape<typeof TrackEventResponseSchema>);
 }
 
@@ -2597,6 +2605,8 @@ export function normalizeTrackEventResponse(input: unknown): TrackEventResponseW
   if (v !== undefined && v !== null && (v as unknown[]).length > 0) w.validation_warnings = (v as unknown[]).map((x) => normalizeViolation(x));
   v = o.errors;
   if (v !== undefined && v !== null && (v as unknown[]).length > 0) w.errors = (v as unknown[]).map((x) => normalizeViolation(x));
+  v = o.spooled;
+  if (v !== undefined && v !== null) w.spooled = v;
   return w as unknown as TrackEventResponseWire;
 }
 
@@ -2860,6 +2870,10 @@ export function validateTrackBatchResponse(input: unknown, mode: WireMode, out: 
       out.push({ field: "message", rule: "type", message: "message must be a string", severity: "error" });
     }
   }
+  v = o.spooled;
+  if (v !== undefined && v !== null) {
+    if (typeof v !== "boolean") out.push({ field: "spooled", rule: "type", message: "spooled must be a boolean", severity: "error" });
+  }
   for (const k in o) {
     switch (k) {
       case "success":
@@ -2868,6 +2882,7 @@ export function validateTrackBatchResponse(input: unknown, mode: WireMode, out: 
       case "failed":
       case "results":
       case "message":
+      case "spooled":
         break;
       default:
         out.push({ field: k, rule: "unknown_field", message: "unknown field " + k + " (ignored)", severity: "warning" });
@@ -2889,6 +2904,7 @@ export function trackBatchResponseToWire(msg: TrackBatchResponse, defaults = fal
   if (defaults || msg.failed !== 0) w.failed = msg.failed;
   if (msg.results.length > 0) w.results = msg.results.map((x) => eventResultToWire(x, defaults));
   if (defaults || msg.message !== "") w.message = msg.message;
+  if (msg.spooled !== undefined) w.spooled = msg.spooled;
   return w as unknown as TrackBatchResponseWire;
 }
 
@@ -2909,6 +2925,8 @@ export function trackBatchResponseFromWire(json: unknown): TrackBatchResponse {
   if (v !== undefined && v !== null) init.results = (v as unknown[]).map((x) => eventResultFromWire(x));
   v = o.message;
   if (v !== undefined && v !== null) init.message = v as string;
+  v = o.spooled;
+  if (v !== undefined && v !== null) init.spooled = v as boolean;
   return create(TrackBatchResponseSchema, init as MessageInitShape<typeof TrackBatchResponseSchema>);
 }
 
@@ -2929,6 +2947,8 @@ export function normalizeTrackBatchResponse(input: unknown): TrackBatchResponseW
   if (v !== undefined && v !== null && (v as unknown[]).length > 0) w.results = (v as unknown[]).map((x) => normalizeEventResult(x));
   v = o.message;
   if (v !== undefined && v !== null && v !== "") w.message = v;
+  v = o.spooled;
+  if (v !== undefined && v !== null) w.spooled = v;
   return w as unknown as TrackBatchResponseWire;
 }
 

@@ -624,6 +624,13 @@ export interface TrackEventResponseWire {
    * Errors that rejected the event (only when success is false).
    */
   errors?: ViolationWire[];
+  /**
+   * True when the broker was unreachable and the server stored the event in its durable local
+   * spool instead (opt-in, --spool-dir); it is forwarded to Kafka, in order per user_id, once
+   * the broker is back. REST answers such an event with HTTP 202 instead of 200. Absent when
+   * the broker acknowledged the event (the seed's response shape).
+   */
+  spooled?: boolean;
 }
 export interface TrackBatchRequestWire {
   /**
@@ -681,6 +688,11 @@ export interface TrackBatchResponseWire {
    * Summary of the outcome.
    */
   message?: string;
+  /**
+   * True when the accepted events were stored in the server's durable local spool because the
+   * broker was unreachable (see TrackEventResponse.spooled); REST then answers HTTP 202.
+   */
+  spooled?: boolean;
 }
 export interface ValidateEventRequestWire {
   event?: BehaviorEventWire;

@@ -1,0 +1,57 @@
+/**
+ * Child process of config-store-kill.test.ts: writes tracking configs to the SQLite store in
+ * `<dataDir>` as fast as it can until it is killed. Each write sets several fields from one
+ * generation number n (name, description, optional_fields), so a half-applied write would show
+ * as fields that disagree. After each write returns (committed, fsync'd) it prints
+ * `ack <scenario_id> <version> <n>` on stdout (a pipe: synchronous on Linux).
+ */
+
+import { join } from "node:path";
+import { FieldType } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import { newTrackingConfig } from "../../server/store/config-store.js";
+import { openSqliteStore } from "../../server/store/sqlite-backend.js";
+
+/** Configs the writer cycles through; also read by the test. */
+export const SCENARIOS = ["chaos_a", "chaos_b", "chaos_c", "chaos_d"] as const;
+export const TENANT = "chaos_tenant";
+
+/** The fields a write of generation `n` sets. */
+export function generation(n: number) {
+  return {
+    name: `n${n}`,
+    description: `generation ${n}`,
+    optionalFields: Array.from({ length: 1 + (n % 40) }, (_, j) => ({
+      fieldName: `f${n}_${j}`,
+      fieldType: FieldType.STRING,
+      description: "x".repeat(200),
+    })),
+  };
+}
+
+async function main(dataDir: string): Promise<void> {
+  const store = await openSqliteStore({ file: join(dataDir, "configs.db") });
+  let n = 0;
+  for (const scenario of SCENARIOS) {
+    const cur = store.get(TENANT, scenario);
+    if (cur === undefined) {
+      await store.create(
+        newTrackingConfig({ tenantId: TENANT, scenarioId: scenario, scenarioType: "custom", ...generation(0) }),
+      );
+    } else n = Math.max(n, Number(cur.name.slice(1)));
+  }
+  for (;;) {
+    n++;
+    for (const scenario of SCENARIOS) {
+      const cfg = await store.update(
+        TENANT,
+        scenario,
+        newTrackingConfig({ tenantId: TENANT, scenarioId: scenario, ...generation(n) }),
+        ["name", "description", "optional_fields"],
+      );
+      process.stdout.write(`ack ${scenario} ${cfg.version} ${n}\n`);
+    }
+  }
+}
+
+// Runs only as `node --import tsx config-writer.ts --write <dataDir>`; the test imports the constants.
+if (process.argv[2] === "--write" && process.argv[3] !== undefined) void main(process.argv[3]);
