@@ -23,7 +23,7 @@ import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
 import { createTrackingConfigService } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
-import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
+import { localView, type MetricsView, PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
 import { ConfigStore } from "./store/config-store.js";
 import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
@@ -57,6 +57,16 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** Log lines (startup, warnings, faults). Default console.error. */
   log?: (line: string) => void;
+  /**
+   * Listen with SO_REUSEPORT on both ports (each process binds its own socket and the kernel
+   * spreads connections), for several processes on the same ports. Default false.
+   */
+  reusePort?: boolean;
+  /**
+   * Where /metrics and the health endpoint read their numbers. Default: this process's Stats;
+   * a cluster worker passes the view that sums every worker (server/cluster/worker.ts).
+   */
+  metricsView?: (stats: Stats) => MetricsView;
 }
 
 /** A running server. */
@@ -136,7 +146,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   // Timed so /metrics' tracking_request_duration_seconds{transport,rpc} sees every RPC call.
-  const behavior = timed(createBehaviorService({ pipeline, stats, sink, guard }), stats);
+  const metrics = (options.metricsView ?? localView)(stats);
+  const behavior = timed(createBehaviorService({ pipeline, metrics, sink, guard }), stats);
   const configs = timed(createTrackingConfigService({ store, guard }), stats);
 
   const shutdown = new AbortController();
@@ -167,7 +178,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = req.url ?? "/";
     switch (url) {
       case "/metrics":
-        return send(res, 200, PROMETHEUS_CONTENT_TYPE, stats.renderPrometheus());
+        metrics.metrics().then(
+          (text) => send(res, 200, PROMETHEUS_CONTENT_TYPE, text),
+          (err: unknown) => {
+            faultLog("/metrics failed", err);
+            send(res, 503, "text/plain; charset=utf-8", "metrics unavailable\n");
+          },
+        );
+        return;
       case "/livez":
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
@@ -188,7 +206,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     api(req, res);
   };
 
-  const http: DualServer = await listenDual(front, options.httpPort ?? 8080, host);
+  const listen = { reusePort: options.reusePort ?? false };
+  const http: DualServer = await listenDual(front, options.httpPort ?? 8080, host, listen);
   let grpc: Http2Server;
   try {
     // The gRPC port answers the ingest RPCs on a generated binary fast path; everything else
@@ -200,7 +219,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       shutdownSignal: shutdown.signal,
     });
-    grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host);
+    grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host, listen);
     configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);

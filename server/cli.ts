@@ -3,6 +3,7 @@
  * override defaults) resolved into the server's ServerOptions. main.ts runs it; tests parse
  * it without starting anything.
  */
+import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
@@ -40,6 +41,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** `--workers`: a positive integer, or "auto" for the cores this process may use. */
+function workerCount(value: string): number {
+  if (value.trim().toLowerCase() === "auto") return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer or "auto"');
+  return n;
+}
+
+/** How `serve` runs, beside what the server itself needs (ServerOptions). */
+export interface ServeProcess {
+  /** Server processes (node:cluster workers); 1 = today's single process, no primary. */
+  workers: number;
+}
+
 /** The parsed `serve` options, as commander hands them to the action. */
 interface ServeFlags {
   host: string;
@@ -59,13 +74,15 @@ interface ServeFlags {
   apiKeysFile?: string;
   maxBodyBytes: number;
   maxInFlight: number;
+  workers: number;
 }
 
 /**
- * Builds the `tracking` command; `serve` calls `onServe` with the resolved server options.
- * Environment variables are read from process.env (commander's `Option.env`).
+ * Builds the `tracking` command; `serve` calls `onServe` with the resolved server options and
+ * how many processes serve them. Environment variables are read from process.env
+ * (commander's `Option.env`).
  */
-export function trackingCommand(onServe: (options: ServerOptions) => Promise<void>): Command {
+export function trackingCommand(onServe: (options: ServerOptions, run: ServeProcess) => Promise<void>): Command {
   const env = process.env;
   const program = new Command("tracking").description("Schema-first behavior-event tracking server");
   program
@@ -160,10 +177,22 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .argParser(positiveInt)
         .default(20_000),
     )
+    .addOption(
+      new Option("--workers <n>", 'server processes sharing the ports (node:cluster); "auto" = one per core')
+        .env("TRACKING_WORKERS")
+        .argParser(workerCount)
+        .default(1),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
       const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
+      // The file sink appends at positions only its own process knows (one writer per
+      // topic file): several processes would overwrite each other's lines.
+      if (o.workers > 1 && !useKafka)
+        throw new Error(
+          `--workers ${o.workers} needs the Kafka sink (--sink kafka / KAFKA_BROKERS): the embedded file sink has one writer per data directory; run it with --workers 1`,
+        );
       const protocol = o.kafkaSecurityProtocol.toUpperCase();
       const sasl = protocol.startsWith("SASL_")
         ? {
@@ -196,7 +225,7 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
       };
-      await onServe(options);
+      await onServe(options, { workers: o.workers });
     });
   return program;
 }

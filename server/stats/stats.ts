@@ -1,10 +1,24 @@
 /**
- * Ingestion counters and latency histograms behind /api/v1/behaviors/health and /metrics.
+ * Ingestion counters and latency histograms behind /api/v1/behaviors/health and /metrics,
+ * exported with prom-client.
  *
- * Node runs the pipeline on one thread, so plain number fields are already "lock-free":
- * no atomics, no allocation per event. Histograms are fixed-bucket Float64Arrays obtained
- * once per (transport, rpc) so that observing a request never allocates.
+ * The event counters are plain number fields bumped on the event path (Node runs the pipeline
+ * on one thread, so no atomics, no allocation per event); prom-client reads them in its
+ * `collect()` callbacks at scrape time, and the health endpoint reads the same fields, so the
+ * two can never disagree. The request-duration histogram is a prom-client Histogram whose
+ * per-(transport, rpc) child is looked up once and cached (≈ 1 µs per observation, measured
+ * in BENCHMARKS.md, against ≈ 100 µs of work per request).
  */
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from "prom-client";
 import type { StatsSnapshot } from "../contracts.js";
 
 /**
@@ -15,95 +29,119 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
-/** What `renderPrometheus` needs to know about the sink: its name and whether it is up. */
+/** The content type of `metrics()` output (Prometheus text exposition 0.0.4). */
+export const PROMETHEUS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** Names of the metrics this module defines (documented in README.md "Deployment"). */
+export const METRIC = Object.freeze({
+  received: "tracking_events_received_total",
+  events: "tracking_events_total",
+  warnings: "tracking_validation_warnings_total",
+  duration: "tracking_request_duration_seconds",
+  sinkAvailable: "tracking_sink_available",
+});
+
+/** What the availability gauge needs to know about the sink: its name and whether it is up. */
 export interface SinkProbe {
   readonly kind: string;
   available(): boolean;
 }
 
-/**
- * One latency histogram for a (transport, rpc) pair. Obtain it once (e.g. when a route is
- * registered) with `Stats.histogram` and call `observe` per request.
- */
-export class LatencyHistogram {
-  /** Transport label, e.g. "rest", "connect", "grpc". */
-  readonly transport: string;
-  /** RPC label, e.g. "TrackBehavior". */
-  readonly rpc: string;
-  /** Non-cumulative counts per bucket; the last slot is +Inf. Cumulated only at render time. */
-  readonly #counts: Float64Array;
-  #sum = 0;
-  #count = 0;
-
-  /** Creates an empty histogram; prefer `Stats.histogram`, which registers it for rendering. */
-  constructor(transport: string, rpc: string) {
-    this.transport = transport;
-    this.rpc = rpc;
-    this.#counts = new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1);
-  }
-
+/** One request-duration series for a (transport, rpc) pair; obtain it once with `Stats.histogram`. */
+export interface LatencyObserver {
   /** Records one request that took `seconds`. Negative or NaN values count as 0 (clock steps). */
-  observe(seconds: number): void {
-    // Not Math.max(seconds, 0): that is NaN for NaN.
-    const v = Number.isNaN(seconds) ? 0 : Math.max(seconds, 0);
-    const bounds = LATENCY_BUCKETS_SECONDS;
-    let i = 0;
-    // Linear scan: 14 bounds, most requests land in the first few, cheaper than a binary search.
-    while (i < bounds.length && v > bounds[i]!) i++;
-    this.#counts[i]!++;
-    this.#sum += v;
-    this.#count++;
-  }
-
-  /** Total observations. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** Sum of observed seconds. */
-  get sum(): number {
-    return this.#sum;
-  }
-
-  /** Cumulative counts per bucket bound, last entry for +Inf (equals `count`). */
-  cumulative(): number[] {
-    const out: number[] = [];
-    let acc = 0;
-    for (let i = 0; i < this.#counts.length; i++) {
-      acc += this.#counts[i]!;
-      out.push(acc);
-    }
-    return out;
-  }
+  observe(seconds: number): void;
 }
 
 /** Options for `Stats`. */
 export interface StatsOptions {
   /** The sink whose availability is exported as `tracking_sink_available`. */
   sink?: SinkProbe;
-  /** Clock for process uptime; injectable for tests. */
-  now?: () => number;
+  /**
+   * Also export prom-client's process and Node.js default metrics (CPU, RSS, heap, GC,
+   * event-loop lag, start time). Default true; unit tests that make many Stats turn it off.
+   */
+  defaultMetrics?: boolean;
 }
 
 /**
  * Counters of the ingestion pipeline. Callers increment them from the event path; readers
- * take a `snapshot()` (health endpoint) or `renderPrometheus()` (/metrics).
+ * take a `snapshot()` (health endpoint) or `metrics()` (/metrics). `registry` is the
+ * prom-client registry holding them (a worker of a cluster answers the primary's
+ * aggregation requests from it; see server/cluster/).
  */
 export class Stats {
+  /** The prom-client registry with this server's metrics. */
+  readonly registry: Registry;
   #totalEvents = 0;
   #kafkaSuccess = 0;
   #kafkaFailed = 0;
   #rejected = 0;
   #validationWarnings = 0;
-  /** transport → rpc → histogram; nested maps so lookups need no key-string concatenation. */
-  readonly #histograms = new Map<string, Map<string, LatencyHistogram>>();
+  readonly #duration: Histogram<"transport" | "rpc">;
+  /** transport → rpc → observer; nested maps so lookups need no key-string concatenation. */
+  readonly #observers = new Map<string, Map<string, LatencyObserver>>();
   #sink: SinkProbe | undefined;
-  readonly #startedAt: number;
 
-  /** Creates zeroed counters. */
+  /** Creates zeroed counters in a registry of their own. */
   constructor(options: StatsOptions = {}) {
     this.#sink = options.sink;
-    this.#startedAt = (options.now ?? Date.now)();
+    const registry = new Registry();
+    this.registry = registry;
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+    // collect() callbacks copy the plain fields into prom-client at scrape time; `self`
+    // because prom-client binds `this` to the metric.
+    const self = this;
+    new Counter({
+      name: METRIC.received,
+      help: "Behavior events received by any transport, before validation.",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.#totalEvents);
+      },
+    });
+    new Counter({
+      name: METRIC.events,
+      help: "Behavior events by outcome.",
+      labelNames: ["result"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ result: "published" }, self.#kafkaSuccess);
+        this.inc({ result: "sink_failed" }, self.#kafkaFailed);
+        this.inc({ result: "rejected" }, self.#rejected);
+      },
+    });
+    new Counter({
+      name: METRIC.warnings,
+      help: "Events accepted with tracking-config warnings.",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.#validationWarnings);
+      },
+    });
+    this.#duration = new Histogram({
+      name: METRIC.duration,
+      help: "Request duration by transport and RPC.",
+      labelNames: ["transport", "rpc"] as const,
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers: [registry],
+    });
+    new Gauge({
+      name: METRIC.sinkAvailable,
+      help: "Whether the event sink accepts writes (1) or not (0).",
+      labelNames: ["sink"] as const,
+      registers: [registry],
+      // Across cluster workers: available only if every worker's sink is.
+      aggregator: "min",
+      collect() {
+        this.reset();
+        const sink = self.#sink;
+        if (sink !== undefined) this.set({ sink: sink.kind }, sink.available() ? 1 : 0);
+      },
+    });
   }
 
   /** Sets (or replaces) the sink reported by the availability gauge. */
@@ -137,21 +175,23 @@ export class Stats {
   }
 
   /**
-   * The histogram for (transport, rpc), created on first use. Hold on to the result in hot
-   * paths; repeated calls return the same object.
+   * The duration series for (transport, rpc), created on first use. Hold on to the result in
+   * hot paths; repeated calls return the same object.
    */
-  histogram(transport: string, rpc: string): LatencyHistogram {
-    let byRpc = this.#histograms.get(transport);
+  histogram(transport: string, rpc: string): LatencyObserver {
+    let byRpc = this.#observers.get(transport);
     if (byRpc === undefined) {
       byRpc = new Map();
-      this.#histograms.set(transport, byRpc);
+      this.#observers.set(transport, byRpc);
     }
-    let h = byRpc.get(rpc);
-    if (h === undefined) {
-      h = new LatencyHistogram(transport, rpc);
-      byRpc.set(rpc, h);
+    let o = byRpc.get(rpc);
+    if (o === undefined) {
+      const child = this.#duration.labels(transport, rpc);
+      // Not Math.max(seconds, 0): that is NaN for NaN, which prom-client refuses with a throw.
+      o = { observe: (seconds) => child.observe(Number.isNaN(seconds) ? 0 : Math.max(seconds, 0)) };
+      byRpc.set(rpc, o);
     }
-    return h;
+    return o;
   }
 
   /** Records one request duration; convenience over `histogram(...).observe(...)`. */
@@ -161,89 +201,73 @@ export class Stats {
 
   /** The health endpoint's counters, with success_rate in percent rounded to 2 decimals. */
   snapshot(): StatsSnapshot {
-    const writes = this.#kafkaSuccess + this.#kafkaFailed;
-    const successRate = writes === 0 ? 100 : Math.round((this.#kafkaSuccess / writes) * 10000) / 100;
-    return {
+    return snapshotOf({
       total_events: this.#totalEvents,
       kafka_success: this.#kafkaSuccess,
       kafka_failed: this.#kafkaFailed,
       rejected: this.#rejected,
       validation_warnings: this.#validationWarnings,
-      success_rate: successRate,
-    };
+    });
   }
 
-  /**
-   * All metrics in the Prometheus text exposition format 0.0.4 (content type
-   * `text/plain; version=0.0.4; charset=utf-8`).
-   */
-  renderPrometheus(): string {
-    const lines: string[] = [];
-    lines.push(
-      "# HELP tracking_events_received_total Behavior events received by any transport, before validation.",
-      "# TYPE tracking_events_received_total counter",
-      `tracking_events_received_total ${this.#totalEvents}`,
-      "# HELP tracking_events_total Behavior events by outcome.",
-      "# TYPE tracking_events_total counter",
-      `tracking_events_total{result="published"} ${this.#kafkaSuccess}`,
-      `tracking_events_total{result="sink_failed"} ${this.#kafkaFailed}`,
-      `tracking_events_total{result="rejected"} ${this.#rejected}`,
-      "# HELP tracking_validation_warnings_total Events accepted with tracking-config warnings.",
-      "# TYPE tracking_validation_warnings_total counter",
-      `tracking_validation_warnings_total ${this.#validationWarnings}`,
-    );
-
-    lines.push(
-      "# HELP tracking_request_duration_seconds Request duration by transport and RPC.",
-      "# TYPE tracking_request_duration_seconds histogram",
-    );
-    for (const byRpc of this.#histograms.values()) {
-      for (const h of byRpc.values()) {
-        const labels = `transport="${escapeLabel(h.transport)}",rpc="${escapeLabel(h.rpc)}"`;
-        const cum = h.cumulative();
-        for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
-          lines.push(
-            `tracking_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_SECONDS[i]}"} ${cum[i]}`,
-          );
-        }
-        lines.push(`tracking_request_duration_seconds_bucket{${labels},le="+Inf"} ${cum[cum.length - 1]}`);
-        lines.push(`tracking_request_duration_seconds_sum{${labels}} ${formatFloat(h.sum)}`);
-        lines.push(`tracking_request_duration_seconds_count{${labels}} ${h.count}`);
-      }
-    }
-
-    if (this.#sink !== undefined) {
-      lines.push(
-        "# HELP tracking_sink_available Whether the event sink accepts writes (1) or not (0).",
-        "# TYPE tracking_sink_available gauge",
-        `tracking_sink_available{sink="${escapeLabel(this.#sink.kind)}"} ${this.#sink.available() ? 1 : 0}`,
-      );
-    }
-
-    lines.push(
-      "# HELP process_resident_memory_bytes Resident memory size in bytes.",
-      "# TYPE process_resident_memory_bytes gauge",
-      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-      "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.",
-      "# TYPE process_start_time_seconds gauge",
-      `process_start_time_seconds ${formatFloat(this.#startedAt / 1000)}`,
-    );
-    return lines.join("\n") + "\n";
+  /** All metrics in the Prometheus text exposition format 0.0.4 (`PROMETHEUS_CONTENT_TYPE`). */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
   }
 }
 
-/** Escapes a label value per the exposition format: backslash, double quote and newline. */
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+/**
+ * Where /metrics and the health endpoint read their numbers: this process (`localView`), or
+ * the sum over every worker of a cluster (server/cluster/worker.ts).
+ */
+export interface MetricsView {
+  /** The Prometheus exposition text. */
+  metrics(): Promise<string>;
+  /** The health endpoint's counters. */
+  snapshot(): Promise<StatsSnapshot>;
 }
 
-/** Formats a float as Prometheus expects (Go-style special values). */
-function formatFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
+/** The view of a single process: its own Stats. */
+export function localView(stats: Stats): MetricsView {
+  return {
+    metrics: () => stats.metrics(),
+    snapshot: async () => stats.snapshot(),
+  };
 }
 
-/** The content type of `renderPrometheus` output. */
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+/** A snapshot from its counters: success_rate is published ÷ (published + failed), in %, 2 decimals. */
+function snapshotOf(c: Omit<StatsSnapshot, "success_rate">): StatsSnapshot {
+  const writes = c.kafka_success + c.kafka_failed;
+  const successRate = writes === 0 ? 100 : Math.round((c.kafka_success / writes) * 10000) / 100;
+  return { ...c, success_rate: successRate };
+}
+
+/** Metrics of several registries as `Registry.getMetricsAsJSON()` gives them (e.g. one per cluster worker). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * Sums the metrics of several registries (cluster workers) with prom-client's
+ * AggregatorRegistry: counters and histograms add up, `tracking_sink_available` takes the
+ * minimum, process metrics follow prom-client's own aggregators (RSS and CPU add up, event-loop
+ * lag averages, start time is omitted). Returns the exposition text and the health counters.
+ */
+export async function aggregateMetrics(perRegistry: MetricsJson[]): Promise<{ text: string; snapshot: StatsSnapshot }> {
+  const merged = AggregatorRegistry.aggregate(perRegistry);
+  const text = await merged.metrics();
+  const json = (await merged.getMetricsAsJSON()) as MetricsJson;
+  const sample = (name: string, labels: Record<string, string> = {}): number => {
+    const m = json.find((x) => x.name === name);
+    const v = m?.values.find((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l));
+    return v?.value ?? 0;
+  };
+  return {
+    text,
+    snapshot: snapshotOf({
+      total_events: sample(METRIC.received),
+      kafka_success: sample(METRIC.events, { result: "published" }),
+      kafka_failed: sample(METRIC.events, { result: "sink_failed" }),
+      rejected: sample(METRIC.events, { result: "rejected" }),
+      validation_warnings: sample(METRIC.warnings),
+    }),
+  };
+}

@@ -14,6 +14,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { ReadableOptions } from "node:stream";
+import { type ListenOptions, listenOptions } from "./server.js";
 
 /** Default gRPC port of the seed. */
 export const DEFAULT_GRPC_PORT = 50051;
@@ -102,11 +103,12 @@ export function listenGrpc(
   onStream: Http2StreamListener,
   port = DEFAULT_GRPC_PORT,
   host?: string,
+  options: ListenOptions = {},
 ): Promise<Http2Server> {
   const server = createGrpcServer(onStream);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen(listenOptions(port, host, options), () => {
       server.off("error", reject);
       resolve(server);
     });
