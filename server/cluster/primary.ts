@@ -85,7 +85,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const onMessage = (slot: Slot, worker: Worker, m: unknown) => {
     if (isMessage(m, "tracking:ready")) {
       slot.ready = true;
-      if (!everyoneStarted && slots.every((s) => s.ready)) {
+      if (everyoneStarted) log(`tracking cluster: worker ${slot.index} (pid ${worker.process.pid}) serving`);
+      else if (slots.every((s) => s.ready)) {
         everyoneStarted = true;
         log(
           `tracking cluster: ${slots.length} workers serving HTTP :${m.httpPort} and gRPC :${m.grpcPort} (primary pid ${process.pid})`,

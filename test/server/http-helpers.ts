@@ -86,6 +86,17 @@ export function seedBatchEvents(): [SeedBatchEvent, SeedBatchEvent] {
   ];
 }
 
+/** Resolves once `cli`'s stderr matches `re` (polled), with the match; rejects after `timeoutMs`. */
+export async function waitForLog(cli: CliServer, re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = re.exec(cli.stderr());
+    if (m) return m;
+    if (Date.now() > until) throw new Error(`no ${re} in the server log within ${timeoutMs} ms:\n${cli.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A running `tracking serve` child process. */
 export interface CliServer {
   child: ChildProcess;
@@ -110,13 +121,16 @@ const ROOT = join(import.meta.dirname, "../..");
 /**
  * Spawns `node --import tsx server/main.ts serve --data-dir <dir> --http-port 0 --grpc-port 0`
  * as ONE process (no tsx wrapper process, so a SIGKILL hits the server itself) and waits
- * for its startup line, which names the ports it bound.
+ * for its startup line, which names the ports it bound. `args` go after these (a later
+ * `--http-port` wins); with `--workers N` it waits for the primary's "N workers serving" line.
  */
 export async function spawnCli(
   dataDir: string,
   env: Record<string, string> = {},
   timeoutMs = 30_000,
+  args: string[] = [],
 ): Promise<CliServer> {
+  const workers = Number(args[args.indexOf("--workers") + 1] ?? 1);
   const child = spawn(
     process.execPath,
     [
@@ -132,6 +146,7 @@ export async function spawnCli(
       "0",
       "--grpc-port",
       "0",
+      ...args,
     ],
     {
       cwd: ROOT,
@@ -153,7 +168,7 @@ export async function spawnCli(
     child.stderr!.on("data", (chunk: string) => {
       err += chunk;
       const m = /on [^\s]+:(\d+), gRPC on [^\s]+:(\d+)/.exec(err);
-      if (m) {
+      if (m && (workers <= 1 || /tracking cluster: \d+ workers serving/.test(err))) {
         clearTimeout(timer);
         resolve({ http: Number(m[1]), grpc: Number(m[2]) });
       }
