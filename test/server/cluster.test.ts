@@ -5,38 +5,11 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { type CliServer, seedEventData, spawnCli, waitForLog } from "./http-helpers.js";
-
-/** POSTs one event on a connection of its own (so round-robin hands each to the next worker). */
-export function trackOnce(port: number, event: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify(event);
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/api/v1/behaviors/track",
-        agent: false,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+import { type CliServer, seedEventData, spawnCli, trackOnce, waitForLog } from "./http-helpers.js";
 
 /** The value of one sample (exact name and label text) in Prometheus text, or undefined. */
 function sample(text: string, series: string): number | undefined {

@@ -4,6 +4,7 @@
  * real `tracking serve` CLI as a child process and learn its ports from its startup log.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:http";
 import { join } from "node:path";
 
 /** A JSON response: status, parsed body (or undefined), raw text and headers. */
@@ -86,6 +87,35 @@ export function seedBatchEvents(): [SeedBatchEvent, SeedBatchEvent] {
   ];
 }
 
+/**
+ * POSTs one event to /api/v1/behaviors/track on a connection of its own (`Connection: close`),
+ * so a cluster's round-robin or a balancer places every request afresh.
+ */
+export function trackOnce(port: number, event: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(event);
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/api/v1/behaviors/track",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 /** Resolves once `cli`'s stderr matches `re` (polled), with the match; rejects after `timeoutMs`. */
 export async function waitForLog(cli: CliServer, re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
   const until = Date.now() + timeoutMs;
@@ -130,7 +160,8 @@ export async function spawnCli(
   timeoutMs = 30_000,
   args: string[] = [],
 ): Promise<CliServer> {
-  const workers = Number(args[args.indexOf("--workers") + 1] ?? 1);
+  const w = args.indexOf("--workers");
+  const workers = w >= 0 ? Number(args[w + 1]) : 1;
   const child = spawn(
     process.execPath,
     [
