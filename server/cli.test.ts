@@ -86,7 +86,9 @@ describe("tracking serve options", () => {
   });
 
   it.each(["0", "-1", "1.5", "many"])("--workers %s is refused", async (n) => {
-    await expect(resolveRun({}, "--sink", "kafka", "--workers", n)).rejects.toThrow(/--workers.*positive integer or "auto"/);
+    await expect(resolveRun({}, "--sink", "kafka", "--workers", n)).rejects.toThrow(
+      /--workers.*positive integer or "auto"/,
+    );
   });
 
   it("--workers > 1 with the embedded file sink is refused with the reason", async () => {
