@@ -85,6 +85,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const onMessage = (slot: Slot, worker: Worker, m: unknown) => {
     if (isMessage(m, "tracking:ready")) {
       slot.ready = true;
+      // The first worker has opened (created, migrated) the config store: the others may start.
+      if (slot.index === 0 && !everyoneStarted) for (const s of slots.slice(1)) if (!s.worker && !stopping) fork(s);
       if (everyoneStarted) log(`tracking cluster: worker ${slot.index} (pid ${worker.process.pid}) serving`);
       else if (slots.every((s) => s.ready)) {
         everyoneStarted = true;
@@ -175,7 +177,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
-  for (const s of slots) fork(s);
+  // One worker first: opening the store creates and migrates a fresh configs.db, and two
+  // processes doing that at once race (both read schema version 0). The rest follow its ready.
+  fork(slots[0]!);
   return done;
 }
 
