@@ -36,6 +36,14 @@ const BACKOFF_MAX_MS = 30_000;
 /** A worker that stayed up this long resets its slot's crash count. */
 const STABLE_AFTER_MS = 30_000;
 
+/**
+ * How long to wait before replacing a worker that crashed after `crashes` earlier consecutive
+ * crashes of its slot: at once the first time, then 250 ms doubling up to 30 s.
+ */
+export function restartDelayMs(crashes: number): number {
+  return crashes <= 0 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (crashes - 1), BACKOFF_MAX_MS);
+}
+
 interface Slot {
   index: number;
   worker: Worker | undefined;
@@ -125,7 +133,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       return;
     }
     if (Date.now() - slot.startedAt >= STABLE_AFTER_MS) slot.crashes = 0;
-    const delay = slot.crashes === 0 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (slot.crashes - 1), BACKOFF_MAX_MS);
+    const delay = restartDelayMs(slot.crashes);
     slot.crashes++;
     log(
       `tracking cluster: worker ${slot.index} (pid ${worker.process.pid}) exited (${how}); restarting in ${delay} ms`,

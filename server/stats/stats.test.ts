@@ -72,10 +72,10 @@ describe("Stats", () => {
     expect(samples.get('tracking_events_total{result="sink_failed"}')).toBe(0);
     expect(samples.get("tracking_events_received_total")).toBe(3);
     const lbl = 'transport="rest",rpc="TrackBehavior"';
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="0.0005",${lbl}}`)).toBe(1);
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="0.005",${lbl}}`)).toBe(2);
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="10",${lbl}}`)).toBe(2);
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="+Inf",${lbl}}`)).toBe(3);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${lbl},le="0.0005"}`)).toBe(1);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${lbl},le="0.005"}`)).toBe(2);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${lbl},le="10"}`)).toBe(2);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${lbl},le="+Inf"}`)).toBe(3);
     expect(samples.get(`tracking_request_duration_seconds_count{${lbl}}`)).toBe(3);
     expect(samples.get(`tracking_request_duration_seconds_sum{${lbl}}`)).toBeCloseTo(20.0034, 6);
     expect(samples.get('tracking_request_duration_seconds_count{transport="grpc",rpc="TrackBatch"}')).toBe(1);
@@ -110,9 +110,9 @@ describe("Stats", () => {
     expect(samples.get(`tracking_request_duration_seconds_count{${l}}`)).toBe(3);
     expect(samples.get(`tracking_request_duration_seconds_sum{${l}}`)).toBe(0.002);
     // Both clamped observations land in the first bucket (≤ 0.5 ms), the real one in ≤ 2.5 ms.
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="0.0005",${l}}`)).toBe(2);
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="0.001",${l}}`)).toBe(2);
-    expect(samples.get(`tracking_request_duration_seconds_bucket{le="0.0025",${l}}`)).toBe(3);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${l},le="0.0005"}`)).toBe(2);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${l},le="0.001"}`)).toBe(2);
+    expect(samples.get(`tracking_request_duration_seconds_bucket{${l},le="0.0025"}`)).toBe(3);
   });
 
   it("escapes label values", async () => {

@@ -2,19 +2,20 @@
  * Ingestion counters and latency histograms behind /api/v1/behaviors/health and /metrics,
  * exported with prom-client.
  *
- * The event counters are plain number fields bumped on the event path (Node runs the pipeline
- * on one thread, so no atomics, no allocation per event); prom-client reads them in its
- * `collect()` callbacks at scrape time, and the health endpoint reads the same fields, so the
- * two can never disagree. The request-duration histogram is a prom-client Histogram whose
- * per-(transport, rpc) child is looked up once and cached (≈ 1 µs per observation, measured
- * in BENCHMARKS.md, against ≈ 100 µs of work per request).
+ * The hot path stays as cheap as the hand-written exposition this replaced: events bump plain
+ * number fields (Node runs the pipeline on one thread: no atomics, no allocation) and a request
+ * observation is a linear scan into a fixed Float64Array, obtained once per (transport, rpc).
+ * prom-client reads them at scrape time only: counters and the gauge in their `collect()`
+ * callbacks, the histogram through a collector registered like prom-client's own aggregated
+ * metrics. A prom-client Histogram child cost ≈ 25× more per request (bench/metrics-bench.ts,
+ * BENCHMARKS.md "prom-client"). The health endpoint reads the same fields, so the two agree.
  */
 import {
   AggregatorRegistry,
   Counter,
   collectDefaultMetrics,
   Gauge,
-  Histogram,
+  type Metric,
   type MetricObjectWithValues,
   type MetricValue,
   Registry,
@@ -47,10 +48,60 @@ export interface SinkProbe {
   available(): boolean;
 }
 
-/** One request-duration series for a (transport, rpc) pair; obtain it once with `Stats.histogram`. */
-export interface LatencyObserver {
+/**
+ * One latency histogram for a (transport, rpc) pair. Obtain it once (e.g. when a route is
+ * registered) with `Stats.histogram` and call `observe` per request.
+ */
+export class LatencyHistogram {
+  /** Transport label, e.g. "rest", "connect", "grpc". */
+  readonly transport: string;
+  /** RPC label, e.g. "TrackEvent". */
+  readonly rpc: string;
+  /** Non-cumulative counts per bucket; the last slot is +Inf. Cumulated only at scrape time. */
+  readonly #counts: Float64Array;
+  #sum = 0;
+  #count = 0;
+
+  /** Creates an empty histogram; prefer `Stats.histogram`, which registers it for export. */
+  constructor(transport: string, rpc: string) {
+    this.transport = transport;
+    this.rpc = rpc;
+    this.#counts = new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1);
+  }
+
   /** Records one request that took `seconds`. Negative or NaN values count as 0 (clock steps). */
-  observe(seconds: number): void;
+  observe(seconds: number): void {
+    // Not Math.max(seconds, 0): that is NaN for NaN.
+    const v = Number.isNaN(seconds) ? 0 : Math.max(seconds, 0);
+    const bounds = LATENCY_BUCKETS_SECONDS;
+    let i = 0;
+    // Linear scan: 14 bounds, most requests land in the first few, cheaper than a binary search.
+    while (i < bounds.length && v > bounds[i]!) i++;
+    this.#counts[i]!++;
+    this.#sum += v;
+    this.#count++;
+  }
+
+  /** Total observations. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Sum of observed seconds. */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /** Cumulative counts per bucket bound, last entry for +Inf (equals `count`). */
+  cumulative(): number[] {
+    const out: number[] = [];
+    let acc = 0;
+    for (let i = 0; i < this.#counts.length; i++) {
+      acc += this.#counts[i]!;
+      out.push(acc);
+    }
+    return out;
+  }
 }
 
 /** Options for `Stats`. */
@@ -78,9 +129,8 @@ export class Stats {
   #kafkaFailed = 0;
   #rejected = 0;
   #validationWarnings = 0;
-  readonly #duration: Histogram<"transport" | "rpc">;
-  /** transport → rpc → observer; nested maps so lookups need no key-string concatenation. */
-  readonly #observers = new Map<string, Map<string, LatencyObserver>>();
+  /** transport → rpc → histogram; nested maps so lookups need no key-string concatenation. */
+  readonly #histograms = new Map<string, Map<string, LatencyHistogram>>();
   #sink: SinkProbe | undefined;
 
   /** Creates zeroed counters in a registry of their own. */
@@ -122,13 +172,11 @@ export class Stats {
         this.inc(self.#validationWarnings);
       },
     });
-    this.#duration = new Histogram({
-      name: METRIC.duration,
-      help: "Request duration by transport and RPC.",
-      labelNames: ["transport", "rpc"] as const,
-      buckets: [...LATENCY_BUCKETS_SECONDS],
-      registers: [registry],
-    });
+    registry.registerMetric(
+      histogramCollector(METRIC.duration, "Request duration by transport and RPC.", () =>
+        [...this.#histograms.values()].flatMap((byRpc) => [...byRpc.values()]),
+      ),
+    );
     new Gauge({
       name: METRIC.sinkAvailable,
       help: "Whether the event sink accepts writes (1) or not (0).",
@@ -175,23 +223,21 @@ export class Stats {
   }
 
   /**
-   * The duration series for (transport, rpc), created on first use. Hold on to the result in
-   * hot paths; repeated calls return the same object.
+   * The histogram for (transport, rpc), created on first use. Hold on to the result in hot
+   * paths; repeated calls return the same object.
    */
-  histogram(transport: string, rpc: string): LatencyObserver {
-    let byRpc = this.#observers.get(transport);
+  histogram(transport: string, rpc: string): LatencyHistogram {
+    let byRpc = this.#histograms.get(transport);
     if (byRpc === undefined) {
       byRpc = new Map();
-      this.#observers.set(transport, byRpc);
+      this.#histograms.set(transport, byRpc);
     }
-    let o = byRpc.get(rpc);
-    if (o === undefined) {
-      const child = this.#duration.labels(transport, rpc);
-      // Not Math.max(seconds, 0): that is NaN for NaN, which prom-client refuses with a throw.
-      o = { observe: (seconds) => child.observe(Number.isNaN(seconds) ? 0 : Math.max(seconds, 0)) };
-      byRpc.set(rpc, o);
+    let h = byRpc.get(rpc);
+    if (h === undefined) {
+      h = new LatencyHistogram(transport, rpc);
+      byRpc.set(rpc, h);
     }
-    return o;
+    return h;
   }
 
   /** Records one request duration; convenience over `histogram(...).observe(...)`. */
@@ -233,6 +279,44 @@ export function localView(stats: Stats): MetricsView {
     metrics: () => stats.metrics(),
     snapshot: async () => stats.snapshot(),
   };
+}
+
+/** A histogram sample as prom-client's Histogram.get() gives it: `_bucket`, `_sum` or `_count`. */
+type HistogramSample = MetricValue<string> & { metricName: string };
+
+/**
+ * A prom-client collector for fixed-bucket histograms kept outside prom-client. It has the
+ * shape prom-client's registry reads from any metric (name, help, type, aggregator, get()), as
+ * AggregatorRegistry.aggregate registers its summed metrics; so the registry renders it, and
+ * getMetricsAsJSON() and the cluster aggregation see it like a prom-client Histogram.
+ */
+function histogramCollector(name: string, help: string, series: () => LatencyHistogram[]): Metric {
+  const collector = {
+    name,
+    help,
+    type: "histogram",
+    aggregator: "sum",
+    get: async () => {
+      const values: HistogramSample[] = [];
+      for (const h of series()) {
+        const labels = { transport: h.transport, rpc: h.rpc };
+        const cum = h.cumulative();
+        for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++)
+          values.push({
+            metricName: `${name}_bucket`,
+            labels: { ...labels, le: LATENCY_BUCKETS_SECONDS[i]! },
+            value: cum[i]!,
+          });
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: h.count });
+        values.push({ metricName: `${name}_sum`, labels, value: h.sum });
+        values.push({ metricName: `${name}_count`, labels, value: h.count });
+      }
+      return { name, help, type: "histogram", aggregator: "sum", values };
+    },
+  };
+  // prom-client types registerMetric's argument as one of its classes (and `type` as an enum its
+  // runtime does not use); its registry reads only the fields above.
+  return collector as unknown as Metric;
 }
 
 /** A snapshot from its counters: success_rate is published ÷ (published + failed), in %, 2 decimals. */
