@@ -17,10 +17,10 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-/** Pids of the primary's worker processes. */
+/** Pids of the primary's worker processes (not other children, e.g. tsx's esbuild service after a cache miss). */
 function workerPids(primary: number): number[] {
   try {
-    return execFileSync("pgrep", ["-P", String(primary)], { encoding: "utf8" })
+    return execFileSync("pgrep", ["-P", String(primary), "-f", "server/main\\.ts serve"], { encoding: "utf8" })
       .split("\n")
       .filter(Boolean)
       .map(Number);
