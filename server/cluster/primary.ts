@@ -5,13 +5,16 @@
  * worker a scrape landed on, and on SIGTERM/SIGINT drains every worker and exits 0.
  *
  * Connections are spread by node:cluster's round-robin scheduling (the primary accepts and
- * hands each connection to the next worker), not by SO_REUSEPORT listeners. Measured on the
- * 2-core benchmark box (BENCHMARKS.md "Workers"), both gave the same throughput within the
- * run-to-run spread: clients keep their connections, so the primary's hand-off costs once per
- * connection, not per request. Round-robin wins on behaviour: it spreads even a handful of
- * connections evenly (the kernel's 4-tuple hash can put most on one worker), and a worker that
- * stops or dies takes no queued connections with it (with SO_REUSEPORT, connections waiting in
- * a closed listener's accept queue are reset).
+ * hands each connection to the next worker), not by SO_REUSEPORT listeners (`reusePort` +
+ * `exclusive`: each worker binds its own socket, the kernel picks one per connection). On the
+ * 2-core box, 5 alternating pairs (2 workers, Kafka sink, h2load closed loop, BENCHMARKS.md
+ * "Workers") gave reusePort 5-25 % more in 4 of 5 pairs for REST and for gRPC, but the machine
+ * was shared (load average 15-19) and one configuration's own runs varied 2.5×, so the
+ * difference is inside the noise; in steady state neither does work per request (clients keep
+ * their connections; the primary's hand-off is once per connection). Round-robin wins on
+ * behaviour, which the rolling-restart and crash tests need: a worker that stops or dies takes
+ * no connections with it (with SO_REUSEPORT the connections waiting in its accept queue are
+ * reset, i.e. failed requests), and even a handful of connections is spread evenly.
  */
 import cluster, { type Worker } from "node:cluster";
 import { Gauge, Registry } from "prom-client";
