@@ -100,4 +100,11 @@ describe("tracking serve options", () => {
     // One worker keeps the file sink.
     expect((await resolveRun({}, "--workers", "1")).options.sink).toBe("file");
   });
+
+  it("--reuse-port (TRACKING_REUSE_PORT) turns SO_REUSEPORT listeners on; off by default", async () => {
+    vi.stubEnv("TRACKING_REUSE_PORT", undefined);
+    expect((await resolve({})).reusePort).toBe(false);
+    expect((await resolve({}, "--reuse-port")).reusePort).toBe(true);
+    expect((await resolve({ TRACKING_REUSE_PORT: "1" })).reusePort).toBe(true);
+  });
 });

@@ -75,6 +75,7 @@ interface ServeFlags {
   maxBodyBytes: number;
   maxInFlight: number;
   workers: number;
+  reusePort: boolean;
 }
 
 /**
@@ -183,6 +184,16 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         .argParser(workerCount)
         .default(1),
     )
+    .addOption(
+      new Option(
+        "--reuse-port [on]",
+        "listen with SO_REUSEPORT: several instances (or, with --workers, each worker) bind the same ports and the kernel spreads connections",
+      )
+        .env("TRACKING_REUSE_PORT")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
@@ -224,6 +235,7 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
+        reusePort: o.reusePort,
       };
       await onServe(options, { workers: o.workers });
     });
