@@ -3,7 +3,7 @@
  * naive baseline, checks every figure against the broker's end offsets, and writes
  * bench/results/latest.{json,md}. See BENCHMARKS.md for what each phase does.
  *
- *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,tracker,perftest,bare,baseline] [--duration S]
+ *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,workers,tracker,perftest,bare,baseline] [--duration S]
  */
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,7 +44,7 @@ const value = (f: string) => {
 };
 const smoke = flag("--smoke");
 const profile = flag("--profile");
-const GROUPS = ["rest", "grpc", "batch", "tracker", "perftest", "bare", "baseline"] as const;
+const GROUPS = ["rest", "grpc", "batch", "workers", "tracker", "perftest", "bare", "baseline"] as const;
 type Group = (typeof GROUPS)[number];
 const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]);
 const enabled = (g: Group) => only.has(g);
@@ -101,6 +101,8 @@ export interface Phase {
   subject: "ours" | "bare" | "bare-json" | "baseline" | "perftest";
   path: "rest" | "grpc" | "batch" | "tracker" | "kafka";
   loop: "closed" | "open";
+  /** Server processes (`--workers`) for phases of the "workers" group. */
+  workers?: number | undefined;
   tool: string;
   settings: string;
   /** Events the broker acknowledged per second: min(counted, offset delta) / seconds. */
@@ -158,7 +160,8 @@ async function measured<T>(
 ): Promise<Phase> {
   log(`${base.name} …`);
   const before = topic ? await kafka.endOffset(topic) : 0;
-  const server = new ProcSampler(pid);
+  // A --workers primary does no request work itself: sample it with its workers.
+  const server = new ProcSampler(pid, base.workers !== undefined);
   const broker = new ProcSampler(brokerPid());
   const r = await body();
   const usage = { server: server.stop(), broker: broker.stop() };
@@ -207,6 +210,7 @@ async function measured<T>(
 interface Target {
   subject: Phase["subject"];
   group: Group;
+  workers?: number;
   host: string;
   port: number;
   pid: number | undefined;
@@ -246,7 +250,7 @@ async function closedH2load(
     ? `h2load --h1 -c ${o.clients} -D ${plan.closedSec}`
     : `h2load -c ${o.clients} -m ${o.streams} -D ${plan.closedSec}`;
   return measured<H2loadResult>(
-    { name, group: t.group, subject: t.subject, path, loop: "closed", tool: "h2load", settings },
+    { name, group: t.group, subject: t.subject, path, loop: "closed", workers: t.workers, tool: "h2load", settings },
     o.topic,
     t.pid,
     () => h(plan.closedSec),
@@ -452,9 +456,10 @@ async function main(): Promise<void> {
   await warmUpBroker(plan.brokerWarmSec, record);
 
   // ---- our server
-  if (enabled("rest") || enabled("grpc") || enabled("batch")) {
+  /** Starts `bin/tracking serve` (Kafka sink, free loopback ports, extra `args`) and waits for /readyz. */
+  const startOurs = async (name: string, args: string[] = []) => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    const dataDir = join(workDir, "server-data");
+    const dataDir = join(workDir, name);
     // bin/tracking execs node with the production flags, so the pid measured is the server's.
     const serverArgs = [
       "serve",
@@ -470,6 +475,7 @@ async function main(): Promise<void> {
       String(grpcPort),
       "--data-dir",
       dataDir,
+      ...args,
     ];
     const nodeFlags = profile ? `--cpu-prof --cpu-prof-dir ${join(resultsDir, "prof")}` : "";
     log(
@@ -483,11 +489,27 @@ async function main(): Promise<void> {
     });
     try {
       await waitHttp(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
+      if (args.includes("--workers")) {
+        // /readyz answers as soon as one worker listens; the primary logs when all do.
+        const until = Date.now() + 60_000;
+        while (!/tracking cluster: \d+ workers serving/.test(srv.log()) && Date.now() < until) await sleep(100);
+      }
+    } catch (e) {
+      log(`server log tail:\n${srv.log().slice(-3000)}`);
+      await stopChild(srv.child);
+      throw e;
+    }
+    return { srv, httpPort, grpcPort };
+  };
+  const grpcPath = "/recommender.v1.BehaviorService/TrackEvent";
+  if (enabled("rest") || enabled("grpc") || enabled("batch")) {
+    const { srv, httpPort, grpcPort } = await startOurs("server-data");
+    try {
       const t: Target = { subject: "ours", group: "rest", host: "127.0.0.1", port: httpPort, pid: srv.child.pid };
       if (enabled("rest")) await restSuite(t, "ours", restBody, T.rest);
       if (enabled("grpc")) {
         const g: Target = { ...t, group: "grpc", port: grpcPort };
-        const path = "/recommender.v1.BehaviorService/TrackEvent";
+        const path = grpcPath;
         // The open-loop runs double as the grpc-status check: only HTTP 200 + grpc-status 0 counts.
         await openLoop(
           g,
@@ -537,6 +559,55 @@ async function main(): Promise<void> {
     }
     if (profile)
       notes.push(`CPU profile of the server written to bench/results/prof/ (open in Chrome DevTools or speedscope)`);
+  }
+
+  // ---- 1 vs 2 server processes (--workers), same run, alternating so drift hits both alike
+  if (enabled("workers")) {
+    const counts = smoke ? [2] : [1, 2];
+    const servers = [];
+    try {
+      for (const w of counts) servers.push({ w, ...(await startOurs(`workers-${w}`, ["--workers", String(w)])) });
+      for (const path of ["rest", "grpc"] as const) {
+        if (smoke && path === "grpc") continue;
+        for (const s of servers) {
+          const t: Target = {
+            subject: "ours",
+            group: "workers",
+            workers: s.w,
+            host: "127.0.0.1",
+            port: path === "rest" ? s.httpPort : s.grpcPort,
+            pid: s.srv.child.pid,
+          };
+          const label = `ours --workers ${s.w}`;
+          if (path === "rest")
+            await closedH2load(t, "rest", `${label} REST single, max (closed loop)`, {
+              url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track`,
+              body: restBody,
+              headers: ["content-type: application/json"],
+              h1: true,
+              clients: 64,
+              eventsPerRequest: 1,
+              topic: T.rest,
+            });
+          else
+            await closedH2load(t, "grpc", `${label} gRPC TrackEvent, max (closed loop)`, {
+              url: `http://127.0.0.1:${s.grpcPort}${grpcPath}`,
+              body: grpcBody,
+              headers: ["content-type: application/grpc", "te: trailers"],
+              h1: false,
+              clients: 8,
+              streams: 16,
+              eventsPerRequest: 1,
+              topic: T.grpc,
+            });
+        }
+      }
+    } catch (e) {
+      for (const s of servers) log(`--workers ${s.w} server log tail:\n${s.srv.log().slice(-3000)}`);
+      throw e;
+    } finally {
+      for (const s of servers) await stopChild(s.srv.child);
+    }
   }
 
   // ---- KafkaTracker direct

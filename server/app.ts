@@ -27,9 +27,9 @@ import { createBehaviorService } from "./services/behavior-service.js";
 import { createTrackingConfigService } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
 import { SpoolSink } from "./spool/spool-sink.js";
-import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
+import { localView, type MetricsView, PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
 import type { ConfigStore } from "./store/config-store.js";
-import { renderConfigStoreMetrics } from "./store/metrics.js";
+import { registerConfigStoreMetrics } from "./store/metrics.js";
 import { openConfigStore } from "./store/open.js";
 import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
@@ -88,6 +88,16 @@ export interface ServerOptions {
    * always logged (server/log/access-log.ts). Default 0.
    */
   accessLogSample?: number;
+  /**
+   * Listen with SO_REUSEPORT on both ports (each process binds its own socket and the kernel
+   * spreads connections), for several processes on the same ports. Default false.
+   */
+  reusePort?: boolean;
+  /**
+   * Where /metrics and the health endpoint read their numbers. Default: this process's Stats;
+   * a cluster worker passes the view that sums every worker (server/cluster/worker.ts).
+   */
+  metricsView?: (stats: Stats) => MetricsView;
 }
 
 /** A running server. */
@@ -177,6 +187,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sink: Sink = spool ?? baseSink;
   const stats = new Stats({ sink });
   stats.setSpool(spool);
+  registerConfigStoreMetrics(stats.registry, store);
   const rules = new RuleBook();
   rules.attach(store);
   const pipeline = new IngestPipeline({
@@ -192,7 +203,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   // Timed so /metrics' tracking_request_duration_seconds{transport,rpc} sees every RPC call.
-  const behavior = timed(createBehaviorService({ pipeline, stats, sink, guard }), stats);
+  const metrics = (options.metricsView ?? localView)(stats);
+  const behavior = timed(createBehaviorService({ pipeline, metrics, sink, guard }), stats);
   const configs = timed(createTrackingConfigService({ store, guard }), stats);
 
   const shutdown = new AbortController();
@@ -222,7 +234,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = req.url ?? "/";
     switch (url) {
       case "/metrics":
-        return send(res, 200, PROMETHEUS_CONTENT_TYPE, stats.renderPrometheus() + renderConfigStoreMetrics(store));
+        metrics.metrics().then(
+          (text) => send(res, 200, PROMETHEUS_CONTENT_TYPE, text),
+          (err: unknown) => {
+            faultLog("/metrics failed", err);
+            send(res, 503, "text/plain; charset=utf-8", "metrics unavailable\n");
+          },
+        );
+        return;
       case "/livez":
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
@@ -252,9 +271,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     api(req, res);
   };
 
+  const listen = { reusePort: options.reusePort ?? false };
   let http: DualServer;
   try {
-    http = await listenDual(access.http(front), options.httpPort ?? 8080, host);
+    http = await listenDual(access.http(front), options.httpPort ?? 8080, host, listen);
   } catch (err) {
     await Promise.all([sink.close(), store.close()]);
     throw err;
@@ -270,7 +290,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       shutdownSignal: shutdown.signal,
     });
-    grpc = await listenGrpc(access.grpc(onGrpcStream), options.grpcPort ?? 50051, host);
+    grpc = await listenGrpc(access.grpc(onGrpcStream), options.grpcPort ?? 50051, host, listen);
     configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);

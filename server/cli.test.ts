@@ -1,13 +1,22 @@
+import { availableParallelism } from "node:os";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ServerOptions } from "./app.js";
-import { trackingCommand } from "./cli.js";
+import { type ServeProcess, trackingCommand } from "./cli.js";
 
 /** Parses `tracking serve <args>` with the given environment; returns what serve would start. */
 async function resolve(env: Record<string, string>, ...args: string[]): Promise<ServerOptions> {
+  return (await resolveRun(env, ...args)).options;
+}
+
+/** Like resolve, with how many processes would serve. */
+async function resolveRun(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ options: ServerOptions; run: ServeProcess }> {
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  let got: ServerOptions | undefined;
-  const program = trackingCommand(async (o) => {
-    got = o;
+  let got: { options: ServerOptions; run: ServeProcess } | undefined;
+  const program = trackingCommand(async (options, run) => {
+    got = { options, run };
   });
   // Throw instead of exiting the test process on a bad value.
   for (const c of [program, ...program.commands]) c.exitOverride().configureOutput({ writeErr: () => {} });
@@ -110,5 +119,36 @@ describe("tracking serve options", () => {
     expect((await resolve({}, "--access-log-sample", "1")).accessLogSample).toBe(1);
     for (const bad of ["2", "-0.5", "abc", ""])
       await expect(resolve({}, `--access-log-sample=${bad}`)).rejects.toThrow(/access-log-sample/);
+  });
+
+  it("--workers: 1 by default, a number, TRACKING_WORKERS, or auto = available cores", async () => {
+    vi.stubEnv("TRACKING_WORKERS", undefined);
+    expect((await resolveRun({}, "--sink", "kafka")).run.workers).toBe(1);
+    expect((await resolveRun({}, "--sink", "kafka", "--workers", "3")).run.workers).toBe(3);
+    expect((await resolveRun({ TRACKING_WORKERS: "2" }, "--sink", "kafka")).run.workers).toBe(2);
+    expect((await resolveRun({}, "--sink", "kafka", "--workers", "auto")).run.workers).toBe(availableParallelism());
+  });
+
+  it.each(["0", "-1", "1.5", "many"])("--workers %s is refused", async (n) => {
+    await expect(resolveRun({}, "--sink", "kafka", "--workers", n)).rejects.toThrow(
+      /--workers.*positive integer or "auto"/,
+    );
+  });
+
+  it("--workers > 1 with the embedded file sink is refused with the reason", async () => {
+    vi.stubEnv("KAFKA_BROKERS", undefined);
+    vi.stubEnv("TRACKING_SINK", undefined);
+    await expect(resolveRun({}, "--workers", "2")).rejects.toThrow(
+      /--workers 2 needs the Kafka sink.*file sink has one writer per data directory/,
+    );
+    // One worker keeps the file sink.
+    expect((await resolveRun({}, "--workers", "1")).options.sink).toBe("file");
+  });
+
+  it("--reuse-port (TRACKING_REUSE_PORT) turns SO_REUSEPORT listeners on; off by default", async () => {
+    vi.stubEnv("TRACKING_REUSE_PORT", undefined);
+    expect((await resolve({})).reusePort).toBe(false);
+    expect((await resolve({}, "--reuse-port")).reusePort).toBe(true);
+    expect((await resolve({ TRACKING_REUSE_PORT: "1" })).reusePort).toBe(true);
   });
 });

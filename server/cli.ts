@@ -4,6 +4,7 @@
  * it without starting anything.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
@@ -50,6 +51,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** `--workers`: a positive integer, or "auto" for the cores this process may use. */
+function workerCount(value: string): number {
+  if (value.trim().toLowerCase() === "auto") return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer or "auto"');
+  return n;
+}
+
+/** How `serve` runs, beside what the server itself needs (ServerOptions). */
+export interface ServeProcess {
+  /** Server processes (node:cluster workers); 1 = today's single process, no primary. */
+  workers: number;
+}
+
 /** The parsed `serve` options, as commander hands them to the action. */
 interface ServeFlags {
   host: string;
@@ -76,6 +91,8 @@ interface ServeFlags {
   accessLogSample: number;
   spoolDir?: string;
   spoolMaxBytes: number;
+  workers: number;
+  reusePort: boolean;
 }
 
 /** The config-store options shared by `serve` and `configs export|import`. */
@@ -104,10 +121,11 @@ interface ConfigsFlags {
 }
 
 /**
- * Builds the `tracking` command; `serve` calls `onServe` with the resolved server options.
- * Environment variables are read from process.env (commander's `Option.env`).
+ * Builds the `tracking` command; `serve` calls `onServe` with the resolved server options and
+ * how many processes serve them. Environment variables are read from process.env
+ * (commander's `Option.env`).
  */
-export function trackingCommand(onServe: (options: ServerOptions) => Promise<void>): Command {
+export function trackingCommand(onServe: (options: ServerOptions, run: ServeProcess) => Promise<void>): Command {
   const env = process.env;
   const program = new Command("tracking").description("Schema-first behavior-event tracking server");
   program
@@ -233,10 +251,32 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .argParser(positiveInt)
         .default(1024 * 1024 * 1024),
     )
+    .addOption(
+      new Option("--workers <n>", 'server processes sharing the ports (node:cluster); "auto" = one per core')
+        .env("TRACKING_WORKERS")
+        .argParser(workerCount)
+        .default(1),
+    )
+    .addOption(
+      new Option(
+        "--reuse-port [on]",
+        "listen with SO_REUSEPORT: several instances (or, with --workers, each worker) bind the same ports and the kernel spreads connections",
+      )
+        .env("TRACKING_REUSE_PORT")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
       const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
+      // The file sink appends at positions only its own process knows (one writer per
+      // topic file): several processes would overwrite each other's lines.
+      if (o.workers > 1 && !useKafka)
+        throw new Error(
+          `--workers ${o.workers} needs the Kafka sink (--sink kafka / KAFKA_BROKERS): the embedded file sink has one writer per data directory; run it with --workers 1`,
+        );
       const protocol = o.kafkaSecurityProtocol.toUpperCase();
       const sasl = protocol.startsWith("SASL_")
         ? {
@@ -274,8 +314,9 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         logLevel: o.logLevel,
         accessLogSample: o.accessLogSample,
         ...(o.spoolDir !== undefined ? { spool: { dir: o.spoolDir, maxBytes: o.spoolMaxBytes } } : {}),
+        reusePort: o.reusePort,
       };
-      await onServe(options);
+      await onServe(options, { workers: o.workers });
     });
 
   const configs = program.command("configs").description("move tracking configs between stores as NDJSON");

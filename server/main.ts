@@ -2,15 +2,31 @@
  * The `tracking` command. `serve` runs the ingestion server; flags override environment
  * variables, which override defaults (server/cli.ts). With no Kafka configured it uses the
  * embedded file sink, so it runs on a fresh machine. Logs are JSON lines on stdout
- * (server/log/logger.ts); only command-line usage errors are plain text on stderr.
+ * (server/log/logger.ts); only command-line usage errors are plain text on stderr. With
+ * `--workers N` (N > 1) this process becomes a node:cluster primary (server/cluster/primary.ts)
+ * and N forked copies of it serve.
  */
+import cluster from "node:cluster";
 import { startServer } from "./app.js";
 import { trackingCommand } from "./cli.js";
+import { runPrimary } from "./cluster/primary.js";
+import { clusterMetricsView, reportReady } from "./cluster/worker.js";
 import { createLogger } from "./log/logger.js";
 
-const program = trackingCommand(async (options) => {
-  const logger = createLogger({ level: options.logLevel ?? "info" });
-  const server = await startServer({ ...options, logger }).catch((err: unknown) => {
+const program = trackingCommand(async (options, run) => {
+  const worker = cluster.isWorker;
+  const logger = createLogger({ level: options.logLevel ?? "info" }).child(
+    worker ? { worker: Number(process.env.TRACKING_WORKER_INDEX ?? 0) } : {},
+  );
+  if (run.workers > 1 && cluster.isPrimary) {
+    const drainTimeoutMs = (options.shutdownTimeoutMs ?? 10_000) + 5_000;
+    process.exit(await runPrimary({ workers: run.workers, drainTimeoutMs, log: (line) => logger.info(line) }));
+  }
+  const server = await startServer({
+    ...options,
+    logger,
+    ...(worker ? { metricsView: clusterMetricsView } : {}),
+  }).catch((err: unknown) => {
     logger.fatal({ err }, "tracking server: start failed");
     process.exit(1);
   });
@@ -32,6 +48,11 @@ const program = trackingCommand(async (options) => {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  if (worker) {
+    // The primary is gone (killed): drain rather than serve on as an orphan nobody stops.
+    process.on("disconnect", () => stop("primary gone"));
+    reportReady(server.httpPort, server.grpcPort);
+  }
 });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

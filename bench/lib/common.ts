@@ -3,7 +3,7 @@
  * /proc sampling (CPU time, RSS) and percentiles.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -171,24 +171,51 @@ export interface ProcUsage {
   peakRssMB: number;
 }
 
+/** Pids of the direct children of `pid` (e.g. a cluster primary's workers), from /proc/<n>/stat. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // Field 4 (ppid) is the second after the ")" that ends the command name.
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
+
+/**
+ * Samples CPU and RSS of a process under test; with `tree`, of the process and its children
+ * summed (a `--workers N` primary and its workers).
+ */
 export class ProcSampler {
   private readonly startCpu: number;
   private readonly t0 = performance.now();
   private peak = 0;
   private readonly timer: NodeJS.Timeout;
-  constructor(private readonly pid: number | undefined) {
-    this.startCpu = cpuSeconds(pid);
+  constructor(
+    private readonly pid: number | undefined,
+    private readonly tree = false,
+  ) {
+    this.startCpu = this.cpu();
     this.sample();
     this.timer = setInterval(() => this.sample(), 100);
   }
+  private pids(): (number | undefined)[] {
+    return this.tree && this.pid ? [this.pid, ...childPids(this.pid)] : [this.pid];
+  }
+  private cpu(): number {
+    return this.pids().reduce<number>((sum, p) => sum + cpuSeconds(p), 0);
+  }
   private sample(): void {
-    const { rss } = memMB(this.pid);
+    const rss = this.pids().reduce<number>((sum, p) => sum + memMB(p).rss, 0);
     if (rss > this.peak) this.peak = rss;
   }
   stop(): ProcUsage {
     clearInterval(this.timer);
     this.sample();
-    const cpu = cpuSeconds(this.pid) - this.startCpu;
+    const cpu = this.cpu() - this.startCpu;
     const wall = (performance.now() - this.t0) / 1000;
     return {
       cpuSeconds: round(cpu, 2),

@@ -24,14 +24,15 @@ import {
 import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { Sink, Violation } from "../contracts.js";
 import type { IngestPipeline } from "../ingest/pipeline.js";
-import type { Stats } from "../stats/stats.js";
+import type { MetricsView } from "../stats/stats.js";
 import { restStatusKey } from "../transport/rest.js";
 import type { AuthGuard } from "./auth-guard.js";
 
 /** What the behavior service needs. */
 export interface BehaviorServiceDeps {
   pipeline: IngestPipeline;
-  stats: Stats;
+  /** The health endpoint's counters: this process's, or the cluster's sum (server/cluster/). */
+  metrics: MetricsView;
   sink: Sink;
   guard: AuthGuard;
 }
@@ -54,7 +55,7 @@ function tenantOf(event: unknown): unknown {
 
 /** Creates the BehaviorService runtime. */
 export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServiceRuntime {
-  const { pipeline, stats, sink, guard } = deps;
+  const { pipeline, metrics, sink, guard } = deps;
   return {
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
       guard.ingest(context, [tenantOf(event)]);
@@ -117,7 +118,7 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
     },
 
     async getHealth(): Promise<GetHealthResponse> {
-      const s = stats.snapshot();
+      const s = await metrics.snapshot();
       const available = sink.available();
       return create(GetHealthResponseSchema, {
         status: available ? "healthy" : "degraded",

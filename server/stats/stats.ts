@@ -1,10 +1,25 @@
 /**
- * Ingestion counters and latency histograms behind /api/v1/behaviors/health and /metrics.
+ * Ingestion counters and latency histograms behind /api/v1/behaviors/health and /metrics,
+ * exported with prom-client.
  *
- * Node runs the pipeline on one thread, so plain number fields are already "lock-free":
- * no atomics, no allocation per event. Histograms are fixed-bucket Float64Arrays obtained
- * once per (transport, rpc) so that observing a request never allocates.
+ * The hot path stays as cheap as the hand-written exposition this replaced: events bump plain
+ * number fields (Node runs the pipeline on one thread: no atomics, no allocation) and a request
+ * observation is a linear scan into a fixed Float64Array, obtained once per (transport, rpc).
+ * prom-client reads them at scrape time only: counters and the gauge in their `collect()`
+ * callbacks, the histogram through a collector registered like prom-client's own aggregated
+ * metrics. A prom-client Histogram child cost ≈ 25× more per request (bench/metrics-bench.ts,
+ * BENCHMARKS.md "prom-client"). The health endpoint reads the same fields, so the two agree.
  */
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  type Metric,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from "prom-client";
 import type { StatsSnapshot } from "../contracts.js";
 
 /**
@@ -15,13 +30,25 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]);
 
-/** What `renderPrometheus` needs to know about the sink: its name and whether it is up. */
+/** The content type of `metrics()` output (Prometheus text exposition 0.0.4). */
+export const PROMETHEUS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** Names of the metrics this module defines (documented in README.md "Deployment"). */
+export const METRIC = Object.freeze({
+  received: "tracking_events_received_total",
+  events: "tracking_events_total",
+  warnings: "tracking_validation_warnings_total",
+  duration: "tracking_request_duration_seconds",
+  sinkAvailable: "tracking_sink_available",
+});
+
+/** What the availability gauge needs to know about the sink: its name and whether it is up. */
 export interface SinkProbe {
   readonly kind: string;
   available(): boolean;
 }
 
-/** What `renderPrometheus` reads from the durable spool (server/spool), when one is configured. */
+/** What the tracking_spool_* metrics read from the durable spool (server/spool), when one is configured. */
 export interface SpoolProbe {
   /** Events appended to the spool (answered 202 spooled), since start. */
   readonly spooledTotal: number;
@@ -42,14 +69,14 @@ export interface SpoolProbe {
 export class LatencyHistogram {
   /** Transport label, e.g. "rest", "connect", "grpc". */
   readonly transport: string;
-  /** RPC label, e.g. "TrackBehavior". */
+  /** RPC label, e.g. "TrackEvent". */
   readonly rpc: string;
-  /** Non-cumulative counts per bucket; the last slot is +Inf. Cumulated only at render time. */
+  /** Non-cumulative counts per bucket; the last slot is +Inf. Cumulated only at scrape time. */
   readonly #counts: Float64Array;
   #sum = 0;
   #count = 0;
 
-  /** Creates an empty histogram; prefer `Stats.histogram`, which registers it for rendering. */
+  /** Creates an empty histogram; prefer `Stats.histogram`, which registers it for export. */
   constructor(transport: string, rpc: string) {
     this.transport = transport;
     this.rpc = rpc;
@@ -95,15 +122,22 @@ export class LatencyHistogram {
 export interface StatsOptions {
   /** The sink whose availability is exported as `tracking_sink_available`. */
   sink?: SinkProbe;
-  /** Clock for process uptime; injectable for tests. */
-  now?: () => number;
+  /**
+   * Also export prom-client's process and Node.js default metrics (CPU, RSS, heap, GC,
+   * event-loop lag, start time). Default true; unit tests that make many Stats turn it off.
+   */
+  defaultMetrics?: boolean;
 }
 
 /**
  * Counters of the ingestion pipeline. Callers increment them from the event path; readers
- * take a `snapshot()` (health endpoint) or `renderPrometheus()` (/metrics).
+ * take a `snapshot()` (health endpoint) or `metrics()` (/metrics). `registry` is the
+ * prom-client registry holding them (a worker of a cluster answers the primary's
+ * aggregation requests from it; see server/cluster/).
  */
 export class Stats {
+  /** The prom-client registry with this server's metrics. */
+  readonly registry: Registry;
   #totalEvents = 0;
   #kafkaSuccess = 0;
   #kafkaFailed = 0;
@@ -113,22 +147,118 @@ export class Stats {
   readonly #histograms = new Map<string, Map<string, LatencyHistogram>>();
   #sink: SinkProbe | undefined;
   #spool: SpoolProbe | undefined;
-  readonly #startedAt: number;
 
-  /** Creates zeroed counters. */
+  /** Creates zeroed counters in a registry of their own. */
   constructor(options: StatsOptions = {}) {
     this.#sink = options.sink;
-    this.#startedAt = (options.now ?? Date.now)();
+    const registry = new Registry();
+    this.registry = registry;
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+    // collect() callbacks copy the plain fields into prom-client at scrape time; `self`
+    // because prom-client binds `this` to the metric.
+    const self = this;
+    new Counter({
+      name: METRIC.received,
+      help: "Behavior events received by any transport, before validation.",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.#totalEvents);
+      },
+    });
+    new Counter({
+      name: METRIC.events,
+      help: "Behavior events by outcome.",
+      labelNames: ["result"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ result: "published" }, self.#kafkaSuccess);
+        this.inc({ result: "sink_failed" }, self.#kafkaFailed);
+        this.inc({ result: "rejected" }, self.#rejected);
+      },
+    });
+    new Counter({
+      name: METRIC.warnings,
+      help: "Events accepted with tracking-config warnings.",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.#validationWarnings);
+      },
+    });
+    registry.registerMetric(
+      histogramCollector(METRIC.duration, "Request duration by transport and RPC.", () =>
+        [...this.#histograms.values()].flatMap((byRpc) => [...byRpc.values()]),
+      ),
+    );
+    new Gauge({
+      name: METRIC.sinkAvailable,
+      help: "Whether the event sink accepts writes (1) or not (0).",
+      labelNames: ["sink"] as const,
+      registers: [registry],
+      // Across cluster workers: available only if every worker's sink is.
+      aggregator: "min",
+      collect() {
+        this.reset();
+        const sink = self.#sink;
+        if (sink !== undefined) this.set({ sink: sink.kind }, sink.available() ? 1 : 0);
+      },
+    });
+  }
+
+  /** Sets the spool whose counters /metrics exports (tracking_spool_*); registered on first call. */
+  setSpool(spool: SpoolProbe | undefined): void {
+    if (spool !== undefined && this.#spool === undefined) this.#registerSpoolMetrics();
+    this.#spool = spool;
+  }
+
+  #registerSpoolMetrics(): void {
+    const self = this;
+    const registers = [this.registry];
+    new Counter({
+      name: "tracking_spool_events_total",
+      help: "Events of the durable spool: spooled (answered 202) and forwarded to the broker.",
+      labelNames: ["result"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const s = self.#spool;
+        if (s === undefined) return;
+        this.inc({ result: "spooled" }, s.spooledTotal);
+        this.inc({ result: "forwarded" }, s.forwardedTotal);
+      },
+    });
+    new Counter({
+      name: "tracking_spool_possible_duplicates_total",
+      help: "Spooled events forwarded more than once (crash or failed forward; at-least-once).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.#spool?.possibleDuplicatesTotal ?? 0);
+      },
+    });
+    new Gauge({
+      name: "tracking_spool_bytes",
+      help: "Bytes of spool segments on disk.",
+      registers,
+      collect() {
+        this.set(self.#spool?.bytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: "tracking_spool_max_bytes",
+      help: "Most bytes the spool may hold before new events get 503.",
+      registers,
+      collect() {
+        this.set(self.#spool?.maxBytes ?? 0);
+      },
+    });
   }
 
   /** Sets (or replaces) the sink reported by the availability gauge. */
   setSink(sink: SinkProbe | undefined): void {
     this.#sink = sink;
-  }
-
-  /** Sets the spool whose counters /metrics exports (tracking_spool_*). */
-  setSpool(spool: SpoolProbe | undefined): void {
-    this.#spool = spool;
   }
 
   /** Counts events received by any transport, before validation. */
@@ -181,108 +311,111 @@ export class Stats {
 
   /** The health endpoint's counters, with success_rate in percent rounded to 2 decimals. */
   snapshot(): StatsSnapshot {
-    const writes = this.#kafkaSuccess + this.#kafkaFailed;
-    const successRate = writes === 0 ? 100 : Math.round((this.#kafkaSuccess / writes) * 10000) / 100;
-    return {
+    return snapshotOf({
       total_events: this.#totalEvents,
       kafka_success: this.#kafkaSuccess,
       kafka_failed: this.#kafkaFailed,
       rejected: this.#rejected,
       validation_warnings: this.#validationWarnings,
-      success_rate: successRate,
-    };
+    });
   }
 
-  /**
-   * All metrics in the Prometheus text exposition format 0.0.4 (content type
-   * `text/plain; version=0.0.4; charset=utf-8`).
-   */
-  renderPrometheus(): string {
-    const lines: string[] = [];
-    lines.push(
-      "# HELP tracking_events_received_total Behavior events received by any transport, before validation.",
-      "# TYPE tracking_events_received_total counter",
-      `tracking_events_received_total ${this.#totalEvents}`,
-      "# HELP tracking_events_total Behavior events by outcome.",
-      "# TYPE tracking_events_total counter",
-      `tracking_events_total{result="published"} ${this.#kafkaSuccess}`,
-      `tracking_events_total{result="sink_failed"} ${this.#kafkaFailed}`,
-      `tracking_events_total{result="rejected"} ${this.#rejected}`,
-      "# HELP tracking_validation_warnings_total Events accepted with tracking-config warnings.",
-      "# TYPE tracking_validation_warnings_total counter",
-      `tracking_validation_warnings_total ${this.#validationWarnings}`,
-    );
+  /** All metrics in the Prometheus text exposition format 0.0.4 (`PROMETHEUS_CONTENT_TYPE`). */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
 
-    lines.push(
-      "# HELP tracking_request_duration_seconds Request duration by transport and RPC.",
-      "# TYPE tracking_request_duration_seconds histogram",
-    );
-    for (const byRpc of this.#histograms.values()) {
-      for (const h of byRpc.values()) {
-        const labels = `transport="${escapeLabel(h.transport)}",rpc="${escapeLabel(h.rpc)}"`;
+/**
+ * Where /metrics and the health endpoint read their numbers: this process (`localView`), or
+ * the sum over every worker of a cluster (server/cluster/worker.ts).
+ */
+export interface MetricsView {
+  /** The Prometheus exposition text. */
+  metrics(): Promise<string>;
+  /** The health endpoint's counters. */
+  snapshot(): Promise<StatsSnapshot>;
+}
+
+/** The view of a single process: its own Stats. */
+export function localView(stats: Stats): MetricsView {
+  return {
+    metrics: () => stats.metrics(),
+    snapshot: async () => stats.snapshot(),
+  };
+}
+
+/** A histogram sample as prom-client's Histogram.get() gives it: `_bucket`, `_sum` or `_count`. */
+type HistogramSample = MetricValue<string> & { metricName: string };
+
+/**
+ * A prom-client collector for fixed-bucket histograms kept outside prom-client. It has the
+ * shape prom-client's registry reads from any metric (name, help, type, aggregator, get()), as
+ * AggregatorRegistry.aggregate registers its summed metrics; so the registry renders it, and
+ * getMetricsAsJSON() and the cluster aggregation see it like a prom-client Histogram.
+ */
+function histogramCollector(name: string, help: string, series: () => LatencyHistogram[]): Metric {
+  const collector = {
+    name,
+    help,
+    type: "histogram",
+    aggregator: "sum",
+    get: async () => {
+      const values: HistogramSample[] = [];
+      for (const h of series()) {
+        const labels = { transport: h.transport, rpc: h.rpc };
         const cum = h.cumulative();
-        for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) {
-          lines.push(
-            `tracking_request_duration_seconds_bucket{${labels},le="${LATENCY_BUCKETS_SECONDS[i]}"} ${cum[i]}`,
-          );
-        }
-        lines.push(`tracking_request_duration_seconds_bucket{${labels},le="+Inf"} ${cum[cum.length - 1]}`);
-        lines.push(`tracking_request_duration_seconds_sum{${labels}} ${formatFloat(h.sum)}`);
-        lines.push(`tracking_request_duration_seconds_count{${labels}} ${h.count}`);
+        for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++)
+          values.push({
+            metricName: `${name}_bucket`,
+            labels: { ...labels, le: LATENCY_BUCKETS_SECONDS[i]! },
+            value: cum[i]!,
+          });
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: "+Inf" }, value: h.count });
+        values.push({ metricName: `${name}_sum`, labels, value: h.sum });
+        values.push({ metricName: `${name}_count`, labels, value: h.count });
       }
-    }
-
-    if (this.#sink !== undefined) {
-      lines.push(
-        "# HELP tracking_sink_available Whether the event sink accepts writes (1) or not (0).",
-        "# TYPE tracking_sink_available gauge",
-        `tracking_sink_available{sink="${escapeLabel(this.#sink.kind)}"} ${this.#sink.available() ? 1 : 0}`,
-      );
-    }
-
-    const spool = this.#spool;
-    if (spool !== undefined) {
-      lines.push(
-        "# HELP tracking_spool_events_total Events of the durable spool: spooled (answered 202) and forwarded to the broker.",
-        "# TYPE tracking_spool_events_total counter",
-        `tracking_spool_events_total{result="spooled"} ${spool.spooledTotal}`,
-        `tracking_spool_events_total{result="forwarded"} ${spool.forwardedTotal}`,
-        "# HELP tracking_spool_possible_duplicates_total Spooled events forwarded more than once (crash or failed forward; at-least-once).",
-        "# TYPE tracking_spool_possible_duplicates_total counter",
-        `tracking_spool_possible_duplicates_total ${spool.possibleDuplicatesTotal}`,
-        "# HELP tracking_spool_bytes Bytes of spool segments on disk.",
-        "# TYPE tracking_spool_bytes gauge",
-        `tracking_spool_bytes ${spool.bytes}`,
-        "# HELP tracking_spool_max_bytes Most bytes the spool may hold before new events get 503.",
-        "# TYPE tracking_spool_max_bytes gauge",
-        `tracking_spool_max_bytes ${spool.maxBytes}`,
-      );
-    }
-
-    lines.push(
-      "# HELP process_resident_memory_bytes Resident memory size in bytes.",
-      "# TYPE process_resident_memory_bytes gauge",
-      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
-      "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.",
-      "# TYPE process_start_time_seconds gauge",
-      `process_start_time_seconds ${formatFloat(this.#startedAt / 1000)}`,
-    );
-    return lines.join("\n") + "\n";
-  }
+      return { name, help, type: "histogram", aggregator: "sum", values };
+    },
+  };
+  // prom-client types registerMetric's argument as one of its classes (and `type` as an enum its
+  // runtime does not use); its registry reads only the fields above.
+  return collector as unknown as Metric;
 }
 
-/** Escapes a label value per the exposition format: backslash, double quote and newline. */
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+/** A snapshot from its counters: success_rate is published ÷ (published + failed), in %, 2 decimals. */
+function snapshotOf(c: Omit<StatsSnapshot, "success_rate">): StatsSnapshot {
+  const writes = c.kafka_success + c.kafka_failed;
+  const successRate = writes === 0 ? 100 : Math.round((c.kafka_success / writes) * 10000) / 100;
+  return { ...c, success_rate: successRate };
 }
 
-/** Formats a float as Prometheus expects (Go-style special values). */
-function formatFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
-}
+/** Metrics of several registries as `Registry.getMetricsAsJSON()` gives them (e.g. one per cluster worker). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
-/** The content type of `renderPrometheus` output. */
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+/**
+ * Sums the metrics of several registries (cluster workers) with prom-client's
+ * AggregatorRegistry: counters and histograms add up, `tracking_sink_available` takes the
+ * minimum, process metrics follow prom-client's own aggregators (RSS and CPU add up, event-loop
+ * lag averages, start time is omitted). Returns the exposition text and the health counters.
+ */
+export async function aggregateMetrics(perRegistry: MetricsJson[]): Promise<{ text: string; snapshot: StatsSnapshot }> {
+  const merged = AggregatorRegistry.aggregate(perRegistry);
+  const text = await merged.metrics();
+  const json = (await merged.getMetricsAsJSON()) as MetricsJson;
+  const sample = (name: string, labels: Record<string, string> = {}): number => {
+    const m = json.find((x) => x.name === name);
+    const v = m?.values.find((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l));
+    return v?.value ?? 0;
+  };
+  return {
+    text,
+    snapshot: snapshotOf({
+      total_events: sample(METRIC.received),
+      kafka_success: sample(METRIC.events, { result: "published" }),
+      kafka_failed: sample(METRIC.events, { result: "sink_failed" }),
+      rejected: sample(METRIC.events, { result: "rejected" }),
+      validation_warnings: sample(METRIC.warnings),
+    }),
+  };
+}

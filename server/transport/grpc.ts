@@ -15,6 +15,7 @@ import {
 } from "node:http2";
 import type { ReadableOptions } from "node:stream";
 import { REQUEST_ID_HEADER, requestScopeOf } from "../log/access-log.js";
+import { type ListenOptions, listenOptions } from "./server.js";
 
 /** Default gRPC port of the seed. */
 export const DEFAULT_GRPC_PORT = 50051;
@@ -106,11 +107,12 @@ export function listenGrpc(
   onStream: Http2StreamListener,
   port = DEFAULT_GRPC_PORT,
   host?: string,
+  options: ListenOptions = {},
 ): Promise<Http2Server> {
   const server = createGrpcServer(onStream);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen(listenOptions(port, host, options), () => {
       server.off("error", reject);
       resolve(server);
     });

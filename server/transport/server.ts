@@ -49,8 +49,32 @@ export interface DualServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** How a listener binds. */
+export interface ListenOptions {
+  /**
+   * SO_REUSEPORT: several processes bind the same port, the kernel spreads connections. In a
+   * node:cluster worker this also makes the listener the worker's own (`exclusive`) instead of
+   * the primary's shared one. Default false.
+   */
+  reusePort?: boolean;
+}
+
+/** node's listen options for `port`/`host` under `o`. */
+export function listenOptions(port: number, host: string | undefined, o: ListenOptions = {}) {
+  return {
+    port,
+    ...(host !== undefined ? { host } : {}),
+    ...(o.reusePort ? { reusePort: true, exclusive: true } : {}),
+  };
+}
+
 /** Creates and starts a server speaking HTTP/1.1 and h2c on one port. */
-export function listenDual(handler: AnyHandler, port = DEFAULT_HTTP_PORT, host?: string): Promise<DualServer> {
+export function listenDual(
+  handler: AnyHandler,
+  port = DEFAULT_HTTP_PORT,
+  host?: string,
+  options: ListenOptions = {},
+): Promise<DualServer> {
   const http1 = createHttp1Server(handler as (req: IncomingMessage, res: ServerResponse) => void);
   // Slowloris guard for HTTP/1; keep-alive stays for clients that batch.
   http1.headersTimeout = 10_000;
@@ -94,7 +118,7 @@ export function listenDual(handler: AnyHandler, port = DEFAULT_HTTP_PORT, host?:
   });
   return new Promise((resolve, reject) => {
     net.once("error", reject);
-    net.listen(port, host, () => {
+    net.listen(listenOptions(port, host, options), () => {
       net.off("error", reject);
       // http1 never listens itself, and node:http only tracks connections (which
       // headersTimeout/requestTimeout and close{Idle,All}Connections rely on) from its

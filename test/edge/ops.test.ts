@@ -48,7 +48,9 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
       types.set(name, type);
       continue;
     }
-    if (line.startsWith("#") || line === "") throw new Error(`unexpected line: ${JSON.stringify(line)}`);
+    // The format ignores empty lines; prom-client separates metric families with one.
+    if (line === "") continue;
+    if (line.startsWith("#")) throw new Error(`unexpected line: ${JSON.stringify(line)}`);
     const [, name, labelText, raw] = sampleRe.exec(line) ?? [];
     if (name === undefined || raw === undefined) throw new Error(`bad sample: ${line}`);
     const labels: Record<string, string> = {};
@@ -60,8 +62,9 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
       labels[key] = val;
       rest = rest.slice(all.length);
     }
-    const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : raw === "NaN" ? NaN : Number(raw);
-    if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/.test(raw))
+    const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : /^nan$/i.test(raw) ? NaN : Number(raw);
+    // Prometheus parses floats case-insensitively; prom-client writes "Nan" for an empty event-loop lag.
+    if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/i.test(raw))
       throw new Error(`bad value in: ${line}`);
     const family = name.replace(/_(bucket|sum|count|total)$/, "");
     if (!types.has(name) && !types.has(family) && !types.has(name.replace(/_(bucket|sum|count)$/, "")))

@@ -4,6 +4,7 @@
  * real `tracking serve` CLI as a child process and learn its ports from its startup log.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:http";
 import { join } from "node:path";
 
 /** A JSON response: status, parsed body (or undefined), raw text and headers. */
@@ -86,6 +87,46 @@ export function seedBatchEvents(): [SeedBatchEvent, SeedBatchEvent] {
   ];
 }
 
+/**
+ * POSTs one event to /api/v1/behaviors/track on a connection of its own (`Connection: close`),
+ * so a cluster's round-robin or a balancer places every request afresh.
+ */
+export function trackOnce(port: number, event: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify(event);
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/api/v1/behaviors/track",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Resolves once `cli`'s stderr matches `re` (polled), with the match; rejects after `timeoutMs`. */
+export async function waitForLog(cli: CliServer, re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = re.exec(cli.output());
+    if (m) return m;
+    if (Date.now() > until) throw new Error(`no ${re} in the server log within ${timeoutMs} ms:\n${cli.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A running `tracking serve` child process. */
 export interface CliServer {
   child: ChildProcess;
@@ -127,10 +168,13 @@ export interface SpawnCliOptions {
 
 /**
  * Spawns `tracking serve --data-dir <dir> --http-port 0 --grpc-port 0` and waits for its
- * startup log record, which names the ports it bound.
+ * startup log record, which names the ports it bound; with `--workers N` in `args` it also waits
+ * for the primary's "N workers serving" record.
  */
 export async function spawnCli(dataDir: string, options: SpawnCliOptions = {}): Promise<CliServer> {
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const w = options.args?.indexOf("--workers") ?? -1;
+  const workers = w >= 0 ? Number(options.args?.[w + 1]) : 1;
   const serveArgs = [
     "serve",
     "--host",
@@ -159,6 +203,8 @@ export async function spawnCli(dataDir: string, options: SpawnCliOptions = {}): 
     out += chunk;
   });
   child.stdout!.setEncoding("utf8");
+  let bound: { http: number; grpc: number } | undefined;
+  let clusterUp = false;
   const ports = await new Promise<{ http: number; grpc: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -173,8 +219,14 @@ export async function spawnCli(dataDir: string, options: SpawnCliOptions = {}): 
         stdout = stdout.slice(nl + 1);
         records.push(record);
         if (typeof record.http_port === "number" && typeof record.grpc_port === "number") {
+          bound = { http: record.http_port, grpc: record.grpc_port };
+        }
+        if (typeof record.msg === "string" && /tracking cluster: \d+ workers serving/.test(record.msg)) {
+          clusterUp = true;
+        }
+        if (bound !== undefined && (workers <= 1 || clusterUp)) {
           clearTimeout(timer);
-          resolve({ http: record.http_port, grpc: record.grpc_port });
+          resolve(bound);
         }
         nl = stdout.indexOf("\n");
       }

@@ -1,0 +1,58 @@
+/**
+ * The IPC messages between the cluster primary (server/cluster/primary.ts) and its workers
+ * (server/cluster/worker.ts). Every type starts with "tracking:" so they never collide with
+ * node:cluster's or a library's own messages on the same channel.
+ */
+import type { StatsSnapshot } from "../contracts.js";
+import type { MetricsJson } from "../stats/stats.js";
+
+/** Worker → primary: both ports listen, the worker serves. */
+export interface ReadyMessage {
+  type: "tracking:ready";
+  httpPort: number;
+  grpcPort: number;
+}
+
+/** Worker → primary: a client asked this worker for /metrics or health; sum every worker's. */
+export interface ClusterMetricsRequest {
+  type: "tracking:cluster-metrics?";
+  id: number;
+}
+
+/** Primary → worker: the answer to a ClusterMetricsRequest. */
+export interface ClusterMetricsResponse {
+  type: "tracking:cluster-metrics";
+  id: number;
+  text?: string;
+  snapshot?: StatsSnapshot;
+  error?: string;
+}
+
+/** Primary → worker: send your own registry's metrics. */
+export interface LocalMetricsRequest {
+  type: "tracking:local-metrics?";
+  id: number;
+}
+
+/** Worker → primary: the answer to a LocalMetricsRequest. */
+export interface LocalMetricsResponse {
+  type: "tracking:local-metrics";
+  id: number;
+  metrics: MetricsJson;
+}
+
+/** Any message of this protocol. */
+export type ClusterMessage =
+  | ReadyMessage
+  | ClusterMetricsRequest
+  | ClusterMetricsResponse
+  | LocalMetricsRequest
+  | LocalMetricsResponse;
+
+/** Narrows an IPC message to this protocol's `type`. */
+export function isMessage<T extends ClusterMessage["type"]>(
+  m: unknown,
+  type: T,
+): m is Extract<ClusterMessage, { type: T }> {
+  return typeof m === "object" && m !== null && (m as { type?: unknown }).type === type;
+}

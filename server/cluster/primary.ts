@@ -1,0 +1,215 @@
+/**
+ * The primary of `tracking serve --workers N`: forks N worker processes that each run the
+ * whole server (server/app.ts) on the same HTTP and gRPC ports, replaces a worker that dies
+ * (with backoff, so a crash loop does not spin), sums the workers' metrics for whichever
+ * worker a scrape landed on, and on SIGTERM/SIGINT drains every worker and exits 0.
+ *
+ * Connections are spread by node:cluster's round-robin scheduling (the primary accepts and
+ * hands each connection to the next worker), not by SO_REUSEPORT listeners (`reusePort` +
+ * `exclusive`: each worker binds its own socket, the kernel picks one per connection). On the
+ * 2-core box, 5 alternating pairs (2 workers, Kafka sink, h2load closed loop, BENCHMARKS.md
+ * "Workers") gave reusePort 5-25 % more in 4 of 5 pairs for REST and for gRPC, but the machine
+ * was shared (load average 15-19) and one configuration's own runs varied 2.5×, so the
+ * difference is inside the noise; in steady state neither does work per request (clients keep
+ * their connections; the primary's hand-off is once per connection). Round-robin wins on
+ * behaviour, which the rolling-restart and crash tests need: a worker that stops or dies takes
+ * no connections with it (with SO_REUSEPORT the connections waiting in its accept queue are
+ * reset, i.e. failed requests), and even a handful of connections is spread evenly.
+ */
+import cluster, { type Worker } from "node:cluster";
+import { Gauge, Registry } from "prom-client";
+import { aggregateMetrics, type MetricsJson } from "../stats/stats.js";
+import { type ClusterMessage, isMessage } from "./messages.js";
+
+/** Options of the primary. */
+export interface PrimaryOptions {
+  /** Worker processes to keep running (≥ 2; one process needs no primary). */
+  workers: number;
+  /** A worker's graceful stop takes at most this long before it is killed, ms. Default 15 s. */
+  drainTimeoutMs?: number;
+  /** Longest wait for one worker's metrics during a scrape, ms. Default 2 s. */
+  scrapeTimeoutMs?: number;
+  /** Log lines. Default console.error. */
+  log?: (line: string) => void;
+}
+
+/** First restart delay after a crash, doubled per consecutive crash of the same slot. */
+const BACKOFF_FIRST_MS = 250;
+const BACKOFF_MAX_MS = 30_000;
+/** A worker that stayed up this long resets its slot's crash count. */
+const STABLE_AFTER_MS = 30_000;
+
+/**
+ * How long to wait before replacing a worker that crashed after `crashes` earlier consecutive
+ * crashes of its slot: at once the first time, then 250 ms doubling up to 30 s.
+ */
+export function restartDelayMs(crashes: number): number {
+  return crashes <= 0 ? 0 : Math.min(BACKOFF_FIRST_MS * 2 ** (crashes - 1), BACKOFF_MAX_MS);
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | undefined;
+  startedAt: number;
+  ready: boolean;
+  /** Consecutive crashes (exits not asked for) of this slot. */
+  crashes: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Runs the primary until it is told to stop (SIGTERM/SIGINT) or no worker can start;
+ * resolves with the process exit code: 0 after a clean drain, 1 when the first start of the
+ * workers failed (e.g. the port is taken) or a worker had to be killed while draining.
+ */
+export function runPrimary(options: PrimaryOptions): Promise<number> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const drainTimeoutMs = options.drainTimeoutMs ?? 15_000;
+  const scrapeTimeoutMs = options.scrapeTimeoutMs ?? 2_000;
+  // Set before the first fork; SCHED_RR is node's Linux default, stated here because the
+  // choice is measured (see the header) and Windows defaults to the other one.
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
+    index,
+    worker: undefined,
+    startedAt: 0,
+    ready: false,
+    crashes: 0,
+    restartTimer: undefined,
+  }));
+  let stopping = false;
+  let everyoneStarted = false;
+  let exitCode = 0;
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (finish = resolve));
+
+  const fork = (slot: Slot) => {
+    slot.restartTimer = undefined;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    const worker = cluster.fork({ TRACKING_WORKER_INDEX: String(slot.index) });
+    slot.worker = worker;
+    worker.on("message", (m: unknown) => onMessage(slot, worker, m));
+    worker.on("exit", (code, signal) => onExit(slot, worker, code, signal));
+  };
+
+  const onMessage = (slot: Slot, worker: Worker, m: unknown) => {
+    if (isMessage(m, "tracking:ready")) {
+      slot.ready = true;
+      // The first worker has opened (created, migrated) the config store: the others may start.
+      if (slot.index === 0 && !everyoneStarted) for (const s of slots.slice(1)) if (!s.worker && !stopping) fork(s);
+      if (everyoneStarted) log(`tracking cluster: worker ${slot.index} (pid ${worker.process.pid}) serving`);
+      else if (slots.every((s) => s.ready)) {
+        everyoneStarted = true;
+        log(
+          `tracking cluster: ${slots.length} workers serving HTTP :${m.httpPort} and gRPC :${m.grpcPort} (primary pid ${process.pid})`,
+        );
+      }
+    } else if (isMessage(m, "tracking:cluster-metrics?")) {
+      clusterMetrics().then(
+        (r) => reply(worker, { type: "tracking:cluster-metrics", id: m.id, text: r.text, snapshot: r.snapshot }),
+        (err: unknown) =>
+          reply(worker, {
+            type: "tracking:cluster-metrics",
+            id: m.id,
+            error: err instanceof Error ? err.message : String(err),
+          }),
+      );
+    }
+  };
+
+  const onExit = (slot: Slot, worker: Worker, code: number | null, signal: string | null) => {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (stopping) {
+      if (code !== 0) exitCode = 1;
+      if (slots.every((s) => s.worker === undefined)) finish(exitCode);
+      return;
+    }
+    if (!everyoneStarted && !slot.ready) {
+      // A worker that cannot even start (port taken, bad configuration) would fail the same way
+      // again: stop instead of looping, with the worker's own error already on stderr.
+      log(`tracking cluster: worker ${slot.index} exited (${how}) before serving; stopping`);
+      exitCode = 1;
+      void stop("startup failure");
+      return;
+    }
+    if (Date.now() - slot.startedAt >= STABLE_AFTER_MS) slot.crashes = 0;
+    const delay = restartDelayMs(slot.crashes);
+    slot.crashes++;
+    log(
+      `tracking cluster: worker ${slot.index} (pid ${worker.process.pid}) exited (${how}); restarting in ${delay} ms`,
+    );
+    slot.restartTimer = setTimeout(() => fork(slot), delay);
+  };
+
+  const reply = (worker: Worker, m: ClusterMessage) => {
+    if (worker.isConnected()) worker.send(m);
+  };
+
+  // One gauge the primary adds to every aggregated scrape: how many workers answered it.
+  const own = new Registry();
+  const workersGauge = new Gauge({
+    name: "tracking_workers",
+    help: "Worker processes whose metrics this scrape sums (--workers).",
+    registers: [own],
+  });
+  let nextScrape = 0;
+  const clusterMetrics = async () => {
+    const id = nextScrape++;
+    const live = slots.flatMap((s) => (s.ready && s.worker?.isConnected() ? [s.worker] : []));
+    const answers = await Promise.all(live.map((w) => localMetrics(w, id, scrapeTimeoutMs)));
+    const got = answers.filter((a): a is MetricsJson => a !== undefined);
+    workersGauge.set(got.length);
+    return aggregateMetrics([...got, (await own.getMetricsAsJSON()) as MetricsJson]);
+  };
+
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`tracking cluster: ${why}, draining ${slots.filter((s) => s.worker).length} workers…`);
+    for (const s of slots) {
+      if (s.restartTimer) clearTimeout(s.restartTimer);
+      // Each worker runs its own graceful stop on SIGTERM (server/main.ts).
+      s.worker?.process.kill("SIGTERM");
+    }
+    if (slots.every((s) => s.worker === undefined)) finish(exitCode);
+    const killer = setTimeout(() => {
+      for (const s of slots)
+        if (s.worker) {
+          log(`tracking cluster: worker ${s.index} still draining after ${drainTimeoutMs} ms; killing it`);
+          s.worker.process.kill("SIGKILL");
+          exitCode = 1;
+        }
+    }, drainTimeoutMs);
+    killer.unref();
+  };
+
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  // One worker first: opening the store creates and migrates a fresh configs.db, and two
+  // processes doing that at once race (both read schema version 0). The rest follow its ready.
+  fork(slots[0]!);
+  return done;
+}
+
+/** Asks one worker for its registry's metrics; undefined when it does not answer in time. */
+function localMetrics(worker: Worker, id: number, timeoutMs: number): Promise<MetricsJson | undefined> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (isMessage(m, "tracking:local-metrics") && m.id === id) settle(m.metrics);
+    };
+    const settle = (v: MetricsJson | undefined) => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("exit", onGone);
+      resolve(v);
+    };
+    const onGone = () => settle(undefined);
+    const timer = setTimeout(onGone, timeoutMs);
+    worker.on("message", onMessage);
+    worker.once("exit", onGone);
+    worker.send({ type: "tracking:local-metrics?", id } satisfies ClusterMessage);
+  });
+}

@@ -1,0 +1,110 @@
+// `tracking serve --workers 2` as a real process tree (primary + 2 workers) on the real Kafka
+// broker: requests spread over the workers are summed by /metrics and the health endpoint; a
+// worker killed with SIGKILL is replaced while the other keeps serving; SIGTERM to the primary
+// drains both workers and exits 0; every acknowledged event is in Kafka.
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
+import { type CliServer, seedEventData, spawnCli, trackOnce, waitForLog } from "./http-helpers.js";
+
+/** The value of one sample (exact name and label text) in Prometheus text, or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Pids of the primary's worker processes (not other children, e.g. tsx's esbuild service after a cache miss). */
+function workerPids(primary: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(primary), "-f", "server/main\\.ts serve"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there are none
+  }
+}
+
+describe("tracking serve --workers 2", () => {
+  const dirs: string[] = [];
+  let cli: CliServer | undefined;
+  afterAll(() => {
+    if (cli && cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("sums metrics and health over the workers, replaces a SIGKILLed worker, drains on SIGTERM and exits 0, loses nothing acknowledged", async () => {
+    const bootstrap = await ensureMainBroker();
+    const tenant = uniqueTenant("wrk");
+    const dir = mkdtempSync(join(tmpdir(), "tracking-workers-"));
+    dirs.push(dir);
+    cli = await spawnCli(dir, {
+      timeoutMs: 60_000,
+      args: ["--workers", "2", "--sink", "kafka", "--brokers", bootstrap],
+    });
+    const primary = cli.child.pid!;
+    const firstPids = workerPids(primary);
+    expect(firstPids).toHaveLength(2);
+
+    const acked: string[] = [];
+    const send = async (n: number, tag: string) => {
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          trackOnce(cli!.httpPort, { ...seedEventData(), tenant_id: tenant, user_id: `${tag}_${i}` }),
+        ),
+      );
+      for (const r of results) {
+        expect(r.status, r.body).toBe(200);
+        acked.push((JSON.parse(r.body) as { event_id: string }).event_id);
+      }
+    };
+
+    // Round-robin hands the connections to the workers in turn: a worker's own counters would
+    // show about half; the primary's sum shows all of them, whichever worker answers the scrape.
+    const N = 40;
+    await send(N, "first");
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const text = await (await fetch(`${cli.baseUrl}/metrics`)).text();
+      expect(sample(text, "tracking_workers")).toBe(2);
+      expect(sample(text, "tracking_events_received_total")).toBe(N);
+      expect(sample(text, 'tracking_events_total{result="published"}')).toBe(N);
+      expect(sample(text, 'tracking_request_duration_seconds_count{transport="rest",rpc="TrackEvent"}')).toBe(N);
+      expect(sample(text, 'tracking_sink_available{sink="kafka"}')).toBe(1);
+      expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    }
+    const health = (await (await fetch(`${cli.baseUrl}/api/v1/behaviors/health`)).json()) as {
+      status: string;
+      stats: Record<string, number>;
+    };
+    expect(health.status).toBe("healthy");
+    expect(health.stats).toMatchObject({ total_events: N, kafka_success: N, kafka_failed: 0, success_rate: 100 });
+
+    // SIGKILL one worker: the other keeps serving while the primary forks a replacement.
+    const victim = firstPids[0]!;
+    process.kill(victim, "SIGKILL");
+    await waitForLog(cli, new RegExp(`worker \\d \\(pid ${victim}\\) exited \\(signal SIGKILL\\)`), 10_000);
+    await send(20, "during");
+    await waitForLog(cli, /tracking cluster: worker \d \(pid \d+\) serving/, 60_000);
+    const pidsAfter = workerPids(primary);
+    expect(pidsAfter).toHaveLength(2);
+    expect(pidsAfter).not.toContain(victim);
+    await send(20, "after");
+    const text = await (await fetch(`${cli.baseUrl}/metrics`)).text();
+    expect(sample(text, "tracking_workers")).toBe(2);
+
+    // SIGTERM to the primary: both workers drain, the primary exits 0, no worker is left.
+    cli.child.kill("SIGTERM");
+    const exit = await cli.exited;
+    expect(exit, cli.output()).toEqual({ code: 0, signal: null });
+    expect(workerPids(primary)).toEqual([]);
+    for (const pid of pidsAfter) expect(() => process.kill(pid, 0)).toThrow();
+
+    const records = await readTopic(bootstrap, `user-behaviors-${tenant}`, acked.length, 30_000);
+    const stored = new Set(records.map((r) => (JSON.parse(r.value) as { event_id: string }).event_id));
+    expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+  }, 150_000);
+});
