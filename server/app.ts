@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
 import { join } from "node:path";
 import type { HandlerContext } from "@connectrpc/connect";
 import { behaviorServiceRest, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
@@ -15,6 +15,7 @@ import {
   trackingConfigServiceRest,
 } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
+import { type QuotaLimit, Quotas } from "./auth/quotas.js";
 import type { Sink } from "./contracts.js";
 import { IngestPipeline } from "./ingest/pipeline.js";
 import { createKafkaSink, type KafkaSinkOptions } from "./kafka/kafka-sink.js";
@@ -29,7 +30,14 @@ import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
 import { configureGrpcServer, createGrpcFastHandler } from "./transport/grpc-fast.js";
 import { createRestHandler, restBinding } from "./transport/rest.js";
-import { type AnyHandler, closeGracefully, type DualServer, listenDual, routeByPath } from "./transport/server.js";
+import {
+  type AnyHandler,
+  closeGracefully,
+  type DualServer,
+  listenDual,
+  routeByPath,
+  type TlsFiles,
+} from "./transport/server.js";
 
 /** How to run the server. */
 export interface ServerOptions {
@@ -47,6 +55,18 @@ export interface ServerOptions {
   kafka?: KafkaSinkOptions;
   /** API keys: a JSON file, and/or TRACKING_API_KEYS / TRACKING_ADMIN_KEYS in `env`. */
   apiKeysFile?: string;
+  /**
+   * Ingestion limit of tenants the keys file gives no quota (`--default-quota`). Default:
+   * unlimited.
+   */
+  defaultQuota?: QuotaLimit | undefined;
+  /** Clock of the quota buckets, ms (tests pin it). Default Date.now. */
+  quotaClock?: () => number;
+  /**
+   * TLS for both listeners (`--tls-cert/--tls-key`): PEM files. With it the HTTP port serves
+   * HTTPS with HTTP/2 and HTTP/1.1 (ALPN), and the gRPC port gRPC over TLS.
+   */
+  tls?: { certFile: string; keyFile: string } | undefined;
   /** Environment to read keys from. Default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Largest request body, bytes. Default 1 MiB. */
@@ -66,6 +86,14 @@ export interface RunningServer {
   readonly stats: Stats;
   readonly sink: Sink;
   readonly store: ConfigStore;
+  /** Whether the listeners serve TLS. */
+  readonly tls: boolean;
+  /**
+   * Re-reads the keys file and the key environment variables (SIGHUP): added keys work and
+   * removed keys are refused from the next request on; quota changes apply, and unchanged
+   * quotas keep their fill level. A malformed file throws and leaves the old keys in force.
+   */
+  reloadKeys(): void;
   /** Stops accepting, drains in-flight requests, flushes the sink, closes the store. */
   stop(): Promise<void>;
 }
@@ -106,13 +134,39 @@ function timed<T extends object>(runtime: T, stats: Stats): T {
   return wrapped as T;
 }
 
+/** Reads the PEM files of `--tls-cert/--tls-key`, naming the file that cannot be read. */
+function readTls(files: { certFile: string; keyFile: string }): TlsFiles {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    cert: read(files.certFile, "certificate (--tls-cert)"),
+    key: read(files.keyFile, "private key (--tls-key)"),
+  };
+}
+
+/** The quota configuration for the startup log (limits only, never keys). */
+function describeQuotas(auth: ApiKeyAuth, defaultQuota: QuotaLimit | undefined): string {
+  const parts = [...auth.tenantQuotas()].map(([t, l]) => `${t} ${l.eventsPerSecond}/s burst ${l.burst}`);
+  parts.push(
+    defaultQuota ? `others ${defaultQuota.eventsPerSecond}/s burst ${defaultQuota.burst}` : "others unlimited",
+  );
+  if (auth.hasKeyQuotas()) parts.push("some keys have their own");
+  return parts.join(", ");
+}
+
 /** Starts the server; resolves once both ports listen. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.error(line));
   const host = options.host ?? "0.0.0.0";
-  const auth = ApiKeyAuth.fromSources({ file: options.apiKeysFile, env: options.env ?? process.env });
+  const tls = options.tls === undefined ? undefined : readTls(options.tls);
+  const keySources = { file: options.apiKeysFile, env: options.env ?? process.env };
+  const auth = ApiKeyAuth.fromSources(keySources);
   for (const w of auth.startupWarnings()) log(w);
-  const guard = new AuthGuard(auth);
 
   const sink: Sink =
     options.sink === "kafka"
@@ -120,6 +174,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       : // Values come from the generated Kafka JSON encoder, so the sink need not re-parse them.
         new FileSink({ dataDir: options.dataDir, trustValues: true });
   const stats = new Stats({ sink });
+  const quotaOptions = (a: ApiKeyAuth) => ({
+    tenants: a.tenantQuotas(),
+    defaultLimit: options.defaultQuota,
+    keyLimits: a.hasKeyQuotas(),
+  });
+  const quotas = new Quotas({
+    ...quotaOptions(auth),
+    ...(options.quotaClock !== undefined ? { now: options.quotaClock } : {}),
+    onRejected: (tenant, n) => stats.addQuotaRejected(tenant, n),
+  });
+  const guard = new AuthGuard(auth, quotas);
+  if (quotas.enabled) log(`ingestion quotas: ${describeQuotas(auth, options.defaultQuota)}`);
+
   const store = ConfigStore.open({ dataDir: options.dataDir, validate: (c) => validateConfigDefinition(c) });
   const rules = new RuleBook();
   rules.attach(store);
@@ -188,8 +255,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     api(req, res);
   };
 
-  const http: DualServer = await listenDual(front, options.httpPort ?? 8080, host);
-  let grpc: Http2Server;
+  const http: DualServer = await listenDual(front, options.httpPort ?? 8080, host, tls);
+  let grpc: Http2Server | Http2SecureServer;
   try {
     // The gRPC port answers the ingest RPCs on a generated binary fast path; everything else
     // (other RPCs, gRPC-Web, Connect, JSON codecs) falls through to connect-node.
@@ -200,7 +267,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       shutdownSignal: shutdown.signal,
     });
-    grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host);
+    grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host, tls);
     configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);
@@ -214,7 +281,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcAddress = grpc.address();
   const grpcPort = typeof grpcAddress === "object" && grpcAddress ? grpcAddress.port : (options.grpcPort ?? 50051);
   log(
-    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`,
+    tls
+      ? `tracking server: HTTPS (REST/Connect/gRPC-Web, HTTP/2 and HTTP/1.1) on ${host}:${http.port()}, gRPC over TLS on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`
+      : `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`,
   );
 
   let stopping: Promise<void> | undefined;
@@ -224,6 +293,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stats,
     sink,
     store,
+    tls: tls !== undefined,
+    reloadKeys() {
+      const next = ApiKeyAuth.fromSources(keySources);
+      next.carryBucketsFrom(guard.auth);
+      guard.replace(next, guard.quotas.reconfigure(quotaOptions(next)));
+      for (const w of next.startupWarnings()) log(w);
+      log(
+        `API keys reloaded: ${next.keyCount()} keys${guard.quotas.enabled ? `; quotas: ${describeQuotas(next, options.defaultQuota)}` : ""}`,
+      );
+    },
     stop() {
       stopping ??= (async () => {
         draining = true;

@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
+import { parseQuotaSpec, QuotaConfigError, type QuotaLimit } from "./auth/quotas.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
 
 function port(value: string): number {
@@ -40,6 +41,15 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function quotaSpec(value: string): QuotaLimit | undefined {
+  try {
+    return parseQuotaSpec(value);
+  } catch (e) {
+    if (e instanceof QuotaConfigError) throw new InvalidArgumentError(e.message);
+    throw e;
+  }
+}
+
 /** The parsed `serve` options, as commander hands them to the action. */
 interface ServeFlags {
   host: string;
@@ -57,6 +67,9 @@ interface ServeFlags {
   kafkaSaslMechanism: string;
   kafkaProducerThread: boolean;
   apiKeysFile?: string;
+  defaultQuota?: QuotaLimit | undefined;
+  tlsCert?: string;
+  tlsKey?: string;
   maxBodyBytes: number;
   maxInFlight: number;
 }
@@ -144,10 +157,25 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .default(false),
     )
     .addOption(
-      new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env(
-        "TRACKING_API_KEYS_FILE",
+      new Option(
+        "--api-keys-file <path>",
+        'JSON {"tenants": {"t": ["key"]}, "admin": ["key"], "quotas": {"t": {"events_per_second": 1000, "burst": 2000}}}; reloaded on SIGHUP',
+      ).env("TRACKING_API_KEYS_FILE"),
+    )
+    .addOption(
+      new Option(
+        "--default-quota <rate[:burst]>",
+        "ingestion quota (events/s[:burst]) of tenants the keys file gives none; default unlimited",
+      )
+        .env("TRACKING_DEFAULT_QUOTA")
+        .argParser(quotaSpec),
+    )
+    .addOption(
+      new Option("--tls-cert <pem>", "TLS certificate chain: HTTPS (h2 + http/1.1) and gRPC over TLS").env(
+        "TRACKING_TLS_CERT",
       ),
     )
+    .addOption(new Option("--tls-key <pem>", "TLS private key (with --tls-cert)").env("TRACKING_TLS_KEY"))
     .addOption(
       new Option("--max-body-bytes <n>", "largest request body")
         .env("TRACKING_MAX_BODY_BYTES")
@@ -161,6 +189,11 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .default(20_000),
     )
     .action(async (o: ServeFlags, cmd: Command) => {
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+        cmd.error(
+          `error: --tls-cert and --tls-key (TRACKING_TLS_CERT / TRACKING_TLS_KEY) go together; only ${o.tlsCert === undefined ? "--tls-key" : "--tls-cert"} was given`,
+        );
+      }
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
       const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
@@ -193,6 +226,10 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
           ...(protocol === "SSL" || protocol === "SASL_SSL" ? { tls: true } : {}),
         },
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
+        ...(o.defaultQuota !== undefined ? { defaultQuota: o.defaultQuota } : {}),
+        ...(o.tlsCert !== undefined && o.tlsKey !== undefined
+          ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } }
+          : {}),
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
       };

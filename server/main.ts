@@ -23,6 +23,16 @@ const program = trackingCommand(async (options) => {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Key rotation without a restart: re-read the keys file; a bad file keeps the old keys.
+  process.on("SIGHUP", () => {
+    try {
+      server.reloadKeys();
+    } catch (err) {
+      console.error(
+        `tracking server: keys not reloaded, the previous keys stay in force: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  });
 });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

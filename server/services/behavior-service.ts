@@ -53,7 +53,8 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
   const { pipeline, stats, sink, guard } = deps;
   return {
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
-      guard.ingest(context, [tenantOf(event)]);
+      const tenant = tenantOf(event);
+      guard.admitOne(tenant, guard.ingestOne(context, tenant));
       const { eventId, warnings } = await pipeline.track(event);
       return create(TrackEventResponseSchema, {
         success: true,
@@ -64,7 +65,9 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
     },
 
     async trackBatch(events: readonly unknown[], context: HandlerContext): Promise<TrackBatchResponse> {
-      guard.ingest(context, events.map(tenantOf));
+      const tenants = events.map(tenantOf);
+      // Quotas count events, valid or not: a flood of invalid events costs the server too.
+      guard.admitMany(tenants, guard.ingest(context, tenants));
       const items = await pipeline.trackBatch(events);
       let succeeded = 0;
       const results = items.map((item) => {
@@ -90,7 +93,8 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
     },
 
     async validateEvent(event: unknown, context: HandlerContext): Promise<ValidateEventResponse> {
-      guard.ingest(context, [tenantOf(event)]);
+      // Validation publishes nothing, so it is not charged to the quota.
+      guard.ingestOne(context, tenantOf(event));
       const result = pipeline.validate(event);
       const ok = result.errors.length === 0;
       return create(ValidateEventResponseSchema, {

@@ -95,6 +95,8 @@ export class Stats {
   #kafkaFailed = 0;
   #rejected = 0;
   #validationWarnings = 0;
+  /** tenant → events refused by its quota (or its key's); see server/auth/quotas.ts. */
+  readonly #quotaRejected = new Map<string, number>();
   /** transport → rpc → histogram; nested maps so lookups need no key-string concatenation. */
   readonly #histograms = new Map<string, Map<string, LatencyHistogram>>();
   #sink: SinkProbe | undefined;
@@ -134,6 +136,11 @@ export class Stats {
   /** Counts events accepted with at least one warning (the seed's validation_warnings). */
   addValidationWarnings(n = 1): void {
     this.#validationWarnings += n;
+  }
+
+  /** Counts events of `tenant` refused with 429 / RESOURCE_EXHAUSTED by an ingestion quota. */
+  addQuotaRejected(tenant: string, n = 1): void {
+    this.#quotaRejected.set(tenant, (this.#quotaRejected.get(tenant) ?? 0) + n);
   }
 
   /**
@@ -192,6 +199,16 @@ export class Stats {
       "# TYPE tracking_validation_warnings_total counter",
       `tracking_validation_warnings_total ${this.#validationWarnings}`,
     );
+
+    if (this.#quotaRejected.size > 0) {
+      lines.push(
+        "# HELP tracking_quota_rejected_events_total Events refused by an ingestion quota (429 / RESOURCE_EXHAUSTED), by tenant.",
+        "# TYPE tracking_quota_rejected_events_total counter",
+      );
+      for (const [tenant, n] of this.#quotaRejected) {
+        lines.push(`tracking_quota_rejected_events_total{tenant="${escapeLabel(tenant)}"} ${n}`);
+      }
+    }
 
     lines.push(
       "# HELP tracking_request_duration_seconds Request duration by transport and RPC.",

@@ -148,7 +148,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
       }
       const c = classifyError(err);
       if (c.internal) log(`${route.rpc} failed`, err);
-      const body: Record<string, unknown> = errorBody(c.errorCode, c.message);
+      const body: Record<string, unknown> = errorBody(c.errorCode, c.message, c.errorFields);
       if (c.violations) {
         // Same key as TrackEventResponse.errors, so clients read one field either way.
         body.errors = c.violations;
@@ -164,8 +164,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
   }
 }
 
-function errorBody(code: string, message: string): Record<string, unknown> {
-  return { success: false, error: { code, message } };
+function errorBody(code: string, message: string, fields?: Record<string, unknown>): Record<string, unknown> {
+  return { success: false, error: fields === undefined ? { code, message } : { code, message, ...fields } };
 }
 
 function sendJson(res: Res, status: number, body: unknown, headers?: Record<string, string>): void {
