@@ -282,7 +282,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grpcPort = typeof grpcAddress === "object" && grpcAddress ? grpcAddress.port : (options.grpcPort ?? 50051);
   log(
     tls
-      ? `tracking server: HTTPS (REST/Connect/gRPC-Web, HTTP/2 and HTTP/1.1) on ${host}:${http.port()}, gRPC over TLS on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`
+      ? `tracking server (TLS): REST/Connect/gRPC-Web over HTTPS (h2, http/1.1) on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`
       : `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, data=${join(options.dataDir)}`,
   );
 

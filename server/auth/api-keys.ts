@@ -17,7 +17,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { behaviorEventFieldRules } from "../../gen/validator/recommender/v1/behavior_validator.js";
-import { type KeyQuota, parseQuotaLimit, type QuotaLimit, TokenBucket } from "./quotas.js";
+import { type KeyQuota, parseQuotaLimit, QuotaConfigError, type QuotaLimit, TokenBucket } from "./quotas.js";
 
 /** Outcome of an authorization check; maps to 200 / 401 / 403 (gRPC OK / UNAUTHENTICATED / PERMISSION_DENIED). */
 export type AuthResult = "ok" | "unauthenticated" | "forbidden";
@@ -169,7 +169,7 @@ export class ApiKeyAuth {
           throw new ApiKeyConfigError(`${where}.${k} is not a key field (use "key" and "quota")`);
         }
       }
-      const quota = spec.quota === undefined ? undefined : parseQuotaLimit(spec.quota, `${where}.quota`);
+      const quota = spec.quota === undefined ? undefined : quotaLimit(spec.quota, `${where}.quota`);
       this.#add(spec.key, tenant, `${where}.key`, quota);
       return;
     }
@@ -199,11 +199,7 @@ export class ApiKeyAuth {
         if (!TENANT_RE.test(tenant)) {
           throw new ApiKeyConfigError(`quotas: invalid tenant id ${JSON.stringify(tenant)}`);
         }
-        try {
-          this.#quotas.set(tenant, parseQuotaLimit(limit, `quotas.${tenant}`));
-        } catch (e) {
-          throw new ApiKeyConfigError((e as Error).message);
-        }
+        this.#quotas.set(tenant, quotaLimit(limit, `quotas.${tenant}`));
       }
     }
     for (const k of Object.keys(config)) {
@@ -341,6 +337,16 @@ export class ApiKeyAuth {
       ];
     }
     return [];
+  }
+}
+
+/** parseQuotaLimit with its error as an ApiKeyConfigError (one error class for a bad keys file). */
+function quotaLimit(value: unknown, where: string): QuotaLimit {
+  try {
+    return parseQuotaLimit(value, where);
+  } catch (e) {
+    if (e instanceof QuotaConfigError) throw new ApiKeyConfigError(e.message);
+    throw e;
   }
 }
 
