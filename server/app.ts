@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
 import { join } from "node:path";
+import { createSecureContext } from "node:tls";
 import type { HandlerContext } from "@connectrpc/connect";
+import { TrackingConfigService } from "../gen/es/recommender/v1/tracking_config_pb.js";
 import { behaviorServiceRest, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
 import {
   registerTrackingConfigService,
@@ -22,7 +24,7 @@ import { createKafkaSink, type KafkaSinkOptions } from "./kafka/kafka-sink.js";
 import { RuleBook, validateConfigDefinition } from "./rules/index.js";
 import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
-import { createTrackingConfigService } from "./services/tracking-config-service.js";
+import { createTrackingConfigService, PUBLIC_CONFIG_RPCS } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
 import { PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
 import { ConfigStore } from "./store/config-store.js";
@@ -143,10 +145,19 @@ function readTls(files: { certFile: string; keyFile: string }): TlsFiles {
       throw new Error(`cannot read the TLS ${what} ${path}: ${(e as Error).message}`);
     }
   };
-  return {
+  const pem = {
     cert: read(files.certFile, "certificate (--tls-cert)"),
     key: read(files.keyFile, "private key (--tls-key)"),
   };
+  try {
+    // Fails here, at start, on a file that is no PEM or a key that does not match the certificate.
+    createSecureContext(pem);
+  } catch (e) {
+    throw new Error(
+      `invalid TLS certificate/key (--tls-cert ${files.certFile}, --tls-key ${files.keyFile}): ${(e as Error).message}`,
+    );
+  }
+  return pem;
 }
 
 /** The quota configuration for the startup log (limits only, never keys). */
@@ -220,6 +231,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const rest = createRestHandler({
     services: [restBinding(behaviorServiceRest, behavior), restBinding(trackingConfigServiceRest, configs)],
+    // The config API's admin check before the body is read (the runtime repeats it).
+    authorize: (route, context) => {
+      if (route.service === TrackingConfigService.typeName && !PUBLIC_CONFIG_RPCS.has(route.rpc)) guard.admin(context);
+    },
     maxBodyBytes: options.maxBodyBytes,
     log: faultLog,
     shutdownSignal: shutdown.signal,
