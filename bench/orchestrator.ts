@@ -70,7 +70,7 @@ const plan = smoke
       trackerEvents: 200_000,
       trackerRates: [1000, 10000],
       perfRecords: 400_000,
-      quota: { steadyRate: 1000, noisyQuota: 100 },
+      quota: { steadyRate: 500, noisyQuota: 50 },
     };
 if (value("--duration")) plan.closedSec = plan.openSec = Number(value("--duration"));
 
