@@ -41,9 +41,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
-function quotaSpec(value: string): QuotaLimit | undefined {
+// "unlimited" rather than undefined: commander stores `true` when a parser returns undefined.
+function quotaSpec(value: string): QuotaLimit | "unlimited" {
   try {
-    return parseQuotaSpec(value);
+    return parseQuotaSpec(value) ?? "unlimited";
   } catch (e) {
     if (e instanceof QuotaConfigError) throw new InvalidArgumentError(e.message);
     throw e;
@@ -67,7 +68,7 @@ interface ServeFlags {
   kafkaSaslMechanism: string;
   kafkaProducerThread: boolean;
   apiKeysFile?: string;
-  defaultQuota?: QuotaLimit | undefined;
+  defaultQuota?: QuotaLimit | "unlimited";
   tlsCert?: string;
   tlsKey?: string;
   maxBodyBytes: number;
@@ -226,7 +227,7 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
           ...(protocol === "SSL" || protocol === "SASL_SSL" ? { tls: true } : {}),
         },
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
-        ...(o.defaultQuota !== undefined ? { defaultQuota: o.defaultQuota } : {}),
+        ...(o.defaultQuota !== undefined && o.defaultQuota !== "unlimited" ? { defaultQuota: o.defaultQuota } : {}),
         ...(o.tlsCert !== undefined && o.tlsKey !== undefined
           ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } }
           : {}),
