@@ -3,7 +3,7 @@
  * naive baseline, checks every figure against the broker's end offsets, and writes
  * bench/results/latest.{json,md}. See BENCHMARKS.md for what each phase does.
  *
- *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,quota,tracker,perftest,bare,baseline] [--duration S]
+ *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,quota,tracker,perftest,bare,baseline] [--duration S] [--quota R:Q]
  */
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -73,6 +73,9 @@ const plan = smoke
       quota: { steadyRate: 500, noisyQuota: 50 },
     };
 if (value("--duration")) plan.closedSec = plan.openSec = Number(value("--duration"));
+// --quota R:Q: the quota group's steady tenant rate and the noisy tenant's quota (offered 10 × Q).
+const quotaArg = /^(\d+):(\d+)$/.exec(value("--quota") ?? "");
+if (quotaArg) plan.quota = { steadyRate: Number(quotaArg[1]), noisyQuota: Number(quotaArg[2]) };
 
 const resultsDir = join(repoRoot, "bench/results");
 const workDir = join(resultsDir, "work");
