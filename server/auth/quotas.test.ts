@@ -227,4 +227,17 @@ describe("Quotas", () => {
     next.admitOne("other", undefined);
     expect(next.reconfigure({}).enabled).toBe(false);
   });
+
+  it("buckets of idle tenants are swept once there are many, without changing anyone's quota", () => {
+    const clock = fakeClock();
+    const q = new Quotas({ defaultLimit: { eventsPerSecond: 1, burst: 1 }, now: clock.now });
+    for (let i = 0; i < 10_000; i++) q.admitOne(`t${i}`, undefined);
+    expect(q.bucketCount).toBe(10_000);
+    // t0 is still empty: it keeps its bucket and stays refused; the rest refill and are swept.
+    clock.advance(1000);
+    q.admitOne("t0", undefined);
+    q.admitOne("fresh", undefined);
+    expect(q.bucketCount).toBe(2);
+    expect(() => q.admitOne("t0", undefined)).toThrow(QuotaExceededError);
+  });
 });

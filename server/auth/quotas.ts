@@ -190,6 +190,9 @@ export interface QuotasOptions {
   onRejected?: QuotaRejectedCounter | undefined;
 }
 
+/** Bucket count at which full (idle) buckets are swept before adding one. */
+const SWEEP_AT = 10_000;
+
 /** Events of one batch request grouped by tenant. */
 interface TenantCount {
   tenant: string;
@@ -240,15 +243,30 @@ export class Quotas {
     return this.#limits.get(tenant) ?? this.#defaultLimit;
   }
 
+  /** Buckets held (tenants seen with a limit and not swept since). */
+  get bucketCount(): number {
+    return this.#buckets.size;
+  }
+
   #bucket(tenant: string, nowMs: number): TokenBucket | undefined {
     let b = this.#buckets.get(tenant);
     if (b === undefined) {
       const limit = this.limitOf(tenant);
       if (limit === undefined) return undefined;
+      if (this.#buckets.size >= SWEEP_AT) this.#sweep(nowMs);
       b = new TokenBucket(limit, nowMs);
       this.#buckets.set(tenant, b);
     }
     return b;
+  }
+
+  /**
+   * Drops buckets that have refilled completely: a full bucket behaves exactly like a new one,
+   * so nothing changes for those tenants, and a default quota in open mode (any tenant id
+   * accepted) cannot grow the map without bound.
+   */
+  #sweep(nowMs: number): void {
+    for (const [tenant, b] of this.#buckets) if (b.available(nowMs) >= b.limit.burst) this.#buckets.delete(tenant);
   }
 
   /**
