@@ -240,4 +240,21 @@ describe("Quotas", () => {
     expect(q.bucketCount).toBe(2);
     expect(() => q.admitOne("t0", undefined)).toThrow(QuotaExceededError);
   });
+
+  it("Retry-After is the longer wait when both the tenant's and the key's buckets are short", () => {
+    const clock = fakeClock();
+    const key = { bucket: new TokenBucket({ eventsPerSecond: 0.5, burst: 2 }, clock.now()) };
+    const q = new Quotas({ tenants: new Map([["t", { eventsPerSecond: 1, burst: 2 }]]), now: clock.now });
+    q.admitMany(["t", "t"], key);
+    // Tenant: 1 s for one token; key: 2 s.
+    const one = refusal(() => q.admitOne("t", key));
+    expect([one.scope, one.retryAfterSeconds]).toEqual(["api_key", 2]);
+    const many = refusal(() => q.admitMany(["t", "t"], key));
+    expect([many.scope, many.retryAfterSeconds]).toEqual(["api_key", 4]);
+    clock.advance(1000);
+    // The tenant has a token again; the key is still 1 s short.
+    expect(refusal(() => q.admitOne("t", key)).retryAfterSeconds).toBe(1);
+    clock.advance(1000);
+    q.admitOne("t", key);
+  });
 });

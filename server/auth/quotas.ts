@@ -278,40 +278,43 @@ export class Quotas {
     const t = typeof tenant === "string" ? tenant : undefined;
     const tb = t === undefined ? undefined : this.#bucket(t, now);
     const kb = key?.bucket;
-    if (tb !== undefined) {
-      const wait = tb.waitSeconds(1, now);
-      if (wait > 0) this.#refuse("tenant", t, tb.limit, wait, t, 1);
-    }
-    if (kb !== undefined) {
-      const wait = kb.waitSeconds(1, now);
-      if (wait > 0) this.#refuse("api_key", t, kb.limit, wait, t, 1);
-    }
+    // Both buckets are checked so Retry-After is the longer wait (when the request fits both).
+    const tw = tb === undefined ? 0 : tb.waitSeconds(1, now);
+    const kw = kb === undefined ? 0 : kb.waitSeconds(1, now);
+    if (kw > tw) this.#refuse("api_key", t, kb!.limit, kw, t, 1);
+    if (tw > 0) this.#refuse("tenant", t, tb!.limit, tw, t, 1);
     tb?.charge(1);
     kb?.charge(1);
   }
 
   /**
    * Admits a batch, all or nothing: the events of each tenant against that tenant's bucket
-   * and all of them against the key's bucket. Throws QuotaExceededError naming the first
-   * limit that does not fit.
+   * and all of them against the key's bucket. Throws QuotaExceededError naming the limit
+   * with the longest wait (its Retry-After is when the whole batch fits every bucket).
    */
   admitMany(tenants: readonly unknown[], key: KeyQuota | undefined): void {
     if (tenants.length === 0) return;
     const now = this.#now();
     const counts = groupTenants(tenants);
-    let blame: string | undefined;
+    let worst = 0;
+    let worstTenant: string | undefined;
+    let worstLimit: QuotaLimit | undefined;
     for (const c of counts) {
-      blame ??= c.tenant;
       const b = this.#bucket(c.tenant, now);
       if (b === undefined) continue;
       const wait = b.waitSeconds(c.n, now);
-      if (wait > 0) this.#refuseBatch("tenant", c.tenant, b.limit, wait, counts);
+      if (wait > worst) {
+        worst = wait;
+        worstTenant = c.tenant;
+        worstLimit = b.limit;
+      }
     }
     const kb = key?.bucket;
     if (kb !== undefined) {
       const wait = kb.waitSeconds(tenants.length, now);
-      if (wait > 0) this.#refuseBatch("api_key", blame, kb.limit, wait, counts);
+      if (wait > worst) this.#refuseBatch("api_key", counts[0]?.tenant, kb.limit, wait, counts);
     }
+    if (worstLimit !== undefined) this.#refuseBatch("tenant", worstTenant, worstLimit, worst, counts);
     for (const c of counts) this.#buckets.get(c.tenant)?.charge(c.n);
     kb?.charge(tenants.length);
   }
