@@ -3,7 +3,7 @@
  * naive baseline, checks every figure against the broker's end offsets, and writes
  * bench/results/latest.{json,md}. See BENCHMARKS.md for what each phase does.
  *
- *   tsx bench/orchestrator.ts [--smoke] [--profile] [--only rest,grpc,batch,workers,tracker,perftest,bare,baseline] [--duration S]
+const GROUPS = ["rest", "grpc", "batch", "workers", "quota", "tracker", "perftest", "bare", "baseline"] as const;
  */
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,7 +44,7 @@ const value = (f: string) => {
 };
 const smoke = flag("--smoke");
 const profile = flag("--profile");
-const GROUPS = ["rest", "grpc", "batch", "workers", "tracker", "perftest", "bare", "baseline"] as const;
+const GROUPS = ["rest", "grpc", "batch", "workers", "quota", "tracker", "perftest", "bare", "baseline"] as const;
 type Group = (typeof GROUPS)[number];
 const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]);
 const enabled = (g: Group) => only.has(g);
@@ -59,6 +59,7 @@ const plan = smoke
       trackerEvents: 2000,
       trackerRates: [500],
       perfRecords: 2000,
+      quota: { steadyRate: 200, noisyQuota: 20 },
     }
   : {
       closedSec: 12,
@@ -69,8 +70,12 @@ const plan = smoke
       trackerEvents: 200_000,
       trackerRates: [1000, 10000],
       perfRecords: 400_000,
+      quota: { steadyRate: 500, noisyQuota: 50 },
     };
 if (value("--duration")) plan.closedSec = plan.openSec = Number(value("--duration"));
+// --quota R:Q: the quota group's steady tenant rate and the noisy tenant's quota (offered 10 × Q).
+const quotaArg = /^(\d+):(\d+)$/.exec(value("--quota") ?? "");
+if (quotaArg) plan.quota = { steadyRate: Number(quotaArg[1]), noisyQuota: Number(quotaArg[2]) };
 
 const resultsDir = join(repoRoot, "bench/results");
 const workDir = join(resultsDir, "work");
@@ -373,6 +378,134 @@ async function warmUpBroker(seconds: number, value: string): Promise<void> {
   }
 }
 
+/**
+ * Noisy neighbour: a server whose keys file limits tenant bench_noisy to Q events/s (burst Q);
+ * tenant bench_steady (no quota) is offered R/s alone, then next to a tenant without quota
+ * offered 10 × Q/s (for comparison), then while bench_noisy is offered 10 × Q/s (all above its
+ * quota answered 429), then alone again. The steady tenant's P99 with the noisy
+ * one is compared with the mean of the two runs without it (BENCHMARKS.md, goal: within 20 %).
+ */
+async function quotaSuite(steadyTopic: string): Promise<void> {
+  const { steadyRate, noisyQuota } = plan.quota;
+  const noisyRate = 10 * noisyQuota;
+  const keysFile = join(workDir, "quota-keys.json");
+  writeFileSync(
+    keysFile,
+    JSON.stringify({ quotas: { bench_noisy: { events_per_second: noisyQuota, burst: noisyQuota } } }),
+  );
+  const steadyBody = join(workDir, "event-steady.json");
+  writeFileSync(steadyBody, JSON.stringify(benchEvent("bench_steady")));
+  const noisyBody = join(workDir, "event-noisy.json");
+  writeFileSync(noisyBody, JSON.stringify(benchEvent("bench_noisy")));
+  const unlimitedBody = join(workDir, "event-unlimited.json");
+  writeFileSync(unlimitedBody, JSON.stringify(benchEvent("bench_unlimited")));
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const args = ["serve", "--sink", "kafka", "--brokers", brokers.join(","), "--host", "127.0.0.1"];
+  args.push(
+    "--http-port",
+    String(httpPort),
+    "--grpc-port",
+    String(grpcPort),
+    "--data-dir",
+    join(workDir, "quota-data"),
+  );
+  args.push("--api-keys-file", keysFile);
+  log(`starting the quota server: bin/tracking ${args.join(" ")}`);
+  const srv = startProcess(join(repoRoot, "bin/tracking"), args, {
+    ...process.env,
+    TRACKING_NODE_FLAGS: "",
+    TRACKING_API_KEYS: "",
+    TRACKING_ADMIN_KEYS: "",
+  });
+  const loop = (bodyFile: string, rate: number, sec: number): OpenLoopConfig => ({
+    kind: "http1",
+    host: "127.0.0.1",
+    port: httpPort,
+    path: "/api/v1/behaviors/track",
+    bodyFile,
+    rate,
+    conns: 64,
+    durationSec: sec,
+  });
+  const runLoop = (c: OpenLoopConfig) =>
+    runTsJson<OpenLoopResult>("bench/lib/openloop.ts", [JSON.stringify(c)], (c.durationSec + 60) * 1000);
+  const t: Target = { subject: "ours", group: "quota", host: "127.0.0.1", port: httpPort, pid: srv.child.pid };
+  const p99 = (r: OpenLoopResult) => r.latencyMs.p99;
+  try {
+    await waitHttp(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
+    log(`quota: warm-up ${plan.warmSec}s`);
+    await Promise.all([
+      runLoop(loop(steadyBody, steadyRate, plan.warmSec)),
+      runLoop(loop(noisyBody, noisyRate, plan.warmSec)),
+    ]);
+    const alone: OpenLoopResult[] = [];
+    let noisy: OpenLoopResult | undefined;
+    let withNoisy: OpenLoopResult | undefined;
+    const settings = `${steadyRate}/s for ${plan.openSec}s over 64 HTTP/1.1 connections`;
+    const phase = (name: string, body: () => Promise<OpenLoopResult>) =>
+      measured<OpenLoopResult>(
+        { name, group: "quota", subject: "ours", path: "rest", loop: "open", tool: "bench/lib/openloop.ts", settings },
+        steadyTopic,
+        t.pid,
+        body,
+        (r) => ({
+          counted: r.ok,
+          seconds: Math.max(r.durationSec, r.ok / Math.max(r.achievedRps, 1)),
+          errors: r.failed + r.dropped + r.timedOut,
+          extra: {
+            offeredPerSec: r.offeredRps,
+            latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max },
+          },
+        }),
+      );
+    const steadyAlone = async () => {
+      const r = await runLoop(loop(steadyBody, steadyRate, plan.openSec));
+      alone.push(r);
+      return r;
+    };
+    await phase(`quota: steady tenant REST @ ${steadyRate}/s alone`, steadyAlone);
+    let withUnlimited: OpenLoopResult | undefined;
+    await phase(
+      `quota: steady tenant REST @ ${steadyRate}/s + a tenant without quota @ ${noisyRate}/s (for comparison)`,
+      async () => {
+        const [s] = await Promise.all([
+          runLoop(loop(steadyBody, steadyRate, plan.openSec)),
+          runLoop(loop(unlimitedBody, noisyRate, plan.openSec)),
+        ]);
+        withUnlimited = s;
+        return s;
+      },
+    );
+    await phase(
+      `quota: steady tenant REST @ ${steadyRate}/s + noisy tenant @ ${noisyRate}/s (10× its quota of ${noisyQuota}/s)`,
+      async () => {
+        const [s, n] = await Promise.all([
+          runLoop(loop(steadyBody, steadyRate, plan.openSec)),
+          runLoop(loop(noisyBody, noisyRate, plan.openSec)),
+        ]);
+        withNoisy = s;
+        noisy = n;
+        return s;
+      },
+    );
+    await phase(`quota: steady tenant REST @ ${steadyRate}/s alone (again)`, steadyAlone);
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    const refusedMetric = /^tracking_quota_rejected_events_total\{tenant="bench_noisy"\} (\d+)$/m.exec(metrics)?.[1];
+    if (withNoisy && noisy && alone.length > 0) {
+      const base = alone.reduce((a, r) => a + p99(r), 0) / alone.length;
+      const ratioP99 = p99(withNoisy) / base;
+      notes.push(
+        `quota (noisy neighbour): steady tenant P99 ${round(p99(withNoisy), 2)} ms with the noisy tenant vs ${alone.map((r) => round(p99(r), 2)).join(" / ")} ms alone (before / after): ${round(ratioP99, 2)}× the mean (goal ≤ 1.2×, ${ratioP99 <= 1.2 ? "met" : "not met"}). Noisy tenant: offered ${noisyRate}/s, accepted ${round(noisy.ok / noisy.durationSec, 0)}/s (quota ${noisyQuota}/s + burst ${noisyQuota}), answers ${JSON.stringify(noisy.statuses)}; /metrics tracking_quota_rejected_events_total{tenant="bench_noisy"} = ${refusedMetric ?? "missing"} (warm-up included).${withUnlimited ? ` For comparison, next to a tenant without quota offered the same ${noisyRate}/s: steady P99 ${round(p99(withUnlimited), 2)} ms (${round(p99(withUnlimited) / base, 2)}×).` : ""}`,
+      );
+    }
+  } catch (e) {
+    log(`quota server log tail:\n${srv.log().slice(-3000)}`);
+    throw e;
+  } finally {
+    await stopChild(srv.child);
+  }
+}
+
 // ------------------------------------------------------------------ main
 async function main(): Promise<void> {
   const startedAt = new Date();
@@ -405,6 +538,9 @@ async function main(): Promise<void> {
     tracker: "user-behaviors-bench_tracker",
     baseline: "user-behaviors-bench_baseline",
     perf: "bench-perftest",
+    steady: "user-behaviors-bench_steady",
+    noisy: "user-behaviors-bench_noisy",
+    unlimited: "user-behaviors-bench_unlimited",
   };
   await kafka.ensureTopics(Object.values(T));
 
@@ -609,6 +745,9 @@ async function main(): Promise<void> {
       for (const s of servers) await stopChild(s.srv.child);
     }
   }
+
+  // ---- quotas: the steady tenant's latency alone and next to a tenant at 10× its quota
+  if (enabled("quota")) await quotaSuite(T.steady);
 
   // ---- KafkaTracker direct
   if (enabled("tracker")) {

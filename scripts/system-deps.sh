@@ -10,6 +10,7 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 # javac: scripts/flink/run-sql.sh compiles its Flink SQL runner.
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "system-deps: installing ${need[*]}"
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -7,15 +7,18 @@
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
+import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from "node:http2";
 import { join } from "node:path";
+import { createSecureContext } from "node:tls";
 import type { HandlerContext } from "@connectrpc/connect";
+import { TrackingConfigService } from "../gen/es/recommender/v1/tracking_config_pb.js";
 import { behaviorServiceRest, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
 import {
   registerTrackingConfigService,
   trackingConfigServiceRest,
 } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
+import { type QuotaLimit, Quotas } from "./auth/quotas.js";
 import type { Sink } from "./contracts.js";
 import { IngestPipeline } from "./ingest/pipeline.js";
 import { createKafkaSink, type KafkaSinkOptions } from "./kafka/kafka-sink.js";
@@ -24,7 +27,7 @@ import { createLogger, type Logger, type LogLevel } from "./log/logger.js";
 import { RuleBook, validateConfigDefinition } from "./rules/index.js";
 import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
-import { createTrackingConfigService } from "./services/tracking-config-service.js";
+import { createTrackingConfigService, PUBLIC_CONFIG_RPCS } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
 import { SpoolSink } from "./spool/spool-sink.js";
 import { localView, type MetricsView, PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
@@ -35,7 +38,14 @@ import { createConnectHandler } from "./transport/connect.js";
 import { listenGrpc } from "./transport/grpc.js";
 import { configureGrpcServer, createGrpcFastHandler } from "./transport/grpc-fast.js";
 import { createRestHandler, restBinding } from "./transport/rest.js";
-import { type AnyHandler, closeGracefully, type DualServer, listenDual, routeByPath } from "./transport/server.js";
+import {
+  type AnyHandler,
+  closeGracefully,
+  type DualServer,
+  listenDual,
+  routeByPath,
+  type TlsFiles,
+} from "./transport/server.js";
 
 /** How to run the server. */
 export interface ServerOptions {
@@ -68,6 +78,18 @@ export interface ServerOptions {
   spool?: { dir: string; maxBytes?: number | undefined };
   /** API keys: a JSON file, and/or TRACKING_API_KEYS / TRACKING_ADMIN_KEYS in `env`. */
   apiKeysFile?: string;
+  /**
+   * Ingestion limit of tenants the keys file gives no quota (`--default-quota`). Default:
+   * unlimited.
+   */
+  defaultQuota?: QuotaLimit | undefined;
+  /** Clock of the quota buckets, ms (tests pin it). Default Date.now. */
+  quotaClock?: () => number;
+  /**
+   * TLS for both listeners (`--tls-cert/--tls-key`): PEM files. With it the HTTP port serves
+   * HTTPS with HTTP/2 and HTTP/1.1 (ALPN), and the gRPC port gRPC over TLS.
+   */
+  tls?: { certFile: string; keyFile: string } | undefined;
   /** Environment to read keys from. Default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Largest request body, bytes. Default 1 MiB. */
@@ -108,6 +130,14 @@ export interface RunningServer {
   readonly sink: Sink;
   readonly store: ConfigStore;
   readonly logger: Logger;
+  /** Whether the listeners serve TLS. */
+  readonly tls: boolean;
+  /**
+   * Re-reads the keys file and the key environment variables (SIGHUP): added keys work and
+   * removed keys are refused from the next request on; quota changes apply, and unchanged
+   * quotas keep their fill level. A malformed file throws and leaves the old keys in force.
+   */
+  reloadKeys(): void;
   /** Stops accepting, drains in-flight requests, flushes the sink, closes the store. */
   stop(): Promise<void>;
 }
@@ -150,14 +180,49 @@ function timed<T extends object>(runtime: T, stats: Stats): T {
   return wrapped as T;
 }
 
+/** Reads the PEM files of `--tls-cert/--tls-key`, naming the file that cannot be read. */
+function readTls(files: { certFile: string; keyFile: string }): TlsFiles {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(e as Error).message}`);
+    }
+  };
+  const pem = {
+    cert: read(files.certFile, "certificate (--tls-cert)"),
+    key: read(files.keyFile, "private key (--tls-key)"),
+  };
+  try {
+    // Fails here, at start, on a file that is no PEM or a key that does not match the certificate.
+    createSecureContext(pem);
+  } catch (e) {
+    throw new Error(
+      `invalid TLS certificate/key (--tls-cert ${files.certFile}, --tls-key ${files.keyFile}): ${(e as Error).message}`,
+    );
+  }
+  return pem;
+}
+
+/** The quota configuration for the startup log (limits only, never keys). */
+function describeQuotas(auth: ApiKeyAuth, defaultQuota: QuotaLimit | undefined): string {
+  const parts = [...auth.tenantQuotas()].map(([t, l]) => `${t} ${l.eventsPerSecond}/s burst ${l.burst}`);
+  parts.push(
+    defaultQuota ? `others ${defaultQuota.eventsPerSecond}/s burst ${defaultQuota.burst}` : "others unlimited",
+  );
+  if (auth.hasKeyQuotas()) parts.push("some keys have their own");
+  return parts.join(", ");
+}
+
 /** Starts the server; resolves once both ports listen (and a spool left by an earlier run was opened). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel ?? "info" });
   const access = new AccessLog({ logger, sample: options.accessLogSample ?? 0 });
   const host = options.host ?? "0.0.0.0";
-  const auth = ApiKeyAuth.fromSources({ file: options.apiKeysFile, env: options.env ?? process.env });
+  const tls = options.tls === undefined ? undefined : readTls(options.tls);
+  const keySources = { file: options.apiKeysFile, env: options.env ?? process.env };
+  const auth = ApiKeyAuth.fromSources(keySources);
   for (const w of auth.startupWarnings()) logger.warn(w);
-  const guard = new AuthGuard(auth);
 
   // Before the sink: an unreachable store fails the start without a sink to clean up.
   const store = await openConfigStore({
@@ -188,6 +253,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stats = new Stats({ sink });
   stats.setSpool(spool);
   registerConfigStoreMetrics(stats.registry, store);
+  const quotaOptions = (a: ApiKeyAuth) => ({
+    tenants: a.tenantQuotas(),
+    defaultLimit: options.defaultQuota,
+    keyLimits: a.hasKeyQuotas(),
+  });
+  const quotas = new Quotas({
+    ...quotaOptions(auth),
+    ...(options.quotaClock !== undefined ? { now: options.quotaClock } : {}),
+    onRejected: (tenant, n) => stats.addQuotaRejected(tenant, n),
+  });
+  const guard = new AuthGuard(auth, quotas);
+  if (quotas.enabled) logger.info(`ingestion quotas: ${describeQuotas(auth, options.defaultQuota)}`);
+
   const rules = new RuleBook();
   rules.attach(store);
   const pipeline = new IngestPipeline({
@@ -220,6 +298,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const rest = createRestHandler({
     services: [restBinding(behaviorServiceRest, behavior), restBinding(trackingConfigServiceRest, configs)],
+    // The config API's admin check before the body is read (the runtime repeats it).
+    authorize: (route, context) => {
+      if (route.service === TrackingConfigService.typeName && !PUBLIC_CONFIG_RPCS.has(route.rpc)) guard.admin(context);
+    },
     maxBodyBytes: options.maxBodyBytes,
     log: faultLog,
     shutdownSignal: shutdown.signal,
@@ -271,7 +353,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     api(req, res);
   };
 
-  const listen = { reusePort: options.reusePort ?? false };
+  const listen = { reusePort: options.reusePort ?? false, ...(tls !== undefined ? { tls } : {}) };
   let http: DualServer;
   try {
     http = await listenDual(access.http(front), options.httpPort ?? 8080, host, listen);
@@ -279,7 +361,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await Promise.all([sink.close(), store.close()]);
     throw err;
   }
-  let grpc: Http2Server;
+  let grpc: Http2Server | Http2SecureServer;
   try {
     // The gRPC port answers the ingest RPCs on a generated binary fast path; everything else
     // (other RPCs, gRPC-Web, Connect, JSON codecs) falls through to connect-node.
@@ -316,8 +398,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // "build" when running the JavaScript of `make build`, "source" under tsx.
       runtime: import.meta.url.endsWith(".js") ? "build" : "source",
       access_log_sample: access.sample,
+      tls: tls !== undefined,
     },
-    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}`,
+    tls
+      ? `tracking server (TLS): REST/Connect/gRPC-Web over HTTPS (h2, http/1.1) on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}`
+      : `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}`,
   );
 
   let stopping: Promise<void> | undefined;
@@ -328,6 +413,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sink,
     store,
     logger,
+    tls: tls !== undefined,
+    reloadKeys() {
+      const next = ApiKeyAuth.fromSources(keySources);
+      next.carryBucketsFrom(guard.auth);
+      guard.replace(next, guard.quotas.reconfigure(quotaOptions(next)));
+      for (const w of next.startupWarnings()) logger.warn(w);
+      logger.info(
+        `API keys reloaded: ${next.keyCount()} keys${guard.quotas.enabled ? `; quotas: ${describeQuotas(next, options.defaultQuota)}` : ""}`,
+      );
+    },
     stop() {
       stopping ??= (async () => {
         draining = true;

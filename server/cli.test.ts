@@ -151,4 +151,31 @@ describe("tracking serve options", () => {
     expect((await resolve({}, "--reuse-port")).reusePort).toBe(true);
     expect((await resolve({ TRACKING_REUSE_PORT: "1" })).reusePort).toBe(true);
   });
+
+  it("--default-quota / TRACKING_DEFAULT_QUOTA: RATE or RATE:BURST, unlimited by default, bad values refused", async () => {
+    vi.stubEnv("TRACKING_DEFAULT_QUOTA", undefined);
+    expect((await resolve({})).defaultQuota).toBeUndefined();
+    expect((await resolve({}, "--default-quota", "1000:2000")).defaultQuota).toEqual({
+      eventsPerSecond: 1000,
+      burst: 2000,
+    });
+    expect((await resolve({ TRACKING_DEFAULT_QUOTA: "50" })).defaultQuota).toEqual({ eventsPerSecond: 50, burst: 50 });
+    expect((await resolve({ TRACKING_DEFAULT_QUOTA: "unlimited" })).defaultQuota).toBeUndefined();
+    await expect(resolve({}, "--default-quota", "lots")).rejects.toThrow(/default-quota.*RATE or RATE:BURST/);
+    await expect(resolve({ TRACKING_DEFAULT_QUOTA: "5:0" })).rejects.toThrow(/burst must be an integer ≥ 1/);
+  });
+
+  it("TLS files from flags or TRACKING_TLS_CERT/KEY; none by default", async () => {
+    vi.stubEnv("TRACKING_TLS_CERT", undefined);
+    vi.stubEnv("TRACKING_TLS_KEY", undefined);
+    expect((await resolve({})).tls).toBeUndefined();
+    expect((await resolve({}, "--tls-cert", "c.pem", "--tls-key", "k.pem")).tls).toEqual({
+      certFile: "c.pem",
+      keyFile: "k.pem",
+    });
+    expect((await resolve({ TRACKING_TLS_CERT: "e.pem", TRACKING_TLS_KEY: "f.pem" })).tls).toEqual({
+      certFile: "e.pem",
+      keyFile: "f.pem",
+    });
+  });
 });

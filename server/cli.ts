@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
+import { parseQuotaSpec, QuotaConfigError, type QuotaLimit } from "./auth/quotas.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
 import { LOG_LEVELS, type LogLevel } from "./log/logger.js";
 import { exportConfigs, importConfigs, parseConfigLines } from "./store/ndjson.js";
@@ -65,6 +66,16 @@ export interface ServeProcess {
   workers: number;
 }
 
+// "unlimited" rather than undefined: commander stores `true` when a parser returns undefined.
+function quotaSpec(value: string): QuotaLimit | "unlimited" {
+  try {
+    return parseQuotaSpec(value) ?? "unlimited";
+  } catch (e) {
+    if (e instanceof QuotaConfigError) throw new InvalidArgumentError(e.message);
+    throw e;
+  }
+}
+
 /** The parsed `serve` options, as commander hands them to the action. */
 interface ServeFlags {
   host: string;
@@ -82,6 +93,9 @@ interface ServeFlags {
   kafkaSaslMechanism: string;
   kafkaProducerThread: boolean;
   apiKeysFile?: string;
+  defaultQuota?: QuotaLimit | "unlimited";
+  tlsCert?: string;
+  tlsKey?: string;
   maxBodyBytes: number;
   maxInFlight: number;
   configStore?: string;
@@ -208,10 +222,25 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         .default(false),
     )
     .addOption(
-      new Option("--api-keys-file <path>", 'JSON {"tenants": {"t": ["key"]}, "admin": ["key"]}').env(
-        "TRACKING_API_KEYS_FILE",
+      new Option(
+        "--api-keys-file <path>",
+        'JSON {"tenants": {"t": ["key"]}, "admin": ["key"], "quotas": {"t": {"events_per_second": 1000, "burst": 2000}}}; reloaded on SIGHUP',
+      ).env("TRACKING_API_KEYS_FILE"),
+    )
+    .addOption(
+      new Option(
+        "--default-quota <rate[:burst]>",
+        "ingestion quota (events/s[:burst]) of tenants the keys file gives none; default unlimited",
+      )
+        .env("TRACKING_DEFAULT_QUOTA")
+        .argParser(quotaSpec),
+    )
+    .addOption(
+      new Option("--tls-cert <pem>", "TLS certificate chain: HTTPS (h2 + http/1.1) and gRPC over TLS").env(
+        "TRACKING_TLS_CERT",
       ),
     )
+    .addOption(new Option("--tls-key <pem>", "TLS private key (with --tls-cert)").env("TRACKING_TLS_KEY"))
     .addOption(
       new Option("--max-body-bytes <n>", "largest request body")
         .env("TRACKING_MAX_BODY_BYTES")
@@ -268,6 +297,11 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         .default(false),
     )
     .action(async (o: ServeFlags, cmd: Command) => {
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+        cmd.error(
+          `error: --tls-cert and --tls-key (TRACKING_TLS_CERT / TRACKING_TLS_KEY) go together; only ${o.tlsCert === undefined ? "--tls-key" : "--tls-cert"} was given`,
+        );
+      }
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
       const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
@@ -309,6 +343,10 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
           ...(protocol === "SSL" || protocol === "SASL_SSL" ? { tls: true } : {}),
         },
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
+        ...(o.defaultQuota !== undefined && o.defaultQuota !== "unlimited" ? { defaultQuota: o.defaultQuota } : {}),
+        ...(o.tlsCert !== undefined && o.tlsKey !== undefined
+          ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } }
+          : {}),
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
         logLevel: o.logLevel,

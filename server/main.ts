@@ -48,6 +48,14 @@ const program = trackingCommand(async (options, run) => {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // Key rotation without a restart: re-read the keys file; a bad file keeps the old keys.
+  process.on("SIGHUP", () => {
+    try {
+      server.reloadKeys();
+    } catch (err) {
+      logger.error({ err }, "tracking server: keys not reloaded, the previous keys stay in force");
+    }
+  });
   if (worker) {
     // The primary is gone (killed): drain rather than serve on as an orphan nobody stops.
     process.on("disconnect", () => stop("primary gone"));

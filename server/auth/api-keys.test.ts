@@ -82,4 +82,85 @@ describe("ApiKeyAuth", () => {
     expect(apiKeyFromHeaders({ authorization: "Basic Zm9vOmJhcg==" })).toBeUndefined();
     expect(apiKeyFromHeaders({})).toBeUndefined();
   });
+
+  it("two keys of a tenant are valid at once; dropping one from the file revokes it", () => {
+    const both = new ApiKeyAuth({ tenants: { mymx: ["old", "new"] }, admin: ["adm"] });
+    expect(both.authorizeIngest("old", "mymx")).toBe("ok");
+    expect(both.authorizeIngest("new", "mymx")).toBe("ok");
+    const rotated = new ApiKeyAuth({ tenants: { mymx: ["new"] }, admin: ["adm"] });
+    expect(rotated.authorizeIngest("old", "mymx")).toBe("unauthenticated");
+    expect(rotated.authorizeIngest("new", "mymx")).toBe("ok");
+  });
+
+  it("reads tenant quotas and per-key quotas; plain string keys stay valid", () => {
+    const a = new ApiKeyAuth({
+      tenants: { mymx: ["k1", { key: "k2", quota: { events_per_second: 5, burst: 10 } }] },
+      admin: ["adm"],
+      quotas: { mymx: { events_per_second: 100, burst: 200 }, other: { events_per_second: 1 } },
+    });
+    expect(a.authorizeIngest("k1", "mymx")).toBe("ok");
+    expect(a.authorizeIngest("k2", "mymx")).toBe("ok");
+    expect([...a.tenantQuotas()]).toEqual([
+      ["mymx", { eventsPerSecond: 100, burst: 200 }],
+      ["other", { eventsPerSecond: 1, burst: 1 }],
+    ]);
+    expect(a.hasKeyQuotas()).toBe(true);
+    expect(a.resolve("k1")?.bucket).toBeUndefined();
+    expect(a.resolve("Bearer k2")?.bucket?.limit).toEqual({ eventsPerSecond: 5, burst: 10 });
+    expect(a.resolve("nope")).toBeUndefined();
+    expect(new ApiKeyAuth({ tenants: { mymx: ["k1"] } }).hasKeyQuotas()).toBe(false);
+  });
+
+  it.each([
+    [{ quotas: { mymx: { events_per_second: -1 } } }, "quotas.mymx.events_per_second must be a number > 0, got -1"],
+    [{ quotas: { mymx: { events_per_second: 1, burst: "x" } } }, 'quotas.mymx.burst must be an integer ≥ 1, got "x"'],
+    [{ quotas: { "bad tenant": { events_per_second: 1 } } }, 'quotas: invalid tenant id "bad tenant"'],
+    [{ quotas: [] }, '"quotas" must be an object'],
+    [
+      { tenants: { mymx: ["k1", { key: "k2", quota: { events_per_second: 1, burst: 0 } }] } },
+      "tenants.mymx[1].quota.burst must be an integer ≥ 1, got 0",
+    ],
+    [
+      { tenants: { mymx: [{ key: "k2", limit: 5 }] } },
+      'tenants.mymx[0].limit is not a key field (use "key" and "quota")',
+    ],
+    [
+      { tenants: { mymx: [{ quota: { events_per_second: 1 } }] } },
+      "tenants.mymx[0].key: API keys must be non-empty strings",
+    ],
+    [{ tenants: { mymx: ["k1", 7] } }, "tenants.mymx[1]: API keys must be non-empty strings"],
+    [{ admin: ["", "x"] }, "admin[0]: API keys must be non-empty strings"],
+    [
+      {
+        tenants: {
+          a: [{ key: "k", quota: { events_per_second: 1 } }],
+          b: [{ key: "k", quota: { events_per_second: 2 } }],
+        },
+      },
+      "tenants.b[0].key: this key already has a quota",
+    ],
+    [{ tenant: { mymx: ["k"] } }, '"tenant" is not a keys-file field (use "tenants", "admin" and "quotas")'],
+  ])("refuses %j with an error naming the field", (config, message) => {
+    expect(() => new ApiKeyAuth(config as never)).toThrow(ApiKeyConfigError);
+    expect(() => new ApiKeyAuth(config as never)).toThrow(message);
+  });
+
+  it("a keys-file error names the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "auth-"));
+    const file = join(dir, "keys.json");
+    writeFileSync(file, JSON.stringify({ quotas: { mymx: { events_per_second: 0 } } }));
+    expect(() => ApiKeyAuth.fromFile(file)).toThrow(`API keys file ${file}: quotas.mymx.events_per_second`);
+  });
+
+  it("a reload keeps a key's bucket when its limit is unchanged", () => {
+    const config = { tenants: { mymx: [{ key: "k", quota: { events_per_second: 1, burst: 3 } }] } };
+    const before = new ApiKeyAuth(config);
+    before.resolve("k")?.bucket?.take(3, 0);
+    const after = new ApiKeyAuth(config);
+    after.carryBucketsFrom(before);
+    expect(after.resolve("k")?.bucket?.available(0)).toBe(0);
+    const changed = new ApiKeyAuth({ tenants: { mymx: [{ key: "k", quota: { events_per_second: 2, burst: 3 } }] } });
+    changed.carryBucketsFrom(before);
+    expect(changed.resolve("k")?.bucket?.available(0)).toBe(3);
+  });
 });

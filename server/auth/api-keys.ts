@@ -1,21 +1,55 @@
 /**
- * API-key authorization: per-tenant keys for ingestion, admin keys for the config API.
+ * API-key authorization: per-tenant keys for ingestion, admin keys for the config API, and
+ * the ingestion quotas configured next to them (server/auth/quotas.ts enforces them).
  *
- * Keys are held only as SHA-256 digests so a heap dump or log of this object does not leak
- * them. Lookup is by digest (leaking timing about a digest reveals nothing useful about the
- * key, as finding a preimage is infeasible), then confirmed with timingSafeEqual.
+ * Keys are held only as keyed SHA-256 digests (SHA-256 of a random per-process secret followed by
+ * the key), so a log or serialization of this object does not reveal them. Why the lookup leaks
+ * nothing useful: a presented key is digested first, and only the digest is looked up in a Map
+ * and compared. The Map lookup's timing depends on the digest, never directly on the key;
+ * because the secret is unknown to the caller, they cannot pick inputs with chosen digest
+ * prefixes, and whatever timing reveals about a digest cannot be brute-forced offline (unlike a
+ * bare SHA-256 of a low-entropy key). The final equality check is timingSafeEqual on the full
+ * digests. (Not HMAC: length extension needs a digest, and digests never leave the process,
+ * while createHmac cost ~40× createHash per call under Node 24's OpenSSL 3: 132 µs vs 3.6 µs
+ * on a loaded 2-core VM, bench/quota-bench.ts.)
+ *
+ * Rotation: a tenant may list several keys, all valid at once; add the new key, move clients,
+ * remove the old one and reload (SIGHUP) or restart.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { behaviorEventFieldRules } from "../../gen/validator/recommender/v1/behavior_validator.js";
+import { type KeyQuota, parseQuotaLimit, QuotaConfigError, type QuotaLimit, TokenBucket } from "./quotas.js";
 
 /** Outcome of an authorization check; maps to 200 / 401 / 403 (gRPC OK / UNAUTHENTICATED / PERMISSION_DENIED). */
 export type AuthResult = "ok" | "unauthenticated" | "forbidden";
 
-/** Shape of the keys file: `{"tenants": {"mymx": ["key1"]}, "admin": ["adminkey"]}`. */
+/**
+ * A tenant key with a quota of its own, as listed in the keys file next to plain string keys:
+ * `{"key": "k2", "quota": {"events_per_second": 50, "burst": 100}}`.
+ */
+export interface ApiKeySpec {
+  /** The secret. */
+  key: string;
+  /** This key's own limit, on top of its tenant's. */
+  quota?: { events_per_second: number; burst?: number };
+}
+
+/**
+ * Shape of the keys file (README "API keys and quotas"):
+ * ```json
+ * {"tenants": {"mymx": ["key1", {"key": "key2", "quota": {"events_per_second": 50}}]},
+ *  "admin": ["adminkey"],
+ *  "quotas": {"mymx": {"events_per_second": 1000, "burst": 2000}}}
+ * ```
+ */
 export interface ApiKeysFile {
-  tenants?: Record<string, string[]>;
+  /** Tenant id → its keys (all valid at once, for rotation). */
+  tenants?: Record<string, Array<string | ApiKeySpec>>;
+  /** Keys of the tracking-config API (never valid for ingestion). */
   admin?: string[];
+  /** Tenant id → ingestion limit in events (tenants not listed get the default quota). */
+  quotas?: Record<string, { events_per_second: number; burst?: number }>;
 }
 
 /** Thrown when a key source is malformed; the server should refuse to start. */
@@ -26,17 +60,29 @@ export class ApiKeyConfigError extends Error {
   }
 }
 
-interface KeyEntry {
-  digest: Buffer;
-  tenants: Set<string>;
+/** What a presented key resolves to; its `bucket` is the key's own quota, if any. */
+export interface ResolvedKey extends KeyQuota {
+  /** Tenants this key may write. */
+  readonly tenants: ReadonlySet<string>;
+  /** Whether this is an admin key. */
+  readonly admin: boolean;
+}
+
+interface KeyEntry extends ResolvedKey {
+  readonly digest: Buffer;
+  readonly tenants: Set<string>;
   admin: boolean;
+  bucket: TokenBucket | undefined;
 }
 
 /** Tenant ids as behavior.proto's BehaviorEvent.tenant_id option allows them. */
 const TENANT_RE = new RegExp(behaviorEventFieldRules.tenant_id.pattern, "u");
 
+/** Per-process digest secret: digests are useless outside this process (see the module comment). */
+const DIGEST_SECRET = randomBytes(32);
+
 function digestOf(key: string): Buffer {
-  return createHash("sha256").update(key, "utf8").digest();
+  return createHash("sha256").update(DIGEST_SECRET).update(key, "utf8").digest();
 }
 
 /**
@@ -85,14 +131,18 @@ export function openModeWarning(): string {
  */
 export class ApiKeyAuth {
   readonly #byDigestHex = new Map<string, KeyEntry>();
+  readonly #quotas = new Map<string, QuotaLimit>();
+  #keyQuotas = false;
 
   /** Builds a registry; prefer `fromFile`, `fromEnv` or `fromSources`. */
   constructor(config: ApiKeysFile = {}) {
     this.#addAll(config);
   }
 
-  #add(key: string, tenant: string | undefined): void {
-    if (typeof key !== "string" || key.length === 0) throw new ApiKeyConfigError("API keys must be non-empty strings");
+  #add(key: unknown, tenant: string | undefined, where: string, quota?: QuotaLimit): void {
+    if (typeof key !== "string" || key.length === 0) {
+      throw new ApiKeyConfigError(`${where}: API keys must be non-empty strings`);
+    }
     if (tenant !== undefined && !TENANT_RE.test(tenant)) {
       throw new ApiKeyConfigError(`invalid tenant id ${JSON.stringify(tenant)} in API key config`);
     }
@@ -100,11 +150,32 @@ export class ApiKeyAuth {
     const hex = digest.toString("hex");
     let entry = this.#byDigestHex.get(hex);
     if (entry === undefined) {
-      entry = { digest, tenants: new Set(), admin: false };
+      entry = { digest, tenants: new Set(), admin: false, bucket: undefined };
       this.#byDigestHex.set(hex, entry);
     }
     if (tenant === undefined) entry.admin = true;
     else entry.tenants.add(tenant);
+    if (quota !== undefined) {
+      if (entry.bucket !== undefined) throw new ApiKeyConfigError(`${where}: this key already has a quota`);
+      // Starts full; the clock value only matters for the next refill, which caps at the burst.
+      entry.bucket = new TokenBucket(quota, 0);
+      this.#keyQuotas = true;
+    }
+  }
+
+  #addTenantKey(item: unknown, tenant: string, where: string): void {
+    if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+      const spec = item as Record<string, unknown>;
+      for (const k of Object.keys(spec)) {
+        if (k !== "key" && k !== "quota") {
+          throw new ApiKeyConfigError(`${where}.${k} is not a key field (use "key" and "quota")`);
+        }
+      }
+      const quota = spec.quota === undefined ? undefined : quotaLimit(spec.quota, `${where}.quota`);
+      this.#add(spec.key, tenant, `${where}.key`, quota);
+      return;
+    }
+    this.#add(item, tenant, where);
   }
 
   #addAll(config: ApiKeysFile): void {
@@ -113,13 +184,59 @@ export class ApiKeyAuth {
         throw new ApiKeyConfigError('"tenants" must be an object of tenant id → key list');
       }
       for (const [tenant, keys] of Object.entries(config.tenants)) {
-        if (!Array.isArray(keys)) throw new ApiKeyConfigError(`keys of tenant ${tenant} must be an array`);
-        for (const k of keys) this.#add(k, tenant);
+        if (!Array.isArray(keys))
+          throw new ApiKeyConfigError(`tenants.${tenant}: keys of tenant ${tenant} must be an array`);
+        for (const [i, k] of keys.entries()) this.#addTenantKey(k, tenant, `tenants.${tenant}[${i}]`);
       }
     }
     if (config.admin !== undefined) {
       if (!Array.isArray(config.admin)) throw new ApiKeyConfigError('"admin" must be an array of keys');
-      for (const k of config.admin) this.#add(k, undefined);
+      for (const [i, k] of config.admin.entries()) this.#add(k, undefined, `admin[${i}]`);
+    }
+    if (config.quotas !== undefined) {
+      if (typeof config.quotas !== "object" || config.quotas === null || Array.isArray(config.quotas)) {
+        throw new ApiKeyConfigError('"quotas" must be an object of tenant id → {"events_per_second", "burst"}');
+      }
+      for (const [tenant, limit] of Object.entries(config.quotas)) {
+        if (!TENANT_RE.test(tenant)) {
+          throw new ApiKeyConfigError(`quotas: invalid tenant id ${JSON.stringify(tenant)}`);
+        }
+        this.#quotas.set(tenant, quotaLimit(limit, `quotas.${tenant}`));
+      }
+    }
+    for (const k of Object.keys(config)) {
+      if (k !== "tenants" && k !== "admin" && k !== "quotas") {
+        throw new ApiKeyConfigError(`"${k}" is not a keys-file field (use "tenants", "admin" and "quotas")`);
+      }
+    }
+  }
+
+  /** Tenant id → its ingestion limit, from the keys file's "quotas". */
+  tenantQuotas(): ReadonlyMap<string, QuotaLimit> {
+    return this.#quotas;
+  }
+
+  /** Whether some key has a quota of its own. */
+  hasKeyQuotas(): boolean {
+    return this.#keyQuotas;
+  }
+
+  /**
+   * Keeps the fill level of key buckets from `previous` (a reload) for keys whose limit did
+   * not change, so reloading the file neither refills nor drains a key's quota.
+   */
+  carryBucketsFrom(previous: ApiKeyAuth): void {
+    for (const [hex, entry] of this.#byDigestHex) {
+      const old = previous.#byDigestHex.get(hex)?.bucket;
+      const cur = entry.bucket;
+      if (
+        old !== undefined &&
+        cur !== undefined &&
+        old.limit.eventsPerSecond === cur.limit.eventsPerSecond &&
+        old.limit.burst === cur.limit.burst
+      ) {
+        entry.bucket = old;
+      }
     }
   }
 
@@ -134,7 +251,12 @@ export class ApiKeyAuth {
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       throw new ApiKeyConfigError(`API keys file ${path} must hold a JSON object`);
     }
-    return new ApiKeyAuth(parsed as ApiKeysFile);
+    try {
+      return new ApiKeyAuth(parsed as ApiKeysFile);
+    } catch (e) {
+      if (e instanceof ApiKeyConfigError) throw new ApiKeyConfigError(`API keys file ${path}: ${e.message}`);
+      throw e;
+    }
   }
 
   /**
@@ -169,6 +291,14 @@ export class ApiKeyAuth {
   /** Number of distinct keys configured (for the startup log; never log the keys). */
   keyCount(): number {
     return this.#byDigestHex.size;
+  }
+
+  /**
+   * The key a header value (raw, or "Bearer <key>") names, or undefined when it is missing or
+   * unknown. One digest per call: callers checking several tenants resolve once.
+   */
+  resolve(headerValue: string | undefined): ResolvedKey | undefined {
+    return this.#lookup(headerValue);
   }
 
   #lookup(headerValue: string | undefined): KeyEntry | undefined {
@@ -209,6 +339,16 @@ export class ApiKeyAuth {
       ];
     }
     return [];
+  }
+}
+
+/** parseQuotaLimit with its error as an ApiKeyConfigError (one error class for a bad keys file). */
+function quotaLimit(value: unknown, where: string): QuotaLimit {
+  try {
+    return parseQuotaLimit(value, where);
+  } catch (e) {
+    if (e instanceof QuotaConfigError) throw new ApiKeyConfigError(e.message);
+    throw e;
   }
 }
 

@@ -2,7 +2,8 @@
  * The primary of `tracking serve --workers N`: forks N worker processes that each run the
  * whole server (server/app.ts) on the same HTTP and gRPC ports, replaces a worker that dies
  * (with backoff, so a crash loop does not spin), sums the workers' metrics for whichever
- * worker a scrape landed on, and on SIGTERM/SIGINT drains every worker and exits 0.
+ * worker a scrape landed on, on SIGHUP has every worker reload its keys, and on SIGTERM/SIGINT
+ * drains every worker and exits 0.
  *
  * Connections are spread by node:cluster's round-robin scheduling (the primary accepts and
  * hands each connection to the next worker), not by SO_REUSEPORT listeners (`reusePort` +
@@ -188,6 +189,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // Key rotation (server/main.ts reloads the keys file on SIGHUP): each worker re-reads it.
+  process.on("SIGHUP", () => {
+    for (const s of slots) s.worker?.process.kill("SIGHUP");
+  });
   // One worker first: opening the store creates and migrates a fresh configs.db, and two
   // processes doing that at once race (both read schema version 0). The rest follow its ready.
   fork(slots[0]!);

@@ -1,9 +1,11 @@
 /**
  * Applies the API keys to an RPC: ingestion needs a key of the event's tenant, the config
- * API an admin key. Errors carry the names the transports map to 401/403.
+ * API an admin key; then the ingestion quotas (server/auth/quotas.ts). Errors carry the
+ * names the transports map to 401/403/429.
  */
 import type { HandlerContext } from "@connectrpc/connect";
-import { type ApiKeyAuth, apiKeyFromHeaders } from "../auth/api-keys.js";
+import { type ApiKeyAuth, apiKeyFromHeaders, type ResolvedKey } from "../auth/api-keys.js";
+import { Quotas } from "../auth/quotas.js";
 
 /** No key, or a key we do not know: HTTP 401 / UNAUTHENTICATED. */
 export class UnauthenticatedError extends Error {
@@ -29,41 +31,87 @@ function keyOf(context: HandlerContext): string | undefined {
   });
 }
 
-/** Guards RPCs with the configured keys; open when none are configured. */
+/** Guards RPCs with the configured keys (open when none are) and applies the ingestion quotas. */
 export class AuthGuard {
-  private readonly auth: ApiKeyAuth;
-  private readonly open: boolean;
+  #auth: ApiKeyAuth;
+  #quotas: Quotas;
 
-  constructor(auth: ApiKeyAuth) {
-    this.auth = auth;
-    this.open = auth.isOpen();
+  /** `quotas` default: none (nothing limited). */
+  constructor(auth: ApiKeyAuth, quotas: Quotas = new Quotas()) {
+    this.#auth = auth;
+    this.#quotas = quotas;
+  }
+
+  /** The keys and quotas in force. */
+  get auth(): ApiKeyAuth {
+    return this.#auth;
+  }
+  get quotas(): Quotas {
+    return this.#quotas;
+  }
+
+  /** Swaps in reloaded keys and quotas; requests already past the guard are unaffected. */
+  replace(auth: ApiKeyAuth, quotas: Quotas): void {
+    this.#auth = auth;
+    this.#quotas = quotas;
+  }
+
+  #resolve(context: HandlerContext): ResolvedKey {
+    const key = this.#auth.resolve(keyOf(context));
+    if (key === undefined) throw new UnauthenticatedError();
+    return key;
   }
 
   /**
-   * Checks that the caller may write events of every tenant in `tenants`. Tenants that are
-   * not strings are left to validation, which rejects them with a 400 naming the field.
+   * Checks that the caller may write events of `tenant` (one-event RPCs); returns the key
+   * (undefined in open mode) for the quota check. A tenant that is not a string is left to
+   * validation, which rejects it with a 400 naming the field.
    */
-  ingest(context: HandlerContext, tenants: Iterable<unknown>): void {
-    if (this.open) return;
-    const key = keyOf(context);
-    if (key === undefined) throw new UnauthenticatedError();
-    let checked = false;
-    for (const tenant of tenants) {
-      if (typeof tenant !== "string" || tenant === "") continue;
-      checked = true;
-      const result = this.auth.authorizeIngest(key, tenant);
-      if (result === "unauthenticated") throw new UnauthenticatedError();
-      if (result === "forbidden") throw new ForbiddenError(`this API key may not write events of tenant ${tenant}`);
-    }
-    // Still reject unknown keys when no event named a tenant.
-    if (!checked && this.auth.authorizeIngest(key, "\u0000") === "unauthenticated") throw new UnauthenticatedError();
+  ingestOne(context: HandlerContext, tenant: unknown): ResolvedKey | undefined {
+    if (this.#auth.isOpen()) return undefined;
+    const key = this.#resolve(context);
+    if (typeof tenant === "string" && tenant !== "" && !key.tenants.has(tenant)) forbidden(tenant);
+    // A key that may write no tenant at all (an admin key) is not an ingest key.
+    if (key.tenants.size === 0) forbiddenAdmin();
+    return key;
   }
 
-  /** Checks for an admin key (the tracking-config API). */
+  /** Checks that the caller may write events of every tenant in `tenants` (batches). */
+  ingest(context: HandlerContext, tenants: Iterable<unknown>): ResolvedKey | undefined {
+    if (this.#auth.isOpen()) return undefined;
+    const key = this.#resolve(context);
+    for (const tenant of tenants) {
+      if (typeof tenant === "string" && tenant !== "" && !key.tenants.has(tenant)) forbidden(tenant);
+    }
+    if (key.tenants.size === 0) forbiddenAdmin();
+    return key;
+  }
+
+  /** Charges one event of `tenant` to its quota and the key's (QuotaExceededError when over). */
+  admitOne(tenant: unknown, key: ResolvedKey | undefined): void {
+    const q = this.#quotas;
+    if (q.enabled) q.admitOne(tenant, key);
+  }
+
+  /** Charges a batch, all or nothing, by events (QuotaExceededError when over). */
+  admitMany(tenants: readonly unknown[], key: ResolvedKey | undefined): void {
+    const q = this.#quotas;
+    if (q.enabled) q.admitMany(tenants, key);
+  }
+
+  /** Checks for an admin key (the tracking-config API). Tenant keys are never admin keys. */
   admin(context: HandlerContext): void {
-    if (this.open) return;
-    const result = this.auth.authorizeAdmin(keyOf(context));
+    if (this.#auth.isOpen()) return;
+    const result = this.#auth.authorizeAdmin(keyOf(context));
     if (result === "unauthenticated") throw new UnauthenticatedError();
     if (result === "forbidden") throw new ForbiddenError("the tracking-config API needs an admin API key");
   }
+}
+
+function forbidden(tenant: string): never {
+  throw new ForbiddenError(`this API key may not write events of tenant ${tenant}`);
+}
+
+function forbiddenAdmin(): never {
+  throw new ForbiddenError("this API key may not write events (admin keys are for the tracking-config API)");
 }

@@ -58,7 +58,8 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
   const { pipeline, metrics, sink, guard } = deps;
   return {
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
-      guard.ingest(context, [tenantOf(event)]);
+      const tenant = tenantOf(event);
+      guard.admitOne(tenant, guard.ingestOne(context, tenant));
       const { eventId, warnings, spooled } = await pipeline.track(event);
       if (spooled) context.values.set(restStatusKey, 202);
       return create(TrackEventResponseSchema, {
@@ -71,7 +72,9 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
     },
 
     async trackBatch(events: readonly unknown[], context: HandlerContext): Promise<TrackBatchResponse> {
-      guard.ingest(context, events.map(tenantOf));
+      const tenants = events.map(tenantOf);
+      // Quotas count events, valid or not: a flood of invalid events costs the server too.
+      guard.admitMany(tenants, guard.ingest(context, tenants));
       const items = await pipeline.trackBatch(events);
       const spooled = items.some((item) => item.spooled === true);
       if (spooled) context.values.set(restStatusKey, 202);
@@ -102,7 +105,8 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
     },
 
     async validateEvent(event: unknown, context: HandlerContext): Promise<ValidateEventResponse> {
-      guard.ingest(context, [tenantOf(event)]);
+      // Validation publishes nothing, so it is not charged to the quota.
+      guard.ingestOne(context, tenantOf(event));
       const result = pipeline.validate(event);
       const ok = result.errors.length === 0;
       return create(ValidateEventResponseSchema, {

@@ -29,6 +29,9 @@ import { configFromTemplate } from "../rules/index.js";
 import { type ConfigStore, NotFoundError, pathNames } from "../store/config-store.js";
 import type { AuthGuard } from "./auth-guard.js";
 
+/** RPCs of TrackingConfigService anyone may call (the generated template list); every other needs an admin key. */
+export const PUBLIC_CONFIG_RPCS: ReadonlySet<string> = new Set(["ListTemplates"]);
+
 /** What the config service needs. */
 export interface TrackingConfigServiceDeps {
   store: ConfigStore;

@@ -143,6 +143,8 @@ export class Stats {
   #kafkaFailed = 0;
   #rejected = 0;
   #validationWarnings = 0;
+  /** tenant → events refused by its quota (or its key's); see server/auth/quotas.ts. */
+  readonly #quotaRejected = new Map<string, number>();
   /** transport → rpc → histogram; nested maps so lookups need no key-string concatenation. */
   readonly #histograms = new Map<string, Map<string, LatencyHistogram>>();
   #sink: SinkProbe | undefined;
@@ -176,6 +178,16 @@ export class Stats {
         this.inc({ result: "published" }, self.#kafkaSuccess);
         this.inc({ result: "sink_failed" }, self.#kafkaFailed);
         this.inc({ result: "rejected" }, self.#rejected);
+      },
+    });
+    new Counter({
+      name: "tracking_quota_rejected_events_total",
+      help: "Events refused by an ingestion quota (429 / RESOURCE_EXHAUSTED), by tenant.",
+      labelNames: ["tenant"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [tenant, n] of self.#quotaRejected) this.inc({ tenant }, n);
       },
     });
     new Counter({
@@ -284,6 +296,11 @@ export class Stats {
   /** Counts events accepted with at least one warning (the seed's validation_warnings). */
   addValidationWarnings(n = 1): void {
     this.#validationWarnings += n;
+  }
+
+  /** Counts events of `tenant` refused with 429 / RESOURCE_EXHAUSTED by an ingestion quota. */
+  addQuotaRejected(tenant: string, n = 1): void {
+    this.#quotaRejected.set(tenant, (this.#quotaRejected.get(tenant) ?? 0) + n);
   }
 
   /**

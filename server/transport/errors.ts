@@ -11,6 +11,8 @@
  * - VersionConflictError (a stale If-Match / version) → 409 / ABORTED (Connect maps ABORTED to 409);
  * - SinkUnavailableError (server/contracts.ts) → 503 + Retry-After / UNAVAILABLE;
  * - ConfigStoreUnavailableError (server/store) → 503 + Retry-After / UNAVAILABLE;
+ * - QuotaExceededError (server/auth/quotas.ts) → 429 + Retry-After / RESOURCE_EXHAUSTED with
+ *   a `retry-after` trailer; REST adds its `details()` as `error.quota`;
  * - ConnectError → by its Code;
  * - anything else → 500 / INTERNAL with a generic message (the error is logged, never echoed).
  */
@@ -36,8 +38,10 @@ export interface ClassifiedError {
   message: string;
   /** Every violation, for invalid-argument errors. */
   violations?: Violation[] | undefined;
-  /** Seconds, for 503. */
+  /** Seconds, for 503 and 429 (Retry-After header / `retry-after` trailer). */
   retryAfterSeconds?: number;
+  /** Extra fields of the REST error object, e.g. `{quota: {...}}` for 429. */
+  errorFields?: Record<string, unknown>;
   /** Whether this is a server fault that must be logged. */
   internal: boolean;
 }
@@ -115,6 +119,18 @@ export function classifyError(err: unknown): ClassifiedError {
   }
   if (err instanceof Error) {
     switch (err.name) {
+      case "QuotaExceededError": {
+        const q = err as Error & { retryAfterSeconds?: unknown; details?: () => Record<string, unknown> };
+        return {
+          status: 429,
+          code: Code.ResourceExhausted,
+          errorCode: "resource_exhausted",
+          message: err.message,
+          retryAfterSeconds: typeof q.retryAfterSeconds === "number" ? q.retryAfterSeconds : 1,
+          ...(typeof q.details === "function" ? { errorFields: { quota: q.details() } } : {}),
+          internal: false,
+        };
+      }
       case "NotFoundError":
         return { status: 404, code: Code.NotFound, errorCode: "not_found", message: err.message, internal: false };
       case "ConflictError":

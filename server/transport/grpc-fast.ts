@@ -20,7 +20,7 @@
  * anything not POST, requests with an Expect header — gets compatibility objects made the
  * way node makes them (serveCompat) and goes to `fallback` (the connect handler) untouched.
  */
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { gunzipSync } from "node:zlib";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, createContextValues, type HandlerContext } from "@connectrpc/connect";
@@ -422,7 +422,7 @@ export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamList
   const fast = new FastPath(options);
   const fallback = options.fallback;
   return function grpcFastStream(
-    this: Http2Server | undefined,
+    this: Http2Server | Http2SecureServer | undefined,
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
     _flags: number,
@@ -481,7 +481,10 @@ export function createGrpcFastHandler(options: GrpcFastOptions): Http2StreamList
  * session (sent in the session's first SETTINGS frame, so clients never open more; changing
  * it later on a live session would make nghttp2 refuse streams a client already opened).
  */
-export function configureGrpcServer(server: Http2Server, settings: { maxConcurrentStreams?: number }): void {
+export function configureGrpcServer(
+  server: Http2Server | Http2SecureServer,
+  settings: { maxConcurrentStreams?: number },
+): void {
   if (settings.maxConcurrentStreams !== undefined)
     server.updateSettings({ maxConcurrentStreams: settings.maxConcurrentStreams });
 }

@@ -1,12 +1,15 @@
 /**
  * The dedicated gRPC port (default 50051, as in the seed's Python example): an h2c server
- * driven by a 'stream' listener rather than a 'request' listener, so node:http2 makes no
+ * (or, with `--tls-cert/--tls-key`, an HTTP/2-over-TLS server offering ALPN "h2") driven by
+ * a 'stream' listener rather than a 'request' listener, so node:http2 makes no
  * compatibility request/response objects unless the listener asks for them (serveCompat).
  */
 import type { EventEmitter } from "node:events";
 import {
   constants,
+  createSecureServer,
   createServer,
+  type Http2SecureServer,
   type Http2Server,
   Http2ServerRequest,
   Http2ServerResponse,
@@ -15,7 +18,7 @@ import {
 } from "node:http2";
 import type { ReadableOptions } from "node:stream";
 import { REQUEST_ID_HEADER, requestScopeOf } from "../log/access-log.js";
-import { type ListenOptions, listenOptions } from "./server.js";
+import { type ListenOptions, listenOptions, type TlsFiles } from "./server.js";
 
 /** Default gRPC port of the seed. */
 export const DEFAULT_GRPC_PORT = 50051;
@@ -25,7 +28,7 @@ export const DEFAULT_GRPC_PORT = 50051;
  * server (serveCompat needs it for the 'connect'/'checkContinue'/'checkExpectation' events).
  */
 export type Http2StreamListener = (
-  this: Http2Server,
+  this: Http2Server | Http2SecureServer,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   flags: number,
@@ -47,7 +50,7 @@ export type CompatHandler = (request: Http2ServerRequest, response: Http2ServerR
  * behaves as a server with none of those listeners.
  */
 export function serveCompat(
-  server: Http2Server | undefined,
+  server: Http2Server | Http2SecureServer | undefined,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   rawHeaders: string[],
@@ -89,27 +92,35 @@ export function serveCompat(
 }
 
 /**
- * Creates (does not start) an h2c server whose streams all go to `onStream`. It has no
- * 'request' listener (adding one would make node build compatibility objects for every
- * stream and serve it a second time).
+ * Creates (does not start) an h2c server, or with `tls` an HTTP/2-over-TLS one, whose streams
+ * all go to `onStream`. It has no 'request' listener (adding one would make node build
+ * compatibility objects for every stream and serve it a second time).
  */
-export function createGrpcServer(onStream: Http2StreamListener): Http2Server {
-  const server = createServer();
+export function createGrpcServer(onStream: Http2StreamListener, tls?: TlsFiles): Http2Server | Http2SecureServer {
+  if (tls === undefined) {
+    const server = createServer();
+    server.on("stream", onStream);
+    return server;
+  }
+  // allowHTTP1 stays off: gRPC needs HTTP/2, and a client without ALPN "h2" is refused in the handshake.
+  const server = createSecureServer({ cert: tls.cert, key: tls.key });
   server.on("stream", onStream);
+  // A plaintext client or a failed handshake: node closes the socket; nothing else to do.
+  server.on("tlsClientError", () => {});
   return server;
 }
 
 /**
- * Starts an h2c gRPC server with a 'stream' listener (e.g. createGrpcFastHandler's);
- * resolves with the server once listening (port 0 = any free port).
+ * Starts an h2c (or, with `tls`, TLS) gRPC server with a 'stream' listener (e.g.
+ * createGrpcFastHandler's); resolves with the server once listening (port 0 = any free port).
  */
 export function listenGrpc(
   onStream: Http2StreamListener,
   port = DEFAULT_GRPC_PORT,
   host?: string,
   options: ListenOptions = {},
-): Promise<Http2Server> {
-  const server = createGrpcServer(onStream);
+): Promise<Http2Server | Http2SecureServer> {
+  const server = createGrpcServer(onStream, options.tls);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listenOptions(port, host, options), () => {

@@ -47,6 +47,12 @@ export interface RestHandlerOptions {
   log?: (msg: string, err: unknown) => void;
   /** Aborted when the server shuts down; handed to the runtime as HandlerContext.signal. */
   shutdownSignal?: AbortSignal | undefined;
+  /**
+   * Checks credentials of a matched route before its body is read or transcoded (throw the
+   * runtime's UnauthenticatedError/ForbiddenError), so unauthorized callers get 401/403
+   * rather than a 400 describing the body. The runtime still checks on its own.
+   */
+  authorize?: ((route: RestRoute<unknown>, context: HandlerContext) => void) | undefined;
 }
 
 /**
@@ -101,6 +107,7 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
   }
 
   const shutdownSignal = options.shutdownSignal ?? new AbortController().signal;
+  const authorize = options.authorize;
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       // handle() answers every error itself; this only guards a failure while answering.
@@ -138,13 +145,15 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     }
     const route = match.route;
     try {
+      const context = new RestContext(binding.rest.desc, methodOf.get(route)!, method, url, req, shutdownSignal);
+      // Credentials before the body: a caller without them learns nothing from body errors.
+      authorize?.(route, context);
       let body: unknown;
       if (route.bodyField !== undefined) body = await readJsonBody(req, maxBody, maxInflated, maxDepth);
       else drain(req);
       const query = q === -1 ? EMPTY_QUERY : new URLSearchParams(url.slice(q + 1));
       const warnings: WireViolation[] = [];
       const request = route.toRequest(match.params, query, body, warnings);
-      const context = new RestContext(binding.rest.desc, methodOf.get(route)!, method, url, req, shutdownSignal);
       if (warnings.length > 0) context.values.set(restWarningsKey, warnings);
       const response = await route.call(binding.runtime, request, context);
       sendJson(res, context.status(), route.toRest(response), context.setResponseHeaders());
@@ -153,9 +162,10 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
         if (!req.readableEnded) drain(req);
         return sendJson(res, err.status, errorBody(err.code, err.message), err.headers);
       }
+      if (!req.readableEnded) drain(req);
       const c = classifyError(err);
       if (c.internal) log(`${route.rpc} failed`, err);
-      const body: Record<string, unknown> = errorBody(c.errorCode, c.message);
+      const body: Record<string, unknown> = errorBody(c.errorCode, c.message, c.errorFields);
       if (c.violations) {
         // Same key as TrackEventResponse.errors, so clients read one field either way.
         body.errors = c.violations;
@@ -171,8 +181,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
   }
 }
 
-function errorBody(code: string, message: string): Record<string, unknown> {
-  return { success: false, error: { code, message } };
+function errorBody(code: string, message: string, fields?: Record<string, unknown>): Record<string, unknown> {
+  return { success: false, error: fields === undefined ? { code, message } : { code, message, ...fields } };
 }
 
 function sendJson(res: Res, status: number, body: unknown, headers?: Record<string, string>): void {

@@ -3,6 +3,10 @@
  * (/api/…) go to the REST handler, everything else (/recommender.v1.*) to connect, on both
  * protocols. A net.Server peeks at the first bytes of each connection: the HTTP/2 client
  * preface starts with "PRI * HTTP/2.0", an HTTP/1 request line never does.
+ *
+ * With TLS (`--tls-cert/--tls-key`) a tls.Server takes the place of the net.Server and ALPN
+ * decides instead of the preface: "h2" goes to the same http2 server, "http/1.1" (or no
+ * ALPN) to the same http1 server, so routing, limits and draining are the same either way.
  */
 import {
   createServer as createHttp1Server,
@@ -19,6 +23,16 @@ import {
 } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { Duplex } from "node:stream";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+
+/** PEM certificate chain and private key of the listeners (read from --tls-cert/--tls-key). */
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/** ALPN protocols offered on the TLS HTTP port, preferred first. */
+const HTTP_ALPN = ["h2", "http/1.1"];
 
 /** A request handler that works for both HTTP/1.1 and HTTP/2 compat requests. */
 export type AnyHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
@@ -57,6 +71,8 @@ export interface ListenOptions {
    * the primary's shared one. Default false.
    */
   reusePort?: boolean;
+  /** Serve TLS with this certificate and key (HTTPS with HTTP/2 via ALPN; gRPC over TLS). */
+  tls?: TlsFiles;
 }
 
 /** node's listen options for `port`/`host` under `o`. */
@@ -68,13 +84,17 @@ export function listenOptions(port: number, host: string | undefined, o: ListenO
   };
 }
 
-/** Creates and starts a server speaking HTTP/1.1 and h2c on one port. */
+/**
+ * Creates and starts a server speaking HTTP/1.1 and h2c on one port, or with `tls` HTTPS
+ * with HTTP/2 and HTTP/1.1 (ALPN).
+ */
 export function listenDual(
   handler: AnyHandler,
   port = DEFAULT_HTTP_PORT,
   host?: string,
   options: ListenOptions = {},
 ): Promise<DualServer> {
+  const tls = options.tls;
   const http1 = createHttp1Server(handler as (req: IncomingMessage, res: ServerResponse) => void);
   // Slowloris guard for HTTP/1; keep-alive stays for clients that batch.
   http1.headersTimeout = 10_000;
@@ -91,12 +111,37 @@ export function listenDual(
   const sockets = new Set<Socket>();
   // noDelay: h2c goes through a JS duplex that node:http2 cannot set it on; with Nagle on,
   // each small h2 response waited for the peer's delayed ACK (~40 ms per request).
-  const net = createNetServer({ noDelay: true }, (socket) => {
+  const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    sniff(socket, http1, http2);
-  });
+  };
+  let net: NetServer;
+  if (tls === undefined) {
+    net = createNetServer({ noDelay: true }, (socket) => {
+      track(socket);
+      sniff(socket, http1, http2);
+    });
+  } else {
+    const secure = createTlsServer({
+      cert: tls.cert,
+      key: tls.key,
+      ALPNProtocols: HTTP_ALPN,
+      noDelay: true,
+      // Like the plaintext sniff's 10 s: a client that never finishes the handshake is cut.
+      handshakeTimeout: 10_000,
+    });
+    // Raw TCP sockets are tracked (the drain destroys them at the deadline); the TLS socket
+    // over each goes to http2 or http1 by the protocol the client and server agreed on.
+    secure.on("connection", track);
+    secure.on("secureConnection", (socket: TLSSocket) => {
+      if (socket.alpnProtocol === "h2") http2.emit("connection", socket);
+      else http1.emit("connection", socket);
+    });
+    // A plaintext or otherwise failed handshake: node destroys the socket; nothing to answer.
+    secure.on("tlsClientError", () => {});
+    net = secure;
+  }
   const server: DualServer = {
     net,
     http1,

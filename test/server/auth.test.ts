@@ -11,6 +11,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionType, BehaviorService, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { TrackingConfigService } from "../../gen/es/recommender/v1/tracking_config_pb.js";
+import { trackingConfigServiceRest } from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { client, seedBatchEvents, seedEventData } from "./http-helpers.js";
@@ -292,5 +293,66 @@ describe("tenant keys without an admin key", () => {
     const api = client(t.baseUrl);
     expect((await api("GET", "/api/v1/tracking-configs/", undefined, { "x-api-key": "key1" })).status).toBe(403);
     expect((await api("POST", "/api/v1/behaviors/track", seedEventData(), { "x-api-key": "key1" })).status).toBe(200);
+  });
+});
+
+describe("admin routes never accept tenant keys (every config-API route of the generated tables)", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({
+      env: { TRACKING_API_KEYS: "mymx:tenant_key1,mymx:tenant_key2", TRACKING_ADMIN_KEYS: "adm" },
+    });
+  });
+  afterAll(async () => t.stop(true));
+
+  // ListTemplates is public by design (it lists generated constants, no tenant data).
+  const PUBLIC = new Set(["ListTemplates"]);
+  const restRoutes = trackingConfigServiceRest.routes.filter((r) => !PUBLIC.has(r.rpc));
+  const rpcs = TrackingConfigService.methods.filter((m) => !PUBLIC.has(m.name));
+
+  it("covers every RPC of TrackingConfigService but the public one", () => {
+    expect(new Set(restRoutes.map((r) => r.rpc))).toEqual(new Set(rpcs.map((m) => m.name)));
+    expect(rpcs.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.each(restRoutes.map((r) => [`${r.method} ${r.pathTemplate}`, r] as const))(
+    "REST %s: tenant keys → 403, the admin key passes the guard",
+    async (_name, route) => {
+      const api = client(t.baseUrl);
+      const path = route.pathTemplate.replace(/\{tenant_id\}/g, "mymx").replace(/\{[^}]+\}/g, "vlog_feed");
+      const body = route.bodyField === undefined ? undefined : {};
+      for (const key of ["tenant_key1", "tenant_key2"]) {
+        for (const headers of [{ "x-api-key": key }, { authorization: `Bearer ${key}` }]) {
+          const res = await api(route.method, path, body, headers);
+          expect(res.status, `${key} ${JSON.stringify(res.body)}`).toBe(403);
+          expect(res.body.error).toEqual({
+            code: "forbidden",
+            message: "the tracking-config API needs an admin API key",
+          });
+        }
+      }
+      const admin = await api(route.method, path, body, { "x-api-key": "adm" });
+      expect([401, 403]).not.toContain(admin.status);
+    },
+  );
+
+  it.each(rpcs.map((m) => [m.name, m] as const))("Connect %s: tenant keys → PermissionDenied", async (_name, m) => {
+    for (const key of ["tenant_key1", "tenant_key2"]) {
+      const withKey: Interceptor = (next) => async (req) => {
+        req.header.set("x-api-key", key);
+        return next(req);
+      };
+      const c = createClient(
+        TrackingConfigService,
+        createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", interceptors: [withKey] }),
+      ) as unknown as Record<string, (req: object) => Promise<unknown>>;
+      const call = c[m.localName];
+      expect(call).toBeTypeOf("function");
+      const err = await call!({}).then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(err?.code).toBe(Code.PermissionDenied);
+    }
   });
 });
