@@ -54,7 +54,7 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
   return {
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
       guard.ingest(context, [tenantOf(event)]);
-      const { eventId, warnings } = await pipeline.track(event);
+      const { eventId, warnings } = await pipeline.track(event, context.protocolName);
       return create(TrackEventResponseSchema, {
         success: true,
         eventId,
@@ -65,7 +65,7 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
 
     async trackBatch(events: readonly unknown[], context: HandlerContext): Promise<TrackBatchResponse> {
       guard.ingest(context, events.map(tenantOf));
-      const items = await pipeline.trackBatch(events);
+      const items = await pipeline.trackBatch(events, context.protocolName);
       let succeeded = 0;
       const results = items.map((item) => {
         if (item.success) succeeded++;
