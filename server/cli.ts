@@ -37,6 +37,12 @@ function bool(value: string): boolean {
   return b;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
@@ -65,6 +71,9 @@ interface ServeFlags {
   configStore?: string;
   configPollMs: number;
   configStoreTimeoutMs: number;
+  inspectorEvents: number;
+  inspectorTenants: number;
+  inspectorRecordAlways: boolean;
 }
 
 /** The config-store options shared by `serve` and `configs export|import`. */
@@ -195,6 +204,28 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .argParser(positiveInt)
         .default(20_000),
     )
+    .addOption(
+      new Option("--inspector-events <n>", "events kept per tenant by the live inspector at /inspector; 0 turns it off")
+        .env("TRACKING_INSPECTOR_EVENTS")
+        .argParser(nonNegativeInt)
+        .default(200),
+    )
+    .addOption(
+      new Option("--inspector-tenants <n>", "tenants kept by the inspector (the stalest is dropped first)")
+        .env("TRACKING_INSPECTOR_TENANTS")
+        .argParser(positiveInt)
+        .default(50),
+    )
+    .addOption(
+      new Option(
+        "--inspector-record-always [on]",
+        "record events for the inspector even while no page watches (default: only while one does, and 5 min after)",
+      )
+        .env("TRACKING_INSPECTOR_RECORD_ALWAYS")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
       const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
@@ -233,6 +264,14 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
+        inspector:
+          o.inspectorEvents === 0
+            ? false
+            : {
+                eventsPerTenant: o.inspectorEvents,
+                maxTenants: o.inspectorTenants,
+                recordAlways: o.inspectorRecordAlways,
+              },
       };
       await onServe(options);
     });

@@ -280,3 +280,18 @@ describe("live inspector with API keys", () => {
     await page.close();
   }, 90_000);
 });
+
+describe("inspector turned off (--inspector-events 0)", () => {
+  it("has no /inspector routes", async () => {
+    const t = await startTestServer({ inspector: false });
+    try {
+      expect(t.server.inspector).toBeUndefined();
+      for (const path of ["/inspector", "/inspector/events", "/inspector/api/events"]) {
+        expect((await fetch(`${t.baseUrl}${path}`)).status).toBe(404);
+      }
+      expect((await post(t, "/api/v1/behaviors/track", seedEventData())).status).toBe(200);
+    } finally {
+      await t.stop(true);
+    }
+  });
+});
