@@ -60,28 +60,38 @@ async function sseServer(inspector: Inspector): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** An SSE client: `next(n)` resolves with the next n messages as [event, data]. */
+/** An SSE client read in the background: `next(n)` resolves with the next n messages as [event, data]. */
 async function openSse(url: string) {
   const abort = new AbortController();
   const res = await fetch(url, { signal: abort.signal });
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const queue: [string, unknown][] = [];
-  let buf = "";
-  return {
-    async next(count: number): Promise<[string, unknown][]> {
-      while (queue.length < count) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        buf += value;
-        for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const name = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (name !== undefined && data !== undefined) queue.push([name, JSON.parse(data)]);
-        }
+  const client = { comments: 0, queue: [] as [string, unknown][], ended: false };
+  void (async () => {
+    let buf = "";
+    for (;;) {
+      const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (r.done) break;
+      buf += r.value;
+      for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (name !== undefined && data !== undefined) client.queue.push([name, JSON.parse(data)]);
+        // Comment lines (": keep-alive") carry nothing, as for EventSource.
+        else if (block.startsWith(":")) client.comments++;
       }
-      return queue.splice(0, count);
+    }
+    client.ended = true;
+  })();
+  return {
+    get comments() {
+      return client.comments;
+    },
+    async next(count: number): Promise<[string, unknown][]> {
+      await expect.poll(() => client.queue.length >= count || client.ended, { timeout: 10_000 }).toBe(true);
+      if (client.queue.length < count) throw new Error("stream ended");
+      return client.queue.splice(0, count);
     },
     close: () => abort.abort(),
   };
@@ -142,11 +152,13 @@ describe("Inspector", () => {
   });
 
   it("streams a snapshot, then events and resets; records while watched and lingerMs after", async () => {
-    const inspector = new Inspector({ lingerMs: 100, flushMs: 5 });
+    const inspector = new Inspector({ lingerMs: 100, flushMs: 5, heartbeatMs: 20 });
     const p = pipelineWith(inspector);
     const url = await sseServer(inspector);
     const first = await openSse(url);
     const [[name, snap]] = (await first.next(1)) as [[string, unknown]];
+    // Quiet streams get keep-alive comments.
+    await expect.poll(() => first.comments, { timeout: 5_000 }).toBeGreaterThan(0);
     expect(name).toBe("snapshot");
     expect(snap).toMatchObject({ events: [], info: { eventsPerTenant: 200, maxTenants: 50 } });
     expect(inspector.active).toBe(true);

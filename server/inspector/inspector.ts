@@ -67,6 +67,8 @@ export interface InspectorOptions {
   maxClientBufferBytes?: number | undefined;
   /** How long events are gathered before they are written to the watchers, ms. Default 50. */
   flushMs?: number | undefined;
+  /** Interval of the comment line keeping quiet streams alive through proxies and idle timeouts, ms. Default 15 s. */
+  heartbeatMs?: number | undefined;
 }
 
 type SseResponse = ServerResponse | Http2ServerResponse;
@@ -99,6 +101,8 @@ export class Inspector implements IngestTap {
   private pending: string[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly heartbeatMs: number;
   private closed = false;
 
   constructor(options: InspectorOptions = {}) {
@@ -111,6 +115,7 @@ export class Inspector implements IngestTap {
     };
     this.maxClientBuffer = options.maxClientBufferBytes ?? 8 * 1024 * 1024;
     this.flushMs = options.flushMs ?? 50;
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
     this.active = this.info.recordAlways;
   }
 
@@ -204,6 +209,10 @@ export class Inspector implements IngestTap {
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     this.active = true;
+    if (this.heartbeat === undefined) {
+      this.heartbeat = setInterval(() => this.broadcast(": keep-alive\n\n"), this.heartbeatMs);
+      this.heartbeat.unref();
+    }
     const drop = () => this.unsubscribe(res);
     res.once("close", drop);
     res.once("error", drop);
@@ -213,6 +222,10 @@ export class Inspector implements IngestTap {
 
   private unsubscribe(res: SseResponse): void {
     if (!this.clients.delete(res)) return;
+    if (this.clients.size === 0 && this.heartbeat !== undefined) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
     if (this.clients.size > 0 || this.info.recordAlways || this.closed) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
@@ -246,7 +259,8 @@ export class Inspector implements IngestTap {
     this.closed = true;
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
-    this.flushTimer = this.lingerTimer = undefined;
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.flushTimer = this.lingerTimer = this.heartbeat = undefined;
     this.active = false;
     for (const res of [...this.clients]) {
       this.clients.delete(res);
