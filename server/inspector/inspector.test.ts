@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { type Sink, type SinkRecord, SinkUnavailableError } from "../contracts.js";
@@ -183,6 +183,26 @@ describe("Inspector", () => {
     // Still recording right after the last watcher left (a reload), off after lingerMs.
     expect(inspector.active).toBe(true);
     await expect.poll(() => inspector.active, { timeout: 5_000 }).toBe(false);
+    inspector.close();
+  });
+
+  it("disconnects a watcher that does not read once maxClientBufferBytes are queued for it", async () => {
+    const inspector = new Inspector({ maxClientBufferBytes: 256 * 1024, flushMs: 1 });
+    const p = pipelineWith(inspector);
+    const url = new URL(await sseServer(inspector));
+    // A raw client that sends the request and never reads the answer.
+    const socket = connect(Number(url.port), url.hostname);
+    socket.write(`GET /inspector/events HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    socket.pause();
+    await expect.poll(() => inspector.watchers).toBe(1);
+    const big = "x".repeat(7000);
+    // ~9 KB per SSE message: far more than the socket buffers and the cap hold.
+    for (let i = 0; i < 4000 && inspector.watchers > 0; i++) {
+      await p.track(event("t", `u${i}`, { note: big }), "rest");
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(inspector.watchers).toBe(0);
+    socket.destroy();
     inspector.close();
   });
 
