@@ -2,11 +2,12 @@
 // batch), the gRPC fast path and Connect appear live with their status and violations; the
 // filters, the test-event form (posting to the real track route) and reset work; with keys
 // configured the page needs an admin key (sign-in form → cookie), tenant keys are refused.
+// Also: gRPC-Web and h2c gRPC on the HTTP port, --inspector-record-always, the inspector off.
 // Screenshots: .tools/test-artifacts/inspector-*.png.
 import { statSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BehaviorEventSchema, BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
@@ -290,6 +291,36 @@ describe("inspector turned off (--inspector-events 0)", () => {
         expect((await fetch(`${t.baseUrl}${path}`)).status).toBe(404);
       }
       expect((await post(t, "/api/v1/behaviors/track", seedEventData())).status).toBe(200);
+    } finally {
+      await t.stop(true);
+    }
+  });
+});
+
+describe("inspector recording always (--inspector-record-always), no page open", () => {
+  it("keeps gRPC-Web and h2c gRPC (HTTP port) events; validate calls are not tracked events", async () => {
+    const t = await startTestServer({ inspector: { recordAlways: true } });
+    try {
+      expect(t.server.inspector?.watchers).toBe(0);
+      for (const [name, transport] of [
+        ["web", createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" })],
+        ["h2c", createGrpcTransport({ baseUrl: t.baseUrl })],
+      ] as const) {
+        const client = createClient(BehaviorService, transport);
+        const ev = seedEventMessage();
+        ev.eventId = `evt_insp_${name}`;
+        await client.trackEvent({ event: ev });
+        await client.validateEvent({ event: ev });
+      }
+      const body = (await (await fetch(`${t.baseUrl}/inspector/api/events`)).json()) as {
+        info: { recordAlways: boolean };
+        events: { eventId: string; transport: string; status: string }[];
+      };
+      expect(body.info.recordAlways).toBe(true);
+      expect(body.events.map((e) => [e.eventId, e.transport, e.status])).toEqual([
+        ["evt_insp_web", "grpc-web", "good"],
+        ["evt_insp_h2c", "grpc", "good"],
+      ]);
     } finally {
       await t.stop(true);
     }
