@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh &&
 
-.PHONY: setup generate lint breaking check-generated artifacts golden typecheck test run kafka-up kafka-down mongo-up mongo-down bench bench-smoke
+.PHONY: setup generate lint breaking check-generated artifacts golden typecheck test build run kafka-up kafka-down mongo-up mongo-down bench bench-smoke
 
 setup:
 	@./scripts/setup.sh
@@ -41,8 +41,13 @@ typecheck: setup
 test: setup
 	@./scripts/test.sh
 
-## The product on its embedded default (no Kafka needed).
-run: setup
+## The server as plain JavaScript in build/ (esbuild, ~1 s; scripts/build.sh): bin/tracking runs it
+## while it is newer than every server/, sdk/ and gen/ source, else the sources with tsx.
+build: setup
+	@./scripts/build.sh
+
+## The product on its embedded default (no Kafka needed), from a fresh build.
+run: build
 	@./bin/tracking serve $(ARGS)
 
 kafka-up:
@@ -60,8 +65,9 @@ mongo-down:
 	@./scripts/mongo/down.sh $(ARGS)
 
 ## Benchmarks (BENCHMARKS.md): broker + server + load in one bounded run.
-bench: setup
+## (the server measured is bin/tracking on a fresh build/, as in production)
+bench: build
 	@./bench/run.sh
 
-bench-smoke: setup
+bench-smoke: build
 	@./bench/run.sh --smoke

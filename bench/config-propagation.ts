@@ -37,7 +37,7 @@ async function measure(store: string, spec: string): Promise<void> {
   if (values["poll-ms"] !== undefined) env.TRACKING_CONFIG_POLL_MS = values["poll-ms"];
   const servers: CliServer[] = [];
   try {
-    for (const d of dirs) servers.push(await spawnCli(d, env, 60_000));
+    for (const d of dirs) servers.push(await spawnCli(d, { env, timeoutMs: 60_000 }));
     const [a, b] = [client(servers[0]!.baseUrl), client(servers[1]!.baseUrl)];
     const tenant = `prop_${Date.now().toString(36)}`;
     const path = `/api/v1/tracking-configs/${tenant}/feed`;

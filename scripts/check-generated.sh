@@ -13,6 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 git ls-files -z --cached --others --exclude-standard -- . ':!:gen' ':!:node_modules' ':!:.tools' |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
   tar --null -T - -cf - | tar -xf - -C "$tmp"
+# The ClickHouse column manifests are an input too: the history new columns are diffed against.
+mkdir -p "$tmp/gen/clickhouse"
+cp gen/clickhouse/*.columns.json "$tmp/gen/clickhouse/" 2>/dev/null || true
 # Installed tools and caches (node_modules, .tools: proto deps, pinned generators) are shared.
 ln -s "$PROJECT_ROOT/node_modules" "$tmp/node_modules"
 ln -s "$PROJECT_ROOT/.tools" "$tmp/.tools"

@@ -36,7 +36,7 @@ vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" |
 # Keeps the benchmark harness working (no throughput assertions; see BENCHMARKS.md).
 if [ "$status" = 0 ] && [ $# -eq 0 ]; then
   echo "== bench smoke"
-  ./bench/run.sh --smoke || status=$?
+  make --no-print-directory bench-smoke || status=$?
 fi
 if [ -f "$report" ]; then
   # The plain closing line CI reads: "N passed, N failed".

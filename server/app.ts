@@ -3,7 +3,8 @@
  * polled for other servers' changes) with its compiled rules, the ingestion pipeline, the generated services' runtimes and the
  * transports (REST + Connect + gRPC-Web + h2c on the HTTP port, gRPC on its own port),
  * plus /metrics, /livez, /readyz, the API reference at /api/v1/docs (generated) and
- * /api/v1/docs/try (Swagger UI), and the live event inspector at /inspector.
+ * /api/v1/docs/try (Swagger UI), and the live event inspector at /inspector. Logs are JSON records
+ * (server/log/): startup, warnings, faults, and sampled access records with request ids.
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -23,6 +24,8 @@ import { testEventTemplates } from "./inspector/examples.js";
 import { createInspectorHttp } from "./inspector/http.js";
 import { Inspector, type InspectorOptions } from "./inspector/inspector.js";
 import { createKafkaSink, type KafkaSinkOptions } from "./kafka/kafka-sink.js";
+import { AccessLog, annotateRequest } from "./log/access-log.js";
+import { createLogger, type Logger, type LogLevel } from "./log/logger.js";
 import { RuleBook, validateConfigDefinition } from "./rules/index.js";
 import { AuthGuard } from "./services/auth-guard.js";
 import { createBehaviorService } from "./services/behavior-service.js";
@@ -71,8 +74,18 @@ export interface ServerOptions {
   maxInFlightEvents?: number;
   /** Longest graceful shutdown before connections are cut, ms. Default 10 s. */
   shutdownTimeoutMs?: number;
-  /** Log lines (startup, warnings, faults). Default console.error. */
-  log?: (line: string) => void;
+  /**
+   * Where the JSON log records go (startup, warnings, faults, access records). Default: a logger
+   * on stdout at `logLevel` (server/log/logger.ts). Tests pass one writing to a buffer.
+   */
+  logger?: Logger;
+  /** Level of the default logger (ignored when `logger` is given). Default "info". */
+  logLevel?: LogLevel;
+  /**
+   * Fraction (0..1) of successful and 4xx requests given an access record; faults and 503s are
+   * always logged (server/log/access-log.ts). Default 0.
+   */
+  accessLogSample?: number;
   /** The live event inspector at /inspector (sizes, recording); `false` turns it off (404). Default on. */
   inspector?: InspectorOptions | false | undefined;
 }
@@ -84,6 +97,7 @@ export interface RunningServer {
   readonly stats: Stats;
   readonly sink: Sink;
   readonly store: ConfigStore;
+  readonly logger: Logger;
   /** The live event inspector, when on. */
   readonly inspector: Inspector | undefined;
   /** Stops accepting, drains in-flight requests, flushes the sink, closes the store. */
@@ -103,7 +117,8 @@ function send(res: Res, status: number, contentType: string, body: string | Buff
 /**
  * Wraps each method of a service runtime so every call is observed in the latency histogram,
  * labeled by the transport (HandlerContext.protocolName: rest, connect, grpc, grpc-web) and
- * the RPC. The wrappers are made once here, not per call.
+ * the RPC, and its access record names them (annotateRequest). The wrappers are made once
+ * here, not per call.
  */
 function timed<T extends object>(runtime: T, stats: Stats): T {
   const wrapped: Record<string, unknown> = {};
@@ -116,6 +131,7 @@ function timed<T extends object>(runtime: T, stats: Stats): T {
     const rpc = name.charAt(0).toUpperCase() + name.slice(1);
     wrapped[name] = async (request: unknown, context: HandlerContext) => {
       const start = performance.now();
+      annotateRequest(context.protocolName, rpc, request);
       try {
         return await call.call(runtime, request, context);
       } finally {
@@ -145,10 +161,11 @@ function inspectorForm(openapiJson: Buffer): { trackPath: string; testEvents: Re
 
 /** Starts the server; resolves once both ports listen. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => console.error(line));
+  const logger = options.logger ?? createLogger({ level: options.logLevel ?? "info" });
+  const access = new AccessLog({ logger, sample: options.accessLogSample ?? 0 });
   const host = options.host ?? "0.0.0.0";
   const auth = ApiKeyAuth.fromSources({ file: options.apiKeysFile, env: options.env ?? process.env });
-  for (const w of auth.startupWarnings()) log(w);
+  for (const w of auth.startupWarnings()) logger.warn(w);
   const guard = new AuthGuard(auth);
 
   // Before the sink: an unreachable store fails the start without a sink to clean up.
@@ -158,7 +175,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     validate: (c) => validateConfigDefinition(c),
     pollIntervalMs: options.configPollMs,
     serverSelectionTimeoutMs: options.configStoreTimeoutMs,
-    log,
+    log: (line) => logger.warn(line),
   });
   const sink: Sink =
     options.sink === "kafka"
@@ -187,8 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const configs = timed(createTrackingConfigService({ store, guard }), stats);
 
   const shutdown = new AbortController();
-  const faultLog = (msg: string, err: unknown) =>
-    log(`${msg}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  const faultLog = (msg: string, err: unknown) => logger.error({ err }, msg);
   const connect = createConnectHandler({
     routes: (router) => {
       registerBehaviorService(router, behavior);
@@ -256,7 +272,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let http: DualServer;
   try {
-    http = await listenDual(front, options.httpPort ?? 8080, host);
+    http = await listenDual(access.http(front), options.httpPort ?? 8080, host);
   } catch (err) {
     await Promise.all([sink.close(), store.close()]);
     throw err;
@@ -272,7 +288,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       shutdownSignal: shutdown.signal,
     });
-    grpc = await listenGrpc(onGrpcStream, options.grpcPort ?? 50051, host);
+    grpc = await listenGrpc(access.grpc(onGrpcStream), options.grpcPort ?? 50051, host);
     configureGrpcServer(grpc, { maxConcurrentStreams: 256 });
   } catch (err) {
     await http.close(0);
@@ -286,8 +302,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const grpcAddress = grpc.address();
   const grpcPort = typeof grpcAddress === "object" && grpcAddress ? grpcAddress.port : (options.grpcPort ?? 50051);
-  log(
-    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}, sink=${sink.kind}, config store=${store.kind} ${store.location}, data=${join(options.dataDir)}`,
+  logger.info(
+    {
+      host,
+      http_port: http.port(),
+      grpc_port: grpcPort,
+      sink: sink.kind,
+      config_store: `${store.kind} ${store.location}`,
+      data_dir: join(options.dataDir),
+      // "build" when running the JavaScript of `make build`, "source" under tsx.
+      runtime: import.meta.url.endsWith(".js") ? "build" : "source",
+      access_log_sample: access.sample,
+    },
+    `tracking server: REST/Connect/gRPC-Web/h2c on ${host}:${http.port()}, gRPC on ${host}:${grpcPort}`,
   );
 
   let stopping: Promise<void> | undefined;
@@ -297,6 +324,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stats,
     sink,
     store,
+    logger,
     inspector,
     stop() {
       stopping ??= (async () => {

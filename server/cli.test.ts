@@ -81,6 +81,23 @@ describe("tracking serve options", () => {
     expect((await resolve({})).configStore).toBeUndefined();
   });
 
+  it("--log-level / TRACKING_LOG_LEVEL default to info; other values than the levels are refused", async () => {
+    vi.stubEnv("TRACKING_LOG_LEVEL", undefined);
+    expect((await resolve({})).logLevel).toBe("info");
+    expect((await resolve({ TRACKING_LOG_LEVEL: "warn" })).logLevel).toBe("warn");
+    expect((await resolve({ TRACKING_LOG_LEVEL: "warn" }, "--log-level", "silent")).logLevel).toBe("silent");
+    await expect(resolve({}, "--log-level", "loud")).rejects.toThrow(/log-level/);
+  });
+
+  it("--access-log-sample / TRACKING_ACCESS_LOG_SAMPLE: default 0, a fraction from 0 to 1", async () => {
+    vi.stubEnv("TRACKING_ACCESS_LOG_SAMPLE", undefined);
+    expect((await resolve({})).accessLogSample).toBe(0);
+    expect((await resolve({ TRACKING_ACCESS_LOG_SAMPLE: "0.01" })).accessLogSample).toBe(0.01);
+    expect((await resolve({}, "--access-log-sample", "1")).accessLogSample).toBe(1);
+    for (const bad of ["2", "-0.5", "abc", ""])
+      await expect(resolve({}, `--access-log-sample=${bad}`)).rejects.toThrow(/access-log-sample/);
+  });
+
   it("inspector flags: sizes and recording reach the server options; --inspector-events 0 turns it off", async () => {
     expect((await resolve({})).inspector).toEqual({ eventsPerTenant: 200, maxTenants: 50, recordAlways: false });
     const set = await resolve(

@@ -7,12 +7,19 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
+import { LOG_LEVELS, type LogLevel } from "./log/logger.js";
 import { exportConfigs, importConfigs, parseConfigLines } from "./store/ndjson.js";
 import { openConfigStore } from "./store/open.js";
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw new InvalidArgumentError("must be a number from 0 to 1");
   return n;
 }
 
@@ -71,6 +78,8 @@ interface ServeFlags {
   configStore?: string;
   configPollMs: number;
   configStoreTimeoutMs: number;
+  logLevel: LogLevel;
+  accessLogSample: number;
   inspectorEvents: number;
   inspectorTenants: number;
   inspectorRecordAlways: boolean;
@@ -205,6 +214,21 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .default(20_000),
     )
     .addOption(
+      new Option("--log-level <level>", "least severe JSON log record written (stdout)")
+        .choices(LOG_LEVELS)
+        .env("TRACKING_LOG_LEVEL")
+        .default("info"),
+    )
+    .addOption(
+      new Option(
+        "--access-log-sample <fraction>",
+        "fraction (0-1) of 2xx/4xx requests given an access log record; 5xx are always logged",
+      )
+        .env("TRACKING_ACCESS_LOG_SAMPLE")
+        .argParser(fraction)
+        .default(0),
+    )
+    .addOption(
       new Option("--inspector-events <n>", "events kept per tenant by the live inspector at /inspector; 0 turns it off")
         .env("TRACKING_INSPECTOR_EVENTS")
         .argParser(nonNegativeInt)
@@ -264,6 +288,8 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
         maxBodyBytes: o.maxBodyBytes,
         maxInFlightEvents: o.maxInFlight,
+        logLevel: o.logLevel,
+        accessLogSample: o.accessLogSample,
         inspector:
           o.inspectorEvents === 0
             ? false

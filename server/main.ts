@@ -1,22 +1,31 @@
 /**
  * The `tracking` command. `serve` runs the ingestion server; flags override environment
  * variables, which override defaults (server/cli.ts). With no Kafka configured it uses the
- * embedded file sink, so it runs on a fresh machine.
+ * embedded file sink, so it runs on a fresh machine. Logs are JSON lines on stdout
+ * (server/log/logger.ts); only command-line usage errors are plain text on stderr.
  */
 import { startServer } from "./app.js";
 import { trackingCommand } from "./cli.js";
+import { createLogger } from "./log/logger.js";
 
 const program = trackingCommand(async (options) => {
-  const server = await startServer(options);
+  const logger = createLogger({ level: options.logLevel ?? "info" });
+  const server = await startServer({ ...options, logger }).catch((err: unknown) => {
+    logger.fatal({ err }, "tracking server: start failed");
+    process.exit(1);
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.error(`tracking server: ${signal}, draining…`);
+    logger.info({ signal }, "tracking server: draining");
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info("tracking server: stopped");
+        process.exit(0);
+      },
       (err: unknown) => {
-        console.error("tracking server: shutdown failed", err);
+        logger.fatal({ err }, "tracking server: shutdown failed");
         process.exit(1);
       },
     );

@@ -32,6 +32,7 @@ import {
   behaviorServiceGrpcIngest,
 } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { GrpcIngestRpc } from "../../gen/handlers/runtime.js";
+import { REQUEST_ID_HEADER, requestScopeOf, runInRequestScope } from "../log/access-log.js";
 import type { NodeHandlerFn } from "./connect.js";
 import { defaultLog, toConnectError } from "./errors.js";
 import { type Http2StreamListener, serveCompat } from "./grpc.js";
@@ -209,6 +210,9 @@ class Call implements HandlerContext {
       "content-type": RESPONSE_CONTENT_TYPE,
       "grpc-accept-encoding": ACCEPT_ENCODING,
     };
+    // The request id the access log gave this call (server/log/access-log.ts), echoed as metadata.
+    const scope = requestScopeOf(this.stream);
+    if (scope !== undefined) h[REQUEST_ID_HEADER] = scope.id;
     if (this.resHeader !== undefined) for (const [k, v] of this.resHeader) h[k] = v;
     return h;
   }
@@ -317,7 +321,13 @@ function onEnd(this: StreamWithCall): void {
         ? EMPTY
         : Buffer.concat(call.chunks, call.size);
   call.chunks = [];
-  void call.fast.run(call, body);
+  // 'end' comes from node:http2 outside the listener's async context: re-enter the request's
+  // scope so the runtime's access-log annotations reach it.
+  void runInRequestScope(this, runCall, call, body);
+}
+
+function runCall(call: Call, body: Buffer): Promise<void> {
+  return call.fast.run(call, body);
 }
 
 const PROTOCOL = Symbol("grpcFastProtocolError");

@@ -14,6 +14,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { ReadableOptions } from "node:stream";
+import { REQUEST_ID_HEADER, requestScopeOf } from "../log/access-log.js";
 
 /** Default gRPC port of the seed. */
 export const DEFAULT_GRPC_PORT = 50051;
@@ -54,6 +55,9 @@ export function serveCompat(
   // node passes options `undefined` too; the typings want an object.
   const request = new Http2ServerRequest(stream, headers, undefined as unknown as ReadableOptions, rawHeaders);
   const response = new Http2ServerResponse(stream);
+  // The request id the access log gave this stream (server/log/access-log.ts), echoed like on the HTTP port.
+  const scope = requestScopeOf(stream);
+  if (scope !== undefined) response.setHeader(REQUEST_ID_HEADER, scope.id);
   // 'connect' and 'checkExpectation' are not in the typed event map of Http2Server.
   const emitter = server as EventEmitter | undefined;
   if (headers[":method"] === "CONNECT") {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type JsonObject, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BehaviorEventSchema, BehaviorService, ViolationSchema } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { seedEventMessage } from "../helpers/seed.js";
@@ -48,7 +48,8 @@ describe("gRPC with foreign clients", () => {
   let tmp: string;
   let image: string;
   beforeAll(async () => {
-    t = await startTestServer();
+    // Every request gets an access record, so each transport's can be checked.
+    t = await startTestServer({ accessLogSample: 1 });
     tmp = mkdtempSync(join(tmpdir(), "edge-grpc-"));
     image = join(tmp, "image.binpb");
     const built = await run(BUF, ["build", "-o", image]);
@@ -120,20 +121,99 @@ describe("gRPC with foreign clients", () => {
     }
   });
 
-  const transports: [string, () => Transport][] = [
-    ["gRPC (HTTP/2) on the gRPC port", () => createGrpcTransport({ baseUrl: t.grpcUrl })],
-    ["gRPC (h2c) on the HTTP port", () => createGrpcTransport({ baseUrl: t.baseUrl })],
-    ["Connect over HTTP/1.1", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" })],
-    ["Connect over HTTP/2", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2" })],
+  /** [name, transport, the access record's `transport`, whether the status is a grpc-status]. */
+  const transports: [string, () => Transport, string, boolean][] = [
+    ["gRPC (HTTP/2) on the gRPC port", () => createGrpcTransport({ baseUrl: t.grpcUrl }), "grpc", true],
+    ["gRPC (h2c) on the HTTP port", () => createGrpcTransport({ baseUrl: t.baseUrl }), "grpc", true],
+    [
+      "Connect over HTTP/1.1",
+      () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+      "connect",
+      false,
+    ],
+    ["Connect over HTTP/2", () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2" }), "connect", false],
     [
       "Connect binary over HTTP/1.1",
       () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+      "connect",
+      false,
     ],
-    ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" })],
-    ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "2" })],
+    [
+      "gRPC-Web over HTTP/1.1",
+      () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+      "grpc-web",
+      false,
+    ],
+    ["gRPC-Web over HTTP/2", () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "2" }), "grpc-web", false],
   ];
 
-  describe.each(transports)("connect-node %s", (name, make) => {
+  /** The access record of request `id`, once written (after the response: polled). */
+  async function accessRecord(id: string): Promise<Record<string, unknown>> {
+    return vi.waitFor(
+      () => {
+        const r = t.records().find((x) => x.msg === "request" && x.req_id === id);
+        if (r === undefined) throw new Error(`no access record with req_id ${id}`);
+        return r;
+      },
+      { timeout: 5_000 },
+    );
+  }
+
+  describe.each(transports)("connect-node %s", (name, make, transport, grpcStatus) => {
+    it("the request id is echoed and the access record names transport, RPC, tenant and status", async () => {
+      const client = createClient(BehaviorService, make());
+      const id = `req-${transport}-${name.replace(/\W+/g, "-")}`;
+      let echoed: string | null = null;
+      const res = await client.trackEvent(
+        { event: seedEventMessage() },
+        {
+          headers: { "x-request-id": id },
+          onHeader: (h) => {
+            echoed = h.get("x-request-id");
+          },
+        },
+      );
+      expect(res.success).toBe(true);
+      expect(echoed).toBe(id);
+      expect(await accessRecord(id)).toMatchObject({
+        level: "info",
+        transport,
+        rpc: "TrackEvent",
+        tenant: "mymx",
+        status: 200,
+        latency_ms: expect.any(Number),
+        ...(grpcStatus ? { grpc_status: 0 } : {}),
+      });
+
+      // GetHealth is not on the gRPC port's fast path (connect-node serves it there): echoed too.
+      let healthEcho: string | null = null;
+      await client.getHealth(
+        {},
+        {
+          headers: { "x-request-id": `${id}-health` },
+          onHeader: (h) => {
+            healthEcho = h.get("x-request-id");
+          },
+        },
+      );
+      expect(healthEcho).toBe(`${id}-health`);
+      expect(await accessRecord(`${id}-health`)).toMatchObject({ transport, rpc: "GetHealth", status: 200 });
+
+      const badId = `${id}-bad`;
+      const bad = seedEventMessage();
+      bad.userId = "";
+      await expect(client.trackEvent({ event: bad }, { headers: { "x-request-id": badId } })).rejects.toThrow(
+        /user_id/,
+      );
+      // Connect maps InvalidArgument to HTTP 400; gRPC and gRPC-Web answer 200 with the code as grpc-status
+      // (gRPC-Web carries it in the body, which the access record does not read).
+      expect(await accessRecord(badId)).toMatchObject({
+        rpc: "TrackEvent",
+        ...(grpcStatus ? { status: 200, grpc_status: Code.InvalidArgument } : {}),
+        ...(transport === "connect" ? { status: 400 } : {}),
+      });
+    });
+
     it("TrackEvent and GetHealth succeed; an invalid event is InvalidArgument with Violation details", async () => {
       const client = createClient(BehaviorService, make());
       const userId = `user_${name.replace(/\W+/g, "_")}`;

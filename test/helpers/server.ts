@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningServer, type ServerOptions, startServer } from "../../server/app.js";
+import { createLogger } from "../../server/log/logger.js";
 
 /** A server started for a test. */
 export interface TestServer {
@@ -15,8 +16,10 @@ export interface TestServer {
   /** e.g. http://127.0.0.1:40124 — gRPC (h2c). */
   grpcUrl: string;
   dataDir: string;
-  /** Log lines the server wrote. */
+  /** The JSON log records the server wrote, one string each (as on stdout). */
   logs: string[];
+  /** The same records parsed. */
+  records(): Record<string, unknown>[];
   /** Stops the server; the data directory stays unless `wipe`. */
   stop(wipe?: boolean): Promise<void>;
 }
@@ -30,7 +33,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     httpPort: 0,
     grpcPort: 0,
     env: {},
-    log: (line) => logs.push(line),
+    logger: createLogger({ level: "debug", destination: { write: (line: string) => void logs.push(line) } }),
     shutdownTimeoutMs: 2_000,
     ...options,
     dataDir,
@@ -41,6 +44,7 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     grpcUrl: `http://127.0.0.1:${server.grpcPort}`,
     dataDir,
     logs,
+    records: () => logs.map((l) => JSON.parse(l) as Record<string, unknown>),
     async stop(wipe = false) {
       await server.stop();
       if (wipe) rmSync(dataDir, { recursive: true, force: true });

@@ -1,11 +1,12 @@
 /**
  * "Adding a scenario is editing one proto": a copy of behavior.proto gains a LiveScenarioData
  * message and a `live_data = 10` oneof member; `buf generate` with the repo's plugins then
- * yields JSON Schemas, a compiled validator, templates, the REST/gRPC handlers and the OpenAPI
- * routes that know the scenario, with no hand-written change anywhere.
+ * yields JSON Schemas, a compiled validator, templates, the REST/gRPC handlers, the OpenAPI
+ * routes, the ClickHouse columns (with their migration) and the Flink row type that know the
+ * scenario, with no hand-written change anywhere.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -41,12 +42,14 @@ function template(): string {
     "codegen/binary/bin.ts",
     "codegen/handlers/bin.ts",
     "codegen/openapi/bin.ts",
+    "codegen/clickhouse/bin.ts",
+    "codegen/flink/bin.ts",
   ];
   const blocks = repoTemplate
     .split(/\n(?= {2}- local:)/)
     .slice(1)
     .filter((b) => want.some((w) => b.includes(w)));
-  expect(blocks).toHaveLength(7);
+  expect(blocks).toHaveLength(want.length);
   const plugins = blocks.map((b) => b.replace(/codegen\//g, `${repoRoot}/codegen/`).replace(/\n\s*#.*$/gm, ""));
   return `version: v2\ninputs:\n  - directory: .\n    paths:\n      - proto/recommender\nplugins:\n${plugins.join("\n")}\n`;
 }
@@ -67,6 +70,12 @@ beforeAll(() => {
   expect(edited).toContain("live_data = 10");
   writeFileSync(protoPath, edited);
   writeFileSync(join(dir, "buf.gen.yaml"), template());
+  // The committed ClickHouse column manifest, which `make generate` keeps for the plugin to diff against.
+  mkdirSync(join(dir, "gen/clickhouse"), { recursive: true });
+  cpSync(
+    join(repoRoot, "gen/clickhouse/behavior_events.columns.json"),
+    join(dir, "gen/clickhouse/behavior_events.columns.json"),
+  );
   execFileSync(join(repoRoot, "node_modules/.bin/buf"), ["generate"], {
     cwd: dir,
     env: { ...process.env, PATH: `${join(repoRoot, "node_modules/.bin")}:${process.env.PATH}` },
@@ -185,5 +194,50 @@ describe("adding a scenario is editing one proto", () => {
     if (!trackEvent) throw new Error("registerBehaviorService did not register trackEvent");
     await trackEvent(request, {});
     expect(seen).toEqual({ tenant_id: "t", scenario_data: { live_data: { viewer_count: 3, stream_state: "live" } } });
+  });
+
+  it("ClickHouse picks it up: live_ columns in the table and the view, added by a migration", () => {
+    const read = (name: string) => readFileSync(join(dir, "gen/clickhouse", name), "utf8");
+    const committed = JSON.parse(
+      readFileSync(join(repoRoot, "gen/clickhouse/behavior_events.columns.json"), "utf8"),
+    ) as { version: number };
+    const manifest = JSON.parse(read("behavior_events.columns.json")) as {
+      version: number;
+      columns: { name: string; type: string; since: number }[];
+    };
+    const next = committed.version + 1;
+    expect(manifest.version).toBe(next);
+    expect(manifest.columns.filter((c) => c.since === next)).toEqual([
+      { name: "live_viewer_count", type: "Nullable(Int32)", since: next },
+      { name: "live_stream_state", type: "Nullable(String)", since: next },
+    ]);
+    expect(read("behavior_events.sql")).toContain(
+      "`live_viewer_count` Nullable(Int32) COMMENT '在线人数 (scenario_data.live_data.viewer_count)'",
+    );
+    const kafka = read("behavior_events_kafka.sql");
+    expect(kafka).toContain("m.`scenario_data`.`live_data`.`viewer_count` AS `live_viewer_count`");
+    expect(kafka).toMatch(/isNotNull\(m\.`scenario_data`\.`live_data`\.`viewer_count`\).*'live'/);
+    const migration = read(`migrations/behavior_events_${String(next).padStart(4, "0")}.sql`);
+    expect(migration).toContain("ALTER TABLE `behavior_events`");
+    expect(migration).toMatch(/ADD COLUMN IF NOT EXISTS `live_viewer_count` Nullable\(Int32\) .* AFTER `custom_data`/);
+    expect(migration).toMatch(
+      /ADD COLUMN IF NOT EXISTS `live_stream_state` Nullable\(String\) .* AFTER `live_viewer_count`/,
+    );
+  });
+
+  it("the Flink source table picks it up: a nested ROW and a scenario_type", () => {
+    const sql = readFileSync(join(dir, "gen/flink/behavior_events.sql"), "utf8");
+    expect(sql).toContain(
+      // live_data = 10 comes last, after custom_data = 9.
+      "    `live_data` ROW<\n" +
+        "      `viewer_count` INT '在线人数',\n" +
+        "      `stream_state` STRING '直播状态（live/replay）'\n" +
+        "    >\n" +
+        "  > COMMENT",
+    );
+    expect(sql).toContain("    WHEN `scenario_data`.`live_data` IS NOT NULL THEN 'live'\n  END");
+    // The example job groups by the computed scenario_type, so it needs no edit either.
+    const job = readFileSync(join(dir, "gen/flink/behavior_event_counts_per_minute.sql"), "utf8");
+    expect(job).toContain("`scenario_type`, `action_type`, COUNT(*)");
   });
 });

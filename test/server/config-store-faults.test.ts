@@ -43,8 +43,10 @@ describe("MongoDB unreachable or refusing at start", () => {
   it("exits non-zero within the timeout, naming the URI with the password masked", async () => {
     const port = await freePort(); // nothing listens there
     const err = await spawnCli(tmp(), {
-      TRACKING_CONFIG_STORE: `mongodb://svc:s3cret@127.0.0.1:${port}/tracking`,
-      TRACKING_CONFIG_STORE_TIMEOUT_MS: "1000",
+      env: {
+        TRACKING_CONFIG_STORE: `mongodb://svc:s3cret@127.0.0.1:${port}/tracking`,
+        TRACKING_CONFIG_STORE_TIMEOUT_MS: "1000",
+      },
     }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(Error);
     const msg = (err as Error).message;
@@ -57,8 +59,10 @@ describe("MongoDB unreachable or refusing at start", () => {
     // FerretDB v1 on SQLite cannot check passwords: it refuses SCRAM outright (code 18),
     // which exercises the same driver path as a wrong password on MongoDB.
     const err = await spawnCli(tmp(), {
-      TRACKING_CONFIG_STORE: `mongodb://svc:wrong@127.0.0.1:${mongo!.port}/tracking`,
-      TRACKING_CONFIG_STORE_TIMEOUT_MS: "30000",
+      env: {
+        TRACKING_CONFIG_STORE: `mongodb://svc:wrong@127.0.0.1:${mongo!.port}/tracking`,
+        TRACKING_CONFIG_STORE_TIMEOUT_MS: "30000",
+      },
     }).catch((e: unknown) => e as Error);
     const msg = (err as Error).message;
     expect(msg).toMatch(/CLI exited early \(code 1/);

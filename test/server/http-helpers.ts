@@ -92,8 +92,10 @@ export interface CliServer {
   baseUrl: string;
   httpPort: number;
   grpcPort: number;
-  /** Everything the process wrote to stderr so far. */
-  stderr(): string;
+  /** Everything the process wrote to stdout (its JSON log records) and stderr so far. */
+  output(): string;
+  /** The JSON log records (stdout lines) so far, parsed. */
+  records(): Record<string, unknown>[];
   /** Resolves with the exit code / signal once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -107,60 +109,79 @@ function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 const ROOT = join(import.meta.dirname, "../..");
 
+/** How {@link spawnCli} starts the server. */
+export interface SpawnCliOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Extra `serve` flags. */
+  args?: string[];
+  /** Longest wait for the startup record. Default 30 s. */
+  timeoutMs?: number;
+  /**
+   * "source" (default): `node --import tsx server/main.ts` as ONE process (no tsx wrapper
+   * process, so a SIGKILL hits the server itself). "bin": the real `bin/tracking`, which
+   * execs node on build/ when `make build` made a fresh one (else on the sources).
+   */
+  via?: "source" | "bin";
+}
+
 /**
- * Spawns `node --import tsx server/main.ts serve --data-dir <dir> --http-port 0 --grpc-port 0`
- * as ONE process (no tsx wrapper process, so a SIGKILL hits the server itself) and waits
- * for its startup line, which names the ports it bound.
+ * Spawns `tracking serve --data-dir <dir> --http-port 0 --grpc-port 0` and waits for its
+ * startup log record, which names the ports it bound.
  */
-export async function spawnCli(
-  dataDir: string,
-  env: Record<string, string> = {},
-  timeoutMs = 30_000,
-): Promise<CliServer> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "server/main.ts"),
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--data-dir",
-      dataDir,
-      "--http-port",
-      "0",
-      "--grpc-port",
-      "0",
-    ],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: cliEnv(env),
-    },
-  );
-  let err = "";
-  child.stdout!.resume();
+export async function spawnCli(dataDir: string, options: SpawnCliOptions = {}): Promise<CliServer> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const serveArgs = [
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--data-dir",
+    dataDir,
+    "--http-port",
+    "0",
+    "--grpc-port",
+    "0",
+    ...(options.args ?? []),
+  ];
+  const [cmd, args] =
+    options.via === "bin"
+      ? [join(ROOT, "bin/tracking"), serveArgs]
+      : [process.execPath, ["--import", "tsx", join(ROOT, "server/main.ts"), ...serveArgs]];
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: cliEnv(options.env ?? {}) });
+  let out = "";
+  let stdout = "";
+  const records: Record<string, unknown>[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    out += chunk;
+  });
+  child.stdout!.setEncoding("utf8");
   const ports = await new Promise<{ http: number; grpc: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`CLI did not start within ${timeoutMs} ms; stderr:\n${err}`));
+      reject(new Error(`CLI did not start within ${timeoutMs} ms; output:\n${out}`));
     }, timeoutMs);
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
-      err += chunk;
-      const m = /on [^\s]+:(\d+), gRPC on [^\s]+:(\d+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ http: Number(m[1]), grpc: Number(m[2]) });
+    child.stdout!.on("data", (chunk: string) => {
+      out += chunk;
+      stdout += chunk;
+      let nl = stdout.indexOf("\n");
+      while (nl !== -1) {
+        const record = JSON.parse(stdout.slice(0, nl)) as Record<string, unknown>;
+        stdout = stdout.slice(nl + 1);
+        records.push(record);
+        if (typeof record.http_port === "number" && typeof record.grpc_port === "number") {
+          clearTimeout(timer);
+          resolve({ http: record.http_port, grpc: record.grpc_port });
+        }
+        nl = stdout.indexOf("\n");
       }
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`CLI exited early (code ${code}, signal ${signal}); stderr:\n${err}`));
+      reject(new Error(`CLI exited early (code ${code}, signal ${signal}); output:\n${out}`));
     });
   });
   return {
@@ -168,7 +189,8 @@ export async function spawnCli(
     baseUrl: `http://127.0.0.1:${ports.http}`,
     httpPort: ports.http,
     grpcPort: ports.grpc,
-    stderr: () => err,
+    output: () => out,
+    records: () => records,
     exited,
   };
 }

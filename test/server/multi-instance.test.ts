@@ -37,7 +37,7 @@ function tmp(): string {
 }
 
 async function serve(env: Record<string, string>): Promise<CliServer> {
-  const s = await spawnCli(tmp(), env, 60_000);
+  const s = await spawnCli(tmp(), { env, timeoutMs: 60_000 });
   servers.push(s);
   return s;
 }

@@ -176,7 +176,7 @@ describe("kill -9 of the real CLI", () => {
   it("after SIGKILL the config is present and every acknowledged event is in the topic file", async () => {
     const first = await spawnCli(dataDir);
     children.push(first);
-    expect(first.stderr()).toContain("WARNING: no API keys configured");
+    expect(first.output()).toContain("WARNING: no API keys configured");
     const api = client(first.baseUrl);
     const created = await api("POST", "/api/v1/tracking-configs/from-template", {
       tenant_id: "mymx",
