@@ -7,9 +7,10 @@
  * - `GET /inspector/api/test-events`: the test events of the "send test event" form, and the
  *   track route they are posted to;
  * - `POST /inspector/api/reset`: forgets the kept events;
- * - `POST /inspector/login` (form field `key`) and `GET /inspector?key=…`: store an admin key in
- *   an HttpOnly, SameSite=Strict cookie scoped to /inspector, then redirect to the page (the
+ * - `POST /inspector/login` (form field `key`, the page's sign-in form): stores an admin key in
+ *   an HttpOnly, SameSite=Strict cookie scoped to /inspector, then redirects to the page (the
  *   browser's EventSource cannot send headers, so the page and its stream authenticate by it).
+ *   The key is never taken from the URL: URLs end up in access logs, proxies and history.
  *
  * When API keys are configured every route but the page's static files needs an admin key (as
  * `X-API-Key`, `Authorization: Bearer`, or the cookie); tenant keys are refused (403), as on
@@ -182,17 +183,9 @@ export function createInspectorHttp(options: InspectorHttpOptions): (req: Req, r
       return true;
     }
     switch (`${method} ${path}`) {
-      case `GET ${PREFIX}`: {
-        const key = url.searchParams.get("key");
-        if (key !== null && !auth.isOpen()) {
-          // The key leaves the URL (history, logs of later requests) for the cookie.
-          if (auth.authorizeAdmin(key) === "ok") redirectWithCookie(res, key);
-          else send(res, 401, "text/html; charset=utf-8", loginPage("unknown or non-admin API key"));
-          return true;
-        }
+      case `GET ${PREFIX}`:
         if (allowed(req, res, true)) send(res, 200, "text/html; charset=utf-8", files.get("index.html")!);
         return true;
-      }
       case `POST ${PREFIX}/login`:
         void login(req, res);
         return true;

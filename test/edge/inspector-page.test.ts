@@ -1,7 +1,7 @@
 // The live inspector at /inspector in headless Chromium: events sent over REST (single and
 // batch), the gRPC fast path and Connect appear live with their status and violations; the
 // filters, the test-event form (posting to the real track route) and reset work; with keys
-// configured the page needs an admin key (sign-in form → cookie), tenant keys are refused.
+// configured the page needs an admin key (header, or sign-in form → cookie), tenant keys are refused.
 // Also: gRPC-Web and h2c gRPC on the HTTP port, --inspector-record-always, the inspector off.
 // Screenshots: .tools/test-artifacts/inspector-*.png.
 import { statSync } from "node:fs";
@@ -237,14 +237,25 @@ describe("live inspector with API keys", () => {
     const page = await fetch(`${t.baseUrl}/inspector`);
     expect(page.status).toBe(401);
     expect(await page.text()).toMatch(/<form method="post" action="\/inspector\/login">/);
-    expect((await fetch(`${t.baseUrl}/inspector?key=${TENANT}`, { redirect: "manual" })).status).toBe(401);
-    // ?key=<admin> trades the key for the cookie and drops it from the URL.
-    const byQuery = await fetch(`${t.baseUrl}/inspector?key=${ADMIN}`, { redirect: "manual" });
-    expect(byQuery.status).toBe(303);
-    expect(byQuery.headers.get("location")).toBe("/inspector");
-    expect(byQuery.headers.get("set-cookie")).toMatch(
-      /^tracking_inspector_key=.+; Path=\/inspector; HttpOnly; SameSite=Strict$/,
-    );
+    // The sign-in form's POST trades the admin key for the cookie; other keys are refused.
+    const login = (key: string) =>
+      fetch(`${t.baseUrl}/inspector/login`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ key }).toString(),
+        redirect: "manual",
+      });
+    expect((await login(TENANT)).status).toBe(403);
+    expect((await login("nope")).status).toBe(401);
+    const ok = await login(ADMIN);
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toBe("/inspector");
+    const cookie = ok.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^tracking_inspector_key=.+; Path=\/inspector; HttpOnly; SameSite=Strict$/);
+    const withCookie = await fetch(`${t.baseUrl}/inspector/api/events`, { headers: { cookie: cookie.split(";")[0]! } });
+    expect(withCookie.status).toBe(200);
+    // The key is never read from the URL (it would end up in access logs).
+    expect((await fetch(`${t.baseUrl}/inspector?key=${ADMIN}`, { redirect: "manual" })).status).toBe(401);
   });
 
   it("signs in with the admin key and shows events sent with the tenant key", async () => {
