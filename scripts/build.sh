@@ -7,7 +7,8 @@
 # `npm ci --omit=dev` in an image). The Kafka producer thread's entry is a second bundle next to
 # it, where sdk/common/kafka-publisher-thread.ts looks for it (`./kafka-publisher-worker.js`
 # beside import.meta.url), and the API reference the server reads at run time
-# (server/app.ts: ../gen/openapi/ from import.meta.url) is copied to build/gen/openapi/.
+# (server/app.ts: ../gen/openapi/ from import.meta.url) is copied to build/gen/openapi/, the
+# inspector's page (./inspector/static/) to build/server/inspector/static/.
 # Source maps are written beside the bundles (TRACKING_NODE_FLAGS=--enable-source-maps maps
 # stack traces back to the .ts files).
 #
@@ -25,6 +26,10 @@ esbuild server/main.ts sdk/common/kafka-publisher-worker.ts \
   --keep-names --sourcemap --entry-names='[name]' --outdir="$tmp/server" --log-level=warning
 mkdir -p "$tmp/gen/openapi"
 cp gen/openapi/openapi.json gen/openapi/docs.html "$tmp/gen/openapi/"
+# The inspector's page files (server/app.ts: ./inspector/static/ from import.meta.url). Swagger UI
+# (/api/v1/docs/try) is read from node_modules/swagger-ui-dist, which stays external like every npm package.
+mkdir -p "$tmp/server/inspector"
+cp -r server/inspector/static "$tmp/server/inspector/"
 rm -rf "$out.old"
 [ -d "$out" ] && mv "$out" "$out.old"
 chmod 755 "$tmp"

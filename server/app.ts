@@ -2,7 +2,8 @@
  * Assembles the server: sink (embedded file sink or Kafka), config store (SQLite or MongoDB,
  * polled for other servers' changes) with its compiled rules, the ingestion pipeline, the generated services' runtimes and the
  * transports (REST + Connect + gRPC-Web + h2c on the HTTP port, gRPC on its own port),
- * plus /metrics, /livez, /readyz and the API reference at /api/v1/docs. Logs are JSON records
+ * plus /metrics, /livez, /readyz, the API reference at /api/v1/docs (generated) and
+ * /api/v1/docs/try (Swagger UI), and the live event inspector at /inspector. Logs are JSON records
  * (server/log/): startup, warnings, faults, and sampled access records with request ids.
  */
 import { readFileSync } from "node:fs";
@@ -20,7 +21,11 @@ import {
 import { ApiKeyAuth } from "./auth/api-keys.js";
 import { type QuotaLimit, Quotas } from "./auth/quotas.js";
 import type { Sink } from "./contracts.js";
+import { createTryItHandler } from "./docs/try-it.js";
 import { IngestPipeline } from "./ingest/pipeline.js";
+import { testEventTemplates } from "./inspector/examples.js";
+import { createInspectorHttp } from "./inspector/http.js";
+import { Inspector, type InspectorOptions } from "./inspector/inspector.js";
 import { createKafkaSink, type KafkaSinkOptions } from "./kafka/kafka-sink.js";
 import { AccessLog, annotateRequest } from "./log/access-log.js";
 import { createLogger, type Logger, type LogLevel } from "./log/logger.js";
@@ -120,6 +125,8 @@ export interface ServerOptions {
    * a cluster worker passes the view that sums every worker (server/cluster/worker.ts).
    */
   metricsView?: (stats: Stats) => MetricsView;
+  /** The live event inspector at /inspector (sizes, recording); `false` turns it off (404). Default on. */
+  inspector?: InspectorOptions | false | undefined;
 }
 
 /** A running server. */
@@ -138,6 +145,8 @@ export interface RunningServer {
    * quotas keep their fill level. A malformed file throws and leaves the old keys in force.
    */
   reloadKeys(): void;
+  /** The live event inspector, when on. */
+  readonly inspector: Inspector | undefined;
   /** Stops accepting, drains in-flight requests, flushes the sink, closes the store. */
   stop(): Promise<void>;
 }
@@ -214,6 +223,23 @@ function describeQuotas(auth: ApiKeyAuth, defaultQuota: QuotaLimit | undefined):
   return parts.join(", ");
 }
 
+/**
+ * The inspector form's test events: the generated track route (REST table) and, per scenario
+ * template, the generated OpenAPI example of its body completed from the template.
+ */
+function inspectorForm(openapiJson: Buffer): { trackPath: string; testEvents: ReturnType<typeof testEventTemplates> } {
+  const route = behaviorServiceRest.routes.find((r) => r.rpc === "TrackEvent");
+  if (route === undefined) throw new Error("the generated REST routes have no TrackEvent");
+  const doc = JSON.parse(openapiJson.toString("utf8")) as {
+    paths: Record<
+      string,
+      { post?: { requestBody?: { content?: Record<string, { example?: Record<string, unknown> }> } } }
+    >;
+  };
+  const example = doc.paths[route.pathTemplate]?.post?.requestBody?.content?.["application/json"]?.example ?? {};
+  return { trackPath: route.pathTemplate, testEvents: testEventTemplates(example) };
+}
+
 /** Starts the server; resolves once both ports listen (and a spool left by an earlier run was opened). */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: options.logLevel ?? "info" });
@@ -268,9 +294,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const rules = new RuleBook();
   rules.attach(store);
+  const inspector = options.inspector === false ? undefined : new Inspector(options.inspector);
   const pipeline = new IngestPipeline({
     sink,
     judge: rules,
+    tap: inspector,
     maxInFlightEvents: options.maxInFlightEvents,
     counters: {
       received: (n) => stats.addReceived(n),
@@ -310,6 +338,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let draining = false;
   const docsHtml = readFileSync(new URL("docs.html", docsDir));
   const openapiJson = readFileSync(new URL("openapi.json", docsDir));
+  // Pages with their own routes under a prefix: Swagger UI, and the inspector (its page files
+  // sit beside this module in inspector/static/, as gen/openapi/ does above).
+  const tryIt = createTryItHandler({ openapiUrl: "/api/v1/openapi.json", referenceUrl: "/api/v1/docs" });
+  const inspectorHttp =
+    inspector &&
+    createInspectorHttp({
+      inspector,
+      auth,
+      staticDir: new URL("./inspector/static/", import.meta.url),
+      ...inspectorForm(openapiJson),
+    });
 
   // Operational endpoints sit in front of the generated routes; everything else is the API.
   const front: AnyHandler = (req: Req, res: Res) => {
@@ -350,6 +389,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       case "/api/v1/openapi.json":
         return send(res, 200, "application/json", openapiJson);
     }
+    if (tryIt(req, res) || inspectorHttp?.(req, res)) return;
     api(req, res);
   };
 
@@ -423,9 +463,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         `API keys reloaded: ${next.keyCount()} keys${guard.quotas.enabled ? `; quotas: ${describeQuotas(next, options.defaultQuota)}` : ""}`,
       );
     },
+    inspector,
     stop() {
       stopping ??= (async () => {
         draining = true;
+        inspector?.close();
         const timeout = options.shutdownTimeoutMs ?? 10_000;
         await Promise.all([http.close(timeout), closeGracefully({ net: grpc, sessions: grpcSessions }, timeout)]);
         shutdown.abort();

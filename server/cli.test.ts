@@ -178,4 +178,17 @@ describe("tracking serve options", () => {
       keyFile: "f.pem",
     });
   });
+
+  it("inspector flags: sizes and recording reach the server options; --inspector-events 0 turns it off", async () => {
+    expect((await resolve({})).inspector).toEqual({ eventsPerTenant: 200, maxTenants: 50, recordAlways: false });
+    const set = await resolve(
+      { TRACKING_INSPECTOR_TENANTS: "3" },
+      "--inspector-events",
+      "10",
+      "--inspector-record-always",
+    );
+    expect(set.inspector).toEqual({ eventsPerTenant: 10, maxTenants: 3, recordAlways: true });
+    expect((await resolve({}, "--inspector-events", "0")).inspector).toBe(false);
+    await expect(resolve({}, "--inspector-events", "-1")).rejects.toThrow(/non-negative/);
+  });
 });

@@ -46,6 +46,12 @@ function bool(value: string): boolean {
   return b;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
+  return n;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
@@ -107,6 +113,9 @@ interface ServeFlags {
   spoolMaxBytes: number;
   workers: number;
   reusePort: boolean;
+  inspectorEvents: number;
+  inspectorTenants: number;
+  inspectorRecordAlways: boolean;
 }
 
 /** The config-store options shared by `serve` and `configs export|import`. */
@@ -296,6 +305,28 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         .preset("true")
         .default(false),
     )
+    .addOption(
+      new Option("--inspector-events <n>", "events kept per tenant by the live inspector at /inspector; 0 turns it off")
+        .env("TRACKING_INSPECTOR_EVENTS")
+        .argParser(nonNegativeInt)
+        .default(200),
+    )
+    .addOption(
+      new Option("--inspector-tenants <n>", "tenants kept by the inspector (the stalest is dropped first)")
+        .env("TRACKING_INSPECTOR_TENANTS")
+        .argParser(positiveInt)
+        .default(50),
+    )
+    .addOption(
+      new Option(
+        "--inspector-record-always [on]",
+        "record events for the inspector even while no page watches (default: only while one does, and 5 min after)",
+      )
+        .env("TRACKING_INSPECTOR_RECORD_ALWAYS")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    )
     .action(async (o: ServeFlags, cmd: Command) => {
       if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
         cmd.error(
@@ -353,6 +384,14 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         accessLogSample: o.accessLogSample,
         ...(o.spoolDir !== undefined ? { spool: { dir: o.spoolDir, maxBytes: o.spoolMaxBytes } } : {}),
         reusePort: o.reusePort,
+        inspector:
+          o.inspectorEvents === 0
+            ? false
+            : {
+                eventsPerTenant: o.inspectorEvents,
+                maxTenants: o.inspectorTenants,
+                recordAlways: o.inspectorRecordAlways,
+              },
       };
       await onServe(options, { workers: o.workers });
     });

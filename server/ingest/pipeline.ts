@@ -67,11 +67,29 @@ export interface BatchItem {
   spooled?: boolean;
 }
 
+/**
+ * Watches tracked events as they are judged and stored (the live inspector, server/inspector/).
+ * `active` is read once per call: while it is false the pipeline builds nothing for the tap, so
+ * an idle tap costs one property read per request.
+ */
+export interface IngestTap {
+  /** Whether anybody watches right now. */
+  readonly active: boolean;
+  /**
+   * One tracked event: `input` as received (event_id/timestamp filled when accepted), its
+   * judgement, the transport it came over (HandlerContext.protocolName), whether it was part of
+   * a batch, and the sink's failure when an accepted event could not be stored.
+   */
+  observe(input: unknown, result: CheckResult, transport: string, batch: boolean, sinkError: unknown): void;
+}
+
 /** Options of the pipeline. */
 export interface PipelineOptions {
   sink: Sink;
   judge: EventJudge;
   counters: IngestCounters;
+  /** Watcher of tracked events (the live inspector); none by default. */
+  tap?: IngestTap | undefined;
   /** Clock for filled timestamps (tests pin it). */
   now?: () => number;
   /**
@@ -91,6 +109,7 @@ export class IngestPipeline {
   private readonly counters: IngestCounters;
   private readonly now: () => number;
   private readonly maxInFlight: number;
+  private readonly tap: IngestTap | undefined;
   private inFlight = 0;
 
   constructor(options: PipelineOptions) {
@@ -99,6 +118,7 @@ export class IngestPipeline {
     this.counters = options.counters;
     this.now = options.now ?? Date.now;
     this.maxInFlight = options.maxInFlightEvents ?? 20_000;
+    this.tap = options.tap;
   }
 
   /** Events currently waiting for the sink. */
@@ -158,17 +178,31 @@ export class IngestPipeline {
 
   /**
    * Tracks one event; resolves after the sink acknowledged it (`spooled`: stored in the local
-   * spool, not yet in the broker).
+   * spool, not yet in the broker). `transport` names where it came from for the tap
+   * (HandlerContext.protocolName).
    */
-  async track(input: unknown): Promise<{ eventId: string; warnings: Violation[]; spooled: boolean }> {
+  async track(input: unknown, transport = ""): Promise<{ eventId: string; warnings: Violation[]; spooled: boolean }> {
     this.counters.received(1);
     const result = this.check(input, true);
+    const tap = this.tap?.active === true ? this.tap : undefined;
     if (!result.event) {
       this.counters.rejected(1);
+      tap?.observe(input, result, transport, false, undefined);
       throw new EventRejectedError(result.errors, result.warnings);
     }
     if (result.warnings.length > 0) this.counters.warned(1);
-    const spooled = await this.publish([toRecord(result.event, result.configVersion)]);
+    const record = toRecord(result.event, result.configVersion);
+    let spooled: boolean;
+    if (tap === undefined) spooled = await this.publish([record]);
+    else {
+      try {
+        spooled = await this.publish([record]);
+      } catch (err) {
+        tap.observe(input, result, transport, false, err);
+        throw err;
+      }
+      tap.observe(input, result, transport, false, undefined);
+    }
     return { eventId: result.event.event_id as string, warnings: result.warnings, spooled };
   }
 
@@ -177,14 +211,17 @@ export class IngestPipeline {
    * in one publish. When the sink fails, the error propagates and nothing of the batch was
    * acknowledged, so the client retries the whole batch.
    */
-  async trackBatch(inputs: readonly unknown[]): Promise<BatchItem[]> {
+  async trackBatch(inputs: readonly unknown[], transport = ""): Promise<BatchItem[]> {
     this.counters.received(inputs.length);
+    // Judgements kept for the tap only while somebody watches.
+    const watched: CheckResult[] | undefined = this.tap?.active === true ? [] : undefined;
     const items: BatchItem[] = [];
     const records: SinkRecord[] = [];
     let rejected = 0;
     let warned = 0;
     for (let index = 0; index < inputs.length; index++) {
       const result = this.check(inputs[index], true);
+      watched?.push(result);
       if (!result.event) {
         rejected++;
         const raw = inputs[index] as { event_id?: unknown } | null;
@@ -204,8 +241,24 @@ export class IngestPipeline {
     }
     if (rejected > 0) this.counters.rejected(rejected);
     if (warned > 0) this.counters.warned(warned);
-    if (records.length > 0 && (await this.publish(records))) {
-      for (const item of items) if (item.success) item.spooled = true;
+    const markSpooled = (spooled: boolean) => {
+      if (spooled) for (const item of items) if (item.success) item.spooled = true;
+    };
+    if (watched === undefined) {
+      if (records.length > 0) markSpooled(await this.publish(records));
+      return items;
+    }
+    let sinkError: unknown;
+    try {
+      if (records.length > 0) markSpooled(await this.publish(records));
+    } catch (err) {
+      sinkError = err;
+      throw err;
+    } finally {
+      for (let i = 0; i < watched.length; i++) {
+        const result = watched[i]!;
+        this.tap?.observe(inputs[i], result, transport, true, result.event ? sinkError : undefined);
+      }
     }
     return items;
   }

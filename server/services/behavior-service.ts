@@ -60,7 +60,7 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
       const tenant = tenantOf(event);
       guard.admitOne(tenant, guard.ingestOne(context, tenant));
-      const { eventId, warnings, spooled } = await pipeline.track(event);
+      const { eventId, warnings, spooled } = await pipeline.track(event, context.protocolName);
       if (spooled) context.values.set(restStatusKey, 202);
       return create(TrackEventResponseSchema, {
         success: true,
@@ -75,7 +75,7 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
       const tenants = events.map(tenantOf);
       // Quotas count events, valid or not: a flood of invalid events costs the server too.
       guard.admitMany(tenants, guard.ingest(context, tenants));
-      const items = await pipeline.trackBatch(events);
+      const items = await pipeline.trackBatch(events, context.protocolName);
       const spooled = items.some((item) => item.spooled === true);
       if (spooled) context.values.set(restStatusKey, 202);
       let succeeded = 0;

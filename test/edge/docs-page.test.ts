@@ -1,36 +1,20 @@
 // The API reference at /api/v1/docs in headless Chromium (playwright-core + Debian's
 // chromium, installed by scripts/system-deps.sh): it renders offline and lists every
-// operation of /api/v1/openapi.json; a screenshot is written for eyeballing.
-import { existsSync, mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+// operation of /api/v1/openapi.json; a screenshot is kept in .tools/test-artifacts/docs.png.
+import { statSync } from "node:fs";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { artifactPath, launchChromium, watchPage } from "../helpers/chromium.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
 describe("API reference page in Chromium", () => {
   let t: TestServer;
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: run scripts/system-deps.sh (apt-get install chromium)`);
     t = await startTestServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -51,17 +35,8 @@ describe("API reference page in Chromium", () => {
     expect(expected.length).toBeGreaterThanOrEqual(15);
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    const otherRequests: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     // Offline: the page may load only itself (and data: URLs).
-    await page.route("**/*", (route) => {
-      const url = route.request().url();
-      if (url === `${t.baseUrl}/api/v1/docs` || url.startsWith("data:")) return route.continue();
-      otherRequests.push(url);
-      return route.abort();
-    });
+    const { errors, otherRequests } = await watchPage(page, (url) => url === `${t.baseUrl}/api/v1/docs`);
     const res = await page.goto(`${t.baseUrl}/api/v1/docs`, { waitUntil: "load" });
     expect(res?.status()).toBe(200);
     expect(await page.title()).toMatch(/REST API/);
@@ -82,7 +57,7 @@ describe("API reference page in Chromium", () => {
       await expect(h.first().isVisible()).resolves.toBe(true);
     }
 
-    const shot = join(mkdtempSync(join(tmpdir(), "edge-docs-")), "docs.png");
+    const shot = artifactPath("docs.png");
     await page.screenshot({ path: shot, fullPage: false });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
     console.info(`docs screenshot: ${shot}`);

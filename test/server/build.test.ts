@@ -49,13 +49,23 @@ describe("make build → bin/tracking", () => {
     expect(cli.output()).not.toContain("running the sources");
   });
 
-  it("answers /livez and the API reference", async () => {
+  it("answers /livez, the API reference, Swagger UI (from node_modules) and the inspector page (build/server/inspector/static)", async () => {
     const live = await fetch(`${cli.baseUrl}/livez`);
     expect(live.status).toBe(200);
     expect(live.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const docs = await fetch(`${cli.baseUrl}/api/v1/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain("<html");
+    for (const path of [
+      "/api/v1/docs/try",
+      "/api/v1/docs/try/swagger-ui-bundle.js",
+      "/inspector",
+      "/inspector/app.js",
+    ]) {
+      const r = await fetch(`${cli.baseUrl}${path}`);
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+      expect((await r.text()).length).toBeGreaterThan(500);
+    }
   });
 
   it("ingests over REST and gRPC with access records carrying the request id", async () => {
