@@ -14,6 +14,7 @@ import {
   registerTrackingConfigService,
   trackingConfigServiceRest,
 } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import { kafkaErrorReason } from "../sdk/common/kafka-publisher.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
 import type { Sink } from "./contracts.js";
 import { IngestPipeline } from "./ingest/pipeline.js";
@@ -116,7 +117,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const sink: Sink =
     options.sink === "kafka"
-      ? createKafkaSink(options.kafka ?? { brokers: ["127.0.0.1:9092"] })
+      ? createKafkaSink({
+          ...(options.kafka ?? { brokers: ["127.0.0.1:9092"] }),
+          // Each change is logged with its cause, so a wrong password or CA shows at start, once.
+          onAvailabilityChange: (up, cause) =>
+            log(
+              up
+                ? "kafka sink: broker reachable"
+                : `kafka sink unavailable: ${cause === undefined ? "no answer" : kafkaErrorReason(cause).message}`,
+            ),
+        })
       : // Values come from the generated Kafka JSON encoder, so the sink need not re-parse them.
         new FileSink({ dataDir: options.dataDir, trustValues: true });
   const stats = new Stats({ sink });
@@ -172,11 +182,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return send(res, 200, "application/json", '{"status":"alive"}');
       case "/readyz": {
         const ready = !draining && sink.available();
+        const sinkError = sink.available() ? undefined : sink.unavailableReason?.();
         return send(
           res,
           ready ? 200 : 503,
           "application/json",
-          JSON.stringify({ ready, sink: sink.kind, sink_available: sink.available(), draining }),
+          JSON.stringify({
+            ready,
+            sink: sink.kind,
+            sink_available: sink.available(),
+            ...(sinkError !== undefined ? { sink_error: sinkError } : {}),
+            draining,
+          }),
         );
       }
       case "/api/v1/docs":

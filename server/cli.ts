@@ -5,6 +5,12 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
+import {
+  addKafkaConnectionFlags,
+  type KafkaConnectionFlags,
+  resolveKafkaConnection,
+} from "./kafka/connection-flags.js";
+import { kafkaCommand } from "./kafka/kafka-command.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
 
 function port(value: string): number {
@@ -41,20 +47,17 @@ function positiveInt(value: string): number {
 }
 
 /** The parsed `serve` options, as commander hands them to the action. */
-interface ServeFlags {
+interface ServeFlags extends KafkaConnectionFlags {
   host: string;
   httpPort: number;
   grpcPort: number;
   dataDir: string;
   sink: "file" | "kafka";
-  brokers?: string;
   kafkaCompression: KafkaCompression;
   kafkaPartitions: number;
   kafkaReplication: number;
   kafkaRetentionMs: number;
   kafkaTimeoutMs: number;
-  kafkaSecurityProtocol: string;
-  kafkaSaslMechanism: string;
   kafkaProducerThread: boolean;
   apiKeysFile?: string;
   maxBodyBytes: number;
@@ -68,7 +71,7 @@ interface ServeFlags {
 export function trackingCommand(onServe: (options: ServerOptions) => Promise<void>): Command {
   const env = process.env;
   const program = new Command("tracking").description("Schema-first behavior-event tracking server");
-  program
+  const serve = program
     .command("serve")
     .description("serve the REST, Connect, gRPC-Web and gRPC APIs and publish events to the sink")
     .addOption(new Option("--host <host>", "interface to listen on").env("TRACKING_HOST").default("0.0.0.0"))
@@ -86,12 +89,6 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
     )
     .addOption(
       new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"),
-    )
-    .addOption(
-      new Option(
-        "--brokers <list>",
-        "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)",
-      ).env("KAFKA_BROKERS"),
     )
     .addOption(
       new Option("--kafka-compression <codec>", "Kafka compression")
@@ -124,16 +121,6 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .default(5000),
     )
     .addOption(
-      new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
-        .env("KAFKA_SECURITY_PROTOCOL")
-        .default("PLAINTEXT"),
-    )
-    .addOption(
-      new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-        .env("KAFKA_SASL_MECHANISM")
-        .default("PLAIN"),
-    )
-    .addOption(
       new Option(
         "--kafka-producer-thread [on]",
         "produce on a dedicated worker thread (helps batch-heavy traffic; see BENCHMARKS.md)",
@@ -159,44 +146,36 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
         .env("TRACKING_MAX_IN_FLIGHT")
         .argParser(positiveInt)
         .default(20_000),
-    )
-    .action(async (o: ServeFlags, cmd: Command) => {
-      // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
-      const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
-      const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
-      const protocol = o.kafkaSecurityProtocol.toUpperCase();
-      const sasl = protocol.startsWith("SASL_")
-        ? {
-            mechanism: o.kafkaSaslMechanism.toUpperCase() as "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512",
-            username: env.KAFKA_USER ?? "",
-            password: env.KAFKA_PASSWORD ?? "",
-          }
-        : undefined;
-      const options: ServerOptions = {
-        host: o.host,
-        httpPort: o.httpPort,
-        grpcPort: o.grpcPort,
-        dataDir: o.dataDir,
-        sink: useKafka ? "kafka" : "file",
-        kafka: {
-          brokers: (o.brokers ?? "127.0.0.1:9092")
-            .split(",")
-            .map((b) => b.trim())
-            .filter(Boolean),
-          compression: o.kafkaCompression,
-          partitions: o.kafkaPartitions,
-          replicationFactor: o.kafkaReplication,
-          retentionMs: o.kafkaRetentionMs,
-          publishTimeoutMs: o.kafkaTimeoutMs,
-          producerThread: o.kafkaProducerThread,
-          ...(sasl ? { sasl } : {}),
-          ...(protocol === "SSL" || protocol === "SASL_SSL" ? { tls: true } : {}),
-        },
-        ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
-        maxBodyBytes: o.maxBodyBytes,
-        maxInFlightEvents: o.maxInFlight,
-      };
-      await onServe(options);
-    });
+    );
+  addKafkaConnectionFlags(
+    serve,
+    "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)",
+  );
+  serve.action(async (o: ServeFlags, cmd: Command) => {
+    // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
+    const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
+    const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
+    const options: ServerOptions = {
+      host: o.host,
+      httpPort: o.httpPort,
+      grpcPort: o.grpcPort,
+      dataDir: o.dataDir,
+      sink: useKafka ? "kafka" : "file",
+      kafka: {
+        ...resolveKafkaConnection(o, { username: env.KAFKA_USER, password: env.KAFKA_PASSWORD }),
+        compression: o.kafkaCompression,
+        partitions: o.kafkaPartitions,
+        replicationFactor: o.kafkaReplication,
+        retentionMs: o.kafkaRetentionMs,
+        publishTimeoutMs: o.kafkaTimeoutMs,
+        producerThread: o.kafkaProducerThread,
+      },
+      ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
+      maxBodyBytes: o.maxBodyBytes,
+      maxInFlightEvents: o.maxInFlight,
+    };
+    await onServe(options);
+  });
+  program.addCommand(kafkaCommand());
   return program;
 }

@@ -15,6 +15,7 @@ import {
   type KafkaPublisher,
   type KafkaPublisherOptions,
   type KafkaPublisherStats,
+  kafkaErrorReason,
 } from "../../sdk/common/kafka-publisher.js";
 import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
 import { type Sink, type SinkRecord, SinkUnavailableError } from "../contracts.js";
@@ -85,11 +86,16 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
 
   /** "unknown" until the first probe/produce; `available()` is true only when "up". */
   let state: "unknown" | "up" | "down" = "unknown";
+  /** Why the sink is down (wrong credentials, untrusted CA, unreachable…), for health and logs. */
+  let downReason: string | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   let probing = false;
   let closed = false;
 
   function setState(next: "up" | "down", cause?: unknown): void {
+    const reason = next === "down" && cause !== undefined ? kafkaErrorReason(cause).message : undefined;
+    if (state === next && reason === downReason) return;
+    downReason = reason;
     if (state === next) return;
     state = next;
     options.onAvailabilityChange?.(next === "up", cause);
@@ -112,7 +118,9 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
     if (probing || closed) return;
     probing = true;
     try {
-      await publisher.probe(Math.min(publishTimeoutMs, Math.max(probeIntervalMs, 1000)));
+      // The full bounded wait, not the probe interval: a refused login or an untrusted certificate
+      // surfaces only after the client's own retries, and a shorter timeout would hide it.
+      await publisher.probe(publishTimeoutMs);
       setState("up");
     } catch (error) {
       setState("down", error);
@@ -151,6 +159,7 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
     kind: "kafka",
     publish,
     available: () => state === "up",
+    unavailableReason: () => (state === "up" ? undefined : (downReason ?? "no answer from the broker yet")),
     ensureTopic: (topic) => publisher.ensureTopic(topic),
     async ready(timeoutMs = publishTimeoutMs) {
       const deadline = Date.now() + timeoutMs;
