@@ -36,6 +36,16 @@ kafka_secure_material() {
   )
 }
 
+# StorageTool format arguments that create the SCRAM users with the cluster (KIP-900), one per line;
+# saves two JVM starts. A data dir formatted without them gets the users from ConfigCommand below.
+kafka_secure_format_args() {
+  local user
+  for user in admin "$KAFKA_SERVER_PRINCIPAL"; do
+    printf '%s\n' --add-scram "SCRAM-SHA-512=[name=$user,password=$(cat "$KAFKA_SECRETS_DIR/$user.password")]"
+  done
+  touch "$KAFKA_SECRETS_DIR/.scram-at-format"
+}
+
 # server.properties lines for the SASL_SSL listener and the authorizer.
 kafka_secure_props() {
   cat <<PROPS
@@ -58,8 +68,9 @@ PROPS
 kafka_secure_bootstrap() {
   local stamp=$KAFKA_SECRETS_DIR/.bootstrapped B=$KAFKA_BOOTSTRAP
   if [ ! -f "$stamp" ]; then
-    local user
-    for user in admin "$KAFKA_SERVER_PRINCIPAL"; do
+    local user users=()
+    [ -f "$KAFKA_SECRETS_DIR/.scram-at-format" ] || users=(admin "$KAFKA_SERVER_PRINCIPAL")
+    for user in "${users[@]}"; do
       tool org.apache.kafka.tools.ConfigCommand --bootstrap-server "$B" --alter --entity-type users \
         --entity-name "$user" --add-config "SCRAM-SHA-512=[password=$(cat "$KAFKA_SECRETS_DIR/$user.password")]" \
         >>"$KAFKA_LOG_DIR/secure-bootstrap.out" 2>&1 || return 1

@@ -91,7 +91,9 @@ PROPS
       [ "${cluster_id#-}" = "$cluster_id" ] && break
     done
     kafka_log "formatting $KAFKA_KRAFT_DIR (cluster id $cluster_id)"
-    tool kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$KAFKA_CONFIG" \
+    scram=()
+    [ "$KAFKA_SASL_SSL" = 1 ] && mapfile -t scram < <(kafka_secure_format_args)
+    tool kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$KAFKA_CONFIG" "${scram[@]}" \
       >"$KAFKA_LOG_DIR/format.out" 2>&1 || { cat "$KAFKA_LOG_DIR/format.out" >&2; exit 1; }
   fi
 

@@ -48,7 +48,7 @@ export interface KafkaSinkOptions extends KafkaPublisherOptions {
    * RSS, because the broker, the load and both threads compete for the same cores.
    */
   producerThread?: boolean;
-  /** Called on availability changes (for logs/metrics). */
+  /** Called on availability changes, and while unavailable when the cause changes (for logs/metrics). */
   onAvailabilityChange?: (available: boolean, cause?: unknown) => void;
 }
 
@@ -96,7 +96,11 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
     const reason = next === "down" && cause !== undefined ? kafkaErrorReason(cause).message : undefined;
     if (state === next && reason === downReason) return;
     downReason = reason;
-    if (state === next) return;
+    if (state === next) {
+      // Still down, for another reason (e.g. a timeout first, then the refused login): report it.
+      options.onAvailabilityChange?.(false, cause);
+      return;
+    }
     state = next;
     options.onAvailabilityChange?.(next === "up", cause);
     if (next === "down") startProbing();
@@ -147,6 +151,12 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
       await publisher.publish(records, { timeoutMs: publishTimeoutMs });
       if (state !== "up") setState("up");
     } catch (error) {
+      const reason = kafkaErrorReason(error);
+      if (reason.kind === "authorization") {
+        // The server's own principal lacks an ACL for this topic: an operator fixes it on the broker.
+        // 503 names the cause; the sink stays up for the topics it may write.
+        throw unavailable(`kafka: ${reason.message}`, error);
+      }
       if (isTransientKafkaError(error)) {
         setState("down", error);
         throw unavailable(`kafka broker unavailable: ${(error as Error).message}`, error);

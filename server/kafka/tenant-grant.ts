@@ -118,6 +118,7 @@ export async function grantTenant(
           permissionType: AclPermissionTypes.ALLOW,
         })),
       });
+      await waitForAcls(client, principal, topic, timeout);
     } finally {
       await client.close();
     }
@@ -167,6 +168,33 @@ async function upsertScramUser(
     }
   } finally {
     await conn.close();
+  }
+}
+
+/**
+ * The broker applies new ACLs when it replays the metadata log, a moment after CreateAcls
+ * returns; a tenant connecting in between would be refused. Describe is answered from the same
+ * authorizer state, so once it lists both ACLs they are enforced.
+ */
+async function waitForAcls(client: Admin, principal: string, topic: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await client.describeAcls({
+      filter: {
+        resourceType: ResourceTypes.TOPIC,
+        resourceName: topic,
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        principal,
+        host: "*",
+        operation: AclOperations.ANY,
+        permissionType: AclPermissionTypes.ALLOW,
+      },
+    });
+    const ops = new Set(found.flatMap((r) => r.acls.map((a) => a.operation)));
+    if (ops.has(AclOperations.WRITE) && ops.has(AclOperations.DESCRIBE)) return;
+    if (Date.now() > deadline)
+      throw new Error(`the ACLs of ${principal} on ${topic} did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

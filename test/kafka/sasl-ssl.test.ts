@@ -136,7 +136,7 @@ describe("SASL_SSL (SCRAM-SHA-512) and broker-enforced tenant isolation", () => 
     );
     await eventually(async () => ((await readyz(s)).status === 200 ? true : undefined), 15_000, "recovery");
     const r = await track(s, tenant);
-    expect(r.status, await r.clone().text()).toBe(200);
+    expect(r.status, `${await r.clone().text()}\n${s.logs.join("\n")}`).toBe(200);
     expect(await topicEndOffset(sec.adminTarget, `user-behaviors-${tenant}`)).toBe(1);
   }, 60_000);
 
@@ -225,7 +225,7 @@ describe("SASL_SSL (SCRAM-SHA-512) and broker-enforced tenant isolation", () => 
       { ca: sec.ca },
     );
     const r = await track(s, tenant);
-    expect(r.status, await r.clone().text()).toBe(200);
+    expect(r.status, `${await r.clone().text()}\n${s.logs.join("\n")}`).toBe(200);
 
     const bad = await run("bin/tracking", ["kafka", "grant", "--tenant", "no spaces", ...flags], { env });
     expect(bad.code).toBe(1);
