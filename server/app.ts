@@ -18,6 +18,7 @@ import {
   registerTrackingConfigService,
   trackingConfigServiceRest,
 } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import { kafkaErrorReason } from "../sdk/common/kafka-publisher.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
 import { type QuotaLimit, Quotas } from "./auth/quotas.js";
 import type { Sink } from "./contracts.js";
@@ -261,7 +262,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const baseSink: Sink =
     options.sink === "kafka"
-      ? createKafkaSink(options.kafka ?? { brokers: ["127.0.0.1:9092"] })
+      ? createKafkaSink({
+          ...(options.kafka ?? { brokers: ["127.0.0.1:9092"] }),
+          // Each change is logged with its cause, so a wrong password or CA shows at start, once.
+          onAvailabilityChange: (up, cause) => {
+            if (up) logger.info("kafka sink: broker reachable");
+            else
+              logger.warn(
+                `kafka sink unavailable: ${cause === undefined ? "no answer" : kafkaErrorReason(cause).message}`,
+              );
+          },
+        })
       : // Values come from the generated Kafka JSON encoder, so the sink need not re-parse them.
         new FileSink({ dataDir: options.dataDir, trustValues: true });
   if (options.spool !== undefined && options.sink !== "kafka") {
@@ -368,6 +379,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       case "/readyz": {
         // With a spool the server still takes events while the broker is down.
         const ready = !draining && (sink.available() || spool?.accepting() === true) && store.available();
+        const sinkError = sink.available() ? undefined : sink.unavailableReason?.();
         return send(
           res,
           ready ? 200 : 503,
@@ -380,6 +392,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             config_store_available: store.available(),
             draining,
             ...(spool ? { spool_bytes: spool.bytes, spooling: spool.spooling } : {}),
+            ...(sinkError !== undefined ? { sink_error: sinkError } : {}),
           }),
         );
       }

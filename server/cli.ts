@@ -8,6 +8,12 @@ import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import { parseQuotaSpec, QuotaConfigError, type QuotaLimit } from "./auth/quotas.js";
+import {
+  addKafkaConnectionFlags,
+  type KafkaConnectionFlags,
+  resolveKafkaConnection,
+} from "./kafka/connection-flags.js";
+import { kafkaCommand } from "./kafka/kafka-command.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
 import { LOG_LEVELS, type LogLevel } from "./log/logger.js";
 import { exportConfigs, importConfigs, parseConfigLines } from "./store/ndjson.js";
@@ -83,20 +89,17 @@ function quotaSpec(value: string): QuotaLimit | "unlimited" {
 }
 
 /** The parsed `serve` options, as commander hands them to the action. */
-interface ServeFlags {
+interface ServeFlags extends KafkaConnectionFlags {
   host: string;
   httpPort: number;
   grpcPort: number;
   dataDir: string;
   sink: "file" | "kafka";
-  brokers?: string;
   kafkaCompression: KafkaCompression;
   kafkaPartitions: number;
   kafkaReplication: number;
   kafkaRetentionMs: number;
   kafkaTimeoutMs: number;
-  kafkaSecurityProtocol: string;
-  kafkaSaslMechanism: string;
   kafkaProducerThread: boolean;
   apiKeysFile?: string;
   defaultQuota?: QuotaLimit | "unlimited";
@@ -151,7 +154,7 @@ interface ConfigsFlags {
 export function trackingCommand(onServe: (options: ServerOptions, run: ServeProcess) => Promise<void>): Command {
   const env = process.env;
   const program = new Command("tracking").description("Schema-first behavior-event tracking server");
-  program
+  const serve = program
     .command("serve")
     .description("serve the REST, Connect, gRPC-Web and gRPC APIs and publish events to the sink")
     .addOption(new Option("--host <host>", "interface to listen on").env("TRACKING_HOST").default("0.0.0.0"))
@@ -173,12 +176,6 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
     )
     .addOption(
       new Option("--sink <kind>", "where events go").choices(["file", "kafka"]).env("TRACKING_SINK").default("file"),
-    )
-    .addOption(
-      new Option(
-        "--brokers <list>",
-        "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)",
-      ).env("KAFKA_BROKERS"),
     )
     .addOption(
       new Option("--kafka-compression <codec>", "Kafka compression")
@@ -209,16 +206,6 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         .env("KAFKA_PUBLISH_TIMEOUT_MS")
         .argParser(positiveInt)
         .default(5000),
-    )
-    .addOption(
-      new Option("--kafka-security-protocol <p>", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
-        .env("KAFKA_SECURITY_PROTOCOL")
-        .default("PLAINTEXT"),
-    )
-    .addOption(
-      new Option("--kafka-sasl-mechanism <m>", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-        .env("KAFKA_SASL_MECHANISM")
-        .default("PLAIN"),
     )
     .addOption(
       new Option(
@@ -326,75 +313,64 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
         .argParser(bool)
         .preset("true")
         .default(false),
-    )
-    .action(async (o: ServeFlags, cmd: Command) => {
-      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
-        cmd.error(
-          `error: --tls-cert and --tls-key (TRACKING_TLS_CERT / TRACKING_TLS_KEY) go together; only ${o.tlsCert === undefined ? "--tls-key" : "--tls-cert"} was given`,
-        );
-      }
-      // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
-      const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
-      const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
-      // The file sink appends at positions only its own process knows (one writer per
-      // topic file): several processes would overwrite each other's lines.
-      if (o.workers > 1 && !useKafka)
-        throw new Error(
-          `--workers ${o.workers} needs the Kafka sink (--sink kafka / KAFKA_BROKERS): the embedded file sink has one writer per data directory; run it with --workers 1`,
-        );
-      const protocol = o.kafkaSecurityProtocol.toUpperCase();
-      const sasl = protocol.startsWith("SASL_")
-        ? {
-            mechanism: o.kafkaSaslMechanism.toUpperCase() as "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512",
-            username: env.KAFKA_USER ?? "",
-            password: env.KAFKA_PASSWORD ?? "",
-          }
-        : undefined;
-      const options: ServerOptions = {
-        host: o.host,
-        httpPort: o.httpPort,
-        grpcPort: o.grpcPort,
-        dataDir: o.dataDir,
-        ...(o.configStore !== undefined ? { configStore: o.configStore } : {}),
-        configPollMs: o.configPollMs,
-        configStoreTimeoutMs: o.configStoreTimeoutMs,
-        sink: useKafka ? "kafka" : "file",
-        kafka: {
-          brokers: (o.brokers ?? "127.0.0.1:9092")
-            .split(",")
-            .map((b) => b.trim())
-            .filter(Boolean),
-          compression: o.kafkaCompression,
-          partitions: o.kafkaPartitions,
-          replicationFactor: o.kafkaReplication,
-          retentionMs: o.kafkaRetentionMs,
-          publishTimeoutMs: o.kafkaTimeoutMs,
-          producerThread: o.kafkaProducerThread,
-          ...(sasl ? { sasl } : {}),
-          ...(protocol === "SSL" || protocol === "SASL_SSL" ? { tls: true } : {}),
-        },
-        ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
-        ...(o.defaultQuota !== undefined && o.defaultQuota !== "unlimited" ? { defaultQuota: o.defaultQuota } : {}),
-        ...(o.tlsCert !== undefined && o.tlsKey !== undefined
-          ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } }
-          : {}),
-        maxBodyBytes: o.maxBodyBytes,
-        maxInFlightEvents: o.maxInFlight,
-        logLevel: o.logLevel,
-        accessLogSample: o.accessLogSample,
-        ...(o.spoolDir !== undefined ? { spool: { dir: o.spoolDir, maxBytes: o.spoolMaxBytes } } : {}),
-        reusePort: o.reusePort,
-        inspector:
-          o.inspectorEvents === 0
-            ? false
-            : {
-                eventsPerTenant: o.inspectorEvents,
-                maxTenants: o.inspectorTenants,
-                recordAlways: o.inspectorRecordAlways,
-              },
-      };
-      await onServe(options, { workers: o.workers });
-    });
+    );
+  addKafkaConnectionFlags(
+    serve,
+    "Kafka bootstrap servers, comma-separated (imply --sink kafka unless a sink is chosen)",
+  );
+  serve.action(async (o: ServeFlags, cmd: Command) => {
+    if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+      cmd.error(
+        `error: --tls-cert and --tls-key (TRACKING_TLS_CERT / TRACKING_TLS_KEY) go together; only ${o.tlsCert === undefined ? "--tls-key" : "--tls-cert"} was given`,
+      );
+    }
+    // An explicit sink choice (flag or TRACKING_SINK) wins; brokers alone imply Kafka.
+    const sinkChosen = cmd.getOptionValueSource("sink") !== "default";
+    const useKafka = sinkChosen ? o.sink === "kafka" : o.brokers !== undefined;
+    // The file sink appends at positions only its own process knows (one writer per
+    // topic file): several processes would overwrite each other's lines.
+    if (o.workers > 1 && !useKafka)
+      throw new Error(
+        `--workers ${o.workers} needs the Kafka sink (--sink kafka / KAFKA_BROKERS): the embedded file sink has one writer per data directory; run it with --workers 1`,
+      );
+    const options: ServerOptions = {
+      host: o.host,
+      httpPort: o.httpPort,
+      grpcPort: o.grpcPort,
+      dataDir: o.dataDir,
+      ...(o.configStore !== undefined ? { configStore: o.configStore } : {}),
+      configPollMs: o.configPollMs,
+      configStoreTimeoutMs: o.configStoreTimeoutMs,
+      sink: useKafka ? "kafka" : "file",
+      kafka: {
+        ...resolveKafkaConnection(o, { username: env.KAFKA_USER, password: env.KAFKA_PASSWORD }),
+        compression: o.kafkaCompression,
+        partitions: o.kafkaPartitions,
+        replicationFactor: o.kafkaReplication,
+        retentionMs: o.kafkaRetentionMs,
+        publishTimeoutMs: o.kafkaTimeoutMs,
+        producerThread: o.kafkaProducerThread,
+      },
+      ...(o.apiKeysFile !== undefined ? { apiKeysFile: o.apiKeysFile } : {}),
+      ...(o.defaultQuota !== undefined && o.defaultQuota !== "unlimited" ? { defaultQuota: o.defaultQuota } : {}),
+      ...(o.tlsCert !== undefined && o.tlsKey !== undefined ? { tls: { certFile: o.tlsCert, keyFile: o.tlsKey } } : {}),
+      maxBodyBytes: o.maxBodyBytes,
+      maxInFlightEvents: o.maxInFlight,
+      logLevel: o.logLevel,
+      accessLogSample: o.accessLogSample,
+      ...(o.spoolDir !== undefined ? { spool: { dir: o.spoolDir, maxBytes: o.spoolMaxBytes } } : {}),
+      reusePort: o.reusePort,
+      inspector:
+        o.inspectorEvents === 0
+          ? false
+          : {
+              eventsPerTenant: o.inspectorEvents,
+              maxTenants: o.inspectorTenants,
+              recordAlways: o.inspectorRecordAlways,
+            },
+    };
+    await onServe(options, { workers: o.workers });
+  });
 
   const configs = program.command("configs").description("move tracking configs between stores as NDJSON");
   const open = (o: ConfigsFlags) =>
@@ -442,5 +418,6 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
       await store.close();
     }
   });
+  program.addCommand(kafkaCommand());
   return program;
 }

@@ -44,6 +44,8 @@ export interface Sink {
   publish(records: readonly SinkRecord[]): Promise<SinkReceipt | void>;
   /** Whether the backend is reachable right now (health's kafka_available). */
   available(): boolean;
+  /** Why `available()` is false (e.g. "SASL authentication failed: …"), for health, /readyz and logs. */
+  unavailableReason?(): string | undefined;
   /** Flushes what is pending and releases resources. */
   close(): Promise<void>;
 }

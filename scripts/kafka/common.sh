@@ -8,6 +8,10 @@ KAFKA_HOME=${KAFKA_HOME:-$KAFKA_REPO_ROOT/.tools/kafka}      # jars go to $KAFKA
 KAFKA_DATA=${KAFKA_DATA:-$KAFKA_REPO_ROOT/.tools/kafka-data} # config, logs, pid, topic data
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+# Second listener: SASL_SSL with SCRAM-SHA-512 (the seed's production protocol) and the
+# StandardAuthorizer enforcing per-tenant ACLs there. KAFKA_SASL_SSL=0 turns both off.
+KAFKA_SASL_SSL=${KAFKA_SASL_SSL:-1}
+KAFKA_SASL_PORT=${KAFKA_SASL_PORT:-9094}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-60}   # seconds up.sh waits for readiness
 KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}     # seconds down.sh waits before SIGKILL
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
@@ -20,6 +24,13 @@ KAFKA_CONFIG=$KAFKA_DATA/config/server.properties
 KAFKA_LOG_DIR=$KAFKA_DATA/logs          # broker's own log4j output (server.log, kafka.out)
 KAFKA_KRAFT_DIR=$KAFKA_DATA/kraft        # log.dirs: topic partitions + __cluster_metadata
 KAFKA_PID_FILE=$KAFKA_DATA/kafka.pid
+KAFKA_SECRETS_DIR=$KAFKA_DATA/secrets    # CA, broker keystore, SCRAM passwords (generated once per data dir)
+KAFKA_CA_FILE=$KAFKA_SECRETS_DIR/ca.pem   # what a SASL_SSL client trusts
+# Client settings for the SASL_SSL listener as the server's principal (User:tracking-server):
+# Java client properties, and the same as environment variables for `tracking serve`.
+KAFKA_CLIENT_PROPERTIES=$KAFKA_DATA/client-sasl-ssl.properties
+KAFKA_CLIENT_ENV=$KAFKA_DATA/client-sasl-ssl.env
+KAFKA_SERVER_PRINCIPAL=${KAFKA_SERVER_PRINCIPAL:-tracking-server}
 
 kafka_log() { echo "[kafka] $*" >&2; }
 

@@ -9,6 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export KAFKA_PORT=${SMOKE_PORT:-19092}
 export KAFKA_CONTROLLER_PORT=${SMOKE_CONTROLLER_PORT:-19093}
+export KAFKA_SASL_PORT=${SMOKE_SASL_PORT:-19094}
 KAFKA_DATA=$(mktemp -d "${TMPDIR:-/tmp}/kafka-smoke.XXXXXX")
 export KAFKA_DATA
 B=127.0.0.1:$KAFKA_PORT

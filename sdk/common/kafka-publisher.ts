@@ -284,10 +284,117 @@ function cachedUtf8(limit: number): (s: string | undefined) => Buffer | undefine
   };
 }
 
+/** What went wrong talking to Kafka, in the terms an operator fixes it by. */
+export type KafkaErrorKind = "authentication" | "authorization" | "tls" | "network" | "other";
+
+/** The cause of a Kafka client error: its kind and a one-line message naming it. */
+export interface KafkaErrorReason {
+  kind: KafkaErrorKind;
+  message: string;
+}
+
+/** node:tls certificate verification codes (the peer's certificate is not trusted or does not match). */
+const TLS_CERT_CODES = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** Every error in a client error's tree (`cause` chains and AggregateError `errors`), depth first. */
+function* errorTree(error: unknown, depth = 0): Generator<Error & { code?: unknown; apiId?: unknown }> {
+  if (!(error instanceof Error) || depth > 8) return;
+  yield error;
+  yield* errorTree((error as { cause?: unknown }).cause, depth + 1);
+  const nested = (error as { errors?: unknown }).errors;
+  if (Array.isArray(nested)) for (const e of nested) yield* errorTree(e, depth + 1);
+}
+
+/**
+ * Names the cause of a Kafka client error so an operator can act on it: wrong SASL credentials,
+ * missing ACLs, an untrusted broker certificate, a plaintext client on a TLS listener, or the
+ * broker being unreachable. The client wraps these several levels deep ("Cannot connect to any
+ * broker." → "Connection … failed." → "SASL authentication failed."); this finds the root.
+ */
+export function kafkaErrorReason(error: unknown): KafkaErrorReason {
+  const all = [...errorTree(error)];
+  const codeOf = (e: (typeof all)[number]) => (typeof e.code === "string" ? e.code : "");
+  const find = (test: (e: (typeof all)[number]) => boolean) => all.find(test);
+  if (find((e) => e.apiId === "SASL_AUTHENTICATION_FAILED")) {
+    return {
+      kind: "authentication",
+      message:
+        "SASL authentication failed: the broker refused the username or password (check the user, password and mechanism)",
+    };
+  }
+  const denied = find((e) => typeof e.apiId === "string" && e.apiId.endsWith("_AUTHORIZATION_FAILED"));
+  if (denied) {
+    return {
+      kind: "authorization",
+      message: `not authorized (${String(denied.apiId)}): this principal's ACLs do not allow it (a tenant may write only user-behaviors-<its id>)`,
+    };
+  }
+  const cert = find((e) => TLS_CERT_CODES.has(codeOf(e)));
+  if (cert) {
+    return {
+      kind: "tls",
+      message: `TLS: the broker's certificate is not trusted (${cert.message}); pass its CA with --kafka-ca-file / KAFKA_SSL_CA_FILE`,
+    };
+  }
+  const handshake = find(
+    (e) =>
+      codeOf(e).startsWith("ERR_SSL_") ||
+      codeOf(e).startsWith("ERR_TLS_") ||
+      /wrong version number|packet length too long/i.test(e.message),
+  );
+  if (handshake) {
+    return {
+      kind: "tls",
+      message: `TLS handshake failed (${handshake.message}): is this port a TLS listener and the protocol SSL/SASL_SSL?`,
+    };
+  }
+  const plaintext = find((e) => /requires TLS/i.test(e.message));
+  if (plaintext) {
+    return {
+      kind: "tls",
+      message: `${plaintext.message} Use --kafka-security-protocol SASL_SSL (or SSL) for this listener`,
+    };
+  }
+  const sasl = find((e) => codeOf(e) === "PLT_KFK_AUTHENTICATION" || e.apiId === "UNSUPPORTED_SASL_MECHANISM");
+  if (sasl) {
+    // A plaintext SASL client on a TLS listener: the broker reads the handshake as a bad TLS
+    // record and closes the connection before answering.
+    if (find((e) => /connection closed/i.test(e.message))) {
+      return {
+        kind: "tls",
+        message: `the broker closed the connection during the SASL handshake (${sasl.message}): the listener probably expects TLS; use --kafka-security-protocol SASL_SSL`,
+      };
+    }
+    return { kind: "authentication", message: `SASL handshake failed: ${sasl.message} (check the SASL mechanism)` };
+  }
+  const network = find((e) =>
+    /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|timed out/i.test(`${codeOf(e)} ${e.message}`),
+  );
+  if (network) return { kind: "network", message: `broker unreachable: ${network.message}` };
+  return { kind: "other", message: error instanceof Error ? error.message : String(error) };
+}
+
 /** Whether a client error is transient (broker down, timeout, leader moving) rather than a bad request. */
 export function isTransientKafkaError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof KafkaUnavailableError) return true;
+  if (error instanceof KafkaUnavailableError) {
+    // A wrapped authorization failure stays permanent: retrying cannot grant an ACL.
+    return kafkaErrorReason(error).kind !== "authorization";
+  }
+  // Missing ACLs are not transient (no retry loop, no spooling as if the broker were down);
+  // bad credentials or an untrusted certificate are treated as an outage that an operator fixes.
+  const reason = kafkaErrorReason(error);
+  if (reason.kind === "authorization") return false;
+  if (reason.kind === "authentication" || reason.kind === "tls") return true;
   return Boolean(
     findErrorBy(error, "code", "PLT_KFK_NETWORK") ||
       findErrorBy(error, "code", "PLT_KFK_TIMEOUT") ||
@@ -413,8 +520,10 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
           ],
         });
       } catch (error) {
-        // Another producer (or an earlier run) created it first: fine, the metadata check below decides.
-        if (!findErrorBy(error as Error, "apiId", "TOPIC_ALREADY_EXISTS")) {
+        // Another producer (or an earlier run) created it first, or this principal may write but not
+        // create (a tenant whose topic `tracking kafka grant` provisioned): the metadata check decides.
+        const exists = findErrorBy(error as Error, "apiId", "TOPIC_ALREADY_EXISTS");
+        if (!exists && kafkaErrorReason(error).kind !== "authorization") {
           if (isTransientKafkaError(error))
             throw new KafkaUnavailableError(`kafka: creating ${topic} failed`, { cause: error });
           throw error;
@@ -429,6 +538,9 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): KafkaPubli
         const md = await producer.metadata({ topics: [topic], forceUpdate: true });
         if (leadersReady(md, topic)) return;
       } catch (error) {
+        const reason = kafkaErrorReason(error);
+        // Not retried until the deadline: waiting cannot grant an ACL.
+        if (reason.kind === "authorization") throw new Error(`kafka: ${topic}: ${reason.message}`, { cause: error });
         if (!createTopics && findErrorBy(error as Error, "apiId", "UNKNOWN_TOPIC_OR_PARTITION")) {
           throw new Error(`kafka: topic ${topic} does not exist and topic creation is disabled`, { cause: error });
         }

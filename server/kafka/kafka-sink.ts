@@ -15,6 +15,7 @@ import {
   type KafkaPublisher,
   type KafkaPublisherOptions,
   type KafkaPublisherStats,
+  kafkaErrorReason,
 } from "../../sdk/common/kafka-publisher.js";
 import { createThreadedKafkaPublisher } from "../../sdk/common/kafka-publisher-thread.js";
 import { type Sink, type SinkRecord, SinkUnavailableError } from "../contracts.js";
@@ -47,7 +48,7 @@ export interface KafkaSinkOptions extends KafkaPublisherOptions {
    * RSS, because the broker, the load and both threads compete for the same cores.
    */
   producerThread?: boolean;
-  /** Called on availability changes (for logs/metrics). */
+  /** Called on availability changes, and while unavailable when the cause changes (for logs/metrics). */
   onAvailabilityChange?: (available: boolean, cause?: unknown) => void;
 }
 
@@ -85,12 +86,21 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
 
   /** "unknown" until the first probe/produce; `available()` is true only when "up". */
   let state: "unknown" | "up" | "down" = "unknown";
+  /** Why the sink is down (wrong credentials, untrusted CA, unreachable…), for health and logs. */
+  let downReason: string | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
   let probing = false;
   let closed = false;
 
   function setState(next: "up" | "down", cause?: unknown): void {
-    if (state === next) return;
+    const reason = next === "down" && cause !== undefined ? kafkaErrorReason(cause).message : undefined;
+    if (state === next && reason === downReason) return;
+    downReason = reason;
+    if (state === next) {
+      // Still down, for another reason (e.g. a timeout first, then the refused login): report it.
+      options.onAvailabilityChange?.(false, cause);
+      return;
+    }
     state = next;
     options.onAvailabilityChange?.(next === "up", cause);
     if (next === "down") startProbing();
@@ -112,7 +122,9 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
     if (probing || closed) return;
     probing = true;
     try {
-      await publisher.probe(Math.min(publishTimeoutMs, Math.max(probeIntervalMs, 1000)));
+      // The full bounded wait, not the probe interval: a refused login or an untrusted certificate
+      // surfaces only after the client's own retries, and a shorter timeout would hide it.
+      await publisher.probe(publishTimeoutMs);
       setState("up");
     } catch (error) {
       setState("down", error);
@@ -139,6 +151,12 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
       await publisher.publish(records, { timeoutMs: publishTimeoutMs });
       if (state !== "up") setState("up");
     } catch (error) {
+      const reason = kafkaErrorReason(error);
+      if (reason.kind === "authorization") {
+        // The server's own principal lacks an ACL for this topic: an operator fixes it on the broker.
+        // 503 names the cause; the sink stays up for the topics it may write.
+        throw unavailable(`kafka: ${reason.message}`, error);
+      }
       if (isTransientKafkaError(error)) {
         setState("down", error);
         throw unavailable(`kafka broker unavailable: ${(error as Error).message}`, error);
@@ -151,6 +169,7 @@ export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
     kind: "kafka",
     publish,
     available: () => state === "up",
+    unavailableReason: () => (state === "up" ? undefined : (downReason ?? "no answer from the broker yet")),
     ensureTopic: (topic) => publisher.ensureTopic(topic),
     async ready(timeoutMs = publishTimeoutMs) {
       const deadline = Date.now() + timeoutMs;

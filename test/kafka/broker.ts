@@ -5,12 +5,14 @@
  * @platformatic/kafka Consumer.
  */
 import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { promisify } from "node:util";
-import { Consumer, stringDeserializers } from "@platformatic/kafka";
+import { Consumer, type SASLOptions, stringDeserializers } from "@platformatic/kafka";
 
 const run = promisify(execFile);
 /** Repository root (this file lives in test/kafka/). */
@@ -84,6 +86,8 @@ export async function startFaultBroker(): Promise<FaultBroker> {
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controller),
     KAFKA_DATA: data,
+    // No SASL_SSL listener: it would need a third free port, and fault tests run on PLAINTEXT.
+    KAFKA_SASL_SSL: "0",
     KAFKA_HEAP_OPTS: "-Xms128m -Xmx384m",
     // A restart after SIGKILL recovers the log first; on a busy 2-core box that can pass 60 s.
     KAFKA_START_TIMEOUT: "150",
@@ -133,6 +137,72 @@ export async function startFaultBroker(): Promise<FaultBroker> {
   return broker;
 }
 
+/** A broker to read from: a PLAINTEXT bootstrap, or a secured listener with its client settings. */
+export type BrokerTarget = string | { bootstrap: string; sasl?: SASLOptions; tls?: TlsConnectionOptions };
+
+function clientOptions(target: BrokerTarget) {
+  if (typeof target === "string") return { bootstrapBrokers: [target] };
+  return {
+    bootstrapBrokers: [target.bootstrap],
+    ...(target.sasl ? { sasl: target.sasl } : {}),
+    ...(target.tls ? { tls: target.tls } : {}),
+  };
+}
+
+/** SCRAM credentials of a principal on the secured listener. */
+export interface ScramUser {
+  username: string;
+  password: string;
+}
+
+/** The shared broker's SASL_SSL listener (scripts/kafka/secure.sh), as its client file describes it. */
+export interface SecureListener {
+  bootstrap: string;
+  /** PEM CA file that signed the broker certificate, and its contents. */
+  caFile: string;
+  ca: Buffer;
+  /** User:tracking-server: may write every user-behaviors-* topic. */
+  server: ScramUser;
+  /** User:admin: super user (grants, reading any topic). */
+  admin: ScramUser;
+  /** A reader/admin target on this listener as `admin`. */
+  adminTarget: Exclude<BrokerTarget, string>;
+}
+
+/**
+ * Reads the client settings up.sh wrote for the SASL_SSL listener of the broker in KAFKA_DATA
+ * (default .tools/kafka-data). Fails with the fix when the running broker predates the listener.
+ */
+export function secureListener(): SecureListener {
+  const file = join(process.env.KAFKA_DATA ?? join(ROOT, ".tools/kafka-data"), "client-sasl-ssl.env");
+  if (!existsSync(file)) {
+    throw new Error(
+      `${file} is missing: the broker has no SASL_SSL listener; restart it (scripts/kafka/down.sh && scripts/kafka/up.sh)`,
+    );
+  }
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  const need = (k: string): string => {
+    const v = env[k];
+    if (v === undefined) throw new Error(`${file} has no ${k}`);
+    return v;
+  };
+  const ca = readFileSync(need("KAFKA_SSL_CA_FILE"));
+  const admin = { username: need("KAFKA_ADMIN_USER"), password: need("KAFKA_ADMIN_PASSWORD") };
+  const bootstrap = need("KAFKA_BROKERS");
+  return {
+    bootstrap,
+    caFile: need("KAFKA_SSL_CA_FILE"),
+    ca,
+    server: { username: need("KAFKA_USER"), password: need("KAFKA_PASSWORD") },
+    admin,
+    adminTarget: { bootstrap, sasl: { mechanism: "SCRAM-SHA-512", ...admin }, tls: { ca } },
+  };
+}
+
 /** A record read back from Kafka. */
 export interface ReadRecord {
   topic: string;
@@ -148,7 +218,7 @@ export interface ReadRecord {
  * arrived or `timeoutMs` passed; returns what arrived (in per-partition offset order).
  */
 export async function readTopic(
-  bootstrap: string,
+  bootstrap: BrokerTarget,
   topic: string,
   count: number,
   timeoutMs = 20_000,
@@ -156,7 +226,7 @@ export async function readTopic(
   const consumer = new Consumer({
     groupId: `test-reader-${topic}-${Math.random().toString(16).slice(2)}`,
     clientId: "test-reader",
-    bootstrapBrokers: [bootstrap],
+    ...clientOptions(bootstrap),
     deserializers: stringDeserializers,
     maxWaitTime: 200,
   });
@@ -194,9 +264,9 @@ export function uniqueTenant(prefix: string): string {
 }
 
 /** Sum over partitions of the log-end offsets of `topic`: how many records the broker stored (duplicates included). */
-export async function topicEndOffset(bootstrap: string, topic: string): Promise<number> {
+export async function topicEndOffset(bootstrap: BrokerTarget, topic: string): Promise<number> {
   const { Admin } = await import("@platformatic/kafka");
-  const admin = new Admin({ clientId: "test-offsets", bootstrapBrokers: [bootstrap] });
+  const admin = new Admin({ clientId: "test-offsets", ...clientOptions(bootstrap) });
   try {
     const md = await admin.metadata({ topics: [topic], forceUpdate: true });
     const t = md.topics.get(topic);

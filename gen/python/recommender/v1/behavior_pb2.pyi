@@ -469,11 +469,13 @@ class HealthStats(_message.Message):
     def __init__(self, total_events: _Optional[int] = ..., kafka_success: _Optional[int] = ..., kafka_failed: _Optional[int] = ..., rejected: _Optional[int] = ..., validation_warnings: _Optional[int] = ..., success_rate: _Optional[float] = ...) -> None: ...
 
 class GetHealthResponse(_message.Message):
-    __slots__ = ("status", "kafka_available", "stats")
+    __slots__ = ("status", "kafka_available", "stats", "kafka_error")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     KAFKA_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    KAFKA_ERROR_FIELD_NUMBER: _ClassVar[int]
     status: str
     kafka_available: bool
     stats: HealthStats
-    def __init__(self, status: _Optional[str] = ..., kafka_available: _Optional[bool] = ..., stats: _Optional[_Union[HealthStats, _Mapping]] = ...) -> None: ...
+    kafka_error: str
+    def __init__(self, status: _Optional[str] = ..., kafka_available: _Optional[bool] = ..., stats: _Optional[_Union[HealthStats, _Mapping]] = ..., kafka_error: _Optional[str] = ...) -> None: ...

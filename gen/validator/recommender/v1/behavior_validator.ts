@@ -3326,11 +3326,18 @@ export function validateGetHealthResponse(input: unknown, mode: WireMode, out: V
       if (out.length > n) prefixViolations(out, n, "stats");
     }
   }
+  v = o.kafka_error;
+  if (v !== undefined && v !== null) {
+    if (typeof v !== "string") {
+      out.push({ field: "kafka_error", rule: "type", message: "kafka_error must be a string", severity: "error" });
+    }
+  }
   for (const k in o) {
     switch (k) {
       case "status":
       case "kafka_available":
       case "stats":
+      case "kafka_error":
         break;
       default:
         out.push({ field: k, rule: "unknown_field", message: "unknown field " + k + " (ignored)", severity: "warning" });
@@ -3349,6 +3356,7 @@ export function getHealthResponseToWire(msg: GetHealthResponse, defaults = false
   if (defaults || msg.status !== "") w.status = msg.status;
   if (defaults || msg.kafkaAvailable) w.kafka_available = msg.kafkaAvailable;
   if (msg.stats !== undefined) w.stats = healthStatsToWire(msg.stats, defaults);
+  if (defaults || msg.kafkaError !== "") w.kafka_error = msg.kafkaError;
   return w as unknown as GetHealthResponseWire;
 }
 
@@ -3363,6 +3371,8 @@ export function getHealthResponseFromWire(json: unknown): GetHealthResponse {
   if (v !== undefined && v !== null) init.kafkaAvailable = v as boolean;
   v = o.stats;
   if (v !== undefined && v !== null) init.stats = healthStatsFromWire(v);
+  v = o.kafka_error;
+  if (v !== undefined && v !== null) init.kafkaError = v as string;
   return create(GetHealthResponseSchema, init as MessageInitShape<typeof GetHealthResponseSchema>);
 }
 
@@ -3377,5 +3387,7 @@ export function normalizeGetHealthResponse(input: unknown): GetHealthResponseWir
   if (v !== undefined && v !== null && v !== false) w.kafka_available = v;
   v = o.stats;
   if (v !== undefined && v !== null) w.stats = normalizeHealthStats(v);
+  v = o.kafka_error;
+  if (v !== undefined && v !== null && v !== "") w.kafka_error = v;
   return w as unknown as GetHealthResponseWire;
 }

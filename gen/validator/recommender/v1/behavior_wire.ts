@@ -755,5 +755,9 @@ export interface GetHealthResponseWire {
    */
   kafka_available?: boolean;
   stats?: HealthStatsWire;
+  /**
+   * Why the sink is unavailable (e.g. "SASL authentication failed: ..."); empty when available.
+   */
+  kafka_error?: string;
 }
 
