@@ -7,6 +7,7 @@
  * and N forked copies of it serve.
  */
 import cluster from "node:cluster";
+import { join } from "node:path";
 import { startServer } from "./app.js";
 import { trackingCommand } from "./cli.js";
 import { runPrimary } from "./cluster/primary.js";
@@ -22,8 +23,15 @@ const program = trackingCommand(async (options, run) => {
     const drainTimeoutMs = (options.shutdownTimeoutMs ?? 10_000) + 5_000;
     process.exit(await runPrimary({ workers: run.workers, drainTimeoutMs, log: (line) => logger.info(line) }));
   }
+  // One spool per process (its lock refuses a second owner): each worker gets `<dir>/worker-<n>`.
+  // Worker indexes are stable across replacements, so a restarted worker drains its own spool.
+  const spool =
+    worker && options.spool !== undefined
+      ? { spool: { ...options.spool, dir: join(options.spool.dir, `worker-${process.env.TRACKING_WORKER_INDEX ?? 0}`) } }
+      : {};
   const server = await startServer({
     ...options,
+    ...spool,
     logger,
     ...(worker ? { metricsView: clusterMetricsView } : {}),
   }).catch((err: unknown) => {
