@@ -8,6 +8,13 @@ import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import { parseQuotaSpec, QuotaConfigError, type QuotaLimit } from "./auth/quotas.js";
+import { everydayCommand } from "./cli/common.js";
+import { addRemoteConfigCommands } from "./cli/configs-command.js";
+import { replayCommand } from "./cli/replay-command.js";
+import { storeOptions } from "./cli/store-options.js";
+import { tailCommand } from "./cli/tail-command.js";
+import { topicsCommand } from "./cli/topics-command.js";
+import { validateCommand } from "./cli/validate-command.js";
 import {
   addKafkaConnectionFlags,
   type KafkaConnectionFlags,
@@ -119,23 +126,6 @@ interface ServeFlags extends KafkaConnectionFlags {
   inspectorEvents: number;
   inspectorTenants: number;
   inspectorRecordAlways: boolean;
-}
-
-/** The config-store options shared by `serve` and `configs export|import`. */
-function storeOptions(): Option[] {
-  return [
-    new Option("--data-dir <dir>", "data directory (config store, file sink)")
-      .env("TRACKING_DATA_DIR")
-      .default(".data"),
-    new Option(
-      "--config-store <spec>",
-      "sqlite:<file> or mongodb://[user:pass@]host:port/db (shared by every server); default sqlite:<data-dir>/configs.db",
-    ).env("TRACKING_CONFIG_STORE"),
-    new Option("--config-store-timeout-ms <ms>", "MongoDB: longest wait for a reachable server (start-up, 503)")
-      .env("TRACKING_CONFIG_STORE_TIMEOUT_MS")
-      .argParser(positiveInt)
-      .default(3000),
-  ];
 }
 
 /** The parsed options of `configs export|import`. */
@@ -372,7 +362,9 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
     await onServe(options, { workers: o.workers });
   });
 
-  const configs = program.command("configs").description("move tracking configs between stores as NDJSON");
+  const configs = program
+    .command("configs")
+    .description("manage tracking configs: as files against a server, or moved between stores as NDJSON");
   const open = (o: ConfigsFlags) =>
     openConfigStore({
       spec: o.configStore,
@@ -418,6 +410,13 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
       await store.close();
     }
   });
+  addRemoteConfigCommands(configs);
   program.addCommand(kafkaCommand());
+  program.addCommand(everydayCommand(validateCommand()));
+  program.addCommand(everydayCommand(replayCommand()));
+  program.addCommand(everydayCommand(tailCommand()));
+  program.addCommand(everydayCommand(topicsCommand()));
+  for (const name of ["list", "get", "diff", "apply"])
+    everydayCommand(configs.commands.find((c) => c.name() === name)!);
   return program;
 }

@@ -9,6 +9,7 @@
 import cluster from "node:cluster";
 import { join } from "node:path";
 import { startServer } from "./app.js";
+import { exitCodeOf } from "./cli/common.js";
 import { trackingCommand } from "./cli.js";
 import { runPrimary } from "./cluster/primary.js";
 import { clusterMetricsView, reportReady } from "./cluster/worker.js";
@@ -27,7 +28,9 @@ const program = trackingCommand(async (options, run) => {
   // Worker indexes are stable across replacements, so a restarted worker drains its own spool.
   const spool =
     worker && options.spool !== undefined
-      ? { spool: { ...options.spool, dir: join(options.spool.dir, `worker-${process.env.TRACKING_WORKER_INDEX ?? 0}`) } }
+      ? {
+          spool: { ...options.spool, dir: join(options.spool.dir, `worker-${process.env.TRACKING_WORKER_INDEX ?? 0}`) },
+        }
       : {};
   const server = await startServer({
     ...options,
@@ -72,6 +75,7 @@ const program = trackingCommand(async (options, run) => {
 });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  const { code, line } = exitCodeOf(err);
+  if (line !== undefined) console.error(line);
+  process.exit(code);
 });
