@@ -9,6 +9,9 @@
  * kafka:// validates locally (the server's pipeline, the local config store's tenant configs)
  * and produces through the server's Kafka sink (the shared publisher: murmur2 partitioning,
  * acks=all, the same headers), so the records are those the server would have written.
+ * Events of one user keep their file order at any concurrency. Delivery is at-least-once: after
+ * a stop, events in flight may have arrived and are sent again on resume (their event_id is kept
+ * when the file has one, so consumers de-duplicate).
  */
 import { MultiBar, Presets } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
@@ -239,22 +242,35 @@ Exit codes: 0 every event accepted (warnings allowed), 1 finished but some lines
     let failure: CliError | undefined;
     // The smallest line not sent yet when a stop happens: everything before it was handled.
     const inFlight = new Set<number>();
+    // Events of one user go out in file order even with --concurrency > 1 (the pipeline keys
+    // and partitions by user_id; consumers rely on per-user order): each waits for the user's previous one.
+    const lastOfUser = new Map<string, Promise<unknown>>();
     const worker = async () => {
       while (failure === undefined && next < events.length) {
         const index = next++;
         const at: InputEvent = events[index]!;
-        if (o.rate !== undefined) {
-          const due = started + (index / o.rate) * 1000;
+        const due = o.rate !== undefined ? started + (index / o.rate) * 1000 : 0;
+        if (at.error !== undefined) {
           const wait = due - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        }
-        if (at.error !== undefined) {
           counts.bad_lines++;
           report(violationLine(at, { field: "", rule: "json", message: at.error, severity: "error" }));
         } else {
           inFlight.add(at.line);
+          const user = (at.event as { user_id?: unknown } | null)?.user_id;
+          const key = typeof user === "string" ? user : undefined;
+          const previous = key !== undefined ? lastOfUser.get(key) : undefined;
+          // Registered before any await, so a later line of the same user always waits for this one.
+          const mine = (async () => {
+            const wait = due - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            await previous?.catch(() => {});
+            if (failure !== undefined) throw failure;
+            return target.send(at.event);
+          })();
+          if (key !== undefined) lastOfUser.set(key, mine);
           try {
-            const r = await target.send(at.event);
+            const r = await mine;
             if (r.kind === "accepted") {
               counts.accepted++;
               if (r.warnings.length > 0) counts.warned++;
@@ -265,6 +281,8 @@ Exit codes: 0 every event accepted (warnings allowed), 1 finished but some lines
           } catch (e) {
             if (failure === undefined) failure = e instanceof CliError ? e : new CliError((e as Error).message);
             continue;
+          } finally {
+            if (key !== undefined && lastOfUser.get(key) === mine) lastOfUser.delete(key);
           }
           inFlight.delete(at.line);
         }

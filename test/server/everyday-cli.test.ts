@@ -19,6 +19,8 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/tracking");
 const TENANT = `cli${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const TENANT_KEY = `tk-${TENANT}`;
+/** A second tenant for the ordering check (its topic holds only those events). */
+const ORDERED = `${TENANT}_o`;
 const ADMIN_KEY = `ak-${TENANT}`;
 const dir = mkdtempSync(join(tmpdir(), "everyday-cli-"));
 let t: TestServer;
@@ -32,6 +34,20 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function tracking(args: string[], extra: Record<string, string> = {}) {
   return run(BIN, args, { env: env(extra), timeoutMs: 90_000 });
+}
+
+/** Like tracking(), with `input` on stdin. */
+function trackingStdin(
+  args: string[],
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(BIN, args, { cwd: ROOT, env: env(), stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  child.stdin.end(input);
+  return new Promise((done) => child.once("close", (code) => done({ code, stdout, stderr })));
 }
 
 /** stderr's lines without tsx's "build/ is older" note. */
@@ -57,6 +73,7 @@ const valid = join(dir, "valid.json");
 const feed = join(dir, "feed.json");
 const feed2 = join(dir, "feed2.json");
 const badFeed = join(dir, "bad-feed.json");
+const ordered = join(dir, "ordered.ndjson");
 
 const feedConfig = {
   tenant_id: TENANT,
@@ -83,8 +100,17 @@ beforeAll(async () => {
   writeFileSync(feed, JSON.stringify(feedConfig, null, 2));
   writeFileSync(feed2, JSON.stringify({ ...feedConfig, name: "Vlog feed v2" }));
   writeFileSync(badFeed, JSON.stringify({ ...feedConfig, recommended_actions: ["dance"] }));
+  writeFileSync(
+    ordered,
+    Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify(event({ tenant_id: ORDERED, user_id: "user_order", item_id: `item_${i}` })),
+    ).join("\n"),
+  );
   const keys = join(dir, "keys.json");
-  writeFileSync(keys, JSON.stringify({ tenants: { [TENANT]: [TENANT_KEY] }, admin: [ADMIN_KEY] }));
+  writeFileSync(
+    keys,
+    JSON.stringify({ tenants: { [TENANT]: [TENANT_KEY], [ORDERED]: [TENANT_KEY] }, admin: [ADMIN_KEY] }),
+  );
   t = await startTestServer({
     dataDir: join(dir, "server"),
     sink: "kafka",
@@ -158,13 +184,17 @@ describe("tracking everyday commands", () => {
 
   it("validate: locally and by the server; exit 1 on errors, 0 when valid, 2 for a missing file or dead server", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const [local, server, ok, missing, unreachable, usage] = await Promise.all([
+    const [local, server, ok, missing, unreachable, usage, stdin] = await Promise.all([
       tracking(["validate", events, "--data-dir", join(dir, "server"), "--json"]),
       tracking(["validate", events, "--server", t.baseUrl], { TRACKING_API_KEY: TENANT_KEY }),
       tracking(["validate", valid, "--server", t.baseUrl, "--api-key", TENANT_KEY]),
       tracking(["validate", join(dir, "nope.ndjson"), "--data-dir", join(dir, "server")]),
       tracking(["validate", valid, "--server", dead]),
       tracking(["validate", "--no-such-flag"]),
+      trackingStdin(
+        ["validate", "-", "--data-dir", join(dir, "server")],
+        `${JSON.stringify(event({ position: -1 }))}\n`,
+      ),
     ]);
     expect(local.code, local.stderr).toBe(1);
     const verdicts = local.stdout
@@ -194,12 +224,19 @@ describe("tracking everyday commands", () => {
     expect(unreachable.code).toBe(2);
     expect(errLines(unreachable.stderr)).toEqual([`tracking: cannot reach ${dead}: ECONNREFUSED`]);
     expect(usage.code).toBe(2);
+    expect(stdin.code).toBe(1);
+    expect(stdin.stdout).toMatch(/^-:1 error position range /);
   }, 180_000);
 
   it("replay to the server and to Kafka, tail (history, filter, live), topics; dead targets fail with one line", async () => {
-    const http = await tracking(["replay", events, "--to", t.baseUrl, "--rate", "100", "--json"], {
-      TRACKING_API_KEY: TENANT_KEY,
-    });
+    const [http, inOrder] = await Promise.all([
+      tracking(["replay", events, "--to", t.baseUrl, "--rate", "100", "--json"], { TRACKING_API_KEY: TENANT_KEY }),
+      tracking(["replay", ordered, "--to", t.baseUrl, "--concurrency", "8", "--json"], {
+        TRACKING_API_KEY: TENANT_KEY,
+      }),
+    ]);
+    expect(inOrder.code, inOrder.stderr).toBe(0);
+    expect(JSON.parse(inOrder.stdout)).toMatchObject({ accepted: 20, rejected: 0 });
     expect(http.code, http.stderr).toBe(1);
     expect(JSON.parse(http.stdout.trim().split("\n").at(-1)!)).toMatchObject({
       accepted: 3,
@@ -228,7 +265,7 @@ describe("tracking everyday commands", () => {
 
     const deadBroker = `127.0.0.1:${await freePort()}`;
     const deadHttp = `http://127.0.0.1:${await freePort()}`;
-    const [history, clicks, describeTopic, list, noTopic, tailDead, replayDead, created, createdAgain] =
+    const [history, clicks, describeTopic, list, noTopic, tailDead, replayDead, created, createdAgain, orderedTail] =
       await Promise.all([
         tracking(["tail", "--tenant", TENANT, "--from-beginning", "--max", "5", "--json"]),
         tracking(["tail", "--tenant", TENANT, "--from-beginning", "--max", "2", "--action", "click"]),
@@ -241,7 +278,16 @@ describe("tracking everyday commands", () => {
         tracking(["topics", "create", "--tenant", `${TENANT}_c`]).then(async () =>
           tracking(["topics", "create", "--tenant", `${TENANT}_c`, "--partitions", "3"]),
         ),
+        tracking(["tail", "--tenant", ORDERED, "--from-beginning", "--max", "20", "--json"]),
       ]);
+    // --concurrency 8, one user: the topic holds the file's order.
+    expect(orderedTail.code, orderedTail.stderr).toBe(0);
+    expect(
+      orderedTail.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).event.item_id),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `item_${i}`));
     expect(history.code, history.stderr).toBe(0);
     const records = history.stdout
       .trim()
