@@ -4,7 +4,8 @@
  * admin/HTTP calls to a running server (routes read from the generated REST tables), and a
  * judge built from a local config store (the same IngestPipeline.check the server runs).
  */
-import { readFileSync } from "node:fs";
+import { createReadStream, openSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { styleText } from "node:util";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { trackingConfigServiceRoutes } from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
@@ -83,14 +84,72 @@ export function* parseEvents(file: string, text: string, fromLine = 1): Generato
     }
   }
   for (let i = Math.max(0, fromLine - 1); i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw === "") continue;
+    const at = parseLine(file, i + 1, lines[i]!);
+    if (at !== undefined) yield at;
+  }
+}
+
+/** One NDJSON line as an event (or its JSON error); undefined for a blank line. */
+export function parseLine(file: string, line: number, text: string): InputEvent | undefined {
+  const raw = text.trim();
+  if (raw === "") return undefined;
+  try {
+    return { file, line, event: JSON.parse(raw) as unknown };
+  } catch (e) {
+    return { file, line, error: `not JSON: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * Streams the events of an NDJSON file or stdin line by line (memory stays flat for recordings
+ * of any size); a JSON array or a pretty-printed object (see the first line) is read whole.
+ */
+export async function* streamEvents(file: string, fromLine = 1): AsyncGenerator<InputEvent> {
+  let input: NodeJS.ReadableStream;
+  if (file === "-") input = process.stdin;
+  else {
     try {
-      yield { file, line: i + 1, event: JSON.parse(raw) as unknown };
+      const fd = openSync(file, "r");
+      input = createReadStream("", { fd });
     } catch (e) {
-      yield { file, line: i + 1, error: `not JSON: ${(e as Error).message}` };
+      const err = e as NodeJS.ErrnoException;
+      throw new CliError(`cannot read ${file}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
     }
   }
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let n = 0;
+  let whole: string[] | undefined;
+  for await (const text of lines) {
+    n++;
+    if (whole !== undefined) {
+      whole.push(text);
+      continue;
+    }
+    // A JSON array, or a pretty-printed object (its first line alone is not JSON): read whole.
+    if (
+      n === 1 &&
+      (text.trimStart().startsWith("[") || (text.trimStart().startsWith("{") && parseLine(file, 1, text)?.error))
+    ) {
+      whole = [text];
+      continue;
+    }
+    if (n < fromLine) continue;
+    const at = parseLine(file, n, text);
+    if (at !== undefined) yield at;
+  }
+  if (whole !== undefined) yield* parseEvents(file, whole.join("\n"), fromLine);
+}
+
+/** Lines of a file, counted by streaming its bytes (replay's progress total). */
+export async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(file)) {
+    const b = chunk as Buffer;
+    for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
+    if (b.length > 0) last = b[b.length - 1]!;
+  }
+  return last === 10 ? lines : lines + 1;
 }
 
 /** `file:line field rule message` (the per-line report of validate and replay). */

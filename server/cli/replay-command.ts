@@ -31,12 +31,12 @@ import {
 import { createKafkaSink } from "../kafka/kafka-sink.js";
 import {
   CliError,
+  countLines,
   type InputEvent,
   openLocalJudge,
   paint,
-  parseEvents,
-  readInput,
   type StoreFlags,
+  streamEvents,
   violationLine,
 } from "./common.js";
 import { storeOptions } from "./store-options.js";
@@ -215,11 +215,12 @@ Exit codes: 0 every event accepted (warnings allowed), 1 finished but some lines
       if (url.protocol !== "http:" && url.protocol !== "https:")
         throw new CliError(`--to ${o.to}: use http://, https:// or kafka://`);
     }
-    const text = readInput(file);
-    const events = [...parseEvents(file, text, o.fromLine)];
+    const source = streamEvents(file, o.fromLine);
+    const first = await source.next(); // a missing file fails here, before connecting anywhere
+    const showBar = o.progress !== false && process.stderr.isTTY === true && file !== "-";
+    const total = showBar ? Math.max(0, (await countLines(file)) - o.fromLine + 1) : 0;
     const target = url === undefined ? await kafkaTarget(o.to, o) : await httpTarget(url, o);
     const counts = { accepted: 0, warned: 0, rejected: 0, bad_lines: 0 };
-    const showBar = o.progress !== false && process.stderr.isTTY === true;
     const multi = showBar
       ? new MultiBar(
           {
@@ -231,13 +232,22 @@ Exit codes: 0 every event accepted (warnings allowed), 1 finished but some lines
           Presets.shades_classic,
         )
       : undefined;
-    const bar = multi?.create(events.length, 0, { rate: "0" });
+    // The total counts lines (blank ones too): the bar's end is approximate, never short.
+    const bar = multi?.create(total, 0, { rate: "0" });
     const report = (line: string) => {
       if (multi) multi.log(`${line}\n`);
       else process.stdout.write(`${line}\n`);
     };
     const started = performance.now();
-    let next = 0;
+    let taken = 0;
+    let lastLine = o.fromLine - 1;
+    let pending: IteratorResult<InputEvent> | undefined = first;
+    // Workers share one stream; an async generator queues concurrent next() calls.
+    const take = async (): Promise<InputEvent | undefined> => {
+      const r = pending ?? (await source.next());
+      pending = undefined;
+      return r.done ? undefined : r.value;
+    };
     let done = 0;
     let failure: CliError | undefined;
     // The smallest line not sent yet when a stop happens: everything before it was handled.
@@ -246,9 +256,11 @@ Exit codes: 0 every event accepted (warnings allowed), 1 finished but some lines
     // and partitions by user_id; consumers rely on per-user order): each waits for the user's previous one.
     const lastOfUser = new Map<string, Promise<unknown>>();
     const worker = async () => {
-      while (failure === undefined && next < events.length) {
-        const index = next++;
-        const at: InputEvent = events[index]!;
+      while (failure === undefined) {
+        const at = await take();
+        if (at === undefined || failure !== undefined) break;
+        const index = taken++;
+        lastLine = at.line;
         const due = o.rate !== undefined ? started + (index / o.rate) * 1000 : 0;
         if (at.error !== undefined) {
           const wait = due - performance.now();
@@ -299,13 +311,13 @@ Exit codes: 0 every event accepted (warnings allowed), 1 finished but some lines
     }
     const seconds = (performance.now() - started) / 1000;
     if (failure !== undefined) {
-      const resume = Math.min(...inFlight, events[next]?.line ?? Number.POSITIVE_INFINITY);
-      const where = Number.isFinite(resume) ? `; resume with --from-line ${resume}` : "";
+      const resume = inFlight.size > 0 ? Math.min(...inFlight) : lastLine + 1;
+      const where = `; resume with --from-line ${resume}`;
       throw new CliError(`${failure.message.split("\n")[0]}${where}`, failure.code);
     }
     const summary = {
       ...counts,
-      events: events.length - counts.bad_lines,
+      events: taken - counts.bad_lines,
       seconds: Number(seconds.toFixed(3)),
       events_per_second: Number((done / Math.max(seconds, 1e-3)).toFixed(1)),
     };

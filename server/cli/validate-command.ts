@@ -14,12 +14,11 @@ import {
   type InputEvent,
   openLocalJudge,
   paint,
-  parseEvents,
-  readInput,
   type ServerFlags,
   type StoreFlags,
   serverOptions,
   serverRequest,
+  streamEvents,
   violationLine,
 } from "./common.js";
 import { storeOptions } from "./store-options.js";
@@ -76,7 +75,7 @@ Exit codes: 0 every event valid (warnings allowed), 1 an event has errors or a l
 2 usage error, unreadable file, unreachable server or config store.`,
   );
   cmd.action(async (files: string[], o: ValidateFlags) => {
-    const inputs = (files.length === 0 ? ["-"] : files).map((f) => ({ file: f, text: readInput(f) }));
+    const inputs = files.length === 0 ? ["-"] : files;
     const local = o.server === undefined ? await openLocalJudge(o) : undefined;
     const judge = async (at: InputEvent): Promise<EventVerdict> => {
       if (at.error !== undefined) {
@@ -95,8 +94,8 @@ Exit codes: 0 every event valid (warnings allowed), 1 an event has errors or a l
     };
     const counts = { valid: 0, warned: 0, invalid: 0 };
     try {
-      for (const { file, text } of inputs) {
-        for (const at of parseEvents(file, text)) {
+      for (const file of inputs) {
+        for await (const at of streamEvents(file)) {
           const v = await judge(at);
           counts[v.status]++;
           if (o.json) process.stdout.write(`${JSON.stringify(v)}\n`);
