@@ -7,6 +7,8 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -366,4 +368,49 @@ describe("tracking everyday commands", () => {
       child.kill("SIGKILL");
     }
   }, 150_000);
+  // Last: it moves the config to version 2, which the tests above expect at 1.
+  it("configs apply refuses to overwrite a change made between its read and its write (409)", async () => {
+    // A proxy in front of the real server makes another admin's write land just before apply's PUT.
+    let raced = false;
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !["host", "connection", "content-length"].includes(k)),
+      ) as Record<string, string>;
+      if (req.method === "PUT" && !raced) {
+        raced = true;
+        const other = await fetch(`${t.baseUrl}${req.url}`, {
+          method: "PATCH",
+          headers: { "content-type": "application/json", "x-api-key": ADMIN_KEY },
+          body: JSON.stringify({ description: "changed by someone else" }),
+        });
+        expect(other.status).toBe(200);
+      }
+      const r = await fetch(`${t.baseUrl}${req.url}`, {
+        method: req.method ?? "GET",
+        headers,
+        ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+      });
+      res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
+      res.end(Buffer.from(await r.arrayBuffer()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const conflict = await tracking(["configs", "apply", feed2, "--server", url], { TRACKING_ADMIN_KEY: ADMIN_KEY });
+      expect(raced).toBe(true);
+      expect(conflict.code).toBe(1);
+      expect(errLines(conflict.stderr)).toEqual([
+        `tracking: ${TENANT}/vlog_feed changed on the server since it was read (version 1); run apply again to see the new diff`,
+      ]);
+      // Nothing of the file was written over the other change.
+      const now = await fetch(`${t.baseUrl}/api/v1/tracking-configs/${TENANT}/vlog_feed`, {
+        headers: { "x-api-key": ADMIN_KEY },
+      }).then((r) => r.json());
+      expect(now).toMatchObject({ name: "Vlog feed", description: "changed by someone else", version: 2 });
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  }, 120_000);
 });
