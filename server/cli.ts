@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
+import { gateCommand } from "./gate/gate-command.js";
 import type { KafkaCompression } from "./kafka/kafka-sink.js";
 import { exportConfigs, importConfigs, parseConfigLines } from "./store/ndjson.js";
 import { openConfigStore } from "./store/open.js";
@@ -283,5 +284,6 @@ export function trackingCommand(onServe: (options: ServerOptions) => Promise<voi
       await store.close();
     }
   });
+  program.addCommand(gateCommand());
   return program;
 }
