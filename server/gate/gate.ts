@@ -63,6 +63,9 @@ export interface RunningGate {
   stop(): Promise<GateSummary>;
 }
 
+/** Consecutive failed commits after which the gate stops (offsets stay at the last successful commit). */
+const MAX_COMMIT_FAILURES = 10;
+
 /** Most `.invalid` copies waiting for acknowledgement before the gate waits for them. */
 const MAX_PENDING_COPIES = 2000;
 
@@ -104,6 +107,7 @@ export function startGate(options: GateOptions): RunningGate {
   /** Newest judged message per "topic/partition" since the last commit. */
   let judged = new Map<string, Judged>();
   let judgedSinceCommit = 0;
+  let commitFailures = 0;
   /** `.invalid` copies not yet known to be acknowledged. */
   let pending: Promise<void>[] = [];
   /** Flushes run one at a time, in order. */
@@ -123,14 +127,28 @@ export function startGate(options: GateOptions): RunningGate {
       judgedSinceCommit = 0;
       await Promise.all(copies);
       if (offsets.length === 0) return;
-      await consumer.commit({
-        offsets: offsets.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.offset + 1n,
-          leaderEpoch: o.leaderEpoch,
-        })),
-      });
+      try {
+        await consumer.commit({
+          offsets: offsets.map((o) => ({
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset + 1n,
+            leaderEpoch: o.leaderEpoch,
+          })),
+        });
+      } catch (e) {
+        // A rebalance or a coordinator move refuses commits for a while: keep the offsets (unless
+        // newer ones were judged meanwhile) and try again at the next flush; give up after a streak.
+        for (const o of offsets) {
+          const k = `${o.topic}/${o.partition}`;
+          if (!judged.has(k)) judged.set(k, o);
+        }
+        judgedSinceCommit += n;
+        if (++commitFailures >= MAX_COMMIT_FAILURES) throw e;
+        log(`tracking gate: commit failed (${(e as Error).message}), retrying at the next flush`);
+        return;
+      }
+      commitFailures = 0;
       committedCount += n;
       options.metrics.committed();
     });

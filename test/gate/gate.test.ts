@@ -355,4 +355,43 @@ describe("tracking gate", () => {
       await producer.close();
     }
   }, 240_000);
+
+  it("picks up a tenant topic created while it runs", async () => {
+    const [a, b] = [uniqueTenant("gate_disc_a"), uniqueTenant("gate_disc_b")];
+    await createTopics([`user-behaviors-${a}`]);
+    const producer = createKafkaPublisher({ brokers: [bootstrap], partitions: PARTITIONS });
+    const events = (tenant: string, n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const e = {
+          event_id: `evt_${i}`,
+          tenant_id: tenant,
+          scenario_id: "feed",
+          user_id: `user_${i}`,
+          item_id: `item_${i}`,
+          action_type: "click",
+          timestamp: Date.now(),
+          context: { device_type: "pc" },
+        };
+        return { topic: `user-behaviors-${tenant}`, key: e.user_id, value: JSON.stringify(e) };
+      });
+    try {
+      await producer.publish(events(a, 5));
+      const dataDir = mkdtempSync(join(tmpdir(), "gate-disc-"));
+      dirs.push(dataDir);
+      const gate = startGate(["--tenant", `${a},${b}`, "--group", uniqueTenant("gate_group"), "--data-dir", dataDir]);
+      const url = await gate.metricsUrl;
+      await waitForMetrics(url, (t) => metricSum(t, "tracking_gate_messages_total") >= 5);
+      // The publisher creates b's topic (12 partitions) on first use, as a direct writer's admin would.
+      await producer.publish(events(b, 3));
+      const text = await waitForMetrics(url, (t) => metricSum(t, "tracking_gate_messages_total") >= 8);
+      expect(metricSum(text, "tracking_gate_messages_total", { tenant: b, result: "pass" })).toBe(3);
+      expect(metricSum(text, "tracking_gate_topics")).toBe(2);
+      gate.kill("SIGTERM");
+      const r = await gate.exited;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.summary).toMatchObject({ judged: 8, committed: 8 });
+    } finally {
+      await producer.close();
+    }
+  }, 120_000);
 });
