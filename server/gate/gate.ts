@@ -76,6 +76,18 @@ interface Judged {
   leaderEpoch: number;
 }
 
+/** The innermost message of a client error (its `errors`/`cause` chain), e.g. "connect ECONNREFUSED 127.0.0.1:1". */
+function rootCause(e: unknown): string {
+  let cur: unknown = e;
+  for (let depth = 0; depth < 10; depth++) {
+    const x = cur as { errors?: unknown[]; cause?: unknown } | null;
+    const next = x?.errors?.[0] ?? x?.cause;
+    if (next === undefined || next === null) break;
+    cur = next;
+  }
+  return cur instanceof Error ? cur.message : String(cur);
+}
+
 /** Starts the gate; returns at once (connections are made in the background). */
 export function startGate(options: GateOptions): RunningGate {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -198,7 +210,10 @@ export function startGate(options: GateOptions): RunningGate {
   }
 
   async function discover(): Promise<Map<string, number>> {
-    const names = (await admin.listTopics()).filter((t) => {
+    const all = await admin.listTopics().catch((e: unknown) => {
+      throw new Error(`cannot list the topics of ${options.brokers.join(",")}: ${rootCause(e)}`);
+    });
+    const names = all.filter((t) => {
       const tenant = tenantOfTopic(t);
       return tenant !== undefined && (tenants === undefined || tenants.has(tenant));
     });

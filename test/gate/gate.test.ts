@@ -394,4 +394,13 @@ describe("tracking gate", () => {
       await producer.close();
     }
   }, 120_000);
+
+  it("exits 1 naming the brokers when they cannot be reached", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "gate-down-"));
+    dirs.push(dataDir);
+    const r = await startGate(["--brokers", "127.0.0.1:1", "--data-dir", dataDir]).exited;
+    expect(r.code).toBe(1);
+    expect(r.summary).toMatchObject({ reason: "error", judged: 0, committed: 0 });
+    expect(r.summary?.error).toContain("cannot list the topics of 127.0.0.1:1: connect ECONNREFUSED");
+  }, 60_000);
 });
