@@ -6,7 +6,7 @@
  * Prometheus counts, the mis-partitioned count of the sarama writer, the `.invalid` copies, that
  * the source topics are untouched, and that a restart resumes from the committed offsets.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import { createKafkaPublisher } from "../../sdk/common/kafka-publisher.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
 import { configFromTemplate, validateConfigDefinition } from "../../server/rules/index.js";
 import { openConfigStore } from "../../server/store/open.js";
+import { SEED_AIOKAFKA_HEADING, SEED_SARAMA_HEADING, seedCodeBlock, seedDocument } from "../helpers/seed.js";
 import { ensureMainBroker, readTopic, topicEndOffset, uniqueTenant } from "../kafka/broker.js";
 import {
   disposeWriters,
@@ -22,6 +23,7 @@ import {
   metricSum,
   prepareAiokafkaWriter,
   prepareSaramaWriter,
+  SEED_BLOCK_FIXTURES,
   type SeedWriter,
   spawnGate,
 } from "./writers.js";
@@ -93,6 +95,16 @@ function startGate(args: string[]): GateProcess {
 
 describe("tracking gate", () => {
   it("copies the seed's writers out of the seed with only the listed edits", () => {
+    const seed = seedDocument(SEED_SARAMA_HEADING);
+    if (seed) {
+      // The fixtures a clone without shared/ uses are the seed's blocks verbatim.
+      expect(readFileSync(SEED_BLOCK_FIXTURES.aiokafka, "utf8")).toBe(
+        seedCodeBlock(seed, SEED_AIOKAFKA_HEADING, "python"),
+      );
+      expect(readFileSync(SEED_BLOCK_FIXTURES.sarama, "utf8")).toBe(seedCodeBlock(seed, SEED_SARAMA_HEADING, "go"));
+    } else {
+      console.warn("seed document not found beside the checkout; the writers come from test/gate/fixtures");
+    }
     expect(aiokafka.program.code).toContain("AIOKafkaProducer(");
     expect(aiokafka.program.code).not.toMatch(/retries=|max_in_flight_requests_per_connection/);
     expect(aiokafka.program.code).toContain("acks='all',");

@@ -6,11 +6,19 @@
  * Also the gate itself as a spawned `bin/tracking gate` process.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOk } from "../helpers/run.js";
-import { type SeedProgram, seedAiokafkaTracker, seedDocument, seedSaramaTracker } from "../helpers/seed.js";
+import {
+  SEED_AIOKAFKA_HEADING,
+  SEED_SARAMA_HEADING,
+  type SeedProgram,
+  seedAiokafkaTracker,
+  seedCodeBlock,
+  seedDocument,
+  seedSaramaTracker,
+} from "../helpers/seed.js";
 import { ROOT } from "../kafka/broker.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
@@ -26,10 +34,22 @@ export function disposeWriters(): void {
   for (const d of workDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-function seed(): string {
-  const doc = seedDocument("#### Go (sarama)");
-  if (doc === undefined) throw new Error("the seed document (shared/seed/ beside the checkout) is missing");
-  return doc;
+/** The seed's two writer blocks, verbatim, as kept in fixtures/ (checked against the seed when it is beside the checkout). */
+export const SEED_BLOCK_FIXTURES = {
+  aiokafka: join(FIXTURES, "seed-aiokafka-tracker.py.txt"),
+  sarama: join(FIXTURES, "seed-sarama-tracker.go.txt"),
+} as const;
+
+/**
+ * A writer block from the seed document when it is beside the checkout (test/helpers/seed.ts),
+ * else its verbatim copy in fixtures/ (a fresh clone without shared/).
+ */
+export function seedWriterBlock(which: "aiokafka" | "sarama"): string {
+  const doc = seedDocument(SEED_SARAMA_HEADING);
+  if (doc === undefined) return readFileSync(SEED_BLOCK_FIXTURES[which], "utf8");
+  return which === "aiokafka"
+    ? seedCodeBlock(doc, SEED_AIOKAFKA_HEADING, "python")
+    : seedCodeBlock(doc, SEED_SARAMA_HEADING, "go");
 }
 
 /** A ready writer: `send(spec)` runs it with a JSON spec file and returns how many events it sent. */
@@ -50,7 +70,7 @@ export async function prepareAiokafkaWriter(): Promise<SeedWriter> {
   await runOk("bash", [join(ROOT, "test/edge/python-env.sh"), venv, AIOKAFKA_SPEC], { timeoutMs: 600_000 });
   const dir = mkdtempSync(join(tmpdir(), "gate-aiokafka-"));
   workDirs.push(dir);
-  const program = seedAiokafkaTracker(seed());
+  const program = seedAiokafkaTracker(seedWriterBlock("aiokafka"));
   writeFileSync(join(dir, "seed_tracker.py"), program.code);
   copyFileSync(join(FIXTURES, "aiokafka_driver.py"), join(dir, "aiokafka_driver.py"));
   return {
@@ -70,7 +90,7 @@ export async function prepareAiokafkaWriter(): Promise<SeedWriter> {
 export async function prepareSaramaWriter(): Promise<SeedWriter> {
   const dir = mkdtempSync(join(tmpdir(), "gate-sarama-"));
   workDirs.push(dir);
-  const program = seedSaramaTracker(seed());
+  const program = seedSaramaTracker(seedWriterBlock("sarama"));
   writeFileSync(join(dir, "seed_tracker.go"), program.code);
   copyFileSync(join(FIXTURES, "sarama_driver.go"), join(dir, "main.go"));
   writeFileSync(

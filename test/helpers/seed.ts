@@ -120,13 +120,13 @@ export const SEED_AIOKAFKA_HEADING = "#### Python (aiokafka - 推荐)";
 export const SEED_SARAMA_HEADING = "#### Go (sarama)";
 
 /**
- * The seed's aiokafka `KafkaTracker` (its whole block: the class and its `main()` usage example,
- * which only runs as `__main__`), with the only edit it needs to run: AIOKafkaProducer has no
+ * The seed's aiokafka `KafkaTracker` (its whole block under SEED_AIOKAFKA_HEADING: the class and its
+ * `main()` usage example, which only runs as `__main__`), with the only edit it needs to run: AIOKafkaProducer has no
  * `retries` and no `max_in_flight_requests_per_connection` arguments (they are Java/kafka-python
  * settings; aiokafka raises TypeError on them), so those two lines are removed.
  */
-export function seedAiokafkaTracker(seed: string): SeedProgram {
-  let code = seedPythonBlock(seed, SEED_AIOKAFKA_HEADING);
+export function seedAiokafkaTracker(block: string): SeedProgram {
+  let code = block;
   code = editOnce(code, /^ *retries=3, *#.*\n/m, "", "aiokafka has no retries argument");
   code = editOnce(
     code,
@@ -144,14 +144,14 @@ export function seedAiokafkaTracker(seed: string): SeedProgram {
 }
 
 /**
- * The seed's sarama `KafkaTracker` (its whole block), with two edits: the module moved from
+ * The seed's sarama `KafkaTracker` (its whole block under SEED_SARAMA_HEADING), with two edits: the module moved from
  * github.com/Shopify/sarama to github.com/IBM/sarama (same package, the maintained path; the old
  * one predates Kafka 4's protocol baseline), and its usage example `main` is renamed `seedMain`
  * so a test driver in the same package can call `NewKafkaTracker`/`Track` with its own events.
  * The partitioner stays sarama's default (hash), as the seed has it.
  */
-export function seedSaramaTracker(seed: string): SeedProgram {
-  let code = seedCodeBlock(seed, SEED_SARAMA_HEADING, "go");
+export function seedSaramaTracker(block: string): SeedProgram {
+  let code = block;
   code = editOnce(code, '"github.com/Shopify/sarama"', '"github.com/IBM/sarama"', "sarama's module path");
   code = editOnce(code, /^func main\(\) \{$/m, "func seedMain() {", "usage example renamed");
   return {
