@@ -31,6 +31,8 @@ function positiveInt(value: string): number {
 /** The parsed options of `gate`. */
 interface GateFlags {
   brokers: string;
+  kafkaSecurityProtocol: "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+  kafkaSaslMechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
   group: string;
   tenant?: string[];
   from: "earliest" | "latest";
@@ -58,6 +60,18 @@ export function gateCommand(): Command {
       new Option("--brokers <list>", "Kafka bootstrap servers, comma-separated")
         .env("KAFKA_BROKERS")
         .default("127.0.0.1:9092"),
+    )
+    .addOption(
+      new Option("--kafka-security-protocol <p>", "as `serve`; SASL credentials from KAFKA_USER/KAFKA_PASSWORD")
+        .choices(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])
+        .env("KAFKA_SECURITY_PROTOCOL")
+        .default("PLAINTEXT"),
+    )
+    .addOption(
+      new Option("--kafka-sasl-mechanism <m>", "SASL mechanism")
+        .choices(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+        .env("KAFKA_SASL_MECHANISM")
+        .default("PLAIN"),
     )
     .addOption(
       new Option("--group <id>", "consumer group (instances with the same group share the partitions)")
@@ -165,6 +179,16 @@ export function gateCommand(): Command {
           .map((b) => b.trim())
           .filter(Boolean),
         group: o.group,
+        ...(o.kafkaSecurityProtocol.startsWith("SASL_")
+          ? {
+              sasl: {
+                mechanism: o.kafkaSaslMechanism,
+                username: process.env.KAFKA_USER ?? "",
+                password: process.env.KAFKA_PASSWORD ?? "",
+              },
+            }
+          : {}),
+        tls: o.kafkaSecurityProtocol.endsWith("SSL"),
         rules,
         metrics,
         tenants: o.tenant?.flatMap((t) => t.split(",")).filter(Boolean),

@@ -11,7 +11,12 @@
  * A copy that cannot be produced stops the gate without committing past it.
  */
 import { Admin, Consumer, type Message } from "@platformatic/kafka";
-import { createKafkaPublisher, type KafkaPublisher, type PublishRecord } from "../../sdk/common/kafka-publisher.js";
+import {
+  createKafkaPublisher,
+  type KafkaPublisher,
+  type KafkaSaslOptions,
+  type PublishRecord,
+} from "../../sdk/common/kafka-publisher.js";
 import type { EventJudge } from "../ingest/pipeline.js";
 import { type GateVerdict, invalidTopicOf, judgeMessage, tenantOfTopic } from "./judge.js";
 import type { GateMetrics } from "./metrics.js";
@@ -20,6 +25,10 @@ import type { GateMetrics } from "./metrics.js";
 export interface GateOptions {
   /** Bootstrap brokers, "host:port". */
   brokers: string[];
+  /** SASL credentials (the seed's production: SASL_SSL + PLAIN); pair with `tls`. */
+  sasl?: KafkaSaslOptions | undefined;
+  /** TLS with the system CAs. */
+  tls?: boolean | undefined;
   /** Consumer group id; instances with the same group share the partitions. */
   group: string;
   /** The tenant's tracking configs (a RuleBook attached to the config store). */
@@ -93,8 +102,13 @@ export function startGate(options: GateOptions): RunningGate {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const tenants = options.tenants && options.tenants.length > 0 ? new Set(options.tenants) : undefined;
   const clientId = `tracking-gate-${options.group}`;
-  const admin = new Admin({ clientId, bootstrapBrokers: options.brokers });
+  const security = {
+    ...(options.sasl ? { sasl: options.sasl } : {}),
+    ...(options.tls ? { tls: {} } : {}),
+  };
+  const admin = new Admin({ clientId, bootstrapBrokers: options.brokers, ...security });
   const consumer = new Consumer({
+    ...security,
     clientId,
     groupId: options.group,
     bootstrapBrokers: options.brokers,
@@ -106,6 +120,8 @@ export function startGate(options: GateOptions): RunningGate {
     clientId,
     partitions: options.invalidPartitions ?? 12,
     replicationFactor: options.invalidReplication ?? 1,
+    ...(options.sasl ? { sasl: options.sasl } : {}),
+    ...(options.tls ? { tls: true } : {}),
   });
 
   let stopping = false;
