@@ -43,6 +43,7 @@ interface GateFlags {
   metricsHost: string;
   metricsPort: number;
   discoverMs: number;
+  sessionTimeoutMs: number;
   commitMs: number;
   maxMessages?: number;
   idleExitMs?: number;
@@ -122,6 +123,14 @@ export function gateCommand(): Command {
         .default(5000),
     )
     .addOption(
+      new Option(
+        "--session-timeout-ms <ms>",
+        "group session timeout: how long the partitions of a gate that died stay with it",
+      )
+        .argParser(positiveInt)
+        .default(30_000),
+    )
+    .addOption(
       new Option("--commit-ms <ms>", "how often judged offsets are committed").argParser(positiveInt).default(1000),
     )
     .addOption(
@@ -194,6 +203,7 @@ export function gateCommand(): Command {
         tenants: o.tenant?.flatMap((t) => t.split(",")).filter(Boolean),
         from: o.from,
         discoverIntervalMs: o.discoverMs,
+        sessionTimeoutMs: o.sessionTimeoutMs,
         commitIntervalMs: o.commitMs,
         maxMessages: o.maxMessages,
         idleExitMs: o.idleExitMs,

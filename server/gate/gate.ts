@@ -38,6 +38,11 @@ export interface GateOptions {
   tenants?: readonly string[] | undefined;
   /** Where a group without committed offsets starts. Default "earliest" (judge what the topics retain). */
   from?: "earliest" | "latest";
+  /**
+   * Group session timeout, ms. Default 30,000. A gate that died without leaving the group keeps its
+   * partitions this long: a restarted gate waits for it before it gets them.
+   */
+  sessionTimeoutMs?: number | undefined;
   /** How often new tenant topics are looked for, ms. Default 5000. */
   discoverIntervalMs?: number;
   /** How often judged offsets are committed, ms. Default 1000. */
@@ -114,6 +119,8 @@ export function startGate(options: GateOptions): RunningGate {
     bootstrapBrokers: options.brokers,
     autocommit: false,
     maxWaitTime: 500,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
   });
   const publisher: KafkaPublisher = createKafkaPublisher({
     brokers: options.brokers,
@@ -130,6 +137,8 @@ export function startGate(options: GateOptions): RunningGate {
   let judgedCount = 0;
   let committedCount = 0;
   let lastActivity = Date.now();
+  /** The group is joined and the stream is fetching (idle time counts only then). */
+  let consuming = false;
   /** topic → partitions, of the topics consumed now. */
   let partitionsOf = new Map<string, number>();
   /** Newest judged message per "topic/partition" since the last commit. */
@@ -264,6 +273,7 @@ export function startGate(options: GateOptions): RunningGate {
       options.metrics.topics(topics.size);
       log(`tracking gate: group ${options.group} consuming ${topics.size} topic(s)`);
       restartStream = false;
+      consuming = false;
       stream = await consumer.consume({
         topics: [...topics.keys()],
         mode: "committed",
@@ -272,6 +282,9 @@ export function startGate(options: GateOptions): RunningGate {
         maxWaitTime: 500,
       });
       // Closing the stream (stop, new topics) aborts its fetch: not a failure then.
+      // Idle time counts from the moment the group was joined (a join can wait for a crashed member's session to expire).
+      consuming = true;
+      lastActivity = Date.now();
       stream.on("error", (e: unknown) => {
         if (!stopping && !restartStream) fail(e);
       });
@@ -337,7 +350,7 @@ export function startGate(options: GateOptions): RunningGate {
     timers.push(
       setInterval(
         () => {
-          if (!stopping && Date.now() - lastActivity >= idle) {
+          if (!stopping && consuming && Date.now() - lastActivity >= idle) {
             reason = "idle";
             void requestStop();
           }
