@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import { parseQuotaSpec, QuotaConfigError, type QuotaLimit } from "./auth/quotas.js";
+import { gateCommand } from "./gate/gate-command.js";
 import {
   addKafkaConnectionFlags,
   type KafkaConnectionFlags,
@@ -419,5 +420,6 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
     }
   });
   program.addCommand(kafkaCommand());
+  program.addCommand(gateCommand());
   return program;
 }

@@ -27,7 +27,9 @@ const program = trackingCommand(async (options, run) => {
   // Worker indexes are stable across replacements, so a restarted worker drains its own spool.
   const spool =
     worker && options.spool !== undefined
-      ? { spool: { ...options.spool, dir: join(options.spool.dir, `worker-${process.env.TRACKING_WORKER_INDEX ?? 0}`) } }
+      ? {
+          spool: { ...options.spool, dir: join(options.spool.dir, `worker-${process.env.TRACKING_WORKER_INDEX ?? 0}`) },
+        }
       : {};
   const server = await startServer({
     ...options,
