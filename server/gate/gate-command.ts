@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { RuleBook } from "../rules/index.js";
-import { renderConfigStoreMetrics } from "../store/metrics.js";
+import { registerConfigStoreMetrics } from "../store/metrics.js";
 import { openConfigStore } from "../store/open.js";
 import { startGate } from "./gate.js";
 import { GateMetrics } from "./metrics.js";
@@ -159,12 +159,13 @@ export function gateCommand(): Command {
       const rules = new RuleBook();
       rules.attach(store);
       const metrics = new GateMetrics();
+      registerConfigStoreMetrics(metrics.registry, store);
       const http = createServer((req, res) => {
         if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
           metrics.registry.metrics().then(
             (text) => {
               res.writeHead(200, { "content-type": metrics.registry.contentType });
-              res.end(text + renderConfigStoreMetrics(store));
+              res.end(text);
             },
             (e: unknown) => {
               res.writeHead(500).end(String(e));
