@@ -3,7 +3,7 @@
  * naive baseline, checks every figure against the broker's end offsets, and writes
  * bench/results/latest.{json,md}. See BENCHMARKS.md for what each phase does.
  *
-const GROUPS = ["rest", "grpc", "batch", "workers", "quota", "tracker", "perftest", "bare", "baseline"] as const;
+const GROUPS = ["rest", "grpc", "batch", "workers", "sasl", "quota", "tracker", "perftest", "bare", "baseline"] as const;
  */
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,7 +44,18 @@ const value = (f: string) => {
 };
 const smoke = flag("--smoke");
 const profile = flag("--profile");
-const GROUPS = ["rest", "grpc", "batch", "workers", "quota", "tracker", "perftest", "bare", "baseline"] as const;
+const GROUPS = [
+  "rest",
+  "grpc",
+  "batch",
+  "workers",
+  "sasl",
+  "quota",
+  "tracker",
+  "perftest",
+  "bare",
+  "baseline",
+] as const;
 type Group = (typeof GROUPS)[number];
 const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]);
 const enabled = (g: Group) => only.has(g);
@@ -593,7 +604,7 @@ async function main(): Promise<void> {
 
   // ---- our server
   /** Starts `bin/tracking serve` (Kafka sink, free loopback ports, extra `args`) and waits for /readyz. */
-  const startOurs = async (name: string, args: string[] = []) => {
+  const startOurs = async (name: string, args: string[] = [], env: Record<string, string> = {}) => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const dataDir = join(workDir, name);
     // bin/tracking execs node with the production flags, so the pid measured is the server's.
@@ -619,6 +630,7 @@ async function main(): Promise<void> {
     );
     const srv = startProcess(join(repoRoot, "bin/tracking"), serverArgs, {
       ...process.env,
+      ...env,
       TRACKING_NODE_FLAGS: nodeFlags,
       TRACKING_API_KEYS: "",
       TRACKING_ADMIN_KEYS: "",
@@ -743,6 +755,80 @@ async function main(): Promise<void> {
       throw e;
     } finally {
       for (const s of servers) await stopChild(s.srv.child);
+    }
+  }
+
+  // ---- the seed's production protocol: the same server over SASL_SSL (SCRAM-SHA-512, TLS) and
+  // over PLAINTEXT, REST single and batch alternating so drift hits both alike
+  if (enabled("sasl")) {
+    const file = join(kafkaData, "client-sasl-ssl.env");
+    if (!existsSync(file)) {
+      notes.push(`sasl: skipped, ${file} is missing (the broker was started without its SASL_SSL listener)`);
+    } else {
+      const client = Object.fromEntries(
+        readFileSync(file, "utf8")
+          .split("\n")
+          .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => [m[1]!, m[2]!]),
+      );
+      const secured = [
+        "--brokers",
+        client.KAFKA_BROKERS ?? "",
+        "--kafka-security-protocol",
+        "SASL_SSL",
+        "--kafka-sasl-mechanism",
+        "SCRAM-SHA-512",
+        "--kafka-ca-file",
+        client.KAFKA_SSL_CA_FILE ?? "",
+      ];
+      const servers = [];
+      try {
+        servers.push({ label: "PLAINTEXT", ...(await startOurs("sasl-plaintext")) });
+        servers.push({
+          label: "SASL_SSL",
+          ...(await startOurs("sasl-ssl", secured, {
+            KAFKA_USER: client.KAFKA_USER ?? "",
+            KAFKA_PASSWORD: client.KAFKA_PASSWORD ?? "",
+          })),
+        });
+        for (const path of ["rest", "batch"] as const) {
+          for (const s of servers) {
+            const t: Target = {
+              subject: "ours",
+              group: "sasl",
+              host: "127.0.0.1",
+              port: s.httpPort,
+              pid: s.srv.child.pid,
+            };
+            if (path === "rest")
+              await closedH2load(t, "rest", `ours REST single over ${s.label}, max (closed loop)`, {
+                url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track`,
+                body: restBody,
+                headers: ["content-type: application/json"],
+                h1: true,
+                clients: 64,
+                eventsPerRequest: 1,
+                topic: T.rest,
+              });
+            else
+              await closedH2load(t, "batch", `ours REST batch of 100 over ${s.label}, max (closed loop)`, {
+                url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track/batch`,
+                body: batchBody,
+                headers: ["content-type: application/json"],
+                h1: true,
+                clients: 16,
+                eventsPerRequest: 100,
+                topic: T.batch,
+              });
+          }
+        }
+      } catch (e) {
+        for (const s of servers) log(`${s.label} server log tail:\n${s.srv.log().slice(-3000)}`);
+        throw e;
+      } finally {
+        for (const s of servers) await stopChild(s.srv.child);
+      }
     }
   }
 
