@@ -650,6 +650,38 @@ async function main(): Promise<void> {
     return { srv, httpPort, grpcPort };
   };
   const grpcPath = "/recommender.v1.BehaviorService/TrackEvent";
+  // The closed-loop settings the comparison groups (workers, sasl) share with the main rows.
+  const restSingleMax = (t: Target, name: string, httpPort: number) =>
+    closedH2load(t, "rest", name, {
+      url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track`,
+      body: restBody,
+      headers: ["content-type: application/json"],
+      h1: true,
+      clients: 64,
+      eventsPerRequest: 1,
+      topic: T.rest,
+    });
+  const restBatchMax = (t: Target, name: string, httpPort: number) =>
+    closedH2load(t, "batch", name, {
+      url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track/batch`,
+      body: batchBody,
+      headers: ["content-type: application/json"],
+      h1: true,
+      clients: 16,
+      eventsPerRequest: 100,
+      topic: T.batch,
+    });
+  const grpcMax = (t: Target, name: string, grpcPort: number) =>
+    closedH2load(t, "grpc", name, {
+      url: `http://127.0.0.1:${grpcPort}${grpcPath}`,
+      body: grpcBody,
+      headers: ["content-type: application/grpc", "te: trailers"],
+      h1: false,
+      clients: 8,
+      streams: 16,
+      eventsPerRequest: 1,
+      topic: T.grpc,
+    });
   if (enabled("rest") || enabled("grpc") || enabled("batch")) {
     const { srv, httpPort, grpcPort } = await startOurs("server-data");
     try {
@@ -666,16 +698,7 @@ async function main(): Promise<void> {
           { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate: smoke ? 200 : 1000, conns: 2 },
           T.grpc,
         );
-        await closedH2load(g, "grpc", "ours gRPC TrackEvent, max (closed loop)", {
-          url: `http://127.0.0.1:${grpcPort}${path}`,
-          body: grpcBody,
-          headers: ["content-type: application/grpc", "te: trailers"],
-          h1: false,
-          clients: 8,
-          streams: 16,
-          eventsPerRequest: 1,
-          topic: T.grpc,
-        });
+        await grpcMax(g, "ours gRPC TrackEvent, max (closed loop)", grpcPort);
         for (const rate of plan.rates) {
           await openLoop(
             g,
@@ -687,15 +710,7 @@ async function main(): Promise<void> {
         }
       }
       if (enabled("batch")) {
-        await closedH2load({ ...t, group: "batch" }, "batch", "ours REST batch of 100, max (closed loop)", {
-          url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track/batch`,
-          body: batchBody,
-          headers: ["content-type: application/json"],
-          h1: true,
-          clients: 16,
-          eventsPerRequest: 100,
-          topic: T.batch,
-        });
+        await restBatchMax({ ...t, group: "batch" }, "ours REST batch of 100, max (closed loop)", httpPort);
       }
       const hwm = readFileSync(`/proc/${srv.child.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)?.[1];
       notes.push(`server peak RSS over the whole run (VmHWM): ${round(Number(hwm) / 1024, 1)} MB`);
@@ -727,27 +742,8 @@ async function main(): Promise<void> {
             pid: s.srv.child.pid,
           };
           const label = `ours --workers ${s.w}`;
-          if (path === "rest")
-            await closedH2load(t, "rest", `${label} REST single, max (closed loop)`, {
-              url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track`,
-              body: restBody,
-              headers: ["content-type: application/json"],
-              h1: true,
-              clients: 64,
-              eventsPerRequest: 1,
-              topic: T.rest,
-            });
-          else
-            await closedH2load(t, "grpc", `${label} gRPC TrackEvent, max (closed loop)`, {
-              url: `http://127.0.0.1:${s.grpcPort}${grpcPath}`,
-              body: grpcBody,
-              headers: ["content-type: application/grpc", "te: trailers"],
-              h1: false,
-              clients: 8,
-              streams: 16,
-              eventsPerRequest: 1,
-              topic: T.grpc,
-            });
+          if (path === "rest") await restSingleMax(t, `${label} REST single, max (closed loop)`, s.httpPort);
+          else await grpcMax(t, `${label} gRPC TrackEvent, max (closed loop)`, s.grpcPort);
         }
       }
     } catch (e) {
@@ -802,25 +798,8 @@ async function main(): Promise<void> {
               pid: s.srv.child.pid,
             };
             if (path === "rest")
-              await closedH2load(t, "rest", `ours REST single over ${s.label}, max (closed loop)`, {
-                url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track`,
-                body: restBody,
-                headers: ["content-type: application/json"],
-                h1: true,
-                clients: 64,
-                eventsPerRequest: 1,
-                topic: T.rest,
-              });
-            else
-              await closedH2load(t, "batch", `ours REST batch of 100 over ${s.label}, max (closed loop)`, {
-                url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track/batch`,
-                body: batchBody,
-                headers: ["content-type: application/json"],
-                h1: true,
-                clients: 16,
-                eventsPerRequest: 100,
-                topic: T.batch,
-              });
+              await restSingleMax(t, `ours REST single over ${s.label}, max (closed loop)`, s.httpPort);
+            else await restBatchMax(t, `ours REST batch of 100 over ${s.label}, max (closed loop)`, s.httpPort);
           }
         }
       } catch (e) {
