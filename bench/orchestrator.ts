@@ -3,7 +3,7 @@
  * naive baseline, checks every figure against the broker's end offsets, and writes
  * bench/results/latest.{json,md}. See BENCHMARKS.md for what each phase does.
  *
-const GROUPS = ["rest", "grpc", "batch", "workers", "quota", "tracker", "perftest", "bare", "baseline"] as const;
+const GROUPS = ["rest", "grpc", "batch", "workers", "sasl", "quota", "tracker", "perftest", "bare", "baseline"] as const;
  */
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,7 +44,18 @@ const value = (f: string) => {
 };
 const smoke = flag("--smoke");
 const profile = flag("--profile");
-const GROUPS = ["rest", "grpc", "batch", "workers", "quota", "tracker", "perftest", "bare", "baseline"] as const;
+const GROUPS = [
+  "rest",
+  "grpc",
+  "batch",
+  "workers",
+  "sasl",
+  "quota",
+  "tracker",
+  "perftest",
+  "bare",
+  "baseline",
+] as const;
 type Group = (typeof GROUPS)[number];
 const only = new Set((value("--only") ?? GROUPS.join(",")).split(",") as Group[]);
 const enabled = (g: Group) => only.has(g);
@@ -593,7 +604,7 @@ async function main(): Promise<void> {
 
   // ---- our server
   /** Starts `bin/tracking serve` (Kafka sink, free loopback ports, extra `args`) and waits for /readyz. */
-  const startOurs = async (name: string, args: string[] = []) => {
+  const startOurs = async (name: string, args: string[] = [], env: Record<string, string> = {}) => {
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const dataDir = join(workDir, name);
     // bin/tracking execs node with the production flags, so the pid measured is the server's.
@@ -619,6 +630,7 @@ async function main(): Promise<void> {
     );
     const srv = startProcess(join(repoRoot, "bin/tracking"), serverArgs, {
       ...process.env,
+      ...env,
       TRACKING_NODE_FLAGS: nodeFlags,
       TRACKING_API_KEYS: "",
       TRACKING_ADMIN_KEYS: "",
@@ -638,6 +650,38 @@ async function main(): Promise<void> {
     return { srv, httpPort, grpcPort };
   };
   const grpcPath = "/recommender.v1.BehaviorService/TrackEvent";
+  // The closed-loop settings the comparison groups (workers, sasl) share with the main rows.
+  const restSingleMax = (t: Target, name: string, httpPort: number) =>
+    closedH2load(t, "rest", name, {
+      url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track`,
+      body: restBody,
+      headers: ["content-type: application/json"],
+      h1: true,
+      clients: 64,
+      eventsPerRequest: 1,
+      topic: T.rest,
+    });
+  const restBatchMax = (t: Target, name: string, httpPort: number) =>
+    closedH2load(t, "batch", name, {
+      url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track/batch`,
+      body: batchBody,
+      headers: ["content-type: application/json"],
+      h1: true,
+      clients: 16,
+      eventsPerRequest: 100,
+      topic: T.batch,
+    });
+  const grpcMax = (t: Target, name: string, grpcPort: number) =>
+    closedH2load(t, "grpc", name, {
+      url: `http://127.0.0.1:${grpcPort}${grpcPath}`,
+      body: grpcBody,
+      headers: ["content-type: application/grpc", "te: trailers"],
+      h1: false,
+      clients: 8,
+      streams: 16,
+      eventsPerRequest: 1,
+      topic: T.grpc,
+    });
   if (enabled("rest") || enabled("grpc") || enabled("batch")) {
     const { srv, httpPort, grpcPort } = await startOurs("server-data");
     try {
@@ -654,16 +698,7 @@ async function main(): Promise<void> {
           { kind: "grpc", host: g.host, port: grpcPort, path, bodyFile: grpcBody, rate: smoke ? 200 : 1000, conns: 2 },
           T.grpc,
         );
-        await closedH2load(g, "grpc", "ours gRPC TrackEvent, max (closed loop)", {
-          url: `http://127.0.0.1:${grpcPort}${path}`,
-          body: grpcBody,
-          headers: ["content-type: application/grpc", "te: trailers"],
-          h1: false,
-          clients: 8,
-          streams: 16,
-          eventsPerRequest: 1,
-          topic: T.grpc,
-        });
+        await grpcMax(g, "ours gRPC TrackEvent, max (closed loop)", grpcPort);
         for (const rate of plan.rates) {
           await openLoop(
             g,
@@ -675,15 +710,7 @@ async function main(): Promise<void> {
         }
       }
       if (enabled("batch")) {
-        await closedH2load({ ...t, group: "batch" }, "batch", "ours REST batch of 100, max (closed loop)", {
-          url: `http://127.0.0.1:${httpPort}/api/v1/behaviors/track/batch`,
-          body: batchBody,
-          headers: ["content-type: application/json"],
-          h1: true,
-          clients: 16,
-          eventsPerRequest: 100,
-          topic: T.batch,
-        });
+        await restBatchMax({ ...t, group: "batch" }, "ours REST batch of 100, max (closed loop)", httpPort);
       }
       const hwm = readFileSync(`/proc/${srv.child.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)?.[1];
       notes.push(`server peak RSS over the whole run (VmHWM): ${round(Number(hwm) / 1024, 1)} MB`);
@@ -715,27 +742,8 @@ async function main(): Promise<void> {
             pid: s.srv.child.pid,
           };
           const label = `ours --workers ${s.w}`;
-          if (path === "rest")
-            await closedH2load(t, "rest", `${label} REST single, max (closed loop)`, {
-              url: `http://127.0.0.1:${s.httpPort}/api/v1/behaviors/track`,
-              body: restBody,
-              headers: ["content-type: application/json"],
-              h1: true,
-              clients: 64,
-              eventsPerRequest: 1,
-              topic: T.rest,
-            });
-          else
-            await closedH2load(t, "grpc", `${label} gRPC TrackEvent, max (closed loop)`, {
-              url: `http://127.0.0.1:${s.grpcPort}${grpcPath}`,
-              body: grpcBody,
-              headers: ["content-type: application/grpc", "te: trailers"],
-              h1: false,
-              clients: 8,
-              streams: 16,
-              eventsPerRequest: 1,
-              topic: T.grpc,
-            });
+          if (path === "rest") await restSingleMax(t, `${label} REST single, max (closed loop)`, s.httpPort);
+          else await grpcMax(t, `${label} gRPC TrackEvent, max (closed loop)`, s.grpcPort);
         }
       }
     } catch (e) {
@@ -743,6 +751,63 @@ async function main(): Promise<void> {
       throw e;
     } finally {
       for (const s of servers) await stopChild(s.srv.child);
+    }
+  }
+
+  // ---- the seed's production protocol: the same server over SASL_SSL (SCRAM-SHA-512, TLS) and
+  // over PLAINTEXT, REST single and batch alternating so drift hits both alike
+  if (enabled("sasl")) {
+    const file = join(kafkaData, "client-sasl-ssl.env");
+    if (!existsSync(file)) {
+      notes.push(`sasl: skipped, ${file} is missing (the broker was started without its SASL_SSL listener)`);
+    } else {
+      const client = Object.fromEntries(
+        readFileSync(file, "utf8")
+          .split("\n")
+          .map((l) => /^([A-Z_]+)=(.*)$/.exec(l))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => [m[1]!, m[2]!]),
+      );
+      const secured = [
+        "--brokers",
+        client.KAFKA_BROKERS ?? "",
+        "--kafka-security-protocol",
+        "SASL_SSL",
+        "--kafka-sasl-mechanism",
+        "SCRAM-SHA-512",
+        "--kafka-ca-file",
+        client.KAFKA_SSL_CA_FILE ?? "",
+      ];
+      const servers = [];
+      try {
+        servers.push({ label: "PLAINTEXT", ...(await startOurs("sasl-plaintext")) });
+        servers.push({
+          label: "SASL_SSL",
+          ...(await startOurs("sasl-ssl", secured, {
+            KAFKA_USER: client.KAFKA_USER ?? "",
+            KAFKA_PASSWORD: client.KAFKA_PASSWORD ?? "",
+          })),
+        });
+        for (const path of ["rest", "batch"] as const) {
+          for (const s of servers) {
+            const t: Target = {
+              subject: "ours",
+              group: "sasl",
+              host: "127.0.0.1",
+              port: s.httpPort,
+              pid: s.srv.child.pid,
+            };
+            if (path === "rest")
+              await restSingleMax(t, `ours REST single over ${s.label}, max (closed loop)`, s.httpPort);
+            else await restBatchMax(t, `ours REST batch of 100 over ${s.label}, max (closed loop)`, s.httpPort);
+          }
+        }
+      } catch (e) {
+        for (const s of servers) log(`${s.label} server log tail:\n${s.srv.log().slice(-3000)}`);
+        throw e;
+      } finally {
+        for (const s of servers) await stopChild(s.srv.child);
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Entry of `make bench` / `make bench-smoke`: a thin wrapper around bench/orchestrator.ts.
-#   bench/run.sh [--smoke] [--profile] [--only rest,grpc,batch,quota,tracker,perftest,bare,baseline] [--duration S] [--quota R:Q]
+#   bench/run.sh [--smoke] [--profile] [--only rest,grpc,batch,workers,sasl,quota,tracker,perftest,bare,baseline] [--duration S] [--quota R:Q]
 # Results: bench/results/latest.{json,md}; profiles (--profile): bench/results/prof/*.cpuprofile
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -15,6 +15,7 @@ import { storeOptions } from "./cli/store-options.js";
 import { tailCommand } from "./cli/tail-command.js";
 import { topicsCommand } from "./cli/topics-command.js";
 import { validateCommand } from "./cli/validate-command.js";
+import { gateCommand } from "./gate/gate-command.js";
 import {
   addKafkaConnectionFlags,
   type KafkaConnectionFlags,
@@ -418,5 +419,6 @@ export function trackingCommand(onServe: (options: ServerOptions, run: ServeProc
   program.addCommand(everydayCommand(topicsCommand()));
   for (const name of ["list", "get", "diff", "apply"])
     everydayCommand(configs.commands.find((c) => c.name() === name)!);
+  program.addCommand(gateCommand());
   return program;
 }

@@ -99,6 +99,24 @@ export function renderMarkdown(r: Report): string {
     L.push("");
   }
 
+  const bySasl = r.phases.filter((p) => p.group === "sasl");
+  if (bySasl.length > 0) {
+    L.push(`## SASL_SSL (SCRAM-SHA-512 over TLS) vs PLAINTEXT, same run`, "");
+    L.push(
+      `The same server binary against the same broker, once on its PLAINTEXT listener and once on its SASL_SSL listener (scripts/kafka/secure.sh); closed loop, the settings of the rows above, phases alternating.`,
+      "",
+    );
+    L.push(`| phase | events/s | ÷ PLAINTEXT | CPU s (% of a core) | offsets Δ / counted |`);
+    L.push(`| --- | ---: | ---: | ---: | ---: |`);
+    for (const p of bySasl) {
+      const plain = bySasl.find((x) => x.path === p.path && x.name.includes("PLAINTEXT"));
+      L.push(
+        `| ${p.name} | ${n(p.eventsPerSec)} | ${p === plain ? "—" : ratio(p.eventsPerSec, plain?.eventsPerSec)} | ${p.server ? `${p.server.cpuSeconds} (${p.server.cpuPercentOfOneCore} %)` : "—"} | ${checkOffsets(p)} |`,
+      );
+    }
+    L.push("");
+  }
+
   L.push(`## Latency at fixed offered rates (open loop, from scheduled send time)`, "");
   L.push(
     `| subject | path | offered/s | acked events/s | P50 ms | P99 ms | P99.9 ms | max ms | errors/dropped | seed P50/P99/P999 | offsets Δ / counted |`,

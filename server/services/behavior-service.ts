@@ -127,7 +127,7 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
       return create(GetHealthResponseSchema, {
         status: available ? "healthy" : "degraded",
         kafkaAvailable: available,
-        kafkaError: available ? "" : (sink.unavailableReason?.() ?? ""),
+        ...(available ? {} : { kafkaError: sink.unavailableReason?.() ?? "unavailable" }),
         stats: create(HealthStatsSchema, {
           totalEvents: BigInt(s.total_events),
           kafkaSuccess: BigInt(s.kafka_success),

@@ -130,6 +130,10 @@ export class MongoBackend implements ConfigBackend {
         serverSelectionTimeoutMS: serverSelectionTimeoutMs,
         connectTimeoutMS: serverSelectionTimeoutMs,
         appName: "tracking-server",
+        // A config write is acknowledged only once a majority has it in the journal (on a
+        // standalone server: this one, fsync'd), so an acknowledged change survives a crash.
+        // A URI's own w/journal options win.
+        writeConcern: { w: "majority", journal: true },
       });
     } catch (e) {
       throw new Error(`config store ${masked}: invalid MongoDB URI: ${(e as Error).message}`);

@@ -1,15 +1,13 @@
 /**
- * Child process of config-store-kill.test.ts: writes tracking configs to the SQLite store in
- * `<dataDir>` as fast as it can until it is killed. Each write sets several fields from one
- * generation number n (name, description, optional_fields), so a half-applied write would show
- * as fields that disagree. After each write returns (committed, fsync'd) it prints
- * `ack <scenario_id> <version> <n>` on stdout (a pipe: synchronous on Linux).
+ * Child process of config-store-kill.test.ts: writes tracking configs to a config store (a
+ * SQLite data dir, or a `mongodb://` URI) as fast as it can until it is killed. Each write sets
+ * several fields from one generation number n (name, description, optional_fields), so a
+ * half-applied write would show as fields that disagree. After each write returns (committed,
+ * durable) it prints `ack <scenario_id> <version> <n>` on stdout (a pipe: synchronous on Linux).
  */
-
-import { join } from "node:path";
 import { FieldType } from "../../gen/es/recommender/v1/tracking_config_pb.js";
 import { newTrackingConfig } from "../../server/store/config-store.js";
-import { openSqliteStore } from "../../server/store/sqlite-backend.js";
+import { openConfigStore } from "../../server/store/open.js";
 
 /** Configs the writer cycles through; also read by the test. */
 export const SCENARIOS = ["chaos_a", "chaos_b", "chaos_c", "chaos_d"] as const;
@@ -28,8 +26,16 @@ export function generation(n: number) {
   };
 }
 
-async function main(dataDir: string): Promise<void> {
-  const store = await openSqliteStore({ file: join(dataDir, "configs.db") });
+/** `target`: a data directory (SQLite `configs.db` in it) or a `mongodb://` URI. */
+async function main(target: string): Promise<void> {
+  const mongo = target.startsWith("mongodb://");
+  const store = await openConfigStore({
+    ...(mongo ? { spec: target } : {}),
+    dataDir: mongo ? "." : target,
+    pollIntervalMs: 0,
+    serverSelectionTimeoutMs: 2000,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   let n = 0;
   for (const scenario of SCENARIOS) {
     const cur = store.get(TENANT, scenario);
@@ -53,5 +59,10 @@ async function main(dataDir: string): Promise<void> {
   }
 }
 
-// Runs only as `node --import tsx config-writer.ts --write <dataDir>`; the test imports the constants.
-if (process.argv[2] === "--write" && process.argv[3] !== undefined) void main(process.argv[3]);
+// Runs only as `node --import tsx config-writer.ts --write <dataDir|mongodb-uri>`; the test imports the constants.
+if (process.argv[2] === "--write" && process.argv[3] !== undefined) {
+  main(process.argv[3]).catch((e: unknown) => {
+    process.stderr.write(`writer stopped: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(3);
+  });
+}

@@ -5,11 +5,12 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
-import { type CliServer, seedEventData, spawnCli, trackOnce, waitForLog } from "./http-helpers.js";
+import { type CliServer, client, seedEventData, spawnCli, trackOnce, waitForLog } from "./http-helpers.js";
 
 /** The value of one sample (exact name and label text) in Prometheus text, or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -27,6 +28,21 @@ function workerPids(primary: number): number[] {
   } catch {
     return []; // pgrep exits 1 when there are none
   }
+}
+
+/** One GET on a fresh connection (so the primary's round-robin hands it to the next worker). */
+function getOnce(port: number, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, agent: false, headers: { connection: "close" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 describe("tracking serve --workers 2", () => {
@@ -107,4 +123,43 @@ describe("tracking serve --workers 2", () => {
     const stored = new Set(records.map((r) => (JSON.parse(r.value) as { event_id: string }).event_id));
     expect(acked.filter((id) => !stored.has(id))).toEqual([]);
   }, 150_000);
+  it("a config created or updated through one worker is served by every worker after the store poll", async () => {
+    const bootstrap = await ensureMainBroker();
+    const tenant = uniqueTenant("wrkcfg");
+    const dir = mkdtempSync(join(tmpdir(), "tracking-workers-cfg-"));
+    dirs.push(dir);
+    const c = await spawnCli(dir, {
+      timeoutMs: 60_000,
+      args: ["--workers", "2", "--sink", "kafka", "--brokers", bootstrap, "--config-poll-ms", "200"],
+    });
+    try {
+      const api = client(c.baseUrl);
+      const path = `/api/v1/tracking-configs/${tenant}/feed`;
+      const created = await api("POST", "/api/v1/tracking-configs/from-template", {
+        tenant_id: tenant,
+        scenario_id: "feed",
+        template_id: "video",
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+      // Ten consecutive GETs on fresh connections alternate between the two workers: all must
+      // see `version` (the worker that wrote it at once, the other after its next poll).
+      const everyWorkerSees = async (version: number) => {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const seen = await Promise.all(Array.from({ length: 10 }, () => getOnce(c.httpPort, path)));
+          const versions = seen.map((r) => (r.status === 200 ? r.body.version : r.status));
+          if (versions.every((v) => v === version)) return;
+          if (Date.now() > deadline) throw new Error(`workers still disagree after 10 s: ${JSON.stringify(versions)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await everyWorkerSees(1);
+      const updated = await api("PATCH", path, { name: "renamed" }, { "if-match": '"1"' });
+      expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+      await everyWorkerSees(2);
+    } finally {
+      c.child.kill("SIGTERM");
+      await c.exited;
+    }
+  }, 120_000);
 });

@@ -2425,8 +2425,9 @@ type GetHealthResponse struct {
 	KafkaAvailable bool `protobuf:"varint,2,opt,name=kafka_available,json=kafkaAvailable,proto3" json:"kafka_available,omitempty"`
 	// Counters.
 	Stats *HealthStats `protobuf:"bytes,3,opt,name=stats,proto3" json:"stats,omitempty"`
-	// Why the sink is unavailable (e.g. "SASL authentication failed: ..."); empty when available.
-	KafkaError    string `protobuf:"bytes,4,opt,name=kafka_error,json=kafkaError,proto3" json:"kafka_error,omitempty"`
+	// Why the sink is unavailable (e.g. "SASL authentication failed: ..."); absent when available,
+	// so a healthy answer keeps the seed's shape.
+	KafkaError    *string `protobuf:"bytes,4,opt,name=kafka_error,json=kafkaError,proto3,oneof" json:"kafka_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2483,8 +2484,8 @@ func (x *GetHealthResponse) GetStats() *HealthStats {
 }
 
 func (x *GetHealthResponse) GetKafkaError() string {
-	if x != nil {
-		return x.KafkaError
+	if x != nil && x.KafkaError != nil {
+		return *x.KafkaError
 	}
 	return ""
 }
@@ -2771,13 +2772,14 @@ const file_recommender_v1_behavior_proto_rawDesc = "" +
 	"\fkafka_failed\x18\x03 \x01(\x03R\vkafkaFailed\x12\x1a\n" +
 	"\brejected\x18\x04 \x01(\x03R\brejected\x12/\n" +
 	"\x13validation_warnings\x18\x05 \x01(\x03R\x12validationWarnings\x12!\n" +
-	"\fsuccess_rate\x18\x06 \x01(\x01R\vsuccessRate\"\xa8\x01\n" +
+	"\fsuccess_rate\x18\x06 \x01(\x01R\vsuccessRate\"\xbd\x01\n" +
 	"\x11GetHealthResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12'\n" +
 	"\x0fkafka_available\x18\x02 \x01(\bR\x0ekafkaAvailable\x121\n" +
-	"\x05stats\x18\x03 \x01(\v2\x1b.recommender.v1.HealthStatsR\x05stats\x12\x1f\n" +
-	"\vkafka_error\x18\x04 \x01(\tR\n" +
-	"kafkaError*\xe9\t\n" +
+	"\x05stats\x18\x03 \x01(\v2\x1b.recommender.v1.HealthStatsR\x05stats\x12$\n" +
+	"\vkafka_error\x18\x04 \x01(\tH\x00R\n" +
+	"kafkaError\x88\x01\x01B\x0e\n" +
+	"\f_kafka_error*\xe9\t\n" +
 	"\n" +
 	"ActionType\x12\x1b\n" +
 	"\x17ACTION_TYPE_UNSPECIFIED\x10\x00\x12*\n" +
@@ -2951,6 +2953,7 @@ func file_recommender_v1_behavior_proto_init() {
 	file_recommender_v1_behavior_proto_msgTypes[10].OneofWrappers = []any{}
 	file_recommender_v1_behavior_proto_msgTypes[13].OneofWrappers = []any{}
 	file_recommender_v1_behavior_proto_msgTypes[16].OneofWrappers = []any{}
+	file_recommender_v1_behavior_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

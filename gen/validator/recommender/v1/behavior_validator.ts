@@ -3356,7 +3356,7 @@ export function getHealthResponseToWire(msg: GetHealthResponse, defaults = false
   if (defaults || msg.status !== "") w.status = msg.status;
   if (defaults || msg.kafkaAvailable) w.kafka_available = msg.kafkaAvailable;
   if (msg.stats !== undefined) w.stats = healthStatsToWire(msg.stats, defaults);
-  if (defaults || msg.kafkaError !== "") w.kafka_error = msg.kafkaError;
+  if (msg.kafkaError !== undefined) w.kafka_error = msg.kafkaError;
   return w as unknown as GetHealthResponseWire;
 }
 
@@ -3388,6 +3388,6 @@ export function normalizeGetHealthResponse(input: unknown): GetHealthResponseWir
   v = o.stats;
   if (v !== undefined && v !== null) w.stats = normalizeHealthStats(v);
   v = o.kafka_error;
-  if (v !== undefined && v !== null && v !== "") w.kafka_error = v;
+  if (v !== undefined && v !== null) w.kafka_error = v;
   return w as unknown as GetHealthResponseWire;
 }

@@ -756,7 +756,8 @@ export interface GetHealthResponseWire {
   kafka_available?: boolean;
   stats?: HealthStatsWire;
   /**
-   * Why the sink is unavailable (e.g. "SASL authentication failed: ..."); empty when available.
+   * Why the sink is unavailable (e.g. "SASL authentication failed: ..."); absent when available,
+   * so a healthy answer keeps the seed's shape.
    */
   kafka_error?: string;
 }
