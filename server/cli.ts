@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServerOptions } from "./app.js";
 import { parseQuotaSpec, QuotaConfigError, type QuotaLimit } from "./auth/quotas.js";
+import { bool, fraction, nonNegativeInt, port, positiveInt } from "./cli/args.js";
 import { everydayCommand } from "./cli/common.js";
 import { addRemoteConfigCommands } from "./cli/configs-command.js";
 import { replayCommand } from "./cli/replay-command.js";
@@ -26,51 +27,6 @@ import type { KafkaCompression } from "./kafka/kafka-sink.js";
 import { LOG_LEVELS, type LogLevel } from "./log/logger.js";
 import { exportConfigs, importConfigs, parseConfigLines } from "./store/ndjson.js";
 import { openConfigStore } from "./store/open.js";
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
-  return n;
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw new InvalidArgumentError("must be a number from 0 to 1");
-  return n;
-}
-
-/** On/off values accepted from flags and environment variables. */
-const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
-  ["1", true],
-  ["true", true],
-  ["yes", true],
-  ["on", true],
-  ["0", false],
-  ["false", false],
-  ["no", false],
-  ["off", false],
-  ["", false],
-]);
-
-// Commander treats any value of a boolean option's environment variable as "on", so
-// KAFKA_PRODUCER_THREAD=0 would enable it; the option takes an explicit value instead.
-function bool(value: string): boolean {
-  const b = BOOLEANS.get(value.trim().toLowerCase());
-  if (b === undefined) throw new InvalidArgumentError("must be one of 1/0, true/false, yes/no, on/off");
-  return b;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
 
 /** `--workers`: a positive integer, or "auto" for the cores this process may use. */
 function workerCount(value: string): number {

@@ -29,6 +29,7 @@ import {
   resolveKafkaConnection,
 } from "../kafka/connection-flags.js";
 import { createKafkaSink } from "../kafka/kafka-sink.js";
+import { positiveInt } from "./args.js";
 import {
   CliError,
   countLines,
@@ -62,12 +63,6 @@ type Send = (event: unknown) => Promise<Outcome>;
 function positive(value: string): number {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError("must be a positive number");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
   return n;
 }
 

@@ -1,11 +1,6 @@
 /** The config-store flags shared by `serve`, `configs export|import`, `validate` and `replay`. */
-import { InvalidArgumentError, Option } from "commander";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
+import { Option } from "commander";
+import { positiveInt } from "./args.js";
 
 /** --data-dir, --config-store and --config-store-timeout-ms, with their environment variables. */
 export function storeOptions(): Option[] {

@@ -7,9 +7,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { Admin, Consumer, stringDeserializers } from "@platformatic/kafka";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { behaviorEventKafka } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { addKafkaConnectionFlags } from "../kafka/connection-flags.js";
+import { positiveInt } from "./args.js";
 import { CliError, paint } from "./common.js";
 import { type KafkaClientFlags, kafkaClientOptions, kafkaFailure, kafkaTimeoutOption } from "./kafka-client.js";
 
@@ -24,12 +25,6 @@ interface TailFlags extends KafkaClientFlags {
 
 /** Header the server puts on each record: the config version that judged it (0: a template). */
 const CONFIG_VERSION_HEADER = "tracking-config-version";
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
 
 function pretty(
   e: Record<string, unknown>,

@@ -4,9 +4,10 @@
  * Exit codes: 0 done, 1 no such topic / the broker refused, 2 usage error or unreachable broker.
  */
 import { Admin, findErrorBy } from "@platformatic/kafka";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
 import { behaviorEventKafka } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import { addKafkaConnectionFlags } from "../kafka/connection-flags.js";
+import { positiveInt } from "./args.js";
 import { CliError, paint } from "./common.js";
 import { type KafkaClientFlags, kafkaClientOptions, kafkaFailure, kafkaTimeoutOption } from "./kafka-client.js";
 
@@ -22,12 +23,6 @@ export interface TopicInfo {
   /** Sum of the partitions' end offsets (records ever written, minus none: offsets only grow). */
   end_offset_total: string;
   end_offsets?: string[];
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
-  return n;
 }
 
 async function withAdmin<T>(o: KafkaClientFlags, fn: (admin: Admin) => Promise<T>): Promise<T> {

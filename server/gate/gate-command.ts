@@ -9,24 +9,13 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Option } from "commander";
+import { nonNegativeInt, positiveInt } from "../cli/args.js";
 import { RuleBook } from "../rules/index.js";
 import { registerConfigStoreMetrics } from "../store/metrics.js";
 import { openConfigStore } from "../store/open.js";
 import { startGate } from "./gate.js";
 import { GateMetrics } from "./metrics.js";
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
-  return n;
-}
 
 /** The parsed options of `gate`. */
 interface GateFlags {
