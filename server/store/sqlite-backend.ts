@@ -82,9 +82,10 @@ export class SqliteBackend implements ConfigBackend {
     this.location = file;
     this.#now = now;
     this.#db = new DatabaseSync(file);
-    // WAL: readers never block the writer; FULL: fsync the WAL on every commit (durable);
-    // busy_timeout: another process's short write transaction is waited for, not an error.
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    // busy_timeout first: another process's short write transaction (or its switch of a fresh
+    // file to WAL) is waited for, not an error. WAL: readers never block the writer; FULL: fsync
+    // the WAL on every commit (durable).
+    this.#db.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
     this.#migrate();
     this.#select = this.#db.prepare(
       "SELECT version, config FROM tracking_configs WHERE tenant_id = ? AND scenario_id = ?",
