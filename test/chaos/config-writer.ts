@@ -6,7 +6,7 @@
  * durable) it prints `ack <scenario_id> <version> <n>` on stdout (a pipe: synchronous on Linux).
  */
 import { FieldType } from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import { newTrackingConfig } from "../../server/store/config-store.js";
+import { newTrackingConfig, VersionConflictError } from "../../server/store/config-store.js";
 import { openConfigStore } from "../../server/store/open.js";
 
 /** Configs the writer cycles through; also read by the test. */
@@ -48,12 +48,24 @@ async function main(target: string): Promise<void> {
   for (;;) {
     n++;
     for (const scenario of SCENARIOS) {
-      const cfg = await store.update(
-        TENANT,
-        scenario,
-        newTrackingConfig({ tenantId: TENANT, scenarioId: scenario, ...generation(n) }),
-        ["name", "description", "optional_fields"],
-      );
+      const update = () =>
+        store.update(
+          TENANT,
+          scenario,
+          newTrackingConfig({ tenantId: TENANT, scenarioId: scenario, ...generation(n) }),
+          ["name", "description", "optional_fields"],
+        );
+      // As a client retries a 409: on MongoDB a writer killed between its history claim and its
+      // config write holds that version until the claim is rolled forward (10 s).
+      let cfg: Awaited<ReturnType<typeof update>> | undefined;
+      for (let attempt = 0; cfg === undefined; attempt++) {
+        try {
+          cfg = await update();
+        } catch (e) {
+          if (!(e instanceof VersionConflictError) || attempt >= 300) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
       process.stdout.write(`ack ${scenario} ${cfg.version} ${n}\n`);
     }
   }
