@@ -237,14 +237,38 @@ export class MongoBackend implements ConfigBackend {
       .catch(() => undefined);
   }
 
+  /**
+   * After a config write failed with an error (connection lost, server killed), its outcome is
+   * unknown: the server may have applied it before the answer was lost. Reads the config back:
+   * written → true (the claim stays, it is that version's history); not written → the claim is
+   * withdrawn; unreadable → the claim stays and is rolled forward later if the config never moved
+   * (so a 503 on a write means "outcome unknown", never a config without its history entry).
+   */
+  async #settleUnknown(cfg: TrackingConfig): Promise<boolean> {
+    try {
+      const doc = await this.#configs.findOne(
+        { tenant_id: cfg.tenantId, scenario_id: cfg.scenarioId },
+        { projection: { version: 1 } },
+      );
+      if (doc !== null && Number(doc.version) === cfg.version) return true;
+      await this.#history.deleteOne({ tenant_id: cfg.tenantId, scenario_id: cfg.scenarioId, version: cfg.version });
+    } catch {
+      // Unreachable: leave the claim (see above).
+    }
+    return false;
+  }
+
   async insert(cfg: TrackingConfig, change: string): Promise<boolean> {
     if (!(await this.#claim(cfg, change, 0))) return false;
     try {
       await this.#op(() => this.#configs.insertOne(toDocument(cfg)));
       return true;
     } catch (e) {
-      await this.#unclaim(cfg);
-      if (e instanceof MongoServerError && e.code === 11000) return false; // a config without history exists
+      if (e instanceof MongoServerError && e.code === 11000) {
+        await this.#unclaim(cfg);
+        return false; // a config without history exists
+      }
+      if (await this.#settleUnknown(cfg)) return true;
       throw e;
     }
   }
@@ -260,7 +284,7 @@ export class MongoBackend implements ConfigBackend {
       );
       if (r.matchedCount === 1) return true;
     } catch (e) {
-      await this.#unclaim(cfg);
+      if (await this.#settleUnknown(cfg)) return true;
       throw e;
     }
     await this.#unclaim(cfg);
