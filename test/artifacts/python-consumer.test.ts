@@ -10,7 +10,7 @@ import { validateBehaviorEvent } from "../../gen/validator/recommender/v1/behavi
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { run } from "../helpers/run.js";
 import { seedDocument, seedEventData, seedPythonBlock } from "../helpers/seed.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer, untilSinkAvailable } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
 import { runTs, type Verdict } from "./conformance/runners.js";
 import { ROOT, VERSION } from "./dist.js";
@@ -376,13 +376,7 @@ describe("KafkaTracker against the real broker, next to the server's Kafka sink"
   beforeAll(async () => {
     bootstrap = await ensureMainBroker();
     t = await startTestServer({ sink: "kafka", kafka: { brokers: [bootstrap], clientId: "py-consumer-server" } });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const h = (await (await fetch(`${t.baseUrl}/api/v1/behaviors/health`)).json()) as { kafka_available: boolean };
-      if (h.kafka_available) break;
-      if (Date.now() > deadline) throw new Error("kafka sink never became available");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilSinkAvailable(t);
   }, 60_000);
   afterAll(async () => {
     await t?.stop(true);

@@ -16,7 +16,7 @@ import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { behaviorEventFromWire } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import type { BehaviorEventWire } from "../../gen/validator/recommender/v1/behavior_wire.js";
 import { createKafkaPublisher } from "../../sdk/common/kafka-publisher.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer, untilSinkAvailable } from "../helpers/server.js";
 import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
 import {
   ChdbError,
@@ -120,13 +120,7 @@ describe("ClickHouse (chDB): the generated DDL loads what the server publishes",
     tenant = uniqueTenant("ch");
     topic = `user-behaviors-${tenant}`;
     t = await startTestServer({ sink: "kafka", kafka: { brokers: [bootstrap], clientId: "clickhouse-test" } });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const h = (await (await fetch(`${t.baseUrl}/api/v1/behaviors/health`)).json()) as { kafka_available: boolean };
-      if (h.kafka_available) break;
-      if (Date.now() > deadline) throw new Error("kafka sink never became available");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilSinkAvailable(t);
     // Half over REST, half over gRPC; only acknowledged events count.
     const grpc = createClient(BehaviorService, createGrpcTransport({ baseUrl: t.grpcUrl }));
     for (let i = 0; i < N; i++) {

@@ -23,7 +23,7 @@ import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { behaviorEventFromWire } from "../../gen/validator/recommender/v1/behavior_validator.js";
 import type { BehaviorEventWire } from "../../gen/validator/recommender/v1/behavior_wire.js";
 import { runOk } from "../helpers/run.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer, untilSinkAvailable } from "../helpers/server.js";
 import { ensureMainBroker, ROOT, readTopic, topicEndOffset, uniqueTenant } from "../kafka/broker.js";
 
 const SOURCE = "behavior_events";
@@ -93,13 +93,7 @@ describe("generated Flink SQL on a local Flink mini-cluster over the real topics
     // Whole minutes a few minutes back, so both windows lie in the past.
     minuteStart = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * MINUTE;
     t = await startTestServer({ sink: "kafka", kafka: { brokers: [bootstrap], clientId: "flink-test-server" } });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const h = (await (await fetch(`${t.baseUrl}/api/v1/behaviors/health`)).json()) as { kafka_available: boolean };
-      if (h.kafka_available) break;
-      if (Date.now() > deadline) throw new Error("kafka sink never became available");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilSinkAvailable(t);
   }, 300_000);
 
   afterAll(async () => {

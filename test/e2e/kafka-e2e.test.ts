@@ -22,7 +22,7 @@ import {
 } from "../../gen/es/recommender/v1/behavior_pb.js";
 import type { BehaviorEventWire } from "../../gen/validator/recommender/v1/behavior_wire.js";
 import { partitionForKey } from "../../sdk/common/murmur2.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer, untilSinkAvailable } from "../helpers/server.js";
 import { ensureMainBroker, type ReadRecord, ROOT, readTopic, uniqueTenant } from "../kafka/broker.js";
 
 const run = promisify(execFile);
@@ -162,14 +162,7 @@ describe("e2e: REST + gRPC + Connect → server → real Kafka → three consume
     expect(r.status).toBe(200);
     const body = (await r.json()) as { config?: { version?: number } };
     configVersion = String(body.config?.version ?? 1);
-    // Wait until the sink has reached the broker (health kafka_available).
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const h = (await (await fetch(`${t.baseUrl}/api/v1/behaviors/health`)).json()) as { kafka_available: boolean };
-      if (h.kafka_available) break;
-      if (Date.now() > deadline) throw new Error("kafka sink never became available");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilSinkAvailable(t);
   }, 90_000);
 
   afterAll(async () => {

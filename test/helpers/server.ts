@@ -51,3 +51,17 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     },
   };
 }
+
+/**
+ * Waits until the server's health endpoint reports its sink reachable (`kafka_available`: a Kafka
+ * sink's first probe answered), or throws after `timeoutMs`.
+ */
+export async function untilSinkAvailable(t: TestServer, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = (await (await fetch(`${t.baseUrl}/api/v1/behaviors/health`)).json()) as { kafka_available: boolean };
+    if (h.kafka_available) return;
+    if (Date.now() > deadline) throw new Error("kafka sink never became available");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
