@@ -12,6 +12,7 @@ import type { Http2SecureServer, Http2Server, Http2ServerRequest, Http2ServerRes
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { HandlerContext } from "@connectrpc/connect";
+import { BehaviorService } from "../gen/es/recommender/v1/behavior_pb.js";
 import { TrackingConfigService } from "../gen/es/recommender/v1/tracking_config_pb.js";
 import { behaviorServiceRest, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
 import {
@@ -337,9 +338,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const rest = createRestHandler({
     services: [restBinding(behaviorServiceRest, behavior), restBinding(trackingConfigServiceRest, configs)],
-    // The config API's admin check before the body is read (the runtime repeats it).
+    // Before the body is read: the key (401), the config API's admin check, and the quota of a
+    // one-event ingest whose key writes one tenant (the runtimes repeat what depends on the body).
     authorize: (route, context) => {
-      if (route.service === TrackingConfigService.typeName && !PUBLIC_CONFIG_RPCS.has(route.rpc)) guard.admin(context);
+      if (route.service === TrackingConfigService.typeName) {
+        if (!PUBLIC_CONFIG_RPCS.has(route.rpc)) guard.admin(context);
+      } else if (route.rpc !== BehaviorService.method.getHealth.name) {
+        guard.preflightIngest(context, route.rpc === BehaviorService.method.trackEvent.name);
+      }
     },
     maxBodyBytes: options.maxBodyBytes,
     log: faultLog,

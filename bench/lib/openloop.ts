@@ -26,6 +26,8 @@ export interface OpenLoopConfig {
   path: string;
   bodyFile: string;
   contentType?: string;
+  /** Extra request headers (e.g. `x-api-key`), sent with every request. */
+  headers?: Record<string, string>;
   /** Offered requests per second. */
   rate: number;
   durationSec: number;
@@ -101,6 +103,9 @@ const h1Idle: H1[] = [];
 const h1Request = Buffer.concat([
   Buffer.from(
     `POST ${cfg.path} HTTP/1.1\r\nHost: ${cfg.host}:${cfg.port}\r\nContent-Type: ${cfg.contentType ?? "application/json"}\r\n` +
+      Object.entries(cfg.headers ?? {})
+        .map(([name, v]) => `${name}: ${v}\r\n`)
+        .join("") +
       `Content-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`,
   ),
   body,
@@ -204,6 +209,7 @@ function grpcSend(scheduled: number): boolean {
       [h2c.HTTP2_HEADER_PATH]: cfg.path,
       "content-type": "application/grpc",
       te: "trailers",
+      ...cfg.headers,
     });
     let httpStatus = 0;
     let grpcStatus: string | undefined;

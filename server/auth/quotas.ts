@@ -274,8 +274,25 @@ export class Quotas {
    * Non-string tenants are left to validation and not counted against any tenant.
    */
   admitOne(tenant: unknown, key: KeyQuota | undefined): void {
-    const now = this.#now();
     const t = typeof tenant === "string" ? tenant : undefined;
+    const tb = this.#checkOne(t, key);
+    tb?.charge(1);
+    key?.bucket?.charge(1);
+  }
+
+  /**
+   * Throws QuotaExceededError (counting one refused event) when one more event of `tenant`
+   * would not fit its bucket or the key's; charges nothing. The REST transport calls it before
+   * reading a one-event request whose API key writes only `tenant`, so a tenant over its quota
+   * costs the server no body read, JSON parse or transcoding; `admitOne` charges the event later.
+   */
+  refuseOneIfOver(tenant: string, key: KeyQuota | undefined): void {
+    this.#checkOne(tenant, key);
+  }
+
+  /** Refuses one event that does not fit now; returns the tenant's bucket to charge. */
+  #checkOne(t: string | undefined, key: KeyQuota | undefined): TokenBucket | undefined {
+    const now = this.#now();
     const tb = t === undefined ? undefined : this.#bucket(t, now);
     const kb = key?.bucket;
     // Both buckets are checked so Retry-After is the longer wait (when the request fits both).
@@ -283,8 +300,7 @@ export class Quotas {
     const kw = kb === undefined ? 0 : kb.waitSeconds(1, now);
     if (kw > tw) this.#refuse("api_key", t, kb!.limit, kw, t, 1);
     if (tw > 0) this.#refuse("tenant", t, tb!.limit, tw, t, 1);
-    tb?.charge(1);
-    kb?.charge(1);
+    return tb;
   }
 
   /**

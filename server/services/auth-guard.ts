@@ -3,7 +3,7 @@
  * API an admin key; then the ingestion quotas (server/auth/quotas.ts). Errors carry the
  * names the transports map to 401/403/429.
  */
-import type { HandlerContext } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { type ApiKeyAuth, apiKeyFromHeaders, type ResolvedKey } from "../auth/api-keys.js";
 import { Quotas } from "../auth/quotas.js";
 
@@ -31,6 +31,12 @@ function keyOf(context: HandlerContext): string | undefined {
   });
 }
 
+/**
+ * The key a transport already resolved for this call (see `AuthGuard.preflightIngest`),
+ * so the runtime's own check does not digest the key a second time.
+ */
+const resolvedKey = createContextKey<ResolvedKey | undefined>(undefined, { description: "resolved API key" });
+
 /** Guards RPCs with the configured keys (open when none are) and applies the ingestion quotas. */
 export class AuthGuard {
   #auth: ApiKeyAuth;
@@ -57,9 +63,27 @@ export class AuthGuard {
   }
 
   #resolve(context: HandlerContext): ResolvedKey {
-    const key = this.#auth.resolve(keyOf(context));
+    const key = context.values.get(resolvedKey) ?? this.#auth.resolve(keyOf(context));
     if (key === undefined) throw new UnauthenticatedError();
     return key;
+  }
+
+  /**
+   * The ingest checks a transport can make before reading the body: 401 for a missing or
+   * unknown key (as the config API's admin check does, so a caller without credentials learns
+   * nothing from body errors), and for a one-event call (`oneEvent`) whose key writes a single
+   * tenant, QuotaExceededError (429) when one more event would not fit that tenant's quota or
+   * the key's. A refused noisy tenant then costs no body read, JSON parse or transcoding
+   * (BENCHMARKS.md, noisy neighbour); a batch is charged by its event count, known only from
+   * its body. No-op in open mode, where the tenant is only known from the body.
+   */
+  preflightIngest(context: HandlerContext, oneEvent: boolean): void {
+    if (this.#auth.isOpen()) return;
+    const key = this.#resolve(context);
+    context.values.set(resolvedKey, key);
+    const q = this.#quotas;
+    if (!oneEvent || !q.enabled || key.tenants.size !== 1) return;
+    for (const tenant of key.tenants) q.refuseOneIfOver(tenant, key);
   }
 
   /**

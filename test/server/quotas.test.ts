@@ -6,6 +6,7 @@
  * more fits.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -224,6 +225,72 @@ describe("ingestion quotas", () => {
     expect((await rest("nope", "quota_a", 1)).status).toBe("401");
     expect((await rest("kb", "quota_a", 1)).status).toBe("403");
   });
+
+  it("REST: a one-event request of a key whose only tenant is over quota is refused before its body is read", async () => {
+    const raw = (path: string, key: string | undefined, body: string) =>
+      fetch(t.baseUrl + path, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(key === undefined ? {} : { "x-api-key": key }) },
+        body,
+      });
+    const broken = '{"tenant_id": "quota_a", ';
+    // With quota left, the body is judged: 400 for broken JSON.
+    expect((await raw("/api/v1/behaviors/track", "ka", broken)).status).toBe(400);
+    for (let i = 0; i < 5; i++) await rest("ka", "quota_a", 1);
+    // Over quota: 429 although the body is broken — it was never parsed.
+    const early = await raw("/api/v1/behaviors/track", "ka", broken);
+    expect(early.status).toBe(429);
+    expect(early.headers.get("retry-after")).toBe("1");
+    expect(((await early.json()) as { error: { code: string } }).error.code).toBe("resource_exhausted");
+    // A batch is charged by its events, so its body is still read: 400.
+    expect((await raw("/api/v1/behaviors/track/batch", "ka", broken)).status).toBe(400);
+    // The key comes before the body too: no key or an unknown key → 401, whatever the body.
+    expect((await raw("/api/v1/behaviors/track", undefined, broken)).status).toBe(401);
+    expect((await raw("/api/v1/behaviors/track", "nope", broken)).status).toBe(401);
+    // The unread body of a refused request is drained: the same keep-alive connection serves the next request.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const big = JSON.stringify({
+        ...seedEventData(),
+        tenant_id: "quota_a",
+        extra_data: { pad: "x".repeat(200_000) },
+      });
+      const first = await post(agent, "/api/v1/behaviors/track", "ka", big);
+      expect(first.status).toBe(429);
+      now += 1000;
+      const second = await post(
+        agent,
+        "/api/v1/behaviors/track",
+        "ka",
+        JSON.stringify({ ...seedEventData(), tenant_id: "quota_a" }),
+      );
+      expect(second).toEqual({ status: 200, reusedSocket: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  /** POSTs `body` over `agent` (node:http, so the socket reuse is visible). */
+  function post(
+    agent: Agent,
+    path: string,
+    key: string,
+    body: string,
+  ): Promise<{ status: number; reusedSocket: boolean }> {
+    return new Promise((resolve, reject) => {
+      const req = request(t.baseUrl + path, {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "x-api-key": key, "content-length": Buffer.byteLength(body) },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
 
   it("refused events are counted in /metrics by tenant", async () => {
     const metric = async () => {
