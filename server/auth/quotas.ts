@@ -344,7 +344,7 @@ export class Quotas {
     n: number,
   ): never {
     if (counted !== undefined) this.#onRejected?.(counted, n);
-    throw new QuotaExceededError(scope, tenant, limit, wait);
+    throw refusal(scope, tenant, limit, wait);
   }
 
   #refuseBatch(
@@ -355,7 +355,26 @@ export class Quotas {
     counts: readonly TenantCount[],
   ): never {
     for (const c of counts) this.#onRejected?.(c.tenant, c.n);
-    throw new QuotaExceededError(scope, tenant, limit, wait);
+    throw refusal(scope, tenant, limit, wait);
+  }
+}
+
+/**
+ * A QuotaExceededError without a stack trace: a refusal is an answer, not a fault, and
+ * capturing the stack was 6.5 % of the server's CPU profile while it answered nothing but 429s.
+ */
+function refusal(
+  scope: "tenant" | "api_key",
+  tenant: string | undefined,
+  limit: QuotaLimit,
+  wait: number,
+): QuotaExceededError {
+  const depth = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new QuotaExceededError(scope, tenant, limit, wait);
+  } finally {
+    Error.stackTraceLimit = depth;
   }
 }
 
