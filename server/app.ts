@@ -362,9 +362,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     inspector &&
     createInspectorHttp({
       inspector,
-      auth,
+      auth: () => guard.auth,
       staticDir: new URL("./inspector/static/", import.meta.url),
       ...inspectorForm(openapiJson),
+      secureCookie: tls !== undefined,
     });
 
   // Operational endpoints sit in front of the generated routes; everything else is the API.

@@ -29,13 +29,20 @@ type Res = ServerResponse | Http2ServerResponse;
 /** What the routes need. */
 export interface InspectorHttpOptions {
   inspector: Inspector;
-  auth: ApiKeyAuth;
+  /** The keys in force, read per request so a reload (SIGHUP) applies to the page too. */
+  auth: () => ApiKeyAuth;
   /** Directory of index.html, app.js and app.css. */
   staticDir: URL;
   /** The form's test events (examples.ts). */
   testEvents: readonly TestEventTemplate[];
   /** Path of the track route the form posts to (from the generated REST routes). */
   trackPath: string;
+  /**
+   * Marks the sign-in cookie `Secure` (set when the server listens with TLS), so a browser
+   * never sends the admin key over plain HTTP. Default false: a plain-HTTP server's cookie
+   * could not be sent back otherwise.
+   */
+  secureCookie?: boolean;
 }
 
 /** The cookie holding the admin key for the page and its stream. */
@@ -127,7 +134,7 @@ function readSmallBody(req: Req, limit: number): Promise<string | undefined> {
  * caller can chain it in front of the API.
  */
 export function createInspectorHttp(options: InspectorHttpOptions): (req: Req, res: Res) => boolean {
-  const { inspector, auth } = options;
+  const { inspector } = options;
   const files = new Map<string, Buffer>();
   for (const name of Object.keys(STATIC)) files.set(name, readFileSync(new URL(name, options.staticDir)));
   const testEvents = JSON.stringify({ trackPath: options.trackPath, templates: options.testEvents });
@@ -135,7 +142,7 @@ export function createInspectorHttp(options: InspectorHttpOptions): (req: Req, r
   const redirectWithCookie = (res: Res, key: string) => {
     (res as ServerResponse).writeHead(303, {
       location: PREFIX,
-      "set-cookie": `${INSPECTOR_COOKIE}=${encodeURIComponent(key)}; Path=${PREFIX}; HttpOnly; SameSite=Strict`,
+      "set-cookie": `${INSPECTOR_COOKIE}=${encodeURIComponent(key)}; Path=${PREFIX}; HttpOnly; SameSite=Strict${options.secureCookie === true ? "; Secure" : ""}`,
       "cache-control": "no-store",
       "content-length": "0",
     });
@@ -144,6 +151,7 @@ export function createInspectorHttp(options: InspectorHttpOptions): (req: Req, r
 
   /** The check of the admin key, answered (401/403) when it fails. */
   const allowed = (req: Req, res: Res, html: boolean): boolean => {
+    const auth = options.auth();
     if (auth.isOpen()) return true;
     const key = apiKeyFromHeaders(req.headers) ?? cookieKey(req);
     const result = auth.authorizeAdmin(key);
@@ -163,7 +171,7 @@ export function createInspectorHttp(options: InspectorHttpOptions): (req: Req, r
     const body = await readSmallBody(req, MAX_LOGIN_BYTES);
     const key = body === undefined ? undefined : new URLSearchParams(body).get("key")?.trim();
     if (!key) return send(res, 400, "text/html; charset=utf-8", loginPage("send the admin key in the form field key"));
-    const result = auth.authorizeAdmin(key);
+    const result = options.auth().authorizeAdmin(key);
     if (result !== "ok") {
       const message = result === "forbidden" ? "that is not an admin key" : "unknown API key";
       return send(res, result === "forbidden" ? 403 : 401, "text/html; charset=utf-8", loginPage(message));

@@ -328,6 +328,21 @@ describe("ingestion quotas", () => {
     t.server.reloadKeys();
     expect((await rest("ka", "quota_a", 1)).status).toBe("ok");
   });
+
+  it("reloadKeys applies to the inspector page too: a removed admin key is refused, a new one accepted", async () => {
+    const inspect = async (key: string) =>
+      (await fetch(`${t.baseUrl}/inspector/api/events`, { headers: { "x-api-key": key } })).status;
+    expect(await inspect("adm")).toBe(200);
+    writeFileSync(keysFile, JSON.stringify({ ...KEYS, admin: ["adm2"] }));
+    t.server.reloadKeys();
+    try {
+      expect(await inspect("adm")).toBe(401);
+      expect(await inspect("adm2")).toBe(200);
+    } finally {
+      writeFileSync(keysFile, JSON.stringify(KEYS));
+      t.server.reloadKeys();
+    }
+  });
 });
 
 describe("--default-quota for tenants the keys file gives none (open mode)", () => {

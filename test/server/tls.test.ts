@@ -155,6 +155,33 @@ describe("TLS on the HTTP and gRPC ports", () => {
     expect(await tracked(userId)).toBe(1);
   });
 
+  it("the inspector's sign-in cookie is Secure (never sent back over plain HTTP)", async () => {
+    const body = "key=anything"; // open mode: any key signs in
+    const res = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: "127.0.0.1",
+          port: t.server.httpPort,
+          path: "/inspector/login",
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", "content-length": String(body.length) },
+          ca: certs.ca,
+          agent: false,
+        },
+        (r) => {
+          r.resume();
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, cookie: String(r.headers["set-cookie"] ?? "") }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(res.status).toBe(303);
+    expect(res.cookie).toMatch(
+      /^tracking_inspector_key=anything; Path=\/inspector; HttpOnly; SameSite=Strict; Secure$/,
+    );
+  });
+
   it("a client that does not trust the CA is refused in the handshake", async () => {
     await expect(postHttps1(t.server.httpPort, "/api/v1/behaviors/track", seedEventData(), undefined)).rejects.toThrow(
       /self[- ]signed|unable to (get|verify)/i,
