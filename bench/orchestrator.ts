@@ -394,7 +394,8 @@ async function warmUpBroker(seconds: number, value: string): Promise<void> {
  * production) and limits tenant bench_noisy to Q events/s (burst Q). Tenant bench_steady (no
  * quota) is offered R/s in three conditions: alone, while bench_noisy is offered 10 × Q/s (all
  * above its quota answered 429), and next to a tenant without quota offered the same 10 × Q/s
- * (for comparison); `rounds` rounds, the order of the three rotating every round.
+ * (for comparison), and, as a control, while the same 10 × Q/s go to a bare node:http server in
+ * another process; `rounds` rounds, the order of the four rotating every round.
  * The median of the steady tenant's P99s with the noisy one is compared with the median alone
  * (BENCHMARKS.md, goal: within 20 %): one 8-second P99 is the 40th-worst of 4,000 requests, and
  * two runs alone in a row differed by 1.9× on this 2-core VM, so one pair cannot judge 20 %.
@@ -453,10 +454,16 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
   const runLoop = (c: OpenLoopConfig) =>
     runTsJson<OpenLoopResult>("bench/lib/openloop.ts", [JSON.stringify(c)], (c.durationSec + 60) * 1000);
   const steadyLoop = () => runLoop(loop(steadyBody, "bench_steady", steadyRate, plan.openSec));
+  // The control: the noisy tenant's requests sent to a bare node:http server in another process,
+  // so nothing reaches ours; what the steady tenant loses then is the machine's share (a second
+  // generator and its loopback traffic on the same cores), not the server's.
+  const barePort = await freePort();
+  const bare = startNode(["--import", "tsx", "bench/lib/bare-server.ts", String(barePort)]);
   const t: Target = { subject: "ours", group: "quota", host: "127.0.0.1", port: httpPort, pid: srv.child.pid };
   const p99 = (r: OpenLoopResult) => r.latencyMs.p99;
   try {
     await waitHttp(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
+    await waitHttp(`http://127.0.0.1:${barePort}/`, 30_000);
     log(`quota: warm-up ${plan.warmSec}s`);
     await Promise.all([
       runLoop(loop(steadyBody, "bench_steady", steadyRate, plan.warmSec)),
@@ -516,11 +523,25 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
           },
         ),
     };
+    const elsewhere: OpenLoopResult[] = [];
+    const control = async (round: number) =>
+      phase(
+        `quota: steady tenant REST @ ${steadyRate}/s + the noisy tenant's ${noisyRate}/s sent to a bare node:http server instead (control) (${round})`,
+        async () => {
+          const [s] = await Promise.all([
+            steadyLoop(),
+            runLoop({ ...loop(noisyBody, "bench_noisy", noisyRate, plan.openSec), port: barePort }),
+          ]);
+          elsewhere.push(s);
+          return s;
+        },
+      );
     // The order rotates every round: a phase's position (early phases ran slower in earlier
     // runs) then hits every condition alike.
-    const order = ["alone", "noisy", "unlimited"] as const;
+    const all = { ...conditions, control };
+    const order = ["alone", "noisy", "unlimited", "control"] as const;
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < order.length; i++) await conditions[order[(r + i) % order.length]!](r + 1);
+      for (let i = 0; i < order.length; i++) await all[order[(r + i) % order.length]!](r + 1);
     }
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const refusedMetric = /^tracking_quota_rejected_events_total\{tenant="bench_noisy"\} (\d+)$/m.exec(metrics)?.[1];
@@ -533,13 +554,13 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
     const statuses: Record<string, number> = {};
     for (const r of noisy) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     notes.push(
-      `quota (noisy neighbour, ${rounds} rounds, order rotated): steady tenant P99 alone ${ms(alone)} ms (median ${round(base, 2)}); with the noisy tenant ${ms(withNoisy)} ms (median ${round(median(withNoisy.map(p99)), 2)}): ${round(ratioP99, 2)}× (goal ≤ 1.2×, ${ratioP99 <= 1.2 ? "met" : "not met"}); next to a tenant without quota offered the same ${noisyRate}/s, for comparison: ${ms(withUnlimited)} ms (median ${round(median(withUnlimited.map(p99)), 2)}): ${round(ratioUnlimited, 2)}×. Noisy tenant: offered ${noisyRate}/s, accepted ${round(accepted / seconds, 0)}/s (quota ${noisyQuota}/s + burst ${noisyQuota}), answers ${JSON.stringify(statuses)}; /metrics tracking_quota_rejected_events_total{tenant="bench_noisy"} = ${refusedMetric ?? "missing"} (warm-up included).`,
+      `quota (noisy neighbour, ${rounds} rounds, order rotated): steady tenant P99 alone ${ms(alone)} ms (median ${round(base, 2)}); with the noisy tenant ${ms(withNoisy)} ms (median ${round(median(withNoisy.map(p99)), 2)}): ${round(ratioP99, 2)}× (goal ≤ 1.2×, ${ratioP99 <= 1.2 ? "met" : "not met"}); next to a tenant without quota offered the same ${noisyRate}/s, for comparison: ${ms(withUnlimited)} ms (median ${round(median(withUnlimited.map(p99)), 2)}): ${round(ratioUnlimited, 2)}×; control, the same ${noisyRate}/s sent to a bare node:http server instead of ours: ${ms(elsewhere)} ms (median ${round(median(elsewhere.map(p99)), 2)}): ${round(median(elsewhere.map(p99)) / base, 2)}×. Noisy tenant: offered ${noisyRate}/s, accepted ${round(accepted / seconds, 0)}/s (quota ${noisyQuota}/s + burst ${noisyQuota}), answers ${JSON.stringify(statuses)}; /metrics tracking_quota_rejected_events_total{tenant="bench_noisy"} = ${refusedMetric ?? "missing"} (warm-up included).`,
     );
   } catch (e) {
     log(`quota server log tail:\n${srv.log().slice(-3000)}`);
     throw e;
   } finally {
-    await stopChild(srv.child);
+    await Promise.all([stopChild(srv.child), stopChild(bare.child)]);
   }
 }
 
