@@ -478,6 +478,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const next = ApiKeyAuth.fromSources(keySources);
       next.carryBucketsFrom(guard.auth);
       guard.replace(next, guard.quotas.reconfigure(quotaOptions(next)));
+      // Open inspector streams were let in by the old keys: they reconnect under the new ones.
+      inspector?.disconnectWatchers();
       for (const w of next.startupWarnings()) logger.warn(w);
       logger.info(
         `API keys reloaded: ${next.keyCount()} keys${guard.quotas.enabled ? `; quotas: ${describeQuotas(next, options.defaultQuota)}` : ""}`,

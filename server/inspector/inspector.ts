@@ -254,6 +254,18 @@ export class Inspector implements IngestTap {
     }
   }
 
+  /**
+   * Ends every SSE stream but keeps the inspector open: the pages reconnect (the stream's
+   * `retry: 2000`) and are let in again only if their key is still an admin key. Called when the
+   * keys are reloaded, so a revoked key does not keep watching through a stream it opened before.
+   */
+  disconnectWatchers(): void {
+    for (const res of [...this.clients]) {
+      this.unsubscribe(res);
+      res.end();
+    }
+  }
+
   /** Ends every SSE stream (server shutdown: open streams would hold the graceful close). */
   close(): void {
     this.closed = true;

@@ -329,13 +329,22 @@ describe("ingestion quotas", () => {
     expect((await rest("ka", "quota_a", 1)).status).toBe("ok");
   });
 
-  it("reloadKeys applies to the inspector page too: a removed admin key is refused, a new one accepted", async () => {
+  it("reloadKeys applies to the inspector too: open streams end, a removed admin key is refused, a new one accepted", async () => {
     const inspect = async (key: string) =>
       (await fetch(`${t.baseUrl}/inspector/api/events`, { headers: { "x-api-key": key } })).status;
     expect(await inspect("adm")).toBe(200);
+    // A live stream opened with the key before the reload.
+    const stream = await fetch(`${t.baseUrl}/inspector/events`, { headers: { "x-api-key": "adm" } });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/event: snapshot/);
     writeFileSync(keysFile, JSON.stringify({ ...KEYS, admin: ["adm2"] }));
     t.server.reloadKeys();
     try {
+      // The reload ends it (the page reconnects under the new keys).
+      let ended = false;
+      while (!ended) ended = (await reader.read()).done;
+      expect((await fetch(`${t.baseUrl}/inspector/events`, { headers: { "x-api-key": "adm" } })).status).toBe(401);
       expect(await inspect("adm")).toBe(401);
       expect(await inspect("adm2")).toBe(200);
     } finally {
