@@ -19,7 +19,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { Gauge, Registry } from "prom-client";
-import { aggregateMetrics, type MetricsJson } from "../stats/stats.js";
+import { aggregateMetrics, type MetricsJson, retireCounters } from "../stats/stats.js";
 import { type ClusterMessage, isMessage } from "./messages.js";
 
 /** Options of the primary. */
@@ -39,6 +39,11 @@ const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 /** A worker that stayed up this long resets its slot's crash count. */
 const STABLE_AFTER_MS = 30_000;
+/**
+ * How often the primary reads every worker's metrics between scrapes, so a worker that dies
+ * takes at most this much of its counting with it (retired counters, clusterMetrics).
+ */
+const REFRESH_MS = 5_000;
 
 /**
  * How long to wait before replacing a worker that crashed after `crashes` earlier consecutive
@@ -120,6 +125,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   };
 
   const onExit = (slot: Slot, worker: Worker, code: number | null, signal: string | null) => {
+    const last = lastSeen.get(worker);
+    lastSeen.delete(worker);
+    if (last !== undefined) retired = retired.then((r) => retireCounters(r, last));
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     const how = signal ? `signal ${signal}` : `code ${code}`;
@@ -156,15 +164,45 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     help: "Worker processes whose metrics this scrape sums (--workers).",
     registers: [own],
   });
+  // Each worker's metrics as last seen, and the counters of workers that exited (retireCounters):
+  // a replaced worker's counts stay in the sums. What a worker counted after its last scrape is
+  // lost with it; the refresh below bounds that to REFRESH_MS.
+  const lastSeen = new Map<Worker, MetricsJson>();
+  let retired: Promise<MetricsJson> = Promise.resolve([]);
   let nextScrape = 0;
-  const clusterMetrics = async () => {
+  const scrapeWorkers = async (): Promise<Worker[]> => {
     const id = nextScrape++;
     const live = slots.flatMap((s) => (s.ready && s.worker?.isConnected() ? [s.worker] : []));
     const answers = await Promise.all(live.map((w) => localMetrics(w, id, scrapeTimeoutMs)));
-    const got = answers.filter((a): a is MetricsJson => a !== undefined);
-    workersGauge.set(got.length);
-    return aggregateMetrics([...got, (await own.getMetricsAsJSON()) as MetricsJson]);
+    const answered: Worker[] = [];
+    answers.forEach((a, i) => {
+      const w = live[i]!;
+      // A worker that exited while answering is already retired: do not bring it back.
+      if (a === undefined || !w.isConnected()) return;
+      lastSeen.set(w, a);
+      answered.push(w);
+    });
+    return answered;
   };
+  const clusterMetrics = async () => {
+    const answered = await scrapeWorkers();
+    // Wait until no exit is being folded in, then count each worker once: live, or retired.
+    let settled: Promise<MetricsJson>;
+    let gone: MetricsJson;
+    do {
+      settled = retired;
+      gone = await settled;
+    } while (settled !== retired);
+    const live = answered.flatMap((w) => {
+      const m = lastSeen.get(w);
+      return m === undefined ? [] : [m];
+    });
+    workersGauge.set(live.length);
+    return aggregateMetrics([...live, gone, (await own.getMetricsAsJSON()) as MetricsJson]);
+  };
+  const refresh = setInterval(() => void scrapeWorkers(), REFRESH_MS);
+  refresh.unref();
+  void done.then(() => clearInterval(refresh));
 
   const stop = async (why: string) => {
     if (stopping) return;

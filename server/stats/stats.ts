@@ -411,6 +411,22 @@ function snapshotOf(c: Omit<StatsSnapshot, "success_rate">): StatsSnapshot {
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
+ * Adds the counters and histograms of `gone` (a worker that exited, as last scraped) to
+ * `retired` (those of workers that exited before). The cluster's sums include the result, so
+ * they never drop when a worker is replaced: Prometheus reads any drop of a counter as a reset
+ * and would count the whole remaining sum again in rate(). Gauges are left out (a dead
+ * worker's memory is not the cluster's).
+ */
+export async function retireCounters(retired: MetricsJson, gone: MetricsJson): Promise<MetricsJson> {
+  // prom-client's typings declare `type` a numeric enum, but getMetricsAsJSON() gives "counter", "gauge"…
+  const cumulative = gone.filter((m) => {
+    const type = m.type as unknown as string;
+    return type === "counter" || type === "histogram";
+  });
+  return (await AggregatorRegistry.aggregate([retired, cumulative]).getMetricsAsJSON()) as MetricsJson;
+}
+
+/**
  * Sums the metrics of several registries (cluster workers) with prom-client's
  * AggregatorRegistry: counters and histograms add up, `tracking_sink_available` takes the
  * minimum, process metrics follow prom-client's own aggregators (RSS and CPU add up, event-loop

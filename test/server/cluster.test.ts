@@ -111,6 +111,11 @@ describe("tracking serve --workers 2", () => {
     await send(20, "after");
     const text = await (await fetch(`${cli.baseUrl}/metrics`)).text();
     expect(sample(text, "tracking_workers")).toBe(2);
+    // The killed worker's counts (all scraped above, before it died) stay in the sums: counters
+    // never drop when a worker is replaced (Prometheus would read a drop as a reset).
+    expect(sample(text, "tracking_events_received_total")).toBe(N + 40);
+    expect(sample(text, 'tracking_events_total{result="published"}')).toBe(N + 40);
+    expect(sample(text, 'tracking_request_duration_seconds_count{transport="rest",rpc="TrackEvent"}')).toBe(N + 40);
 
     // SIGTERM to the primary: both workers drain, the primary exits 0, no worker is left.
     cli.child.kill("SIGTERM");
