@@ -284,6 +284,19 @@ async function closedH2load(
   );
 }
 
+/** A phase's figures from an open-loop run: acknowledged requests, the offered rate, latencies from the schedule. */
+function openLoopFigures(r: OpenLoopResult) {
+  return {
+    counted: r.ok,
+    seconds: Math.max(r.durationSec, r.ok / Math.max(r.achievedRps, 1)),
+    errors: r.failed + r.dropped + r.timedOut,
+    extra: {
+      offeredPerSec: r.offeredRps,
+      latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max },
+    },
+  };
+}
+
 async function openLoop(
   t: Target,
   path: Phase["path"],
@@ -305,15 +318,7 @@ async function openLoop(
     topic,
     t.pid,
     () => runTsJson<OpenLoopResult>("bench/lib/openloop.ts", [JSON.stringify(full)], (plan.openSec + 60) * 1000),
-    (r) => ({
-      counted: r.ok,
-      seconds: Math.max(r.durationSec, r.ok / Math.max(r.achievedRps, 1)),
-      errors: r.failed + r.dropped + r.timedOut,
-      extra: {
-        offeredPerSec: r.offeredRps,
-        latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max },
-      },
-    }),
+    openLoopFigures,
   );
 }
 
@@ -479,17 +484,21 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
         steadyTopic,
         t.pid,
         body,
-        (r) => ({
-          counted: r.ok,
-          seconds: Math.max(r.durationSec, r.ok / Math.max(r.achievedRps, 1)),
-          errors: r.failed + r.dropped + r.timedOut,
-          extra: {
-            offeredPerSec: r.offeredRps,
-            latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, max: r.latencyMs.max },
-          },
-        }),
+        openLoopFigures,
       );
     const withUnlimited: OpenLoopResult[] = [];
+    const elsewhere: OpenLoopResult[] = [];
+    /** The steady tenant's phase while `neighbour` runs beside it: its result goes to `into`, the neighbour's to `neighbours`. */
+    const beside =
+      (label: string, neighbour: OpenLoopConfig, into: OpenLoopResult[], neighbours?: OpenLoopResult[]) =>
+      (round: number) =>
+        phase(`quota: steady tenant REST @ ${steadyRate}/s + ${label} (${round})`, async () => {
+          const [s, n] = await Promise.all([steadyLoop(), runLoop(neighbour)]);
+          into.push(s);
+          neighbours?.push(n);
+          return s;
+        });
+    const noisyLoop = loop(noisyBody, "bench_noisy", noisyRate, plan.openSec);
     const conditions = {
       alone: async (round: number) =>
         phase(`quota: steady tenant REST @ ${steadyRate}/s alone (${round})`, async () => {
@@ -497,64 +506,37 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
           alone.push(r);
           return r;
         }),
-      noisy: async (round: number) =>
-        phase(
-          `quota: steady tenant REST @ ${steadyRate}/s + noisy tenant @ ${noisyRate}/s (10× its quota of ${noisyQuota}/s) (${round})`,
-          async () => {
-            const [s, n] = await Promise.all([
-              steadyLoop(),
-              runLoop(loop(noisyBody, "bench_noisy", noisyRate, plan.openSec)),
-            ]);
-            withNoisy.push(s);
-            noisy.push(n);
-            return s;
-          },
-        ),
-      unlimited: async (round: number) =>
-        phase(
-          `quota: steady tenant REST @ ${steadyRate}/s + a tenant without quota @ ${noisyRate}/s (for comparison) (${round})`,
-          async () => {
-            const [s] = await Promise.all([
-              steadyLoop(),
-              runLoop(loop(unlimitedBody, "bench_unlimited", noisyRate, plan.openSec)),
-            ]);
-            withUnlimited.push(s);
-            return s;
-          },
-        ),
+      noisy: beside(`noisy tenant @ ${noisyRate}/s (10× its quota of ${noisyQuota}/s)`, noisyLoop, withNoisy, noisy),
+      unlimited: beside(
+        `a tenant without quota @ ${noisyRate}/s (for comparison)`,
+        loop(unlimitedBody, "bench_unlimited", noisyRate, plan.openSec),
+        withUnlimited,
+      ),
+      control: beside(
+        `the noisy tenant's ${noisyRate}/s sent to a bare node:http server instead (control)`,
+        { ...noisyLoop, port: barePort },
+        elsewhere,
+      ),
     };
-    const elsewhere: OpenLoopResult[] = [];
-    const control = async (round: number) =>
-      phase(
-        `quota: steady tenant REST @ ${steadyRate}/s + the noisy tenant's ${noisyRate}/s sent to a bare node:http server instead (control) (${round})`,
-        async () => {
-          const [s] = await Promise.all([
-            steadyLoop(),
-            runLoop({ ...loop(noisyBody, "bench_noisy", noisyRate, plan.openSec), port: barePort }),
-          ]);
-          elsewhere.push(s);
-          return s;
-        },
-      );
     // The order rotates every round: a phase's position (early phases ran slower in earlier
     // runs) then hits every condition alike.
-    const all = { ...conditions, control };
     const order = ["alone", "noisy", "unlimited", "control"] as const;
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < order.length; i++) await all[order[(r + i) % order.length]!](r + 1);
+      for (let i = 0; i < order.length; i++) await conditions[order[(r + i) % order.length]!](r + 1);
     }
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const refusedMetric = /^tracking_quota_rejected_events_total\{tenant="bench_noisy"\} (\d+)$/m.exec(metrics)?.[1];
     const ms = (rs: readonly OpenLoopResult[]) => rs.map((r) => round(p99(r), 2)).join(" / ");
-    const base = median(alone.map(p99));
-    const ratioP99 = median(withNoisy.map(p99)) / base;
-    const ratioUnlimited = median(withUnlimited.map(p99)) / base;
+    const medianP99 = (rs: readonly OpenLoopResult[]) => median(rs.map(p99));
+    const base = medianP99(alone);
+    const ratio = (rs: readonly OpenLoopResult[]) => medianP99(rs) / base;
+    const ratioP99 = ratio(withNoisy);
     const accepted = noisy.reduce((a, r) => a + r.ok, 0);
     const seconds = noisy.reduce((a, r) => a + r.durationSec, 0);
     const statuses: Record<string, number> = {};
     for (const r of noisy) for (const [k, v] of Object.entries(r.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
     notes.push(
-      `quota (noisy neighbour, ${rounds} rounds, order rotated): steady tenant P99 alone ${ms(alone)} ms (median ${round(base, 2)}); with the noisy tenant ${ms(withNoisy)} ms (median ${round(median(withNoisy.map(p99)), 2)}): ${round(ratioP99, 2)}× (goal ≤ 1.2×, ${ratioP99 <= 1.2 ? "met" : "not met"}); next to a tenant without quota offered the same ${noisyRate}/s, for comparison: ${ms(withUnlimited)} ms (median ${round(median(withUnlimited.map(p99)), 2)}): ${round(ratioUnlimited, 2)}×; control, the same ${noisyRate}/s sent to a bare node:http server instead of ours: ${ms(elsewhere)} ms (median ${round(median(elsewhere.map(p99)), 2)}): ${round(median(elsewhere.map(p99)) / base, 2)}×. Noisy tenant: offered ${noisyRate}/s, accepted ${round(accepted / seconds, 0)}/s (quota ${noisyQuota}/s + burst ${noisyQuota}), answers ${JSON.stringify(statuses)}; /metrics tracking_quota_rejected_events_total{tenant="bench_noisy"} = ${refusedMetric ?? "missing"} (warm-up included).`,
+      `quota (noisy neighbour, ${rounds} rounds, order rotated): steady tenant P99 alone ${ms(alone)} ms (median ${round(base, 2)}); with the noisy tenant ${ms(withNoisy)} ms (median ${round(medianP99(withNoisy), 2)}): ${round(ratioP99, 2)}× (goal ≤ 1.2×, ${ratioP99 <= 1.2 ? "met" : "not met"}); next to a tenant without quota offered the same ${noisyRate}/s, for comparison: ${ms(withUnlimited)} ms (median ${round(medianP99(withUnlimited), 2)}): ${round(ratio(withUnlimited), 2)}×; control, the same ${noisyRate}/s sent to a bare node:http server instead of ours: ${ms(elsewhere)} ms (median ${round(medianP99(elsewhere), 2)}): ${round(ratio(elsewhere), 2)}×. Noisy tenant: offered ${noisyRate}/s, accepted ${round(accepted / seconds, 0)}/s (quota ${noisyQuota}/s + burst ${noisyQuota}), answers ${JSON.stringify(statuses)}; /metrics tracking_quota_rejected_events_total{tenant="bench_noisy"} = ${refusedMetric ?? "missing"} (warm-up included).`,
     );
   } catch (e) {
     log(`quota server log tail:\n${srv.log().slice(-3000)}`);

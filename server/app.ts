@@ -33,7 +33,7 @@ import { AccessLog, annotateRequest } from "./log/access-log.js";
 import { createLogger, type Logger, type LogLevel } from "./log/logger.js";
 import { RuleBook, validateConfigDefinition } from "./rules/index.js";
 import { AuthGuard } from "./services/auth-guard.js";
-import { createBehaviorService } from "./services/behavior-service.js";
+import { createBehaviorService, PUBLIC_BEHAVIOR_RPCS } from "./services/behavior-service.js";
 import { createTrackingConfigService, PUBLIC_CONFIG_RPCS } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
 import { SpoolSink } from "./spool/spool-sink.js";
@@ -230,7 +230,7 @@ function describeQuotas(auth: ApiKeyAuth, defaultQuota: QuotaLimit | undefined):
  * template, the generated OpenAPI example of its body completed from the template.
  */
 function inspectorForm(openapiJson: Buffer): { trackPath: string; testEvents: ReturnType<typeof testEventTemplates> } {
-  const route = behaviorServiceRest.routes.find((r) => r.rpc === "TrackEvent");
+  const route = behaviorServiceRest.routes.find((r) => r.rpc === BehaviorService.method.trackEvent.name);
   if (route === undefined) throw new Error("the generated REST routes have no TrackEvent");
   const doc = JSON.parse(openapiJson.toString("utf8")) as {
     paths: Record<
@@ -343,7 +343,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     authorize: (route, context) => {
       if (route.service === TrackingConfigService.typeName) {
         if (!PUBLIC_CONFIG_RPCS.has(route.rpc)) guard.admin(context);
-      } else if (route.rpc !== BehaviorService.method.getHealth.name) {
+      } else if (!PUBLIC_BEHAVIOR_RPCS.has(route.rpc)) {
         guard.preflightIngest(context, route.rpc === BehaviorService.method.trackEvent.name);
       }
     },

@@ -7,6 +7,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import {
+  BehaviorService,
   EventResultSchema,
   type GetHealthResponse,
   GetHealthResponseSchema,
@@ -27,6 +28,9 @@ import type { IngestPipeline } from "../ingest/pipeline.js";
 import type { MetricsView } from "../stats/stats.js";
 import { restStatusKey } from "../transport/rest.js";
 import type { AuthGuard } from "./auth-guard.js";
+
+/** RPCs of BehaviorService anyone may call (health); every other is an ingest call and needs a tenant key. */
+export const PUBLIC_BEHAVIOR_RPCS: ReadonlySet<string> = new Set([BehaviorService.method.getHealth.name]);
 
 /** What the behavior service needs. */
 export interface BehaviorServiceDeps {
