@@ -9,20 +9,8 @@ import { createServer, connect as netConnect, type Server, type Socket } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureMainBroker, readTopic, uniqueTenant } from "../kafka/broker.js";
+import { ensureMainBroker, freePort, readTopic, uniqueTenant } from "../kafka/broker.js";
 import { type CliServer, seedEventData, spawnCli, trackOnce } from "./http-helpers.js";
-
-/** A free loopback port (bound, read, released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 /**
  * A TCP balancer on a free loopback port: each client connection goes to the next backend in

@@ -5,7 +5,6 @@
  * and without a spool the old 503. Forwarding to a real broker is covered by test/chaos.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -14,19 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BehaviorService } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { seedEventData, seedEventMessage } from "../helpers/seed.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { freePort } from "../kafka/broker.js";
 import { call } from "./http-helpers.js";
 
-/** A loopback port nobody listens on (bound then released). */
-async function deadPort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => done(port));
-    });
-  });
-}
+/** A loopback port nobody listens on: test/kafka/broker.ts's freePort binds one and releases it. */
+const deadPort = freePort;
 
 describe("durable spool: answers while the broker is unreachable", () => {
   let t: TestServer;
