@@ -15,9 +15,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { create, fromJson, type JsonObject, toBinary } from "@bufbuild/protobuf";
-import { BehaviorEventSchema, TrackEventRequestSchema } from "../gen/es/recommender/v1/behavior_pb.js";
-import { benchEvent, cpuSeconds, freePort, round, startProcess, stopChild, waitHttp } from "./lib/common.js";
+import {
+  benchEvent,
+  cpuSeconds,
+  freePort,
+  grpcTrackFrame,
+  round,
+  startProcess,
+  stopChild,
+  waitHttp,
+} from "./lib/common.js";
 import { h2load } from "./lib/h2load.js";
 
 const { values } = parseArgs({
@@ -29,21 +36,8 @@ const seconds = Number(values.seconds);
 const work = mkdtempSync(join(tmpdir(), "inspector-bench-"));
 const restBody = join(work, "event.json");
 writeFileSync(restBody, JSON.stringify(benchEvent("bench_inspector")));
-const grpcJson = benchEvent("bench_inspector") as Record<string, unknown> & { context: Record<string, unknown> };
-grpcJson.action_type = `ACTION_TYPE_${String(grpcJson.action_type).toUpperCase()}`;
-grpcJson.context = {
-  ...grpcJson.context,
-  device_type: `DEVICE_TYPE_${String(grpcJson.context.device_type).toUpperCase()}`,
-};
-const msg = toBinary(
-  TrackEventRequestSchema,
-  create(TrackEventRequestSchema, { event: fromJson(BehaviorEventSchema, grpcJson as JsonObject) }),
-);
 const grpcBody = join(work, "track.grpc");
-const frame = Buffer.alloc(5 + msg.length);
-frame.writeUInt32BE(msg.length, 1);
-frame.set(msg, 5);
-writeFileSync(grpcBody, frame);
+writeFileSync(grpcBody, grpcTrackFrame("bench_inspector"));
 
 type Mode = "off" | "idle" | "watched";
 const MODES: Mode[] = ["off", "idle", "watched"];

@@ -10,13 +10,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { connect } from "node:net";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { create, fromJson, type JsonObject, toBinary } from "@bufbuild/protobuf";
-import { BehaviorEventSchema, TrackEventRequestSchema } from "../gen/es/recommender/v1/behavior_pb.js";
 import { generatedBehaviorCodec } from "../sdk/common/behavior-codec.js";
 import { createKafkaPublisher } from "../sdk/common/kafka-publisher.js";
 import {
   benchEvent,
   freePort,
+  grpcTrackFrame,
   ProcSampler,
   type ProcUsage,
   repoRoot,
@@ -604,20 +603,7 @@ async function main(): Promise<void> {
     JSON.stringify({ events: Array.from({ length: 100 }, (_, i) => benchEvent("bench_batch", i)) }),
   );
   const grpcBody = join(workDir, "track.grpc");
-  const grpcJson = benchEvent("bench_grpc") as Record<string, unknown> & { context: Record<string, unknown> };
-  grpcJson.action_type = `ACTION_TYPE_${String(grpcJson.action_type).toUpperCase()}`;
-  grpcJson.context = {
-    ...grpcJson.context,
-    device_type: `DEVICE_TYPE_${String(grpcJson.context.device_type).toUpperCase()}`,
-  };
-  const msg = toBinary(
-    TrackEventRequestSchema,
-    create(TrackEventRequestSchema, { event: fromJson(BehaviorEventSchema, grpcJson as JsonObject) }),
-  );
-  const frame = Buffer.alloc(5 + msg.length);
-  frame.writeUInt32BE(msg.length, 1);
-  frame.set(msg, 5);
-  writeFileSync(grpcBody, frame);
+  writeFileSync(grpcBody, grpcTrackFrame("bench_grpc"));
   // The Kafka record our server writes for this event: the perf-test ceiling uses records of this size and content.
   const wire = generatedBehaviorCodec.normalize({ ...ev, event_id: "evt_0123456789abcdef", timestamp: Date.now() });
   const record = generatedBehaviorCodec.encode(wire);

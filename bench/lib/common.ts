@@ -6,6 +6,8 @@ import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { create, fromJson, type JsonObject, toBinary } from "@bufbuild/protobuf";
+import { BehaviorEventSchema, TrackEventRequestSchema } from "../../gen/es/recommender/v1/behavior_pb.js";
 
 export const repoRoot = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -21,6 +23,25 @@ export function benchEvent(tenantId: string, i = 0): Record<string, unknown> {
   e.user_id = `user_${10000 + (i % 5000)}`;
   e.item_id = `video_${60000 + ((i * 7) % 20000)}`;
   return e;
+}
+
+/**
+ * `benchEvent(tenantId)` as a length-prefixed gRPC frame of TrackEventRequest (what h2load and
+ * the open-loop tool send to BehaviorService/TrackEvent). The seed's enum values ("view",
+ * "mobile") become their proto JSON names for fromJson.
+ */
+export function grpcTrackFrame(tenantId: string): Buffer {
+  const json = benchEvent(tenantId) as Record<string, unknown> & { context: Record<string, unknown> };
+  json.action_type = `ACTION_TYPE_${String(json.action_type).toUpperCase()}`;
+  json.context = { ...json.context, device_type: `DEVICE_TYPE_${String(json.context.device_type).toUpperCase()}` };
+  const msg = toBinary(
+    TrackEventRequestSchema,
+    create(TrackEventRequestSchema, { event: fromJson(BehaviorEventSchema, json as JsonObject) }),
+  );
+  const frame = Buffer.alloc(5 + msg.length);
+  frame.writeUInt32BE(msg.length, 1);
+  frame.set(msg, 5);
+  return frame;
 }
 
 /** A free TCP port on loopback (bind to 0, read, close). */
