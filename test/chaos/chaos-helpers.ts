@@ -4,9 +4,53 @@
  * against a private broker, and the "acknowledged − consumed" check with its one-line summary.
  */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { seedEventData } from "../helpers/seed.js";
 import { readTopic, topicEndOffset } from "../kafka/broker.js";
 import { type CliServer, spawnCli } from "../server/http-helpers.js";
+
+/** The server's bounded wait for the broker's ack in the chaos runs. */
+export const PUBLISH_TIMEOUT_MS = 2000;
+/** A chaos client's deadline per request: the server's publish timeout plus a margin. */
+export const DEADLINE_MS = PUBLISH_TIMEOUT_MS + 3000;
+
+/**
+ * The servers and temporary directories of one chaos file, for its afterAll: `tmp` makes a
+ * directory, `serve` starts a server on a data dir (Kafka sink on `bootstrap()`, optional spool),
+ * `cleanUp` stops every server and removes every directory.
+ */
+export class ChaosRun {
+  readonly #dirs: string[] = [];
+  readonly #servers: CliServer[] = [];
+  readonly #bootstrap: () => string;
+
+  /** `bootstrap` is read at each `serve` (the broker may be started after construction). */
+  constructor(bootstrap: () => string) {
+    this.#bootstrap = bootstrap;
+  }
+
+  /** A new temporary directory named with `prefix`. */
+  tmp(prefix: string): string {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    this.#dirs.push(d);
+    return d;
+  }
+
+  /** Starts a server on `dataDir` (spooling to `spoolDir` if given). */
+  async serve(dataDir: string, spoolDir?: string): Promise<CliServer> {
+    const s = await startServer(dataDir, serverEnv(this.#bootstrap(), PUBLISH_TIMEOUT_MS, spoolDir));
+    this.#servers.push(s);
+    return s;
+  }
+
+  /** Stops every server started here and removes every directory made here. */
+  async cleanUp(): Promise<void> {
+    for (const s of this.#servers) await stopServer(s);
+    for (const d of this.#dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
 
 /** Server settings for a chaos run: Kafka sink on `bootstrap`, short publish timeout, optional spool. */
 export function serverEnv(bootstrap: string, publishTimeoutMs: number, spoolDir?: string): Record<string, string> {

@@ -8,9 +8,6 @@
  * client deadline, per-user order kept; and prints one summary line (faults, acknowledged,
  * found, lost, duplicates).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,45 +16,32 @@ import { seedEventMessage } from "../helpers/seed.js";
 import { type FaultBroker, startFaultBroker, uniqueTenant } from "../kafka/broker.js";
 import type { CliServer } from "../server/http-helpers.js";
 import {
+  ChaosRun,
+  DEADLINE_MS,
   killServer,
   Load,
   metric,
-  serverEnv,
+  PUBLISH_TIMEOUT_MS,
   sleep,
-  startServer,
   stopServer,
   summary,
   verify,
   waitSpoolDrained,
 } from "./chaos-helpers.js";
 
-/** The server's bounded wait for the broker's ack; clients allow it plus a margin. */
-const PUBLISH_TIMEOUT_MS = 2000;
-const DEADLINE_MS = PUBLISH_TIMEOUT_MS + 3000;
-
 describe("chaos: Kafka sink under load (private broker)", () => {
   let broker: FaultBroker;
-  const dirs: string[] = [];
-  const servers: CliServer[] = [];
-  const tmp = (p: string) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    dirs.push(d);
-    return d;
-  };
-  const serve = async (dataDir: string, spoolDir?: string) => {
-    const s = await startServer(dataDir, serverEnv(broker.bootstrap, PUBLISH_TIMEOUT_MS, spoolDir));
-    servers.push(s);
-    return s;
-  };
+  const run = new ChaosRun(() => broker.bootstrap);
+  const tmp = (prefix: string) => run.tmp(prefix);
+  const serve = (dataDir: string, spoolDir?: string) => run.serve(dataDir, spoolDir);
 
   beforeAll(async () => {
     broker = await startFaultBroker();
   }, 200_000);
 
   afterAll(async () => {
-    for (const s of servers) await stopServer(s);
+    await run.cleanUp();
     await broker?.destroy();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }, 90_000);
 
   /** Grpc TrackEvent with a deadline; returns the response or the ConnectError code. */

@@ -5,40 +5,21 @@
  * private-broker chaos file. Asserts acknowledged − consumed = ∅, no request past its deadline,
  * per-user order kept; prints one summary line.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMainBroker, uniqueTenant } from "../kafka/broker.js";
-import type { CliServer } from "../server/http-helpers.js";
-import { killServer, Load, serverEnv, startServer, stopServer, summary, verify } from "./chaos-helpers.js";
-
-const PUBLISH_TIMEOUT_MS = 2000;
-const DEADLINE_MS = PUBLISH_TIMEOUT_MS + 3000;
+import { ChaosRun, DEADLINE_MS, killServer, Load, stopServer, summary, verify } from "./chaos-helpers.js";
 
 describe("chaos: server SIGKILL under load (Kafka sink)", () => {
   let bootstrap: string;
-  const dirs: string[] = [];
-  const servers: CliServer[] = [];
-  const tmp = (p: string) => {
-    const d = mkdtempSync(join(tmpdir(), p));
-    dirs.push(d);
-    return d;
-  };
-  const serve = async (dataDir: string) => {
-    const s = await startServer(dataDir, serverEnv(bootstrap, PUBLISH_TIMEOUT_MS));
-    servers.push(s);
-    return s;
-  };
+  const run = new ChaosRun(() => bootstrap);
+  const tmp = (prefix: string) => run.tmp(prefix);
+  const serve = (dataDir: string) => run.serve(dataDir);
 
   beforeAll(async () => {
     bootstrap = await ensureMainBroker();
   }, 120_000);
 
-  afterAll(async () => {
-    for (const s of servers) await stopServer(s);
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  }, 60_000);
+  afterAll(() => run.cleanUp(), 60_000);
 
   it("server SIGKILL mid-load, restarted on the same data dir (no spool): acknowledged − consumed = ∅", async () => {
     const tenant = uniqueTenant("chaos_srvkill");
