@@ -21,7 +21,7 @@ import {
 } from "../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { kafkaErrorReason } from "../sdk/common/kafka-publisher.js";
 import { ApiKeyAuth } from "./auth/api-keys.js";
-import { type QuotaLimit, Quotas } from "./auth/quotas.js";
+import { type QuotaLimit, Quotas, type QuotaUsageLink } from "./auth/quotas.js";
 import type { Sink } from "./contracts.js";
 import { createTryItHandler } from "./docs/try-it.js";
 import { IngestPipeline } from "./ingest/pipeline.js";
@@ -127,6 +127,12 @@ export interface ServerOptions {
    * a cluster worker passes the view that sums every worker (server/cluster/worker.ts).
    */
   metricsView?: (stats: Stats) => MetricsView;
+  /**
+   * Connects this process's ingestion quotas to the other processes serving the same keys file,
+   * so that together they admit each quota once; returns the function that disconnects (called
+   * on stop). A cluster worker passes server/cluster/worker.ts `shareQuotaUsage`. Default: none.
+   */
+  shareQuotaUsage?: ((link: QuotaUsageLink) => () => void) | undefined;
   /** The live event inspector at /inspector (sizes, recording); `false` turns it off (404). Default on. */
   inspector?: InspectorOptions | false | undefined;
 }
@@ -300,8 +306,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...quotaOptions(auth),
     ...(options.quotaClock !== undefined ? { now: options.quotaClock } : {}),
     onRejected: (tenant, n) => stats.addQuotaRejected(tenant, n),
+    recordUsage: options.shareQuotaUsage !== undefined,
   });
   const guard = new AuthGuard(auth, quotas);
+  const stopSharingQuotas = options.shareQuotaUsage?.(guard);
   if (quotas.enabled) logger.info(`ingestion quotas: ${describeQuotas(auth, options.defaultQuota)}`);
 
   const rules = new RuleBook();
@@ -493,6 +501,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const timeout = options.shutdownTimeoutMs ?? 10_000;
         await Promise.all([http.close(timeout), closeGracefully({ net: grpc, sessions: grpcSessions }, timeout)]);
         shutdown.abort();
+        stopSharingQuotas?.();
         await sink.close();
         await store.close();
       })();

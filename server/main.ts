@@ -12,7 +12,7 @@ import { startServer } from "./app.js";
 import { exitCodeOf } from "./cli/common.js";
 import { trackingCommand } from "./cli.js";
 import { runPrimary } from "./cluster/primary.js";
-import { clusterMetricsView, reportReady } from "./cluster/worker.js";
+import { clusterMetricsView, reportReady, shareQuotaUsage } from "./cluster/worker.js";
 import { createLogger } from "./log/logger.js";
 
 const program = trackingCommand(async (options, run) => {
@@ -36,7 +36,7 @@ const program = trackingCommand(async (options, run) => {
     ...options,
     ...spool,
     logger,
-    ...(worker ? { metricsView: clusterMetricsView } : {}),
+    ...(worker ? { metricsView: clusterMetricsView, shareQuotaUsage } : {}),
   }).catch((err: unknown) => {
     logger.fatal({ err }, "tracking server: start failed");
     process.exit(1);

@@ -73,6 +73,7 @@ interface KeyEntry extends ResolvedKey {
   readonly tenants: Set<string>;
   admin: boolean;
   bucket: TokenBucket | undefined;
+  quotaId: string | undefined;
 }
 
 /** Tenant ids as behavior.proto's BehaviorEvent.tenant_id option allows them. */
@@ -132,6 +133,8 @@ export function openModeWarning(): string {
 export class ApiKeyAuth {
   readonly #byDigestHex = new Map<string, KeyEntry>();
   readonly #quotas = new Map<string, QuotaLimit>();
+  /** Keys with a quota of their own, by `KeyQuota.quotaId` (their place in the keys file). */
+  readonly #byQuotaId = new Map<string, KeyEntry>();
   #keyQuotas = false;
 
   /** Builds a registry; prefer `fromFile`, `fromEnv` or `fromSources`. */
@@ -150,7 +153,7 @@ export class ApiKeyAuth {
     const hex = digest.toString("hex");
     let entry = this.#byDigestHex.get(hex);
     if (entry === undefined) {
-      entry = { digest, tenants: new Set(), admin: false, bucket: undefined };
+      entry = { digest, tenants: new Set(), admin: false, bucket: undefined, quotaId: undefined };
       this.#byDigestHex.set(hex, entry);
     }
     if (tenant === undefined) entry.admin = true;
@@ -159,6 +162,8 @@ export class ApiKeyAuth {
       if (entry.bucket !== undefined) throw new ApiKeyConfigError(`${where}: this key already has a quota`);
       // Starts full; the clock value only matters for the next refill, which caps at the burst.
       entry.bucket = new TokenBucket(quota, 0);
+      entry.quotaId = where;
+      this.#byQuotaId.set(where, entry);
       this.#keyQuotas = true;
     }
   }
@@ -219,6 +224,11 @@ export class ApiKeyAuth {
   /** Whether some key has a quota of its own. */
   hasKeyQuotas(): boolean {
     return this.#keyQuotas;
+  }
+
+  /** The bucket of the key whose quota `quotaId` names (see `KeyQuota.quotaId`), if any. */
+  keyBucket(quotaId: string): TokenBucket | undefined {
+    return this.#byQuotaId.get(quotaId)?.bucket;
   }
 
   /**

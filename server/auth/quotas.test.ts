@@ -257,4 +257,74 @@ describe("Quotas", () => {
     clock.advance(1000);
     q.admitOne("t", key);
   });
+
+  it("two processes sharing their usage admit a tenant's quota once between them, debt included", () => {
+    const clock = fakeClock();
+    const tenants = new Map([["t", { eventsPerSecond: 10, burst: 10 }]]);
+    const a = new Quotas({ tenants, now: clock.now, recordUsage: true });
+    const b = new Quotas({ tenants, now: clock.now, recordUsage: true });
+    const keyA = {
+      bucket: new TokenBucket({ eventsPerSecond: 100, burst: 100 }, clock.now()),
+      quotaId: "tenants.t[0].key",
+    };
+    const keyB = {
+      bucket: new TokenBucket({ eventsPerSecond: 100, burst: 100 }, clock.now()),
+      quotaId: "tenants.t[0].key",
+    };
+    const admitted = (q: Quotas, key: typeof keyA, n: number) => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) {
+        try {
+          q.admitOne("t", key);
+          ok++;
+        } catch (e) {
+          if (!(e instanceof QuotaExceededError)) throw e;
+        }
+      }
+      return ok;
+    };
+    const exchange = () => {
+      const fromA = a.takeUsage();
+      const fromB = b.takeUsage();
+      if (fromA) b.chargeShared(fromA, (id) => (id === keyB.quotaId ? keyB.bucket : undefined));
+      if (fromB) a.chargeShared(fromB, (id) => (id === keyA.quotaId ? keyA.bucket : undefined));
+    };
+    // 6 + 6 admitted before they talk: over-admission is bounded by what one exchange interval lets through.
+    expect(admitted(a, keyA, 6)).toBe(6);
+    expect(admitted(b, keyB, 6)).toBe(6);
+    exchange();
+    // Each now owes the other's 6: both buckets are 2 in debt and refuse.
+    expect(keyA.bucket.available(clock.now())).toBe(100 - 12);
+    expect(keyB.bucket.available(clock.now())).toBe(100 - 12);
+    expect(admitted(a, keyA, 5) + admitted(b, keyB, 5)).toBe(0);
+    expect(a.takeUsage()).toBeUndefined(); // refusals charge nothing
+    // One second later the pair has 10 new tokens between them, not 20, and pays the debt first: 8.
+    clock.advance(1000);
+    let total = 0;
+    for (let round = 0; round < 10; round++) {
+      total += admitted(a, keyA, 1) + admitted(b, keyB, 1);
+      exchange();
+    }
+    expect(total).toBe(8);
+    // A batch is shared by its events, per tenant and for the key.
+    clock.advance(1000);
+    a.admitMany(["t", "t", "t"], keyA);
+    expect(a.takeUsage()).toEqual({ tenants: [["t", 3]], keys: [["tenants.t[0].key", 3]] });
+    // A tenant without a limit, and a key without a quota id, are not recorded.
+    a.admitOne("free", { bucket: undefined });
+    expect(a.takeUsage()).toBeUndefined();
+  });
+
+  it("records nothing unless asked, and a reload keeps what was not yet shared", () => {
+    const clock = fakeClock();
+    const tenants = new Map([["t", { eventsPerSecond: 10, burst: 10 }]]);
+    const plain = new Quotas({ tenants, now: clock.now });
+    plain.admitOne("t", undefined);
+    expect(plain.takeUsage()).toBeUndefined();
+    const q = new Quotas({ tenants, now: clock.now, recordUsage: true });
+    q.admitOne("t", undefined);
+    const next = q.reconfigure({ tenants });
+    next.admitOne("t", undefined);
+    expect(next.takeUsage()).toEqual({ tenants: [["t", 2]], keys: [] });
+  });
 });

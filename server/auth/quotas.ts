@@ -174,6 +174,32 @@ export type QuotaRejectedCounter = (tenant: string, events: number) => void;
 export interface KeyQuota {
   /** The key's own bucket, if the keys file gave the key a limit. */
   readonly bucket: TokenBucket | undefined;
+  /**
+   * Names the key's quota the same way in every process that read the same keys file (its
+   * place in the file, e.g. `tenants.acme[1]`; never the key), so processes can share its usage.
+   */
+  readonly quotaId?: string | undefined;
+}
+
+/**
+ * Events charged to quotas in one process since it last shared them: by tenant and by key
+ * quota (`KeyQuota.quotaId`). Processes serving one set of quotas (`--workers N`) send theirs
+ * to each other and charge what the others admitted to their own buckets (`Quotas.chargeShared`),
+ * so a tenant gets its quota once, not once per process.
+ */
+export interface QuotaUsage {
+  /** [tenant, events] pairs (pairs, not an object: a tenant id may be any name, "__proto__" too). */
+  tenants: [string, number][];
+  /** [quotaId, events] pairs. */
+  keys: [string, number][];
+}
+
+/** One process's side of quota sharing (the server's AuthGuard). */
+export interface QuotaUsageLink {
+  /** The charges made here since the last call, or undefined when none. */
+  takeQuotaUsage(): QuotaUsage | undefined;
+  /** Charges what another process admitted to this process's buckets. */
+  chargeSharedUsage(usage: QuotaUsage): void;
 }
 
 /** Options of `Quotas`. */
@@ -184,6 +210,8 @@ export interface QuotasOptions {
   defaultLimit?: QuotaLimit | undefined;
   /** Whether some API key has a limit of its own (then every request is checked). */
   keyLimits?: boolean | undefined;
+  /** Record what is charged so `takeUsage()` can hand it to the other processes (`--workers`). Default false. */
+  recordUsage?: boolean | undefined;
   /** Clock, ms (tests pin it). Default Date.now. */
   now?: () => number;
   /** Counts refused events per tenant. */
@@ -211,12 +239,15 @@ export class Quotas {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #now: () => number;
   readonly #onRejected: QuotaRejectedCounter | undefined;
+  /** Charges not yet taken by `takeUsage()`, by tenant and by key quota; undefined unless `recordUsage`. */
+  #usage: { tenants: Map<string, number>; keys: Map<string, number> } | undefined;
 
   constructor(options: QuotasOptions = {}) {
     this.#limits = options.tenants ?? new Map();
     this.#defaultLimit = options.defaultLimit;
     this.#now = options.now ?? Date.now;
     this.#onRejected = options.onRejected;
+    this.#usage = options.recordUsage ? { tenants: new Map(), keys: new Map() } : undefined;
     this.enabled = this.#limits.size > 0 || this.#defaultLimit !== undefined || options.keyLimits === true;
   }
 
@@ -229,13 +260,59 @@ export class Quotas {
    * A copy with new limits (a keys-file reload) that keeps the fill level of every bucket
    * whose limit did not change, so a reload neither refills nor drains tenants.
    */
-  reconfigure(options: Omit<QuotasOptions, "now" | "onRejected">): Quotas {
-    const next = new Quotas({ ...options, now: this.#now, onRejected: this.#onRejected });
+  reconfigure(options: Omit<QuotasOptions, "now" | "onRejected" | "recordUsage">): Quotas {
+    const next = new Quotas({
+      ...options,
+      now: this.#now,
+      onRejected: this.#onRejected,
+      recordUsage: this.#usage !== undefined,
+    });
     for (const [tenant, bucket] of this.#buckets) {
       const limit = next.limitOf(tenant);
       if (limit !== undefined && sameLimit(limit, bucket.limit)) next.#buckets.set(tenant, bucket);
     }
+    // What was admitted before the reload and not yet shared is still owed to the other processes.
+    next.#usage = this.#usage;
     return next;
+  }
+
+  /** The charges recorded since the last call (then forgotten), or undefined when there were none. */
+  takeUsage(): QuotaUsage | undefined {
+    const u = this.#usage;
+    if (u === undefined || (u.tenants.size === 0 && u.keys.size === 0)) return undefined;
+    this.#usage = { tenants: new Map(), keys: new Map() };
+    return { tenants: [...u.tenants], keys: [...u.keys] };
+  }
+
+  /**
+   * Charges events another process admitted (its `takeUsage()`) to this process's buckets, so
+   * every process's buckets see the whole server's traffic. A bucket may go into debt: the
+   * other process admitted those events already, and the debt holds this one back until it is
+   * paid. `keyBucket` finds a key's bucket by its `quotaId`.
+   */
+  chargeShared(usage: QuotaUsage, keyBucket: (quotaId: string) => TokenBucket | undefined): void {
+    const now = this.#now();
+    for (const [tenant, n] of usage.tenants) {
+      const b = this.#bucket(tenant, now);
+      if (b === undefined || !(n > 0)) continue;
+      b.available(now); // refill up to now first, or the next refill would count time already spent full
+      b.charge(n);
+    }
+    for (const [id, n] of usage.keys) {
+      const b = keyBucket(id);
+      if (b === undefined || !(n > 0)) continue;
+      b.available(now);
+      b.charge(n);
+    }
+  }
+
+  #record(tenant: string | undefined, key: KeyQuota | undefined, n: number): void {
+    const u = this.#usage;
+    if (u === undefined) return;
+    if (tenant !== undefined && this.limitOf(tenant) !== undefined)
+      u.tenants.set(tenant, (u.tenants.get(tenant) ?? 0) + n);
+    const id = key?.bucket === undefined ? undefined : key.quotaId;
+    if (id !== undefined) u.keys.set(id, (u.keys.get(id) ?? 0) + n);
   }
 
   /** The limit that applies to `tenant` (its own, else the default), or undefined. */
@@ -278,6 +355,7 @@ export class Quotas {
     const tb = this.#checkOne(t, key);
     tb?.charge(1);
     key?.bucket?.charge(1);
+    this.#record(t, key, 1);
   }
 
   /**
@@ -331,8 +409,12 @@ export class Quotas {
       if (wait > worst) this.#refuseBatch("api_key", counts[0]?.tenant, kb.limit, wait, counts);
     }
     if (worstLimit !== undefined) this.#refuseBatch("tenant", worstTenant, worstLimit, worst, counts);
-    for (const c of counts) this.#buckets.get(c.tenant)?.charge(c.n);
+    for (const c of counts) {
+      this.#buckets.get(c.tenant)?.charge(c.n);
+      this.#record(c.tenant, undefined, c.n);
+    }
     kb?.charge(tenants.length);
+    this.#record(undefined, key, tenants.length);
   }
 
   #refuse(

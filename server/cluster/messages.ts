@@ -3,6 +3,7 @@
  * (server/cluster/worker.ts). Every type starts with "tracking:" so they never collide with
  * node:cluster's or a library's own messages on the same channel.
  */
+import type { QuotaUsage } from "../auth/quotas.js";
 import type { StatsSnapshot } from "../contracts.js";
 import type { MetricsJson } from "../stats/stats.js";
 
@@ -41,9 +42,20 @@ export interface LocalMetricsResponse {
   metrics: MetricsJson;
 }
 
+/**
+ * Worker → primary: the events this worker charged to quotas since its last message; the
+ * primary passes it on to every other worker (primary → worker), which charges it to its own
+ * buckets, so the workers together admit a tenant's quota once.
+ */
+export interface QuotaUsageMessage {
+  type: "tracking:quota-usage";
+  usage: QuotaUsage;
+}
+
 /** Any message of this protocol. */
 export type ClusterMessage =
   | ReadyMessage
+  | QuotaUsageMessage
   | ClusterMetricsRequest
   | ClusterMetricsResponse
   | LocalMetricsRequest

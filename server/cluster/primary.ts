@@ -2,7 +2,8 @@
  * The primary of `tracking serve --workers N`: forks N worker processes that each run the
  * whole server (server/app.ts) on the same HTTP and gRPC ports, replaces a worker that dies
  * (with backoff, so a crash loop does not spin), sums the workers' metrics for whichever
- * worker a scrape landed on, on SIGHUP has every worker reload its keys, and on SIGTERM/SIGINT
+ * worker a scrape landed on, passes each worker's quota charges on to the others (so a tenant's
+ * quota holds for the whole server, not per worker), on SIGHUP has every worker reload its keys, and on SIGTERM/SIGINT
  * drains every worker and exits 0.
  *
  * Connections are spread by node:cluster's round-robin scheduling (the primary accepts and
@@ -111,6 +112,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           `tracking cluster: ${slots.length} workers serving HTTP :${m.httpPort} and gRPC :${m.grpcPort} (primary pid ${process.pid})`,
         );
       }
+    } else if (isMessage(m, "tracking:quota-usage")) {
+      // Every other worker charges what this one admitted (server/cluster/worker.ts shareQuotaUsage).
+      for (const s of slots) if (s.worker !== undefined && s.worker !== worker) reply(s.worker, m);
     } else if (isMessage(m, "tracking:cluster-metrics?")) {
       clusterMetrics().then(
         (r) => reply(worker, { type: "tracking:cluster-metrics", id: m.id, text: r.text, snapshot: r.snapshot }),

@@ -4,6 +4,7 @@
  * for the sum over every worker (whichever worker the client's connection landed on, it sees
  * the whole server).
  */
+import type { QuotaUsageLink } from "../auth/quotas.js";
 import type { StatsSnapshot } from "../contracts.js";
 import type { MetricsView, Stats } from "../stats/stats.js";
 import { type ClusterMessage, isMessage } from "./messages.js";
@@ -52,6 +53,33 @@ export function clusterMetricsView(stats: Stats): MetricsView {
   return {
     metrics: async () => (await ask()).text,
     snapshot: async () => (await ask()).snapshot,
+  };
+}
+
+/** How often a worker sends the quota charges it made: what another worker may over-admit is bounded by about this much of a tenant's traffic. */
+export const QUOTA_SHARE_MS = 50;
+
+/**
+ * Shares this worker's quota charges with the other workers through the primary, every
+ * QUOTA_SHARE_MS while there are any, and charges theirs to this worker's buckets; without
+ * it each worker would admit a tenant's whole quota, N × in all. Returns the function that
+ * stops sharing (after sending what is left).
+ */
+export function shareQuotaUsage(link: QuotaUsageLink): () => void {
+  const flush = () => {
+    const usage = link.takeQuotaUsage();
+    if (usage !== undefined) send({ type: "tracking:quota-usage", usage });
+  };
+  const timer = setInterval(flush, QUOTA_SHARE_MS);
+  timer.unref();
+  const onMessage = (m: unknown) => {
+    if (isMessage(m, "tracking:quota-usage")) link.chargeSharedUsage(m.usage);
+  };
+  process.on("message", onMessage);
+  return () => {
+    clearInterval(timer);
+    process.off("message", onMessage);
+    flush();
   };
 }
 

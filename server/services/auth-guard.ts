@@ -5,7 +5,7 @@
  */
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { type ApiKeyAuth, apiKeyFromHeaders, type ResolvedKey } from "../auth/api-keys.js";
-import { Quotas } from "../auth/quotas.js";
+import { Quotas, type QuotaUsage, type QuotaUsageLink } from "../auth/quotas.js";
 
 /** No key, or a key we do not know: HTTP 401 / UNAUTHENTICATED. */
 export class UnauthenticatedError extends Error {
@@ -38,7 +38,7 @@ function keyOf(context: HandlerContext): string | undefined {
 const resolvedKey = createContextKey<ResolvedKey | undefined>(undefined, { description: "resolved API key" });
 
 /** Guards RPCs with the configured keys (open when none are) and applies the ingestion quotas. */
-export class AuthGuard {
+export class AuthGuard implements QuotaUsageLink {
   #auth: ApiKeyAuth;
   #quotas: Quotas;
 
@@ -54,6 +54,16 @@ export class AuthGuard {
   }
   get quotas(): Quotas {
     return this.#quotas;
+  }
+
+  /** This process's quota charges since the last call (`Quotas.takeUsage`), to share with the other workers. */
+  takeQuotaUsage(): QuotaUsage | undefined {
+    return this.#quotas.takeUsage();
+  }
+
+  /** Charges what another worker admitted to this process's tenant and key buckets (`Quotas.chargeShared`). */
+  chargeSharedUsage(usage: QuotaUsage): void {
+    this.#quotas.chargeShared(usage, (quotaId) => this.#auth.keyBucket(quotaId));
   }
 
   /** Swaps in reloaded keys and quotas; requests already past the guard are unaffected. */

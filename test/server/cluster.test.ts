@@ -4,7 +4,7 @@
 // drains both workers and exits 0; every acknowledged event is in Kafka.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -162,6 +162,64 @@ describe("tracking serve --workers 2", () => {
       const updated = await api("PATCH", path, { name: "renamed" }, { "if-match": '"1"' });
       expect(updated.status, JSON.stringify(updated.body)).toBe(200);
       await everyWorkerSees(2);
+    } finally {
+      c.child.kill("SIGTERM");
+      await c.exited;
+    }
+  }, 120_000);
+
+  it("a tenant's quota and a key's quota hold for the whole server, not once per worker", async () => {
+    const bootstrap = await ensureMainBroker();
+    const tenant = uniqueTenant("wrkq");
+    const keyed = uniqueTenant("wrkk");
+    const dir = mkdtempSync(join(tmpdir(), "tracking-workers-quota-"));
+    dirs.push(dir);
+    // Burst 10, 1 event/s: each worker alone would admit 10 at once, 20 or more between two.
+    const keysFile = join(dir, "keys.json");
+    writeFileSync(
+      keysFile,
+      JSON.stringify({
+        tenants: { [tenant]: ["k-tenant"], [keyed]: [{ key: "k-keyed", quota: { events_per_second: 1, burst: 10 } }] },
+        quotas: { [tenant]: { events_per_second: 1, burst: 10 } },
+      }),
+    );
+    const c = await spawnCli(dir, {
+      timeoutMs: 60_000,
+      args: ["--workers", "2", "--sink", "kafka", "--brokers", bootstrap, "--api-keys-file", keysFile],
+    });
+    try {
+      // 40 requests per limit, one connection each (round-robin alternates the workers), 20 ms apart.
+      const offer = async (t: string, key: string) => {
+        const started = performance.now();
+        const statuses: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          const r = await trackOnce(
+            c.httpPort,
+            { ...seedEventData(), tenant_id: t, user_id: `u_${i}` },
+            { "x-api-key": key },
+          );
+          statuses.push(r.status);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return { statuses, seconds: (performance.now() - started) / 1000 };
+      };
+      for (const [t, key] of [
+        [tenant, "k-tenant"],
+        [keyed, "k-keyed"],
+      ] as const) {
+        const { statuses, seconds } = await offer(t, key);
+        const admitted = statuses.filter((s) => s === 200).length;
+        expect(
+          statuses.filter((s) => s !== 200 && s !== 429),
+          JSON.stringify(statuses),
+        ).toEqual([]);
+        // The burst, the refill over the run, and what the other worker may admit before the
+        // charges reach it (one QUOTA_SHARE_MS; at 50 requests/s, a few).
+        expect(admitted, `${t}: ${JSON.stringify(statuses)} in ${seconds.toFixed(1)} s`).toBeGreaterThanOrEqual(10);
+        expect(admitted, `${t}: ${JSON.stringify(statuses)} in ${seconds.toFixed(1)} s`).toBeLessThanOrEqual(
+          10 + Math.ceil(seconds) + 4,
+        );
+      }
     } finally {
       c.child.kill("SIGTERM");
       await c.exited;

@@ -91,7 +91,11 @@ export function seedBatchEvents(): [SeedBatchEvent, SeedBatchEvent] {
  * POSTs one event to /api/v1/behaviors/track on a connection of its own (`Connection: close`),
  * so a cluster's round-robin or a balancer places every request afresh.
  */
-export function trackOnce(port: number, event: unknown): Promise<{ status: number; body: string }> {
+export function trackOnce(
+  port: number,
+  event: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify(event);
     const req = request(
@@ -101,7 +105,12 @@ export function trackOnce(port: number, event: unknown): Promise<{ status: numbe
         method: "POST",
         path: "/api/v1/behaviors/track",
         agent: false,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" },
+        headers: {
+          ...headers,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          connection: "close",
+        },
       },
       (res) => {
         let text = "";
