@@ -37,6 +37,48 @@ export interface OpenLoopConfig {
   streamsPerConn?: number;
   /** Longest wait for in-flight requests after the schedule ended, ms. Default 10 000. */
   drainMs?: number;
+  /**
+   * Wall-clock time (epoch ms) at which the schedule starts, so that generators in different
+   * processes share one timeline (their windows line up). Default: 20 ms after the connections open.
+   */
+  startAtEpochMs?: number;
+  /**
+   * Neighbours taking turns beside one continuous generator: time from the start is cut into
+   * slots of `slotMs`, and each period of `conditions` slots holds every condition once, in an
+   * order rotated by one each period (slot g belongs to condition (g + ⌊g / conditions⌋) mod
+   * conditions), so no condition always follows the same one or sits at the same phase of a
+   * periodic disturbance. Every generator of a run gets the same `turns` and `startAtEpochMs`.
+   */
+  turns?: Turns;
+  /** With `turns`: send only the requests due in this condition's slots (the others are skipped, not counted). */
+  onlyCondition?: number;
+  /**
+   * With `turns`: also summarise the latencies by condition (`byCondition`), leaving out the
+   * requests due in a slot's first `settleMs` (the neighbours are still switching) and in the
+   * first `warmupMs` of the run (the generators' own warm-up).
+   */
+  splitByCondition?: { settleMs: number; warmupMs: number };
+}
+
+/** See `OpenLoopConfig.turns`. */
+export interface Turns {
+  slotMs: number;
+  conditions: number;
+}
+
+/** The condition whose slot holds `offsetMs` (ms after the start), and the period's index. */
+export function turnAt(t: Turns, offsetMs: number): { condition: number; period: number; inSlotMs: number } {
+  const slot = Math.floor(offsetMs / t.slotMs);
+  const period = Math.floor(slot / t.conditions);
+  return { condition: (slot + period) % t.conditions, period, inSlotMs: offsetMs - slot * t.slotMs };
+}
+
+/** The latencies of the requests due in one condition's slots (see `OpenLoopConfig.splitByCondition`). */
+export interface ConditionLatencies {
+  /** All the condition's slots pooled. */
+  pooled: LatencySummary;
+  /** P99 of each of its slots (one per period), in time order. */
+  slotP99s: number[];
 }
 
 export interface OpenLoopResult {
@@ -55,6 +97,8 @@ export interface OpenLoopResult {
   serviceMs: LatencySummary;
   statuses: Record<string, number>;
   firstError?: string | undefined;
+  /** With `splitByCondition`: one entry per condition. */
+  byCondition?: ConditionLatencies[];
 }
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as OpenLoopConfig;
@@ -64,6 +108,9 @@ const intervalMs = 1000 / cfg.rate;
 const maxBacklog = Math.max(100, cfg.rate); // one second of load
 const lat = new Float64Array(total);
 const svc = new Float64Array(total);
+/** Due time of each recorded latency, ms after the start (for `splitByCondition`). */
+const due = new Float64Array(total);
+let start = 0;
 let nLat = 0;
 let ok = 0;
 let failed = 0;
@@ -84,6 +131,7 @@ function record(scheduled: number, sentAt: number, success: boolean, status: str
     ok++;
     lat[nLat] = now - scheduled;
     svc[nLat] = now - sentAt;
+    due[nLat] = scheduled - start;
     nLat++;
   } else {
     failed++;
@@ -272,13 +320,21 @@ async function main(): Promise<void> {
   const opens: Promise<void>[] = [];
   for (let i = 0; i < cfg.conns; i++) opens.push(cfg.kind === "http1" ? h1Open() : grpcOpen());
   await Promise.all(opens);
-  const start = performance.now() + 20;
+  start = performance.now() + (cfg.startAtEpochMs === undefined ? 20 : Math.max(0, cfg.startAtEpochMs - Date.now()));
+  const turns = cfg.turns;
+  const only = cfg.onlyCondition;
+  const inWindow = (offset: number) =>
+    turns === undefined || only === undefined || turnAt(turns, offset).condition === only;
   let next = 0;
+  let sent = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
       while (next < total && start + next * intervalMs <= now) {
-        dispatch(start + next * intervalMs);
+        if (inWindow(next * intervalMs)) {
+          dispatch(start + next * intervalMs);
+          sent++;
+        }
         next++;
       }
       if (next < total) setTimeout(tick, 1);
@@ -296,20 +352,43 @@ async function main(): Promise<void> {
     kind: cfg.kind,
     offeredRps: cfg.rate,
     durationSec: cfg.durationSec,
-    scheduled: total,
+    scheduled: sent,
     ok,
     failed,
     dropped,
     timedOut,
     achievedRps: round(ok / Math.max(elapsed, cfg.durationSec), 0),
-    latencyMs: summarize(lat.subarray(0, nLat)),
-    serviceMs: summarize(svc.subarray(0, nLat)),
+    // byCondition first: summarize() sorts its array in place.
+    ...(() => {
+      const split = cfg.turns && cfg.splitByCondition && byCondition(cfg.turns, cfg.splitByCondition);
+      return {
+        latencyMs: summarize(lat.subarray(0, nLat)),
+        serviceMs: summarize(svc.subarray(0, nLat)),
+        ...(split && { byCondition: split }),
+      };
+    })(),
     statuses,
     firstError,
   };
   process.stdout.write(JSON.stringify(result) + "\n");
   for (const s of sessions) s.destroy();
   process.exit(0);
+}
+
+/** Splits the recorded latencies by the condition whose slot they were due in (see `OpenLoopConfig.turns`). */
+function byCondition(t: Turns, c: NonNullable<OpenLoopConfig["splitByCondition"]>): ConditionLatencies[] {
+  const periods = Math.ceil((total * intervalMs) / (t.slotMs * t.conditions));
+  const buckets: number[][][] = Array.from({ length: t.conditions }, () => Array.from({ length: periods }, () => []));
+  for (let i = 0; i < nLat; i++) {
+    const at = due[i]!;
+    const turn = turnAt(t, at);
+    if (turn.inSlotMs < c.settleMs || at < c.warmupMs) continue;
+    buckets[turn.condition]![turn.period]!.push(lat[i]!);
+  }
+  return buckets.map((slots) => ({
+    pooled: summarize(Float64Array.from(slots.flat())),
+    slotP99s: slots.filter((x) => x.length > 0).map((x) => summarize(Float64Array.from(x)).p99),
+  }));
 }
 
 main().catch((e: unknown) => {
