@@ -26,11 +26,12 @@ import {
   startNode,
   startProcess,
   stopChild,
+  type Turns,
   waitHttp,
 } from "./lib/common.js";
 import { type H2loadResult, h2load } from "./lib/h2load.js";
 import { BenchKafka } from "./lib/kafka-admin.js";
-import type { ConditionLatencies, OpenLoopConfig, OpenLoopResult, Turns } from "./lib/openloop.js";
+import type { ConditionLatencies, OpenLoopConfig, OpenLoopResult } from "./lib/openloop.js";
 import { renderMarkdown } from "./lib/report.js";
 import type { TrackerBenchConfig, TrackerBenchResult } from "./lib/tracker-bench.js";
 

@@ -291,3 +291,16 @@ export function summarize(values: Float64Array): LatencySummary {
     mean: round(values.length ? sum / values.length : NaN, 2),
   };
 }
+
+/** Neighbours taking turns in slots (bench/lib/openloop.ts `OpenLoopConfig.turns`). */
+export interface Turns {
+  slotMs: number;
+  conditions: number;
+}
+
+/** The condition whose slot holds `offsetMs` (ms after the start), and the period's index. */
+export function turnAt(t: Turns, offsetMs: number): { condition: number; period: number; inSlotMs: number } {
+  const slot = Math.floor(offsetMs / t.slotMs);
+  const period = Math.floor(slot / t.conditions);
+  return { condition: (slot + period) % t.conditions, period, inSlotMs: offsetMs - slot * t.slotMs };
+}

@@ -17,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import { type ClientHttp2Session, constants as h2c, connect as h2connect } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
-import { type LatencySummary, round, summarize } from "./common.js";
+import { type LatencySummary, round, summarize, type Turns, turnAt } from "./common.js";
 
 export interface OpenLoopConfig {
   kind: "http1" | "grpc";
@@ -46,8 +46,7 @@ export interface OpenLoopConfig {
    * Neighbours taking turns beside one continuous generator: time from the start is cut into
    * slots of `slotMs`, and each period of `conditions` slots holds every condition once, in an
    * order rotated by one each period (slot g belongs to condition (g + ⌊g / conditions⌋) mod
-   * conditions), so no condition always follows the same one or sits at the same phase of a
-   * periodic disturbance. Every generator of a run gets the same `turns` and `startAtEpochMs`.
+   * conditions), so no condition always sits at the same phase of a periodic disturbance. Every generator of a run gets the same `turns` and `startAtEpochMs`.
    */
   turns?: Turns;
   /** With `turns`: send only the requests due in this condition's slots (the others are skipped, not counted). */
@@ -58,19 +57,6 @@ export interface OpenLoopConfig {
    * first `warmupMs` of the run (the generators' own warm-up).
    */
   splitByCondition?: { settleMs: number; warmupMs: number };
-}
-
-/** See `OpenLoopConfig.turns`. */
-export interface Turns {
-  slotMs: number;
-  conditions: number;
-}
-
-/** The condition whose slot holds `offsetMs` (ms after the start), and the period's index. */
-export function turnAt(t: Turns, offsetMs: number): { condition: number; period: number; inSlotMs: number } {
-  const slot = Math.floor(offsetMs / t.slotMs);
-  const period = Math.floor(slot / t.conditions);
-  return { condition: (slot + period) % t.conditions, period, inSlotMs: offsetMs - slot * t.slotMs };
 }
 
 /** The latencies of the requests due in one condition's slots (see `OpenLoopConfig.splitByCondition`). */
