@@ -13,7 +13,6 @@ import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import type { HandlerContext } from "@connectrpc/connect";
 import { BehaviorService } from "../gen/es/recommender/v1/behavior_pb.js";
-import { TrackingConfigService } from "../gen/es/recommender/v1/tracking_config_pb.js";
 import { behaviorServiceRest, registerBehaviorService } from "../gen/handlers/recommender/v1/behavior_handlers.js";
 import {
   registerTrackingConfigService,
@@ -33,8 +32,8 @@ import { AccessLog, annotateRequest } from "./log/access-log.js";
 import { createLogger, type Logger, type LogLevel } from "./log/logger.js";
 import { RuleBook, validateConfigDefinition } from "./rules/index.js";
 import { AuthGuard } from "./services/auth-guard.js";
-import { createBehaviorService, PUBLIC_BEHAVIOR_RPCS } from "./services/behavior-service.js";
-import { createTrackingConfigService, PUBLIC_CONFIG_RPCS } from "./services/tracking-config-service.js";
+import { createBehaviorService } from "./services/behavior-service.js";
+import { createTrackingConfigService } from "./services/tracking-config-service.js";
 import { FileSink } from "./sink/file-sink.js";
 import { SpoolSink } from "./spool/spool-sink.js";
 import { localView, type MetricsView, PROMETHEUS_CONTENT_TYPE, Stats } from "./stats/stats.js";
@@ -348,12 +347,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: [restBinding(behaviorServiceRest, behavior), restBinding(trackingConfigServiceRest, configs)],
     // Before the body is read: the key (401), the config API's admin check, and the quota of a
     // one-event ingest whose key writes one tenant (the runtimes repeat what depends on the body).
-    authorize: (route, context) => {
-      if (route.service === TrackingConfigService.typeName) {
-        if (!PUBLIC_CONFIG_RPCS.has(route.rpc)) guard.admin(context);
-      } else if (!PUBLIC_BEHAVIOR_RPCS.has(route.rpc)) {
+    authorize: (route, context, access) => {
+      if (access === "admin") guard.admin(context);
+      else if (access === "tenant")
         guard.preflightIngest(context, route.rpc === BehaviorService.method.trackEvent.name);
-      }
     },
     maxBodyBytes: options.maxBodyBytes,
     log: faultLog,

@@ -29,6 +29,8 @@ import {
   ScalarType,
 } from "@bufbuild/protobuf";
 import {
+  Access,
+  access as accessExt,
   type FieldRules,
   field as fieldExt,
   IngestKind,
@@ -243,6 +245,26 @@ export function kafkaRouting(desc: DescMessage): KafkaRouting | undefined {
 /** What an RPC does, from the ingest option. */
 export function ingestKind(method: DescMethod): IngestKind {
   return hasOption(method, ingestExt) ? getOption(method, ingestExt) : IngestKind.UNSPECIFIED;
+}
+
+/** Who may call an RPC once the server has API keys; see options.proto's Access. */
+export type MethodAccess = "public" | "tenant" | "admin";
+
+/**
+ * The access option of an RPC. Not set means admin: a new RPC stays locked until its proto
+ * says otherwise. The one reading of the option: the handlers plugin emits it for the server
+ * and the OpenAPI plugin documents it.
+ */
+export function methodAccess(method: DescMethod): MethodAccess {
+  const a = hasOption(method, accessExt) ? getOption(method, accessExt) : Access.UNSPECIFIED;
+  switch (a) {
+    case Access.PUBLIC:
+      return "public";
+    case Access.TENANT:
+      return "tenant";
+    default:
+      return "admin";
+  }
 }
 
 /** Builds the wire model of a message; scenario messages get warning severity. */

@@ -52,7 +52,7 @@ import {
 import { binaryFileName, decodeWireName, encodeBinaryName } from "../binary/binary-codegen.js";
 import { type HttpBinding, httpBindingsOf, parsePathTemplate } from "../common/http-rule.js";
 import { type IngestMethod, ingestMethodOf } from "../common/ingest.js";
-import { IngestKind, ingestKind } from "../common/model.js";
+import { IngestKind, ingestKind, methodAccess } from "../common/model.js";
 import { localName, lowerFirst } from "../common/names.js";
 import { withDefaultTarget } from "../common/plugin-target.js";
 import { pluginVersion } from "../common/plugin-version.js";
@@ -568,6 +568,7 @@ class ServiceGen {
     this.generateRuntimeInterface();
     this.generateRegister();
     this.generateGrpcIngestTable();
+    this.generateAccess();
     if (this.bindings.length === 0) return;
     this.generateGlue();
     this.generateRouteTable();
@@ -923,6 +924,24 @@ class ServiceGen {
     f.print();
   }
 
+  private generateAccess(): void {
+    const { f, service } = this;
+    f.print(
+      f.jsDoc(
+        `Who may call each RPC of ${service.typeName} once the server has API keys (the proto's access option; not set = admin).`,
+      ),
+    );
+    f.print(
+      f.export("const", `${this.svcLower}Access`),
+      ": Readonly<Record<string, ",
+      this.rt("MethodAccess", true),
+      ">> = {",
+    );
+    for (const m of service.methods) f.print("  ", m.name, ": ", f.string(methodAccess(m)), ",");
+    f.print("};");
+    f.print();
+  }
+
   private generateRestService(): void {
     const { f, service, runtimeName } = this;
     const methods = [...new Set(this.bindings.map((b) => b.httpMethod))];
@@ -939,13 +958,14 @@ class ServiceGen {
     f.print("}");
     f.print();
 
-    f.print(f.jsDoc(`${service.typeName} for the REST transport: route table, matcher and allowed methods.`));
+    f.print(f.jsDoc(`${service.typeName} for the REST transport: route table, matcher, allowed methods and access.`));
     f.print(f.export("const", `${this.svcLower}Rest`), ": ", this.rt("RestService", true), "<", runtimeName, "> = {");
     f.print("  service: ", f.string(service.typeName), ",");
     f.print("  desc: ", this.serviceDesc(), ",");
     f.print("  routes: ", this.routesName, ",");
     f.print("  match: ", this.matchName, ",");
     f.print("  allowedMethods: ", this.allowedName, ",");
+    f.print("  access: ", `${this.svcLower}Access`, ",");
     f.print("};");
     f.print();
   }

@@ -127,6 +127,13 @@ function bodySchema(s: SchemaObject): string {
   return `${prose(s.description)}${propertiesTable(s)}`;
 }
 
+/** Who may call an operation, as the reference says it. */
+const accessText: Record<OperationObject["x-access"], string> = {
+  public: "no API key needed",
+  tenant: "needs an API key of the events' tenant (when keys are configured)",
+  admin: "needs an admin API key (when keys are configured)",
+};
+
 function operation(verb: HttpMethod, path: string, op: OperationObject): string {
   const parts: string[] = [];
   parts.push(`<section class="op" id="${esc(opAnchor(op))}">`);
@@ -134,7 +141,7 @@ function operation(verb: HttpMethod, path: string, op: OperationObject): string 
   parts.push(`<p class="summary">${esc(op.summary)}</p>`);
   if (op.description) parts.push(prose(op.description));
   parts.push(
-    `<p class="muted">Operation <code>${esc(op.operationId)}</code> · RPC <code>${esc(op["x-rpc"])}</code></p>`,
+    `<p class="muted">Operation <code>${esc(op.operationId)}</code> · RPC <code>${esc(op["x-rpc"])}</code> · ${esc(accessText[op["x-access"]])}</p>`,
   );
   if (op.parameters?.length) parts.push(`<h4>Parameters</h4>${paramsTable(op.parameters)}`);
   if (op.requestBody) {
@@ -145,6 +152,9 @@ function operation(verb: HttpMethod, path: string, op: OperationObject): string 
   }
   for (const [status, r] of Object.entries(op.responses)) {
     parts.push(`<h4>Response ${esc(status)}</h4>${prose(r.description)}`);
+    for (const [name, h] of Object.entries(r.headers ?? {})) {
+      parts.push(`<p class="muted">Header <code>${esc(name)}</code>: ${esc(h.description)}</p>`);
+    }
     const media = r.content?.["application/json"];
     if (media) parts.push(bodySchema(media.schema));
   }

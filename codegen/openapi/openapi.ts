@@ -19,8 +19,16 @@ import {
   pathVariables,
   serviceHttpBindings,
 } from "../common/http-rule.js";
-import { type FieldModel, messageModel } from "../common/model.js";
+import { type FieldModel, ingestKind, type MethodAccess, messageModel, methodAccess } from "../common/model.js";
 import { type JsonSchema, schemaDefs } from "../common/wire-schema.js";
+import {
+  errorSchema,
+  errorSchemaName,
+  extraResponses,
+  type ResponseObject,
+  securityOf,
+  securitySchemes,
+} from "./errors.js";
 
 /**
  * A JSON Schema 2020-12 / OpenAPI 3.1 schema object: the keywords this module and html.ts
@@ -68,9 +76,13 @@ export interface OperationObject {
   description?: string;
   parameters?: ParameterObject[];
   requestBody?: { required: boolean; description?: string; content: { "application/json": MediaObject } };
-  responses: Record<string, { description: string; content?: { "application/json": MediaObject } }>;
+  responses: Record<string, ResponseObject>;
+  /** Either API-key scheme; empty for public RPCs. */
+  security: Record<string, string[]>[];
   "x-codeSamples": { lang: string; label: string; source: string }[];
   "x-rpc": string;
+  /** Who may call it once the server has API keys (the proto's access option). */
+  "x-access": MethodAccess;
 }
 
 /** The HTTP methods of google.api.http, which are OpenAPI's path item keys. */
@@ -82,7 +94,7 @@ export interface OpenApiDocument {
   info: { title: string; version: string; description?: string };
   tags: { name: string; description?: string }[];
   paths: Record<string, Partial<Record<HttpMethod, OperationObject>>>;
-  components: { schemas: Record<string, SchemaObject> };
+  components: { schemas: Record<string, SchemaObject>; securitySchemes: typeof securitySchemes };
 }
 
 /** Base URL placeholder used in the curl examples. */
@@ -222,10 +234,13 @@ class Components {
     return s;
   }
 
-  /** The components that `paths` refers to, directly or through other components, by name. */
-  referencedBy(paths: unknown): Record<string, SchemaObject> {
-    const out = new Map<string, SchemaObject>();
-    const pending = refsIn(paths);
+  /**
+   * The components that `paths` refers to, directly or through other components, by name, plus
+   * `extra` (schemas that are not a proto type's) and what they refer to.
+   */
+  referencedBy(paths: unknown, extra: Record<string, SchemaObject> = {}): Record<string, SchemaObject> {
+    const out = new Map<string, SchemaObject>(Object.entries(extra));
+    const pending = [...refsIn(paths), ...refsIn(extra)];
     for (let ref = pending.pop(); ref !== undefined; ref = pending.pop()) {
       const name = ref.slice(componentPrefix.length);
       if (out.has(name)) continue;
@@ -319,12 +334,19 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function curlExample(verb: HttpMethod, path: string, query: Record<string, unknown>, body: unknown): string {
+function curlExample(
+  verb: HttpMethod,
+  path: string,
+  query: Record<string, unknown>,
+  body: unknown,
+  access: MethodAccess,
+): string {
   const qs = Object.entries(query)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join("&");
   const url = `${baseUrlPlaceholder}${path}${qs ? `?${qs}` : ""}`;
   const lines = [`curl${verb === "get" ? "" : ` -X ${verb.toUpperCase()}`} "${url}"`];
+  if (access !== "public") lines.push(`  -H "X-API-Key: $API_KEY"`);
   if (body !== undefined) {
     lines.push(`  -H "Content-Type: application/json"`);
     lines.push(`  -d ${shellQuote(JSON.stringify(body, null, 2))}`);
@@ -351,6 +373,7 @@ function operationOf(b: Route, components: Components, service: DescService): Op
   const where = `${method.toString()} (${b.verb.toUpperCase()} ${b.path})`;
   const comment = leadingComment(method);
   const summary = firstSentence(comment) || method.name;
+  const access = methodAccess(method);
 
   const parameters: ParameterObject[] = b.pathParams.map((p) => {
     const f = fieldByPath(input, p);
@@ -440,13 +463,28 @@ function operationOf(b: Route, components: Components, service: DescService): Op
     ...(requestBody ? { requestBody } : {}),
     responses: {
       "200": { description: response.description, content: { "application/json": { schema: response.schema } } },
+      ...extraResponses(
+        {
+          access,
+          ingest: ingestKind(method),
+          hasBody: requestBody !== undefined,
+          hasParameters: parameters.length > 0,
+          hasPathParameters: b.pathParams.length > 0,
+          writes: b.verb !== "get",
+        },
+        response.schema,
+      ),
       default: {
-        description:
-          "Error: a 4xx/5xx status with a JSON body carrying a message (and, for invalid requests, the violations).",
+        description: "Any other error (e.g. 500), with the same body.",
+        content: { "application/json": { schema: { $ref: `#/components/schemas/${errorSchemaName}` } } },
       },
     },
-    "x-codeSamples": [{ lang: "Shell", label: "curl", source: curlExample(b.verb, b.path, queryExample, bodyExample) }],
+    security: securityOf(access),
+    "x-codeSamples": [
+      { lang: "Shell", label: "curl", source: curlExample(b.verb, b.path, queryExample, bodyExample, access) },
+    ],
     "x-rpc": `${service.typeName}/${method.name}`,
+    "x-access": access,
   };
 }
 
@@ -457,6 +495,8 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
   for (const file of schema.allFiles)
     for (const t of schema.typesInFile(file)) if (t.kind === "message" || t.kind === "enum") allTypes.push(t);
   const components = new Components([...new Set(bindings.flatMap(messagesOf))], allTypes);
+  // The error body lists violations with the proto's own Violation message (what TrackEventResponse.errors holds).
+  const violation = allTypes.find((t): t is DescMessage => t.kind === "message" && t.name === "Violation");
   const paths: OpenApiDocument["paths"] = {};
   const services = new Map<string, DescService>();
   const seen = new Map<string, string>();
@@ -494,6 +534,11 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
       return d ? { name: s.name, description: d } : { name: s.name };
     }),
     paths,
-    components: { schemas: components.referencedBy(paths) },
+    components: {
+      schemas: components.referencedBy(paths, {
+        [errorSchemaName]: errorSchema(violation && components.ref(violation)),
+      }),
+      securitySchemes,
+    },
   };
 }

@@ -8,6 +8,7 @@ import { parsePathTemplate } from "../common/http-rule.js";
 import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
 import { plugin as jsonschemaPlugin } from "../jsonschema/plugin.js";
 import { plugin as templatesPlugin } from "../templates/plugin.js";
+import { errorSchemaName } from "./errors.js";
 import { type OpenApiDocument, openApiPath, type SchemaObject } from "./openapi.js";
 import { plugin } from "./plugin.js";
 
@@ -84,7 +85,8 @@ function mapRefs(schema: unknown, ref: (r: string) => string): unknown {
  */
 function expectComponentsAreRequestSchemas(doc: OpenApiDocument, jsonSchemaFiles: Map<string, string>) {
   const schemas = requestSchemas(jsonSchemaFiles);
-  const components = Object.entries(doc.components.schemas);
+  // The error body is the REST transport's, not a proto type's (codegen/openapi/errors.ts).
+  const components = Object.entries(doc.components.schemas).filter(([name]) => name !== errorSchemaName);
   expect(components.length).toBeGreaterThan(0);
   const componentOf = new Map(components.map(([name, s]) => [s.title, name]));
   for (const [name, component] of components) {
@@ -191,6 +193,7 @@ describe("protoc-gen-tracking-openapi golden", () => {
 
   it("names components by short name unless it clashes, and documents units, server-filled fields, oneofs and enum values", () => {
     expect(Object.keys(doc.components.schemas)).toEqual([
+      "ErrorResponse",
       "fixture.other.Thing",
       "fixture.v1.Thing",
       "Kind",
@@ -250,6 +253,58 @@ describe("OpenAPI document of the real protos", () => {
     checkExamples(doc);
     const ids = operations(doc).map(({ op }) => op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("documents each operation's access, security and error answers from the proto", () => {
+    const op = (verb: string, path: string) => operations(doc).find((o) => o.verb === verb && o.path === path)!.op;
+    const statuses = (o: ReturnType<typeof op>) => Object.keys(o.responses);
+    const track = op("post", "/api/v1/behaviors/track");
+    expect(track["x-access"]).toBe("tenant");
+    expect(track.security).toEqual([{ ApiKey: [] }, { Bearer: [] }]);
+    expect(statuses(track)).toEqual(["200", "202", "400", "401", "403", "413", "415", "429", "503", "default"]);
+    expect(track.responses["202"]!.content).toEqual(track.responses["200"]!.content);
+    expect(Object.keys(track.responses["429"]!.headers ?? {})).toEqual(["Retry-After"]);
+    expect(track["x-codeSamples"][0]!.source).toContain('-H "X-API-Key: $API_KEY"');
+    // Validation publishes nothing: no spool, no quota, no sink.
+    expect(statuses(op("post", "/api/v1/behaviors/validate"))).toEqual([
+      "200",
+      "400",
+      "401",
+      "403",
+      "413",
+      "415",
+      "default",
+    ]);
+    const health = op("get", "/api/v1/behaviors/health");
+    expect([health["x-access"], health.security, statuses(health)]).toEqual(["public", [], ["200", "default"]]);
+    expect(health["x-codeSamples"][0]!.source).not.toContain("X-API-Key");
+    expect(op("get", "/api/v1/tracking-configs/templates")["x-access"]).toBe("public");
+    const update = op("patch", "/api/v1/tracking-configs/{tenant_id}/{scenario_id}");
+    expect(update["x-access"]).toBe("admin");
+    expect(statuses(update)).toEqual(["200", "400", "401", "403", "404", "409", "413", "415", "503", "default"]);
+    // Reads are served from the cache while the store is down: no 503.
+    expect(statuses(op("get", "/api/v1/tracking-configs/{tenant_id}/{scenario_id}"))).toEqual([
+      "200",
+      "400",
+      "401",
+      "403",
+      "404",
+      "default",
+    ]);
+    // Every error answer has the one error body.
+    for (const { op: o } of operations(doc)) {
+      for (const [status, r] of Object.entries(o.responses)) {
+        if (status === "200" || status === "202") continue;
+        expect(r.content?.["application/json"].schema, `${o.operationId} ${status}`).toEqual({
+          $ref: `#/components/schemas/${errorSchemaName}`,
+        });
+      }
+    }
+    expect(doc.components.schemas[errorSchemaName]!.properties!.errors!.items).toEqual({
+      $ref: "#/components/schemas/Violation",
+    });
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(["ApiKey", "Bearer"]);
+    expect(html).toContain("needs an admin API key");
   });
 
   it("uses the seed's wire form", () => {

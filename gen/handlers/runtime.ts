@@ -327,6 +327,13 @@ export function throwOnErrors(found: WireViolation[], warnings: WireViolation[])
   }
 }
 
+/**
+ * Who may call an RPC once the server has API keys (the proto's `recommender.options.v1.access`;
+ * not set = admin): `public` needs no key, `tenant` a key of each event's tenant, `admin` an
+ * admin key.
+ */
+export type MethodAccess = "public" | "tenant" | "admin";
+
 /** The REST side of one service: its generated route table and matcher, for the REST transport. */
 export interface RestService<Runtime> {
   /** Fully-qualified service name. */
@@ -338,6 +345,8 @@ export interface RestService<Runtime> {
   readonly match: (method: string, path: string) => RestMatch<Runtime> | undefined;
   /** Methods some route of this service accepts at `path` (for 405 Allow); empty when none. */
   readonly allowedMethods: (path: string) => HttpMethod[];
+  /** Who may call each RPC, by RPC name (every RPC of the service, with or without a route). */
+  readonly access: Readonly<Record<string, MethodAccess>>;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -3,7 +3,9 @@
  * API an admin key; then the ingestion quotas (server/auth/quotas.ts). Errors carry the
  * names the transports map to 401/403/429.
  */
+import type { DescService } from "@bufbuild/protobuf";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { MethodAccess } from "../../gen/handlers/runtime.js";
 import { type ApiKeyAuth, apiKeyFromHeaders, type ResolvedKey } from "../auth/api-keys.js";
 import { Quotas, type QuotaUsage, type QuotaUsageLink } from "../auth/quotas.js";
 
@@ -148,4 +150,30 @@ function forbidden(tenant: string): never {
 
 function forbiddenAdmin(): never {
   throw new ForbiddenError("this API key may not write events (admin keys are for the tracking-config API)");
+}
+
+/**
+ * `runtime` with each RPC's access (the generated `<service>Access` table, from the proto's
+ * access option) enforced before it runs, on every transport: an `admin` RPC needs an admin
+ * key (401 without a known key, 403 with a tenant key); a `tenant` RPC is left to the runtime,
+ * which checks every event's tenant against the key (`ingestOne` / `ingest`); a `public` one
+ * needs nothing. An RPC missing from the table is treated as admin.
+ */
+export function withAccess<T extends object>(
+  service: DescService,
+  access: Readonly<Record<string, MethodAccess>>,
+  guard: AuthGuard,
+  runtime: T,
+): T {
+  const out: Record<string, unknown> = { ...(runtime as Record<string, unknown>) };
+  for (const method of service.methods) {
+    const level = access[method.name] ?? "admin";
+    const call = out[method.localName];
+    if (level !== "admin" || typeof call !== "function") continue;
+    out[method.localName] = (request: unknown, context: HandlerContext) => {
+      guard.admin(context);
+      return (call as (request: unknown, context: HandlerContext) => unknown).call(runtime, request, context);
+    };
+  }
+  return out as T;
 }

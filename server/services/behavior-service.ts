@@ -22,15 +22,15 @@ import {
   type Violation as ViolationMessage,
   ViolationSchema,
 } from "../../gen/es/recommender/v1/behavior_pb.js";
-import type { BehaviorServiceRuntime } from "../../gen/handlers/recommender/v1/behavior_handlers.js";
+import {
+  type BehaviorServiceRuntime,
+  behaviorServiceAccess,
+} from "../../gen/handlers/recommender/v1/behavior_handlers.js";
 import type { Sink, Violation } from "../contracts.js";
 import type { IngestPipeline } from "../ingest/pipeline.js";
 import type { MetricsView } from "../stats/stats.js";
 import { restStatusKey } from "../transport/rest.js";
-import type { AuthGuard } from "./auth-guard.js";
-
-/** RPCs of BehaviorService anyone may call (health); every other is an ingest call and needs a tenant key. */
-export const PUBLIC_BEHAVIOR_RPCS: ReadonlySet<string> = new Set([BehaviorService.method.getHealth.name]);
+import { type AuthGuard, withAccess } from "./auth-guard.js";
 
 /** What the behavior service needs. */
 export interface BehaviorServiceDeps {
@@ -60,7 +60,9 @@ function tenantOf(event: unknown): unknown {
 /** Creates the BehaviorService runtime. */
 export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServiceRuntime {
   const { pipeline, metrics, sink, guard } = deps;
-  return {
+  // Who may call what is the proto's access option (ingest: a key of the event's tenant, checked
+  // below per event; health: public).
+  return withAccess(BehaviorService, behaviorServiceAccess, guard, {
     async trackEvent(event: unknown, context: HandlerContext): Promise<TrackEventResponse> {
       const tenant = tenantOf(event);
       guard.admitOne(tenant, guard.ingestOne(context, tenant));
@@ -142,5 +144,5 @@ export function createBehaviorService(deps: BehaviorServiceDeps): BehaviorServic
         }),
       });
     },
-  };
+  });
 }

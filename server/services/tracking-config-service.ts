@@ -11,7 +11,6 @@
  * GET answers an `ETag: "<version>"` header.
  */
 import { create } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   CreateTrackingConfigFromTemplateResponseSchema,
@@ -20,17 +19,18 @@ import {
   GetTrackingConfigResponseSchema,
   ListTemplatesResponseSchema,
   ListTrackingConfigsResponseSchema,
+  TrackingConfigService,
   UpdateTrackingConfigResponseSchema,
 } from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import type { TrackingConfigServiceRuntime } from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import {
+  type TrackingConfigServiceRuntime,
+  trackingConfigServiceAccess,
+} from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { scenarioTemplates, templateById } from "../../gen/templates/scenario_templates.js";
 import { scenarioTemplateFromWire } from "../../gen/validator/recommender/v1/tracking_config_validator.js";
 import { configFromTemplate } from "../rules/index.js";
 import { type ConfigStore, NotFoundError, pathNames } from "../store/config-store.js";
-import type { AuthGuard } from "./auth-guard.js";
-
-/** RPCs of TrackingConfigService anyone may call (the generated template list); every other needs an admin key. */
-export const PUBLIC_CONFIG_RPCS: ReadonlySet<string> = new Set(["ListTemplates"]);
+import { type AuthGuard, withAccess } from "./auth-guard.js";
 
 /** What the config service needs. */
 export interface TrackingConfigServiceDeps {
@@ -68,13 +68,13 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
   const templates = scenarioTemplates.map((t) => scenarioTemplateFromWire(t));
   const who = (tenant: string, scenario: string) => `${tenant}/${scenario}`;
 
-  return {
+  // Who may call what is the proto's access option (ListTemplates public, the rest admin).
+  return withAccess(TrackingConfigService, trackingConfigServiceAccess, guard, {
     async listTemplates() {
       return create(ListTemplatesResponseSchema, { templates });
     },
 
-    async createTrackingConfigFromTemplate(request, context: HandlerContext) {
-      guard.admin(context);
+    async createTrackingConfigFromTemplate(request) {
       required(request.tenantId, "tenant_id");
       required(request.scenarioId, "scenario_id");
       required(request.templateId, "template_id");
@@ -101,8 +101,7 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
       });
     },
 
-    async createTrackingConfig(request, context) {
-      guard.admin(context);
+    async createTrackingConfig(request) {
       if (!request.config) throw new ConnectError("config is required", Code.InvalidArgument);
       const config = await store.create(request.config);
       return create(CreateTrackingConfigResponseSchema, {
@@ -113,15 +112,13 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
     },
 
     async getTrackingConfig(request, context) {
-      guard.admin(context);
       const config = store.get(request.tenantId, request.scenarioId);
       if (!config) throw new NotFoundError(`no tracking config ${who(request.tenantId, request.scenarioId)}`);
       context.responseHeader.set("etag", `"${config.version}"`);
       return create(GetTrackingConfigResponseSchema, { config });
     },
 
-    async listTrackingConfigs(request, context) {
-      guard.admin(context);
+    async listTrackingConfigs(request) {
       const configs = store.list({
         tenant_id: request.tenantId || undefined,
         scenario_type: request.scenarioType || undefined,
@@ -131,7 +128,6 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
     },
 
     async updateTrackingConfig(request, context) {
-      guard.admin(context);
       const paths = request.updateMask?.paths ?? [];
       if (!request.config || paths.length === 0) {
         throw new ConnectError(
@@ -152,7 +148,6 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
     },
 
     async deleteTrackingConfig(request, context) {
-      guard.admin(context);
       const config = await store.softDelete(
         request.tenantId,
         request.scenarioId,
@@ -163,5 +158,5 @@ export function createTrackingConfigService(deps: TrackingConfigServiceDeps): Tr
         message: `Tracking config ${who(config.tenantId, config.scenarioId)} deactivated (version ${config.version}); it no longer judges events`,
       });
     },
-  };
+  });
 }

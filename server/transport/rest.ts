@@ -20,7 +20,7 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import type { RestRoute, RestService, WireViolation } from "../../gen/handlers/runtime.js";
+import type { MethodAccess, RestRoute, RestService, WireViolation } from "../../gen/handlers/runtime.js";
 import { classifyError, defaultLog } from "./errors.js";
 
 /** A service's generated REST table bound to the object that implements it. */
@@ -50,9 +50,10 @@ export interface RestHandlerOptions {
   /**
    * Checks credentials of a matched route before its body is read or transcoded (throw the
    * runtime's UnauthenticatedError/ForbiddenError), so unauthorized callers get 401/403
-   * rather than a 400 describing the body. The runtime still checks on its own.
+   * rather than a 400 describing the body. `access` is the RPC's, from the service's generated
+   * access table. The runtime still checks on its own.
    */
-  authorize?: ((route: RestRoute<unknown>, context: HandlerContext) => void) | undefined;
+  authorize?: ((route: RestRoute<unknown>, context: HandlerContext, access: MethodAccess) => void) | undefined;
 }
 
 /**
@@ -147,7 +148,8 @@ export function createRestHandler(options: RestHandlerOptions): (req: Req, res: 
     try {
       const context = new RestContext(binding.rest.desc, methodOf.get(route)!, method, url, req, shutdownSignal);
       // Credentials before the body: a caller without them learns nothing from body errors.
-      authorize?.(route, context);
+      // Every RPC is in its service's access table; one missing would be locked (admin).
+      authorize?.(route, context, binding.rest.access[route.rpc] ?? "admin");
       let body: unknown;
       if (route.bodyField !== undefined) body = await readJsonBody(req, maxBody, maxInflated, maxDepth);
       else drain(req);

@@ -2831,14 +2831,14 @@ const file_recommender_v1_behavior_proto_rawDesc = "" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x1a\t\xe2\xf3\x18\x05error\x12!\n" +
-	"\x10SEVERITY_WARNING\x10\x02\x1a\v\xe2\xf3\x18\awarning2\x9c\x04\n" +
-	"\x0fBehaviorService\x12\x7f\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x1a\v\xe2\xf3\x18\awarning2\xad\x04\n" +
+	"\x0fBehaviorService\x12\x83\x01\n" +
 	"\n" +
-	"TrackEvent\x12!.recommender.v1.TrackEventRequest\x1a\".recommender.v1.TrackEventResponse\"*\xe8\xf3\x18\x01\x82\xd3\xe4\x93\x02 :\x05event\"\x17/api/v1/behaviors/track\x12\x81\x01\n" +
+	"TrackEvent\x12!.recommender.v1.TrackEventRequest\x1a\".recommender.v1.TrackEventResponse\".\xe8\xf3\x18\x01\xf0\xf3\x18\x02\x82\xd3\xe4\x93\x02 :\x05event\"\x17/api/v1/behaviors/track\x12\x85\x01\n" +
 	"\n" +
-	"TrackBatch\x12!.recommender.v1.TrackBatchRequest\x1a\".recommender.v1.TrackBatchResponse\",\xe8\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/api/v1/behaviors/track/batch\x12\x8b\x01\n" +
-	"\rValidateEvent\x12$.recommender.v1.ValidateEventRequest\x1a%.recommender.v1.ValidateEventResponse\"-\xe8\xf3\x18\x03\x82\xd3\xe4\x93\x02#:\x05event\"\x1a/api/v1/behaviors/validate\x12v\n" +
-	"\tGetHealth\x12 .recommender.v1.GetHealthRequest\x1a!.recommender.v1.GetHealthResponse\"$\xe8\xf3\x18\x04\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/behaviors/healthBJZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1b\x06proto3"
+	"TrackBatch\x12!.recommender.v1.TrackBatchRequest\x1a\".recommender.v1.TrackBatchResponse\"0\xe8\xf3\x18\x02\xf0\xf3\x18\x02\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/api/v1/behaviors/track/batch\x12\x8f\x01\n" +
+	"\rValidateEvent\x12$.recommender.v1.ValidateEventRequest\x1a%.recommender.v1.ValidateEventResponse\"1\xe8\xf3\x18\x03\xf0\xf3\x18\x02\x82\xd3\xe4\x93\x02#:\x05event\"\x1a/api/v1/behaviors/validate\x12z\n" +
+	"\tGetHealth\x12 .recommender.v1.GetHealthRequest\x1a!.recommender.v1.GetHealthResponse\"(\xe8\xf3\x18\x04\xf0\xf3\x18\x01\x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/behaviors/healthBJZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1b\x06proto3"
 
 var (
 	file_recommender_v1_behavior_proto_rawDescOnce sync.Once

@@ -1371,16 +1371,16 @@ const file_recommender_v1_tracking_config_proto_rawDesc = "" +
 	"\x12FIELD_TYPE_BOOLEAN\x10\x04\x1a\v\xe2\xf3\x18\aboolean\x12\x1f\n" +
 	"\x10FIELD_TYPE_ARRAY\x10\x05\x1a\t\xe2\xf3\x18\x05array\x12!\n" +
 	"\x11FIELD_TYPE_OBJECT\x10\x06\x1a\n" +
-	"\xe2\xf3\x18\x06object2\xdd\n" +
+	"\xe2\xf3\x18\x06object2\xf9\n" +
 	"\n" +
-	"\x15TrackingConfigService\x12\xaf\x01\n" +
-	"\rListTemplates\x12$.recommender.v1.ListTemplatesRequest\x1a%.recommender.v1.ListTemplatesResponse\"Q\x82\xd3\xe4\x93\x02KZ%\x12#/api/v1/tracking-configs/templates/\x12\"/api/v1/tracking-configs/templates\x12\xc8\x01\n" +
-	" CreateTrackingConfigFromTemplate\x127.recommender.v1.CreateTrackingConfigFromTemplateRequest\x1a8.recommender.v1.CreateTrackingConfigFromTemplateResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/api/v1/tracking-configs/from-template\x12\xc0\x01\n" +
-	"\x14CreateTrackingConfig\x12+.recommender.v1.CreateTrackingConfigRequest\x1a,.recommender.v1.CreateTrackingConfigResponse\"M\x82\xd3\xe4\x93\x02G:\x06configZ#:\x06config\"\x19/api/v1/tracking-configs/\"\x18/api/v1/tracking-configs\x12\xac\x01\n" +
-	"\x11GetTrackingConfig\x12(.recommender.v1.GetTrackingConfigRequest\x1a).recommender.v1.GetTrackingConfigResponse\"B\x82\xd3\xe4\x93\x02<b\x06config\x122/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x12\xad\x01\n" +
-	"\x13ListTrackingConfigs\x12*.recommender.v1.ListTrackingConfigsRequest\x1a+.recommender.v1.ListTrackingConfigsResponse\"=\x82\xd3\xe4\x93\x027Z\x1b\x12\x19/api/v1/tracking-configs/\x12\x18/api/v1/tracking-configs\x12\xf4\x01\n" +
-	"\x14UpdateTrackingConfig\x12+.recommender.v1.UpdateTrackingConfigRequest\x1a,.recommender.v1.UpdateTrackingConfigResponse\"\x80\x01\x82\xd3\xe4\x93\x02z:\x06configZ<:\x06config22/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x1a2/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x12\xad\x01\n" +
-	"\x14DeleteTrackingConfig\x12+.recommender.v1.DeleteTrackingConfigRequest\x1a,.recommender.v1.DeleteTrackingConfigResponse\":\x82\xd3\xe4\x93\x024*2/api/v1/tracking-configs/{tenant_id}/{scenario_id}BJZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1b\x06proto3"
+	"\x15TrackingConfigService\x12\xb3\x01\n" +
+	"\rListTemplates\x12$.recommender.v1.ListTemplatesRequest\x1a%.recommender.v1.ListTemplatesResponse\"U\xf0\xf3\x18\x01\x82\xd3\xe4\x93\x02KZ%\x12#/api/v1/tracking-configs/templates/\x12\"/api/v1/tracking-configs/templates\x12\xcc\x01\n" +
+	" CreateTrackingConfigFromTemplate\x127.recommender.v1.CreateTrackingConfigFromTemplateRequest\x1a8.recommender.v1.CreateTrackingConfigFromTemplateResponse\"5\xf0\xf3\x18\x03\x82\xd3\xe4\x93\x02+:\x01*\"&/api/v1/tracking-configs/from-template\x12\xc4\x01\n" +
+	"\x14CreateTrackingConfig\x12+.recommender.v1.CreateTrackingConfigRequest\x1a,.recommender.v1.CreateTrackingConfigResponse\"Q\xf0\xf3\x18\x03\x82\xd3\xe4\x93\x02G:\x06configZ#:\x06config\"\x19/api/v1/tracking-configs/\"\x18/api/v1/tracking-configs\x12\xb0\x01\n" +
+	"\x11GetTrackingConfig\x12(.recommender.v1.GetTrackingConfigRequest\x1a).recommender.v1.GetTrackingConfigResponse\"F\xf0\xf3\x18\x03\x82\xd3\xe4\x93\x02<b\x06config\x122/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x12\xb1\x01\n" +
+	"\x13ListTrackingConfigs\x12*.recommender.v1.ListTrackingConfigsRequest\x1a+.recommender.v1.ListTrackingConfigsResponse\"A\xf0\xf3\x18\x03\x82\xd3\xe4\x93\x027Z\x1b\x12\x19/api/v1/tracking-configs/\x12\x18/api/v1/tracking-configs\x12\xf8\x01\n" +
+	"\x14UpdateTrackingConfig\x12+.recommender.v1.UpdateTrackingConfigRequest\x1a,.recommender.v1.UpdateTrackingConfigResponse\"\x84\x01\xf0\xf3\x18\x03\x82\xd3\xe4\x93\x02z:\x06configZ<:\x06config22/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x1a2/api/v1/tracking-configs/{tenant_id}/{scenario_id}\x12\xb1\x01\n" +
+	"\x14DeleteTrackingConfig\x12+.recommender.v1.DeleteTrackingConfigRequest\x1a,.recommender.v1.DeleteTrackingConfigResponse\">\xf0\xf3\x18\x03\x82\xd3\xe4\x93\x024*2/api/v1/tracking-configs/{tenant_id}/{scenario_id}BJZHgithub.com/recommender/behavior-tracking-go/recommender/v1;recommenderv1b\x06proto3"
 
 var (
 	file_recommender_v1_tracking_config_proto_rawDescOnce sync.Once

@@ -11,7 +11,7 @@ import type { GetHealthRequest, GetHealthResponse, TrackBatchResponse, TrackEven
 import { BehaviorService, GetHealthRequestSchema } from "../../../es/recommender/v1/behavior_pb.js";
 import type { GetHealthResponseWire, TrackBatchResponseWire, TrackEventResponseWire, ValidateEventResponseWire } from "../../../validator/recommender/v1/behavior_validator.js";
 import { behaviorEventToWire, getHealthResponseToWire, trackBatchResponseToWire, trackEventResponseToWire, validateEventResponseToWire } from "../../../validator/recommender/v1/behavior_validator.js";
-import type { GrpcIngestRpc, HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import type { GrpcIngestRpc, HttpMethod, MethodAccess, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
 import { ingestBatchBody, ingestEventBody } from "../../runtime.js";
 import { decodeTrackBatchRequestWire, decodeTrackEventRequestWire, decodeValidateEventRequestWire, encodeTrackBatchResponseBinary, encodeTrackEventResponseBinary, encodeValidateEventResponseBinary } from "../../../binary/recommender/v1/behavior_binary.js";
 import { create } from "@bufbuild/protobuf";
@@ -110,6 +110,16 @@ export const behaviorServiceGrpcIngest: ReadonlyMap<string, GrpcIngestRpc<Behavi
     invoke: (runtime, buf, start, end, context, reserve) => runtime.validateEvent(decodeValidateEventRequestWire(buf, start, end).event ?? {}, context).then((res) => encodeValidateEventResponseBinary(res, reserve)),
   }],
 ]);
+
+/**
+ * Who may call each RPC of recommender.v1.BehaviorService once the server has API keys (the proto's access option; not set = admin).
+ */
+export const behaviorServiceAccess: Readonly<Record<string, MethodAccess>> = {
+  TrackEvent: "tenant",
+  TrackBatch: "tenant",
+  ValidateEvent: "tenant",
+  GetHealth: "public",
+};
 
 /**
  * REST → the event of recommender.v1.BehaviorService.TrackEvent (ingest TRACK) as raw wire JSON.
@@ -303,7 +313,7 @@ export function behaviorServiceAllowedMethods(path: string): HttpMethod[] {
 }
 
 /**
- * recommender.v1.BehaviorService for the REST transport: route table, matcher and allowed methods.
+ * recommender.v1.BehaviorService for the REST transport: route table, matcher, allowed methods and access.
  */
 export const behaviorServiceRest: RestService<BehaviorServiceRuntime> = {
   service: "recommender.v1.BehaviorService",
@@ -311,5 +321,6 @@ export const behaviorServiceRest: RestService<BehaviorServiceRuntime> = {
   routes: behaviorServiceRoutes,
   match: matchBehaviorServiceRoute,
   allowedMethods: behaviorServiceAllowedMethods,
+  access: behaviorServiceAccess,
 };
 

@@ -8,7 +8,7 @@
 import type { CreateTrackingConfigFromTemplateRequest, CreateTrackingConfigFromTemplateResponse, CreateTrackingConfigRequest, CreateTrackingConfigResponse, DeleteTrackingConfigRequest, DeleteTrackingConfigResponse, GetTrackingConfigRequest, GetTrackingConfigResponse, ListTemplatesRequest, ListTemplatesResponse, ListTrackingConfigsRequest, ListTrackingConfigsResponse, UpdateTrackingConfigRequest, UpdateTrackingConfigResponse } from "../../../es/recommender/v1/tracking_config_pb.js";
 import { CreateTrackingConfigFromTemplateRequestSchema, CreateTrackingConfigRequestSchema, DeleteTrackingConfigRequestSchema, GetTrackingConfigRequestSchema, ListTemplatesRequestSchema, ListTrackingConfigsRequestSchema, TrackingConfigSchema, TrackingConfigService, UpdateTrackingConfigRequestSchema } from "../../../es/recommender/v1/tracking_config_pb.js";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { HttpMethod, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
+import type { HttpMethod, MethodAccess, RestMatch, RestParams, RestRoute, RestService, WireViolation } from "../../runtime.js";
 import { dropAbsentRequired, fieldMaskFromBody, pathParam, queryBool, queryFieldMask, queryString, throwOnErrors } from "../../runtime.js";
 import { create } from "@bufbuild/protobuf";
 import type { CreateTrackingConfigFromTemplateResponseWire, CreateTrackingConfigResponseWire, DeleteTrackingConfigResponseWire, ListTemplatesResponseWire, ListTrackingConfigsResponseWire, TrackingConfigWire, UpdateTrackingConfigResponseWire } from "../../../validator/recommender/v1/tracking_config_validator.js";
@@ -90,6 +90,19 @@ export function registerTrackingConfigService(router: ConnectRouter, runtime: Tr
     deleteTrackingConfig: (request, context) => runtime.deleteTrackingConfig(request, context),
   });
 }
+
+/**
+ * Who may call each RPC of recommender.v1.TrackingConfigService once the server has API keys (the proto's access option; not set = admin).
+ */
+export const trackingConfigServiceAccess: Readonly<Record<string, MethodAccess>> = {
+  ListTemplates: "public",
+  CreateTrackingConfigFromTemplate: "admin",
+  CreateTrackingConfig: "admin",
+  GetTrackingConfig: "admin",
+  ListTrackingConfigs: "admin",
+  UpdateTrackingConfig: "admin",
+  DeleteTrackingConfig: "admin",
+};
 
 /**
  * REST → ListTemplatesRequest for recommender.v1.TrackingConfigService.ListTemplates.
@@ -479,7 +492,7 @@ export function trackingConfigServiceAllowedMethods(path: string): HttpMethod[] 
 }
 
 /**
- * recommender.v1.TrackingConfigService for the REST transport: route table, matcher and allowed methods.
+ * recommender.v1.TrackingConfigService for the REST transport: route table, matcher, allowed methods and access.
  */
 export const trackingConfigServiceRest: RestService<TrackingConfigServiceRuntime> = {
   service: "recommender.v1.TrackingConfigService",
@@ -487,5 +500,6 @@ export const trackingConfigServiceRest: RestService<TrackingConfigServiceRuntime
   routes: trackingConfigServiceRoutes,
   match: matchTrackingConfigServiceRoute,
   allowedMethods: trackingConfigServiceAllowedMethods,
+  access: trackingConfigServiceAccess,
 };
 

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file recommender/options/v1/options.proto.
  */
 export const file_recommender_options_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("CiRyZWNvbW1lbmRlci9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SFnJlY29tbWVuZGVyLm9wdGlvbnMudjEi9gEKCkZpZWxkUnVsZXMSEAoIcmVxdWlyZWQYASABKAgSEAoDbWluGAIgASgBSACIAQESEAoDbWF4GAMgASgBSAGIAQESFgoOYWxsb3dlZF92YWx1ZXMYBCADKAkSDwoHcGF0dGVybhgFIAEoCRIUCgdtYXhfbGVuGAYgASgNSAKIAQESFgoJbWF4X2l0ZW1zGAcgASgNSAOIAQESDAoEY29yZRgIIAEoCBIMCgR1bml0GAkgASgJEhUKDXNlcnZlcl9maWxsZWQYCiABKAhCBgoEX21pbkIGCgRfbWF4QgoKCF9tYXhfbGVuQgwKCl9tYXhfaXRlbXMidwoMU2NlbmFyaW9JbmZvEgwKBHR5cGUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhsKE3JlY29tbWVuZGVkX2FjdGlvbnMYBCADKAkSEQoJZnJlZV9mb3JtGAUgASgIIlEKDEthZmthUm91dGluZxIWCg50b3BpY190ZW1wbGF0ZRgBIAEoCRIRCglrZXlfZmllbGQYAiABKAkSFgoOc2NoZW1hX3ZlcnNpb24YAyABKAkqjwEKCkluZ2VzdEtpbmQSGwoXSU5HRVNUX0tJTkRfVU5TUEVDSUZJRUQQABIVChFJTkdFU1RfS0lORF9UUkFDSxABEhsKF0lOR0VTVF9LSU5EX1RSQUNLX0JBVENIEAISGAoUSU5HRVNUX0tJTkRfVkFMSURBVEUQAxIWChJJTkdFU1RfS0lORF9IRUFMVEgQBDpZCgVmaWVsZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuY4DIAEoCzIiLnJlY29tbWVuZGVyLm9wdGlvbnMudjEuRmllbGRSdWxlc1IFZmllbGQ6YwoIc2NlbmFyaW8SHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuo4DIAEoCzIkLnJlY29tbWVuZGVyLm9wdGlvbnMudjEuU2NlbmFyaW9JbmZvUghzY2VuYXJpbzpdCgVrYWZrYRIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxi7jgMgASgLMiQucmVjb21tZW5kZXIub3B0aW9ucy52MS5LYWZrYVJvdXRpbmdSBWthZmthOkAKCXdpcmVfbmFtZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGLyOAyABKAlSCHdpcmVOYW1lOlwKBmluZ2VzdBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGL2OAyABKA4yIi5yZWNvbW1lbmRlci5vcHRpb25zLnYxLkluZ2VzdEtpbmRSBmluZ2VzdGIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("CiRyZWNvbW1lbmRlci9vcHRpb25zL3YxL29wdGlvbnMucHJvdG8SFnJlY29tbWVuZGVyLm9wdGlvbnMudjEi9gEKCkZpZWxkUnVsZXMSEAoIcmVxdWlyZWQYASABKAgSEAoDbWluGAIgASgBSACIAQESEAoDbWF4GAMgASgBSAGIAQESFgoOYWxsb3dlZF92YWx1ZXMYBCADKAkSDwoHcGF0dGVybhgFIAEoCRIUCgdtYXhfbGVuGAYgASgNSAKIAQESFgoJbWF4X2l0ZW1zGAcgASgNSAOIAQESDAoEY29yZRgIIAEoCBIMCgR1bml0GAkgASgJEhUKDXNlcnZlcl9maWxsZWQYCiABKAhCBgoEX21pbkIGCgRfbWF4QgoKCF9tYXhfbGVuQgwKCl9tYXhfaXRlbXMidwoMU2NlbmFyaW9JbmZvEgwKBHR5cGUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhsKE3JlY29tbWVuZGVkX2FjdGlvbnMYBCADKAkSEQoJZnJlZV9mb3JtGAUgASgIIlEKDEthZmthUm91dGluZxIWCg50b3BpY190ZW1wbGF0ZRgBIAEoCRIRCglrZXlfZmllbGQYAiABKAkSFgoOc2NoZW1hX3ZlcnNpb24YAyABKAkqjwEKCkluZ2VzdEtpbmQSGwoXSU5HRVNUX0tJTkRfVU5TUEVDSUZJRUQQABIVChFJTkdFU1RfS0lORF9UUkFDSxABEhsKF0lOR0VTVF9LSU5EX1RSQUNLX0JBVENIEAISGAoUSU5HRVNUX0tJTkRfVkFMSURBVEUQAxIWChJJTkdFU1RfS0lORF9IRUFMVEgQBCpYCgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEhEKDUFDQ0VTU19URU5BTlQQAhIQCgxBQ0NFU1NfQURNSU4QAzpZCgVmaWVsZBIdLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE9wdGlvbnMYuY4DIAEoCzIiLnJlY29tbWVuZGVyLm9wdGlvbnMudjEuRmllbGRSdWxlc1IFZmllbGQ6YwoIc2NlbmFyaW8SHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMYuo4DIAEoCzIkLnJlY29tbWVuZGVyLm9wdGlvbnMudjEuU2NlbmFyaW9JbmZvUghzY2VuYXJpbzpdCgVrYWZrYRIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxi7jgMgASgLMiQucmVjb21tZW5kZXIub3B0aW9ucy52MS5LYWZrYVJvdXRpbmdSBWthZmthOkAKCXdpcmVfbmFtZRIhLmdvb2dsZS5wcm90b2J1Zi5FbnVtVmFsdWVPcHRpb25zGLyOAyABKAlSCHdpcmVOYW1lOlwKBmluZ2VzdBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGL2OAyABKA4yIi5yZWNvbW1lbmRlci5vcHRpb25zLnYxLkluZ2VzdEtpbmRSBmluZ2VzdDpYCgZhY2Nlc3MSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi+jgMgASgOMh4ucmVjb21tZW5kZXIub3B0aW9ucy52MS5BY2Nlc3NSBmFjY2Vzc2IGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * Constraints on one field. Severity follows the message: violations in base messages are
@@ -236,6 +236,49 @@ export const IngestKindSchema: GenEnum<IngestKind> = /*@__PURE__*/
   enumDesc(file_recommender_options_v1_options, 0);
 
 /**
+ * Who may call an RPC once the server has API keys (with none configured, anyone may: open mode).
+ * The server enforces it on every transport, and the OpenAPI document lists it as the operation's
+ * security. An RPC without the option needs an admin key: a new RPC is locked until it says otherwise.
+ *
+ * @generated from enum recommender.options.v1.Access
+ */
+export enum Access {
+  /**
+   * Not set: treated as ACCESS_ADMIN.
+   *
+   * @generated from enum value: ACCESS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * No key needed (health, the template list).
+   *
+   * @generated from enum value: ACCESS_PUBLIC = 1;
+   */
+  PUBLIC = 1,
+
+  /**
+   * A key of the tenant named by each event (ingestion); an admin key is refused.
+   *
+   * @generated from enum value: ACCESS_TENANT = 2;
+   */
+  TENANT = 2,
+
+  /**
+   * An admin key (the tracking-config API).
+   *
+   * @generated from enum value: ACCESS_ADMIN = 3;
+   */
+  ADMIN = 3,
+}
+
+/**
+ * Describes the enum recommender.options.v1.Access.
+ */
+export const AccessSchema: GenEnum<Access> = /*@__PURE__*/
+  enumDesc(file_recommender_options_v1_options, 1);
+
+/**
  * @generated from extension: recommender.options.v1.FieldRules field = 51001;
  */
 export const field: GenExtension<FieldOptions, FieldRules> = /*@__PURE__*/
@@ -266,4 +309,10 @@ export const wire_name: GenExtension<EnumValueOptions, string> = /*@__PURE__*/
  */
 export const ingest: GenExtension<MethodOptions, IngestKind> = /*@__PURE__*/
   extDesc(file_recommender_options_v1_options, 4);
+
+/**
+ * @generated from extension: recommender.options.v1.Access access = 51006;
+ */
+export const access: GenExtension<MethodOptions, Access> = /*@__PURE__*/
+  extDesc(file_recommender_options_v1_options, 5);
 

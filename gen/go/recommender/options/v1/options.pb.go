@@ -87,6 +87,65 @@ func (IngestKind) EnumDescriptor() ([]byte, []int) {
 	return file_recommender_options_v1_options_proto_rawDescGZIP(), []int{0}
 }
 
+// Who may call an RPC once the server has API keys (with none configured, anyone may: open mode).
+// The server enforces it on every transport, and the OpenAPI document lists it as the operation's
+// security. An RPC without the option needs an admin key: a new RPC is locked until it says otherwise.
+type Access int32
+
+const (
+	// Not set: treated as ACCESS_ADMIN.
+	Access_ACCESS_UNSPECIFIED Access = 0
+	// No key needed (health, the template list).
+	Access_ACCESS_PUBLIC Access = 1
+	// A key of the tenant named by each event (ingestion); an admin key is refused.
+	Access_ACCESS_TENANT Access = 2
+	// An admin key (the tracking-config API).
+	Access_ACCESS_ADMIN Access = 3
+)
+
+// Enum value maps for Access.
+var (
+	Access_name = map[int32]string{
+		0: "ACCESS_UNSPECIFIED",
+		1: "ACCESS_PUBLIC",
+		2: "ACCESS_TENANT",
+		3: "ACCESS_ADMIN",
+	}
+	Access_value = map[string]int32{
+		"ACCESS_UNSPECIFIED": 0,
+		"ACCESS_PUBLIC":      1,
+		"ACCESS_TENANT":      2,
+		"ACCESS_ADMIN":       3,
+	}
+)
+
+func (x Access) Enum() *Access {
+	p := new(Access)
+	*p = x
+	return p
+}
+
+func (x Access) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Access) Descriptor() protoreflect.EnumDescriptor {
+	return file_recommender_options_v1_options_proto_enumTypes[1].Descriptor()
+}
+
+func (Access) Type() protoreflect.EnumType {
+	return &file_recommender_options_v1_options_proto_enumTypes[1]
+}
+
+func (x Access) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Access.Descriptor instead.
+func (Access) EnumDescriptor() ([]byte, []int) {
+	return file_recommender_options_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
 // Constraints on one field. Severity follows the message: violations in base messages are
 // errors (the event is rejected), violations inside a scenario message are warnings.
 type FieldRules struct {
@@ -403,6 +462,14 @@ var file_recommender_options_v1_options_proto_extTypes = []protoimpl.ExtensionIn
 		Tag:           "varint,51005,opt,name=ingest,enum=recommender.options.v1.IngestKind",
 		Filename:      "recommender/options/v1/options.proto",
 	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*Access)(nil),
+		Field:         51006,
+		Name:          "recommender.options.v1.access",
+		Tag:           "varint,51006,opt,name=access,enum=recommender.options.v1.Access",
+		Filename:      "recommender/options/v1/options.proto",
+	},
 }
 
 // Extension fields to descriptorpb.FieldOptions.
@@ -431,6 +498,8 @@ var (
 var (
 	// optional recommender.options.v1.IngestKind ingest = 51005;
 	E_Ingest = &file_recommender_options_v1_options_proto_extTypes[4]
+	// optional recommender.options.v1.Access access = 51006;
+	E_Access = &file_recommender_options_v1_options_proto_extTypes[5]
 )
 
 var File_recommender_options_v1_options_proto protoreflect.FileDescriptor
@@ -473,12 +542,18 @@ const file_recommender_options_v1_options_proto_rawDesc = "" +
 	"\x11INGEST_KIND_TRACK\x10\x01\x12\x1b\n" +
 	"\x17INGEST_KIND_TRACK_BATCH\x10\x02\x12\x18\n" +
 	"\x14INGEST_KIND_VALIDATE\x10\x03\x12\x16\n" +
-	"\x12INGEST_KIND_HEALTH\x10\x04:Y\n" +
+	"\x12INGEST_KIND_HEALTH\x10\x04*X\n" +
+	"\x06Access\x12\x16\n" +
+	"\x12ACCESS_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rACCESS_PUBLIC\x10\x01\x12\x11\n" +
+	"\rACCESS_TENANT\x10\x02\x12\x10\n" +
+	"\fACCESS_ADMIN\x10\x03:Y\n" +
 	"\x05field\x12\x1d.google.protobuf.FieldOptions\x18\xb9\x8e\x03 \x01(\v2\".recommender.options.v1.FieldRulesR\x05field:c\n" +
 	"\bscenario\x12\x1f.google.protobuf.MessageOptions\x18\xba\x8e\x03 \x01(\v2$.recommender.options.v1.ScenarioInfoR\bscenario:]\n" +
 	"\x05kafka\x12\x1f.google.protobuf.MessageOptions\x18\xbb\x8e\x03 \x01(\v2$.recommender.options.v1.KafkaRoutingR\x05kafka:@\n" +
 	"\twire_name\x12!.google.protobuf.EnumValueOptions\x18\xbc\x8e\x03 \x01(\tR\bwireName:\\\n" +
-	"\x06ingest\x12\x1e.google.protobuf.MethodOptions\x18\xbd\x8e\x03 \x01(\x0e2\".recommender.options.v1.IngestKindR\x06ingestBNZLgithub.com/recommender/behavior-tracking-go/recommender/options/v1;optionsv1b\x06proto3"
+	"\x06ingest\x12\x1e.google.protobuf.MethodOptions\x18\xbd\x8e\x03 \x01(\x0e2\".recommender.options.v1.IngestKindR\x06ingest:X\n" +
+	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xbe\x8e\x03 \x01(\x0e2\x1e.recommender.options.v1.AccessR\x06accessBNZLgithub.com/recommender/behavior-tracking-go/recommender/options/v1;optionsv1b\x06proto3"
 
 var (
 	file_recommender_options_v1_options_proto_rawDescOnce sync.Once
@@ -492,33 +567,36 @@ func file_recommender_options_v1_options_proto_rawDescGZIP() []byte {
 	return file_recommender_options_v1_options_proto_rawDescData
 }
 
-var file_recommender_options_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_recommender_options_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_recommender_options_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_recommender_options_v1_options_proto_goTypes = []any{
 	(IngestKind)(0),                       // 0: recommender.options.v1.IngestKind
-	(*FieldRules)(nil),                    // 1: recommender.options.v1.FieldRules
-	(*ScenarioInfo)(nil),                  // 2: recommender.options.v1.ScenarioInfo
-	(*KafkaRouting)(nil),                  // 3: recommender.options.v1.KafkaRouting
-	(*descriptorpb.FieldOptions)(nil),     // 4: google.protobuf.FieldOptions
-	(*descriptorpb.MessageOptions)(nil),   // 5: google.protobuf.MessageOptions
-	(*descriptorpb.EnumValueOptions)(nil), // 6: google.protobuf.EnumValueOptions
-	(*descriptorpb.MethodOptions)(nil),    // 7: google.protobuf.MethodOptions
+	(Access)(0),                           // 1: recommender.options.v1.Access
+	(*FieldRules)(nil),                    // 2: recommender.options.v1.FieldRules
+	(*ScenarioInfo)(nil),                  // 3: recommender.options.v1.ScenarioInfo
+	(*KafkaRouting)(nil),                  // 4: recommender.options.v1.KafkaRouting
+	(*descriptorpb.FieldOptions)(nil),     // 5: google.protobuf.FieldOptions
+	(*descriptorpb.MessageOptions)(nil),   // 6: google.protobuf.MessageOptions
+	(*descriptorpb.EnumValueOptions)(nil), // 7: google.protobuf.EnumValueOptions
+	(*descriptorpb.MethodOptions)(nil),    // 8: google.protobuf.MethodOptions
 }
 var file_recommender_options_v1_options_proto_depIdxs = []int32{
-	4, // 0: recommender.options.v1.field:extendee -> google.protobuf.FieldOptions
-	5, // 1: recommender.options.v1.scenario:extendee -> google.protobuf.MessageOptions
-	5, // 2: recommender.options.v1.kafka:extendee -> google.protobuf.MessageOptions
-	6, // 3: recommender.options.v1.wire_name:extendee -> google.protobuf.EnumValueOptions
-	7, // 4: recommender.options.v1.ingest:extendee -> google.protobuf.MethodOptions
-	1, // 5: recommender.options.v1.field:type_name -> recommender.options.v1.FieldRules
-	2, // 6: recommender.options.v1.scenario:type_name -> recommender.options.v1.ScenarioInfo
-	3, // 7: recommender.options.v1.kafka:type_name -> recommender.options.v1.KafkaRouting
-	0, // 8: recommender.options.v1.ingest:type_name -> recommender.options.v1.IngestKind
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	5, // [5:9] is the sub-list for extension type_name
-	0, // [0:5] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	5,  // 0: recommender.options.v1.field:extendee -> google.protobuf.FieldOptions
+	6,  // 1: recommender.options.v1.scenario:extendee -> google.protobuf.MessageOptions
+	6,  // 2: recommender.options.v1.kafka:extendee -> google.protobuf.MessageOptions
+	7,  // 3: recommender.options.v1.wire_name:extendee -> google.protobuf.EnumValueOptions
+	8,  // 4: recommender.options.v1.ingest:extendee -> google.protobuf.MethodOptions
+	8,  // 5: recommender.options.v1.access:extendee -> google.protobuf.MethodOptions
+	2,  // 6: recommender.options.v1.field:type_name -> recommender.options.v1.FieldRules
+	3,  // 7: recommender.options.v1.scenario:type_name -> recommender.options.v1.ScenarioInfo
+	4,  // 8: recommender.options.v1.kafka:type_name -> recommender.options.v1.KafkaRouting
+	0,  // 9: recommender.options.v1.ingest:type_name -> recommender.options.v1.IngestKind
+	1,  // 10: recommender.options.v1.access:type_name -> recommender.options.v1.Access
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	6,  // [6:11] is the sub-list for extension type_name
+	0,  // [0:6] is the sub-list for extension extendee
+	0,  // [0:0] is the sub-list for field type_name
 }
 
 func init() { file_recommender_options_v1_options_proto_init() }
@@ -532,9 +610,9 @@ func file_recommender_options_v1_options_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_recommender_options_v1_options_proto_rawDesc), len(file_recommender_options_v1_options_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   3,
-			NumExtensions: 5,
+			NumExtensions: 6,
 			NumServices:   0,
 		},
 		GoTypes:           file_recommender_options_v1_options_proto_goTypes,

@@ -15,11 +15,22 @@ class IngestKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INGEST_KIND_TRACK_BATCH: _ClassVar[IngestKind]
     INGEST_KIND_VALIDATE: _ClassVar[IngestKind]
     INGEST_KIND_HEALTH: _ClassVar[IngestKind]
+
+class Access(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCESS_UNSPECIFIED: _ClassVar[Access]
+    ACCESS_PUBLIC: _ClassVar[Access]
+    ACCESS_TENANT: _ClassVar[Access]
+    ACCESS_ADMIN: _ClassVar[Access]
 INGEST_KIND_UNSPECIFIED: IngestKind
 INGEST_KIND_TRACK: IngestKind
 INGEST_KIND_TRACK_BATCH: IngestKind
 INGEST_KIND_VALIDATE: IngestKind
 INGEST_KIND_HEALTH: IngestKind
+ACCESS_UNSPECIFIED: Access
+ACCESS_PUBLIC: Access
+ACCESS_TENANT: Access
+ACCESS_ADMIN: Access
 FIELD_FIELD_NUMBER: _ClassVar[int]
 field: _descriptor.FieldDescriptor
 SCENARIO_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +41,8 @@ WIRE_NAME_FIELD_NUMBER: _ClassVar[int]
 wire_name: _descriptor.FieldDescriptor
 INGEST_FIELD_NUMBER: _ClassVar[int]
 ingest: _descriptor.FieldDescriptor
+ACCESS_FIELD_NUMBER: _ClassVar[int]
+access: _descriptor.FieldDescriptor
 
 class FieldRules(_message.Message):
     __slots__ = ("required", "min", "max", "allowed_values", "pattern", "max_len", "max_items", "core", "unit", "server_filled")
