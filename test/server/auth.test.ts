@@ -11,7 +11,10 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionType, BehaviorService, DeviceType } from "../../gen/es/recommender/v1/behavior_pb.js";
 import { TrackingConfigService } from "../../gen/es/recommender/v1/tracking_config_pb.js";
-import { trackingConfigServiceRest } from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
+import {
+  trackingConfigServiceAccess,
+  trackingConfigServiceRest,
+} from "../../gen/handlers/recommender/v1/tracking_config_handlers.js";
 import { readTopicFile } from "../../server/sink/file-sink.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { client, seedBatchEvents, seedEventData } from "./http-helpers.js";
@@ -305,12 +308,19 @@ describe("admin routes never accept tenant keys (every config-API route of the g
   });
   afterAll(async () => t.stop(true));
 
-  // ListTemplates is public by design (it lists generated constants, no tenant data).
-  const PUBLIC = new Set(["ListTemplates"]);
+  // Which RPCs are public is the proto's access option (the generated trackingConfigServiceAccess).
+  const PUBLIC = new Set(
+    Object.entries(trackingConfigServiceAccess)
+      .filter(([, access]) => access === "public")
+      .map(([rpc]) => rpc),
+  );
   const restRoutes = trackingConfigServiceRest.routes.filter((r) => !PUBLIC.has(r.rpc));
   const rpcs = TrackingConfigService.methods.filter((m) => !PUBLIC.has(m.name));
 
   it("covers every RPC of TrackingConfigService but the public one", () => {
+    // ListTemplates is public by design (it lists generated constants, no tenant data); the rest are admin.
+    expect([...PUBLIC]).toEqual(["ListTemplates"]);
+    expect(rpcs.every((m) => trackingConfigServiceAccess[m.name] === "admin")).toBe(true);
     expect(new Set(restRoutes.map((r) => r.rpc))).toEqual(new Set(rpcs.map((m) => m.name)));
     expect(rpcs.length).toBeGreaterThanOrEqual(6);
   });
