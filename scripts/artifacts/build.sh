@@ -5,6 +5,7 @@
 #   dist/python/*.whl       scripts/artifacts/python.sh
 #   dist/go/                scripts/artifacts/go.sh
 #   dist/jsonschema/*.json  dist/openapi.json  dist/buf/recommender.binpb (FileDescriptorSet)
+#   dist/sql/clickhouse/ dist/sql/flink/  the generated ClickHouse and Flink SQL (gen/clickhouse, gen/flink)
 #   dist/VERSION  dist/SHA256SUMS
 # Refuses (exit 1) when gen/ is stale (scripts/check-generated.sh) or when the protos break
 # compatibility with the last release without a major version bump (scripts/artifacts/release-check.sh).
@@ -35,13 +36,18 @@ rm -f "$dist/.inputs"
 ./scripts/check-generated.sh >/dev/null || { echo "make artifacts: refused, gen/ is stale — run 'make generate' and commit gen/ first" >&2; exit 1; }
 
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}"
-rm -rf "$dist/npm" "$dist/python" "$dist/go" "$dist/jsonschema" "$dist/buf" "$dist/openapi.json" "$dist/VERSION" "$dist/SHA256SUMS"
+rm -rf "$dist/npm" "$dist/python" "$dist/go" "$dist/jsonschema" "$dist/buf" "$dist/sql" "$dist/openapi.json" "$dist/VERSION" "$dist/SHA256SUMS"
 mkdir -p "$dist/buf"
 
 buf build -o "$dist/buf/recommender.binpb"
 tsx scripts/artifacts/npm.ts "$version" "$dist"
 bash scripts/artifacts/python.sh "$version" "$dist/python"
 bash scripts/artifacts/go.sh "$version" "$dist/go"
+# The downstream DDL as generated (each file names its generator and proto): the ClickHouse table,
+# Kafka engine, migrations and queries, and the Flink source table and example job.
+mkdir -p "$dist/sql"
+cp -R gen/clickhouse "$dist/sql/clickhouse"
+cp -R gen/flink "$dist/sql/flink"
 
 echo "$version" > "$dist/VERSION"
 (cd "$dist" && find . -type f ! -name SHA256SUMS ! -name '.*' -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS)
@@ -49,4 +55,5 @@ echo "$inputs" > "$dist/.inputs"
 echo "artifacts $version in dist/ ($(( ($(date +%s%N) - start) / 1000000 )) ms):"
 (cd "$dist" && find . -maxdepth 2 \( -name '*.tgz' -o -name '*.whl' -o -name '*.binpb' -o -name openapi.json \) -printf '  %P %s bytes\n' | LC_ALL=C sort)
 echo "  jsonschema/ $(find "$dist/jsonschema" -type f | wc -l) files, $(du -sb "$dist/jsonschema" | cut -f1) bytes"
+echo "  sql/ $(find "$dist/sql" -type f | wc -l) files, $(du -sb "$dist/sql" | cut -f1) bytes"
 if [ -d "$dist/go" ]; then echo "  go/ $(find "$dist/go" -type f | wc -l) files, $(du -sb "$dist/go" | cut -f1) bytes"; fi

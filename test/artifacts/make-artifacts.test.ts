@@ -90,7 +90,7 @@ const addMessage = (s: string) =>
   `${s}\n// Added by the release-check test.\nmessage ReleaseCheckExtra {\n  string note = 1;\n}\n`;
 
 describe("dist/ from make artifacts", () => {
-  it("holds the JSON Schemas, OpenAPI and buf image, stamped with package.json's version, and SHA256SUMS of all of it", async () => {
+  it("holds the JSON Schemas, OpenAPI and buf image, stamped with package.json's version, the ClickHouse and Flink SQL, and SHA256SUMS of all of it", async () => {
     await ensureDist();
     expect(readFileSync(join(DIST, "VERSION"), "utf8").trim()).toBe(VERSION);
     const schemas = readdirSync(join(DIST, "jsonschema")).sort();
@@ -118,6 +118,12 @@ describe("dist/ from make artifacts", () => {
         "google/api/annotations.proto",
       ]),
     );
+    // The downstream SQL, byte for byte as generated.
+    for (const sql of ["clickhouse", "flink"]) {
+      const shipped = hashes(join(DIST, "sql", sql));
+      expect(Object.keys(shipped).length, sql).toBeGreaterThan(1);
+      expect(shipped, sql).toEqual(hashes(join(ROOT, "gen", sql)));
+    }
     expect(readdirSync(join(DIST, "npm")).sort()).toEqual([
       `recommender-behavior-schema-${VERSION}.tgz`,
       `recommender-behavior-sdk-${VERSION}.tgz`,
