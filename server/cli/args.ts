@@ -2,7 +2,7 @@
  * Value parsers for commander options, shared by every `tracking` command so a flag means the
  * same thing (and fails with the same message) everywhere.
  */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 
 /** A TCP port, 0-65535 (0: any free port). */
 export function port(value: string): number {
@@ -53,4 +53,9 @@ export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
   return n;
+}
+
+/** `-c, --concurrency <n>`: requests a command keeps in flight at once. */
+export function concurrencyOption(description: string, defaultValue: number): Option {
+  return new Option("-c, --concurrency <n>", description).argParser(positiveInt).default(defaultValue);
 }

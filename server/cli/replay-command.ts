@@ -29,7 +29,7 @@ import {
   resolveKafkaConnection,
 } from "../kafka/connection-flags.js";
 import { createKafkaSink } from "../kafka/kafka-sink.js";
-import { positiveInt } from "./args.js";
+import { concurrencyOption, positiveInt } from "./args.js";
 import {
   CliError,
   countLines,
@@ -172,7 +172,7 @@ export function replayCommand(): Command {
         positive,
       ),
     )
-    .addOption(new Option("-c, --concurrency <n>", "events in flight at once").argParser(positiveInt).default(8))
+    .addOption(concurrencyOption("events in flight at once", 8))
     .addOption(
       new Option("--from-line <n>", "start at this line (resume after a stop)").argParser(positiveInt).default(1),
     )

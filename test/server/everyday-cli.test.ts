@@ -186,9 +186,12 @@ describe("tracking everyday commands", () => {
 
   it("validate: locally and by the server; exit 1 on errors, 0 when valid, 2 for a missing file or dead server", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const [local, server, ok, missing, unreachable, usage, stdin] = await Promise.all([
+    const [local, server, serverJson, ok, missing, unreachable, usage, stdin] = await Promise.all([
       tracking(["validate", events, "--data-dir", join(dir, "server"), "--json"]),
       tracking(["validate", events, "--server", t.baseUrl], { TRACKING_API_KEY: TENANT_KEY }),
+      tracking(["validate", events, "--server", t.baseUrl, "--json", "--concurrency", "4"], {
+        TRACKING_API_KEY: TENANT_KEY,
+      }),
       tracking(["validate", valid, "--server", t.baseUrl, "--api-key", TENANT_KEY]),
       tracking(["validate", join(dir, "nope.ndjson"), "--data-dir", join(dir, "server")]),
       tracking(["validate", valid, "--server", dead]),
@@ -215,6 +218,13 @@ describe("tracking everyday commands", () => {
     expect(verdicts[1].errors).toEqual([expect.objectContaining({ field: "user_id", rule: "required" })]);
     expect(verdicts[2].errors[0].rule).toBe("json");
 
+    // Four requests in flight, the verdicts still in input order and the same as the local judge's.
+    expect(serverJson.code, serverJson.stderr).toBe(1);
+    const byServer = serverJson.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(byServer.map((v) => [v.line, v.status])).toEqual(verdicts.map((v) => [v.line, v.status]));
     expect(server.code, server.stderr).toBe(1);
     expect(server.stdout).toContain(`${events}:2 error user_id required user_id is required`);
     expect(server.stdout).toMatch(new RegExp(`${events}:4 warning scenario_data.video_data.completion_rate range `));
