@@ -9,8 +9,9 @@
  * leaves it in debt (negative tokens), so big batches are never refused forever while the
  * long-run rate still holds.
  *
- * Buckets are per process: with `--workers N` each worker enforces the configured rate, so a
- * tenant may reach N × its quota in total.
+ * Buckets live in each process. With `--workers N` the workers share what they charge
+ * (`takeUsage` / `chargeShared`, exchanged every 50 ms through the cluster primary), so the
+ * quota holds for the whole server; separate server instances do not share buckets.
  */
 /** A rate limit in events. */
 export interface QuotaLimit {
