@@ -88,12 +88,70 @@ const retryAfter = {
   },
 };
 
-/** The responses of an operation besides its 200, keyed by status. */
-export function extraResponses(t: OperationTraits, ok: SchemaObject): Record<string, ResponseObject> {
-  const error: ResponseObject["content"] = {
-    "application/json": { schema: { $ref: `#/components/schemas/${errorSchemaName}` } },
-  };
-  const out: Record<string, ResponseObject> = {};
+const errorContent: ResponseObject["content"] = {
+  "application/json": { schema: { $ref: `#/components/schemas/${errorSchemaName}` } },
+};
+
+/** The error responses operations share (components.responses), by name. */
+export const errorResponses = {
+  BadRequest: {
+    description: "The request is invalid: malformed JSON, or a field breaks a rule (named in the message).",
+    content: errorContent,
+  },
+  Unauthenticated: {
+    description:
+      "API keys are configured and the request carries none, or an unknown one (X-API-Key or Authorization: Bearer).",
+    content: errorContent,
+  },
+  ForbiddenTenant: {
+    description: "The key may not write this tenant's events (or is an admin key, which writes none).",
+    content: errorContent,
+  },
+  ForbiddenAdmin: { description: "The key is not an admin key.", content: errorContent },
+  NotFound: { description: "Nothing exists at this path.", content: errorContent },
+  Conflict: {
+    description: "It exists already, or its version is not the one named by If-Match (`version_conflict`).",
+    content: errorContent,
+  },
+  PayloadTooLarge: {
+    description: "The body (or its gzip-inflated form) is larger than the server accepts.",
+    content: errorContent,
+  },
+  UnsupportedMediaType: {
+    description: "The body is not JSON, or its Content-Encoding is not gzip.",
+    content: errorContent,
+  },
+  TooManyRequests: {
+    description: "The tenant (or the API key) is over its ingestion quota; nothing was accepted.",
+    headers: retryAfter,
+    content: errorContent,
+  },
+  SinkUnavailable: {
+    description: "Kafka did not acknowledge the events (and no spool took them), or the server is shutting down.",
+    headers: retryAfter,
+    content: errorContent,
+  },
+  StoreUnavailable: {
+    description: "The config store is unavailable; nothing was written.",
+    headers: retryAfter,
+    content: errorContent,
+  },
+  Error: { description: "Any other error (e.g. 500), with the same body.", content: errorContent },
+} satisfies Record<string, ResponseObject>;
+
+/** A reference to one of `errorResponses`. */
+export interface ResponseRef {
+  $ref: `#/components/responses/${keyof typeof errorResponses}`;
+}
+
+const ref = (name: keyof typeof errorResponses): ResponseRef => ({ $ref: `#/components/responses/${name}` });
+
+/**
+ * The responses of an operation besides its 200, keyed by status: the spool's 202 (the same
+ * body as the 200, `ok`) and references to the shared error responses.
+ */
+export function extraResponses(t: OperationTraits, ok: SchemaObject): Record<string, ResponseObject | ResponseRef> {
+  const out: Record<string, ResponseObject | ResponseRef> = {};
   const publishes = t.ingest === IngestKind.TRACK || t.ingest === IngestKind.TRACK_BATCH;
   if (publishes) {
     out["202"] = {
@@ -103,60 +161,30 @@ export function extraResponses(t: OperationTraits, ok: SchemaObject): Record<str
       content: { "application/json": { schema: ok } },
     };
   }
-  if (t.hasBody || t.hasParameters) {
-    out["400"] = {
-      description: "The request is invalid: malformed JSON, or a field breaks a rule (named in the message).",
-      content: error,
-    };
-  }
+  if (t.hasBody || t.hasParameters) out["400"] = ref("BadRequest");
   if (t.access !== "public") {
-    out["401"] = {
-      description:
-        "API keys are configured and the request carries none, or an unknown one (X-API-Key or Authorization: Bearer).",
-      content: error,
-    };
-    out["403"] = {
-      description:
-        t.access === "admin"
-          ? "The key is not an admin key."
-          : "The key may not write this tenant's events (or is an admin key, which writes none).",
-      content: error,
-    };
+    out["401"] = ref("Unauthenticated");
+    out["403"] = ref(t.access === "admin" ? "ForbiddenAdmin" : "ForbiddenTenant");
   }
-  if (t.hasPathParameters && t.ingest === IngestKind.UNSPECIFIED) {
-    out["404"] = { description: "Nothing exists at this path.", content: error };
-  }
-  if (t.writes && t.access === "admin") {
-    out["409"] = {
-      description: "It exists already, or its version is not the one named by If-Match (`version_conflict`).",
-      content: error,
-    };
-  }
+  if (t.hasPathParameters && t.ingest === IngestKind.UNSPECIFIED) out["404"] = ref("NotFound");
+  if (t.writes && t.access === "admin") out["409"] = ref("Conflict");
   if (t.hasBody) {
-    out["413"] = {
-      description: "The body (or its gzip-inflated form) is larger than the server accepts.",
-      content: error,
-    };
-    out["415"] = { description: "The body is not JSON, or its Content-Encoding is not gzip.", content: error };
+    out["413"] = ref("PayloadTooLarge");
+    out["415"] = ref("UnsupportedMediaType");
   }
-  if (publishes) {
-    out["429"] = {
-      description: "The tenant (or the API key) is over its ingestion quota; nothing was accepted.",
-      headers: retryAfter,
-      content: error,
-    };
-  }
+  if (publishes) out["429"] = ref("TooManyRequests");
   // Reads of configs are served from the server's cache while the store is down; writes are not.
-  if (publishes || (t.access === "admin" && t.writes)) {
-    out["503"] = {
-      description: publishes
-        ? "Kafka did not acknowledge the events (and no spool took them), or the server is shutting down."
-        : "The config store is unavailable; nothing was written.",
-      headers: retryAfter,
-      content: error,
-    };
-  }
+  if (publishes) out["503"] = ref("SinkUnavailable");
+  else if (t.access === "admin" && t.writes) out["503"] = ref("StoreUnavailable");
+  out.default = ref("Error");
   return out;
+}
+
+/** `r` itself, or the shared response it refers to. */
+export function resolveResponse(r: ResponseObject | ResponseRef): ResponseObject {
+  if (!("$ref" in r)) return r;
+  const name = r.$ref.slice("#/components/responses/".length) as keyof typeof errorResponses;
+  return errorResponses[name];
 }
 
 /** The API-key security schemes (components.securitySchemes). */

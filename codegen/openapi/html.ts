@@ -2,6 +2,7 @@
  * Renders an OpenAPI document as one self-contained HTML page (inline CSS, no scripts, no
  * external resources): the API reference served at /api/v1/docs.
  */
+import { resolveResponse } from "./errors.js";
 import type { HttpMethod, OpenApiDocument, OperationObject, ParameterObject, SchemaObject } from "./openapi.js";
 
 const verbs: readonly HttpMethod[] = ["get", "post", "put", "patch", "delete"];
@@ -150,7 +151,8 @@ function operation(verb: HttpMethod, path: string, op: OperationObject): string 
     if (op.requestBody.description) parts.push(prose(op.requestBody.description));
     parts.push(bodySchema(media.schema));
   }
-  for (const [status, r] of Object.entries(op.responses)) {
+  for (const [status, shared] of Object.entries(op.responses)) {
+    const r = resolveResponse(shared);
     parts.push(`<h4>Response ${esc(status)}</h4>${prose(r.description)}`);
     for (const [name, h] of Object.entries(r.headers ?? {})) {
       parts.push(`<p class="muted">Header <code>${esc(name)}</code>: ${esc(h.description)}</p>`);

@@ -22,10 +22,12 @@ import {
 import { type FieldModel, ingestKind, type MethodAccess, messageModel, methodAccess } from "../common/model.js";
 import { type JsonSchema, schemaDefs } from "../common/wire-schema.js";
 import {
+  errorResponses,
   errorSchema,
   errorSchemaName,
   extraResponses,
   type ResponseObject,
+  type ResponseRef,
   securityOf,
   securitySchemes,
 } from "./errors.js";
@@ -76,7 +78,8 @@ export interface OperationObject {
   description?: string;
   parameters?: ParameterObject[];
   requestBody?: { required: boolean; description?: string; content: { "application/json": MediaObject } };
-  responses: Record<string, ResponseObject>;
+  /** The 200 and 202 inline; errors by reference to components.responses (`resolveResponse`). */
+  responses: Record<string, ResponseObject | ResponseRef>;
   /** Either API-key scheme; empty for public RPCs. */
   security: Record<string, string[]>[];
   "x-codeSamples": { lang: string; label: string; source: string }[];
@@ -94,7 +97,11 @@ export interface OpenApiDocument {
   info: { title: string; version: string; description?: string };
   tags: { name: string; description?: string }[];
   paths: Record<string, Partial<Record<HttpMethod, OperationObject>>>;
-  components: { schemas: Record<string, SchemaObject>; securitySchemes: typeof securitySchemes };
+  components: {
+    schemas: Record<string, SchemaObject>;
+    responses: typeof errorResponses;
+    securitySchemes: typeof securitySchemes;
+  };
 }
 
 /** Base URL placeholder used in the curl examples. */
@@ -186,8 +193,10 @@ function refsIn(value: unknown, out: string[] = []): string[] {
   if (Array.isArray(value)) for (const x of value) refsIn(x, out);
   else if (value !== null && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) {
-      if (k === "$ref" && typeof v === "string") out.push(v);
-      else refsIn(v, out);
+      // Schema refs only: a response's `$ref` (#/components/responses/…) names no schema.
+      if (k === "$ref" && typeof v === "string") {
+        if (v.startsWith(componentPrefix)) out.push(v);
+      } else refsIn(v, out);
     }
   }
   return out;
@@ -474,10 +483,6 @@ function operationOf(b: Route, components: Components, service: DescService): Op
         },
         response.schema,
       ),
-      default: {
-        description: "Any other error (e.g. 500), with the same body.",
-        content: { "application/json": { schema: { $ref: `#/components/schemas/${errorSchemaName}` } } },
-      },
     },
     security: securityOf(access),
     "x-codeSamples": [
@@ -538,6 +543,7 @@ export function buildOpenApi(schema: Schema): OpenApiDocument {
       schemas: components.referencedBy(paths, {
         [errorSchemaName]: errorSchema(violation && components.ref(violation)),
       }),
+      responses: errorResponses,
       securitySchemes,
     },
   };

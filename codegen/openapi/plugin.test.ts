@@ -8,7 +8,7 @@ import { parsePathTemplate } from "../common/http-rule.js";
 import { compareGolden, fixtureRequest, repoRequest, repoRoot, runPlugin } from "../common/plugin-harness.js";
 import { plugin as jsonschemaPlugin } from "../jsonschema/plugin.js";
 import { plugin as templatesPlugin } from "../templates/plugin.js";
-import { errorSchemaName } from "./errors.js";
+import { errorSchemaName, resolveResponse } from "./errors.js";
 import { type OpenApiDocument, openApiPath, type SchemaObject } from "./openapi.js";
 import { plugin } from "./plugin.js";
 
@@ -153,7 +153,7 @@ describe("protoc-gen-tracking-openapi golden", () => {
       ["archived", "query", false],
     ]);
     // response_body: the field's message.
-    expect(get.responses["200"]!.content!["application/json"].schema).toEqual({
+    expect(resolveResponse(get.responses["200"]!).content!["application/json"].schema).toEqual({
       $ref: "#/components/schemas/fixture.v1.Thing",
     });
     expect(get.summary).toBe("Gets a thing.");
@@ -262,8 +262,12 @@ describe("OpenAPI document of the real protos", () => {
     expect(track["x-access"]).toBe("tenant");
     expect(track.security).toEqual([{ ApiKey: [] }, { Bearer: [] }]);
     expect(statuses(track)).toEqual(["200", "202", "400", "401", "403", "413", "415", "429", "503", "default"]);
-    expect(track.responses["202"]!.content).toEqual(track.responses["200"]!.content);
-    expect(Object.keys(track.responses["429"]!.headers ?? {})).toEqual(["Retry-After"]);
+    const response = (status: string) => resolveResponse(track.responses[status]!);
+    expect(response("202").content).toEqual(response("200").content);
+    expect(Object.keys(response("429").headers ?? {})).toEqual(["Retry-After"]);
+    // Errors refer to the shared responses; 403 says which key is missing.
+    expect(track.responses["429"]).toEqual({ $ref: "#/components/responses/TooManyRequests" });
+    expect(track.responses["403"]).toEqual({ $ref: "#/components/responses/ForbiddenTenant" });
     expect(track["x-codeSamples"][0]!.source).toContain('-H "X-API-Key: $API_KEY"');
     // Validation publishes nothing: no spool, no quota, no sink.
     expect(statuses(op("post", "/api/v1/behaviors/validate"))).toEqual([
@@ -291,11 +295,13 @@ describe("OpenAPI document of the real protos", () => {
       "404",
       "default",
     ]);
-    // Every error answer has the one error body.
+    // Every error answer has the one error body, and every shared response is in components.
     for (const { op: o } of operations(doc)) {
       for (const [status, r] of Object.entries(o.responses)) {
         if (status === "200" || status === "202") continue;
-        expect(r.content?.["application/json"].schema, `${o.operationId} ${status}`).toEqual({
+        const name = (r as { $ref: string }).$ref.replace("#/components/responses/", "");
+        expect(Object.keys(doc.components.responses), `${o.operationId} ${status}`).toContain(name);
+        expect(resolveResponse(r).content?.["application/json"].schema, `${o.operationId} ${status}`).toEqual({
           $ref: `#/components/schemas/${errorSchemaName}`,
         });
       }
@@ -346,7 +352,7 @@ describe("OpenAPI document of the real protos", () => {
       items: { $ref: "#/components/schemas/BehaviorEvent" },
     });
     const getConfig = doc.paths["/api/v1/tracking-configs/{tenant_id}/{scenario_id}"]!.get!;
-    expect(getConfig.responses["200"]!.content!["application/json"].schema).toEqual({
+    expect(resolveResponse(getConfig.responses["200"]!).content!["application/json"].schema).toEqual({
       $ref: "#/components/schemas/TrackingConfig",
     });
     const list = doc.paths["/api/v1/tracking-configs/"]!.get!;
@@ -361,7 +367,7 @@ describe("OpenAPI document of the real protos", () => {
       $ref: "#/components/schemas/BehaviorEvent",
     });
     const templates = doc.paths["/api/v1/tracking-configs/templates"]!.get!;
-    expect(templates.responses["200"]!.content!["application/json"].schema).toEqual({
+    expect(resolveResponse(templates.responses["200"]!).content!["application/json"].schema).toEqual({
       $ref: "#/components/schemas/ListTemplatesResponse",
     });
     const fromTemplate = doc.paths["/api/v1/tracking-configs/from-template"]!.post!;

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveResponse } from "../../codegen/openapi/errors.js";
 import type { OpenApiDocument } from "../../codegen/openapi/openapi.js";
 import type { ApiKeysFile } from "../../server/auth/api-keys.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -75,7 +76,7 @@ describe("REST error answers match the OpenAPI document", () => {
     expect(Object.keys(op!.responses), `${where}: status documented`).toContain(String(status));
     expect(validateError(res.body), `${where}: ${JSON.stringify(validateError.errors)}`).toBe(true);
     expect((res.body as { error: { code: string } }).error.code, where).toBe(code);
-    const documentedHeaders = Object.keys(op!.responses[String(status)]!.headers ?? {});
+    const documentedHeaders = Object.keys(resolveResponse(op!.responses[String(status)]!).headers ?? {});
     for (const h of documentedHeaders) expect(res.headers.get(h), `${where}: header ${h}`).not.toBeNull();
     seen.push(`${status} ${code}`);
     return res;
