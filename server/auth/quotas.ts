@@ -293,18 +293,13 @@ export class Quotas {
    */
   chargeShared(usage: QuotaUsage, keyBucket: (quotaId: string) => TokenBucket | undefined): void {
     const now = this.#now();
-    for (const [tenant, n] of usage.tenants) {
-      const b = this.#bucket(tenant, now);
-      if (b === undefined || !(n > 0)) continue;
+    const debit = (b: TokenBucket | undefined, n: number) => {
+      if (b === undefined || !(n > 0)) return;
       b.available(now); // refill up to now first, or the next refill would count time already spent full
       b.charge(n);
-    }
-    for (const [id, n] of usage.keys) {
-      const b = keyBucket(id);
-      if (b === undefined || !(n > 0)) continue;
-      b.available(now);
-      b.charge(n);
-    }
+    };
+    for (const [tenant, n] of usage.tenants) debit(this.#bucket(tenant, now), n);
+    for (const [id, n] of usage.keys) debit(keyBucket(id), n);
   }
 
   #record(tenant: string | undefined, key: KeyQuota | undefined, n: number): void {

@@ -135,12 +135,16 @@ export class AuthGuard implements QuotaUsageLink {
     if (q.enabled) q.admitMany(tenants, key);
   }
 
-  /** Checks for an admin key (the tracking-config API). Tenant keys are never admin keys. */
+  /**
+   * Checks for an admin key (the tracking-config API). Tenant keys are never admin keys. The
+   * resolved key is kept in the call's context, so the REST pre-body check and the runtime's
+   * own check (`withAccess`) digest it once.
+   */
   admin(context: HandlerContext): void {
     if (this.#auth.isOpen()) return;
-    const result = this.#auth.authorizeAdmin(keyOf(context));
-    if (result === "unauthenticated") throw new UnauthenticatedError();
-    if (result === "forbidden") throw new ForbiddenError("the tracking-config API needs an admin API key");
+    const key = this.#resolve(context);
+    context.values.set(resolvedKey, key);
+    if (!key.admin) throw new ForbiddenError("the tracking-config API needs an admin API key");
   }
 }
 
