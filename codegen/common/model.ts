@@ -40,6 +40,7 @@ import {
   scenario as scenarioExt,
   wire_name as wireNameExt,
 } from "../../gen/es/recommender/options/v1/options_pb.js";
+import type { MethodAccess } from "../handlers/runtime.js";
 
 export { IngestKind };
 
@@ -247,8 +248,8 @@ export function ingestKind(method: DescMethod): IngestKind {
   return hasOption(method, ingestExt) ? getOption(method, ingestExt) : IngestKind.UNSPECIFIED;
 }
 
-/** Who may call an RPC once the server has API keys; see options.proto's Access. */
-export type MethodAccess = "public" | "tenant" | "admin";
+// The type is the handlers runtime's (emitted verbatim into gen/, where the server reads it).
+export type { MethodAccess };
 
 /**
  * The access option of an RPC. Not set means admin: a new RPC stays locked until its proto

@@ -139,12 +139,14 @@ export const errorResponses = {
   Error: { description: "Any other error (e.g. 500), with the same body.", content: errorContent },
 } satisfies Record<string, ResponseObject>;
 
+const responsePrefix = "#/components/responses/";
+
 /** A reference to one of `errorResponses`. */
 export interface ResponseRef {
-  $ref: `#/components/responses/${keyof typeof errorResponses}`;
+  $ref: `${typeof responsePrefix}${keyof typeof errorResponses}`;
 }
 
-const ref = (name: keyof typeof errorResponses): ResponseRef => ({ $ref: `#/components/responses/${name}` });
+const ref = (name: keyof typeof errorResponses): ResponseRef => ({ $ref: `${responsePrefix}${name}` });
 
 /**
  * The responses of an operation besides its 200, keyed by status: the spool's 202 (the same
@@ -183,7 +185,7 @@ export function extraResponses(t: OperationTraits, ok: SchemaObject): Record<str
 /** `r` itself, or the shared response it refers to. */
 export function resolveResponse(r: ResponseObject | ResponseRef): ResponseObject {
   if (!("$ref" in r)) return r;
-  const name = r.$ref.slice("#/components/responses/".length) as keyof typeof errorResponses;
+  const name = r.$ref.slice(responsePrefix.length) as keyof typeof errorResponses;
   return errorResponses[name];
 }
 
