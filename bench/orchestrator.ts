@@ -465,7 +465,6 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
     runTsJson<OpenLoopResult>("bench/lib/openloop.ts", [JSON.stringify(c)], (c.durationSec + 60) * 1000);
   const barePort = await freePort();
   const bare = startNode(["--import", "tsx", "bench/lib/bare-server.ts", String(barePort)]);
-  const t: Target = { subject: "ours", group: "quota", host: "127.0.0.1", port: httpPort, pid: srv.child.pid };
   try {
     await waitHttp(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
     await waitHttp(`http://127.0.0.1:${barePort}/`, 30_000);
@@ -511,7 +510,7 @@ async function quotaSuite(steadyTopic: string): Promise<void> {
         settings,
       },
       steadyTopic,
-      t.pid,
+      srv.child.pid,
       async () => {
         const runs = conditions.flatMap((c, i) =>
           c.neighbour

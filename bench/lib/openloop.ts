@@ -46,7 +46,8 @@ export interface OpenLoopConfig {
    * Neighbours taking turns beside one continuous generator: time from the start is cut into
    * slots of `slotMs`, and each period of `conditions` slots holds every condition once, in an
    * order rotated by one each period (slot g belongs to condition (g + ⌊g / conditions⌋) mod
-   * conditions), so no condition always sits at the same phase of a periodic disturbance. Every generator of a run gets the same `turns` and `startAtEpochMs`.
+   * conditions), so no condition always sits at the same phase of a periodic disturbance.
+   * Every generator of a run gets the same `turns` and `startAtEpochMs`.
    */
   turns?: Turns;
   /** With `turns`: send only the requests due in this condition's slots (the others are skipped, not counted). */
@@ -334,6 +335,8 @@ async function main(): Promise<void> {
   const elapsed = (performance.now() - start) / 1000;
   stopping = true;
   const timedOut = inFlight + backlogSize();
+  // Split before summarize(), which sorts `lat` in place and so loses which latency was due when.
+  const split = cfg.turns && cfg.splitByCondition && byCondition(cfg.turns, cfg.splitByCondition);
   const result: OpenLoopResult = {
     kind: cfg.kind,
     offeredRps: cfg.rate,
@@ -344,15 +347,9 @@ async function main(): Promise<void> {
     dropped,
     timedOut,
     achievedRps: round(ok / Math.max(elapsed, cfg.durationSec), 0),
-    // byCondition first: summarize() sorts its array in place.
-    ...(() => {
-      const split = cfg.turns && cfg.splitByCondition && byCondition(cfg.turns, cfg.splitByCondition);
-      return {
-        latencyMs: summarize(lat.subarray(0, nLat)),
-        serviceMs: summarize(svc.subarray(0, nLat)),
-        ...(split && { byCondition: split }),
-      };
-    })(),
+    latencyMs: summarize(lat.subarray(0, nLat)),
+    serviceMs: summarize(svc.subarray(0, nLat)),
+    ...(split && { byCondition: split }),
     statuses,
     firstError,
   };

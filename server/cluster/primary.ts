@@ -2,9 +2,9 @@
  * The primary of `tracking serve --workers N`: forks N worker processes that each run the
  * whole server (server/app.ts) on the same HTTP and gRPC ports, replaces a worker that dies
  * (with backoff, so a crash loop does not spin), sums the workers' metrics for whichever
- * worker a scrape landed on, passes each worker's quota charges on to the others (so a tenant's
- * quota holds for the whole server, not per worker), on SIGHUP has every worker reload its keys, and on SIGTERM/SIGINT
- * drains every worker and exits 0.
+ * worker a scrape landed on, passes each worker's quota charges on to the others (so a
+ * tenant's quota holds for the whole server, not per worker), on SIGHUP has every worker
+ * reload its keys, and on SIGTERM/SIGINT drains every worker and exits 0.
  *
  * Connections are spread by node:cluster's round-robin scheduling (the primary accepts and
  * hands each connection to the next worker), not by SO_REUSEPORT listeners (`reusePort` +

@@ -56,7 +56,10 @@ export function clusterMetricsView(stats: Stats): MetricsView {
   };
 }
 
-/** How often a worker sends the quota charges it made: what another worker may over-admit is bounded by about this much of a tenant's traffic. */
+/**
+ * How often a worker sends the quota charges it made: what another worker may over-admit is
+ * bounded by about this much of a tenant's traffic.
+ */
 export const QUOTA_SHARE_MS = 50;
 
 /**
